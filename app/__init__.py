@@ -1,0 +1,1 @@
+"""Camera-footage extraction request tracker."""

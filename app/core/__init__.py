@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, errors, storage, media, clock. Imports no domain."""

@@ -1,0 +1,80 @@
+"""One settings object, read once from the environment and `.env`.
+
+No other module reads `os.environ`; the embedded default fills in the database and S3 settings it
+starts through :func:`override_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Service
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, description="Port the HTTP server listens on.")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL used in links sent to owners (emails, webhooks)."
+    )
+    log_level: str = Field("info", description="Log level of the service.")
+
+    # Database (PostgreSQL only). Empty: the embedded PostgreSQL under data_dir is started.
+    database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://u:p@h/db.")
+
+    # Object storage (any S3 server with Object Lock). Empty endpoint: the embedded SeaweedFS is started.
+    s3_endpoint: str | None = Field(None, description="S3 endpoint as host:port.")
+    s3_access_key: str | None = Field(None, description="S3 access key.")
+    s3_secret_key: str | None = Field(None, description="S3 secret key.")
+    s3_bucket: str = Field("evidence", description="Evidence bucket; must have Object Lock enabled.")
+    s3_secure: bool = Field(False, description="Use HTTPS to reach the S3 endpoint.")
+    s3_region: str | None = Field(None, description="S3 region, if the server needs one.")
+    s3_create_bucket: bool = Field(
+        True, description="Create the evidence bucket (with Object Lock) when it does not exist."
+    )
+
+    # Evidence retention
+    retention_mode: Literal["COMPLIANCE", "GOVERNANCE"] = Field(
+        "COMPLIANCE", description="Object Lock mode applied to originals and clips."
+    )
+    retention_days: int = Field(1825, gt=0, description="Default retention period of evidence objects.")
+
+    # Media tools
+    ffmpeg_path: str | None = Field(None, description="ffmpeg binary; empty uses the one imageio-ffmpeg ships.")
+
+    # Custody signing key (kept outside the database)
+    signing_key_path: Path | None = Field(
+        None, description="Ed25519 private key (PEM); default data_dir/keys/custody-ed25519.pem."
+    )
+
+    # Embedded default data
+    data_dir: Path = Field(PROJECT_ROOT / "storage" / "data", description="Embedded PostgreSQL/S3 data.")
+
+    @property
+    def effective_signing_key_path(self) -> Path:
+        return self.signing_key_path or self.data_dir / "keys" / "custody-ed25519.pem"
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings in force, read from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def override_settings(**values: Any) -> Settings:
+    """Replace the settings in force with a copy carrying `values` (the embedded default and tests use it)."""
+    global _current
+    _current = get_settings().model_copy(update=values)
+    return _current

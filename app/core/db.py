@@ -1,0 +1,78 @@
+"""Engine, sessions and the declarative base. PostgreSQL only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import DateTime, MetaData, create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from app.core.config import get_settings
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    # timestamptz everywhere; UUID columns map to the native uuid type by default.
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver whatever the URL names (postgres://, postgresql://)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"DATABASE_URL must point at PostgreSQL, not {parsed.get_backend_name()!r}")
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+_engine: Engine | None = None
+_factory: sessionmaker[Session] | None = None
+
+
+def get_engine() -> Engine:
+    global _engine, _factory
+    if _engine is None:
+        url = get_settings().database_url
+        if not url:
+            raise RuntimeError("database_url is not set; start the embedded default first")
+        _engine = create_engine(normalise_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20)
+        _factory = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def dispose_engine() -> None:
+    global _engine, _factory
+    if _engine is not None:
+        _engine.dispose()
+    _engine, _factory = None, None
+
+
+def session_factory() -> sessionmaker[Session]:
+    get_engine()
+    assert _factory is not None
+    return _factory
+
+
+def get_session() -> Iterator[Session]:
+    """One session and one transaction per request: committed when the handler returns, else rolled back."""
+    with session_factory()() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

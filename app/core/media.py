@@ -1,0 +1,133 @@
+"""The only code that runs ffmpeg or probes video.
+
+The ffmpeg binary is the one imageio-ffmpeg ships in its wheel unless `ffmpeg_path` names another, so a
+fresh machine needs no system package. Probing uses PyAV, which bundles FFmpeg's libraries and reads
+local files and (presigned) URLs alike.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import av
+
+from app.core.config import get_settings
+
+
+class MediaError(Exception):
+    """The input is not a readable video, or a media tool failed."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str
+    video_codec: str | None
+    audio_codec: str | None
+    duration_s: float | None
+    start_time_s: float | None
+    width: int | None
+    height: int | None
+    frame_rate: float | None
+    size: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary in use (configured, else the one bundled with imageio-ffmpeg)."""
+    configured = get_settings().ffmpeg_path
+    if configured:
+        found = shutil.which(configured)
+        if not found:
+            raise MediaError(f"configured ffmpeg {configured!r} was not found or is not executable")
+        return found
+    import imageio_ffmpeg
+
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+@lru_cache(maxsize=4)
+def _version_of(exe: str) -> str:
+    try:
+        out = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise MediaError(f"ffmpeg at {exe} does not run: {exc}") from exc
+    match = re.match(r"ffmpeg version (\S+)", out)
+    return match.group(1) if match else out.splitlines()[0] if out else "unknown"
+
+
+def ffmpeg_version() -> str:
+    """The version string ffmpeg reports, e.g. ``n9.0.2-17-g2a571b6068-20260930``."""
+    return _version_of(ffmpeg_exe())
+
+
+def check_ready() -> str | None:
+    """None when ffmpeg runs, else what is wrong."""
+    try:
+        exe = ffmpeg_exe()
+        _version_of.cache_clear()
+        _version_of(exe)
+    except MediaError as exc:
+        return str(exc)
+    return None
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def probe(source: str | Path, *, options: dict[str, str] | None = None) -> MediaInfo:
+    """Container, codecs, duration, start time, resolution and frame rate of a file or URL.
+
+    Raises MediaError when the input holds no decodable video stream.
+    """
+    try:
+        container = av.open(str(source), options=options or {}, timeout=30)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError(f"not a readable media file: {exc}") from exc
+    with container:
+        video = next((s for s in container.streams if s.type == "video"), None)
+        audio = next((s for s in container.streams if s.type == "audio"), None)
+        if video is None:
+            raise MediaError("the file holds no video stream")
+        duration = container.duration / av.time_base if container.duration else None
+        if duration is None and video.duration is not None:
+            duration = _seconds(video.duration, video.time_base)
+        start = container.start_time / av.time_base if container.start_time is not None else None
+        rate = video.average_rate or video.base_rate
+        size = Path(source).stat().st_size if isinstance(source, Path) else None
+        return MediaInfo(
+            container=container.format.name,
+            video_codec=video.codec_context.name,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            duration_s=round(duration, 6) if duration is not None else None,
+            start_time_s=round(start, 6) if start is not None else None,
+            width=video.codec_context.width or None,  # type: ignore[attr-defined]
+            height=video.codec_context.height or None,  # type: ignore[attr-defined]
+            frame_rate=float(rate) if rate else None,
+            size=size,
+        )
+
+
+def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg with `args` (without the binary); raises MediaError with ffmpeg's own words on failure."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise MediaError(f"ffmpeg failed to run: {exc}") from exc
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise MediaError(f"ffmpeg exited {done.returncode}: {tail}")
+    return done

@@ -1,0 +1,237 @@
+"""The only code that talks to S3 (through the minio SDK).
+
+The evidence bucket must have Object Lock (and therefore versioning); every object is addressed by key
+*and* version id, so a later write under the same key can never stand in for evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.error import S3Error
+from minio.retention import Retention
+
+from app.core.config import Settings, get_settings
+
+RetentionMode = Literal["COMPLIANCE", "GOVERNANCE"]
+Headers = dict[str, str | list[str] | tuple[str]]
+PART_SIZE = 16 * 1024 * 1024
+
+
+class StorageError(Exception):
+    """The S3 server is unreachable or refused an operation."""
+
+
+class BucketWithoutObjectLock(StorageError):
+    """The configured bucket exists but has no Object Lock; evidence must never go there."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    version_id: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    key: str
+    version_id: str
+    size: int
+    retention_mode: str | None
+    retain_until: datetime | None
+    legal_hold: bool
+
+
+def _client(settings: Settings, *, fast: bool = False) -> Minio:
+    if not settings.s3_endpoint:
+        raise StorageError("s3_endpoint is not set; start the embedded default first")
+    http = None
+    if fast:
+        # Readiness probes must answer quickly: no retries, short timeouts.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=2, read=3), retries=urllib3.Retry(total=0), maxsize=2
+        )
+    return Minio(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+        http_client=http,
+    )
+
+
+class Storage:
+    """The evidence bucket: streaming writes, version-pinned reads and links, retention and legal hold."""
+
+    def __init__(self, settings: Settings, *, fast: bool = False) -> None:
+        self.bucket = settings.s3_bucket
+        self.client = _client(settings, fast=fast)
+
+    # -- bucket ---------------------------------------------------------------------------------
+    def has_object_lock(self) -> bool:
+        try:
+            self.client.get_object_lock_config(self.bucket)
+        except S3Error as exc:
+            if exc.code in {"ObjectLockConfigurationNotFoundError", "InvalidRequest"}:
+                return False
+            raise
+        return True
+
+    def ensure_bucket(self, *, create: bool) -> None:
+        """Make sure the evidence bucket exists with Object Lock; refuse one without it."""
+        try:
+            exists = self.client.bucket_exists(self.bucket)
+            if not exists:
+                if not create:
+                    raise StorageError(f"bucket {self.bucket!r} does not exist and creation is disabled")
+                self.client.make_bucket(self.bucket, object_lock=True)
+            if not self.has_object_lock():
+                raise BucketWithoutObjectLock(
+                    f"bucket {self.bucket!r} has no Object Lock; evidence cannot be stored there. "
+                    "Create a bucket with Object Lock enabled (see storage/README.md)."
+                )
+        except S3Error as exc:
+            raise StorageError(f"S3 refused the bucket check: {exc.code}: {exc.message}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageError(f"S3 server unreachable: {exc}") from exc
+
+    # -- objects --------------------------------------------------------------------------------
+    def put_stream(
+        self,
+        key: str,
+        stream: BinaryIO,
+        *,
+        length: int = -1,
+        content_type: str = "application/octet-stream",
+        metadata: Headers | None = None,
+        part_size: int = PART_SIZE,
+    ) -> StoredObject:
+        """Stream `stream` to `key` (multipart when large or of unknown length); return its version."""
+        try:
+            result = self.client.put_object(
+                self.bucket,
+                key,
+                stream,
+                length,
+                content_type=content_type,
+                metadata=metadata,
+                part_size=part_size if length < 0 or length > part_size else 0,
+                num_parallel_uploads=1,
+            )
+        except S3Error as exc:
+            raise StorageError(f"S3 refused the upload of {key}: {exc.code}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageError(f"S3 server unreachable during upload of {key}: {exc}") from exc
+        if not result.version_id:
+            raise BucketWithoutObjectLock(f"S3 returned no version id for {key}; versioning is off")
+        return StoredObject(key=key, version_id=result.version_id, etag=result.etag or "")
+
+    def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> StoredObject:
+        with path.open("rb") as fh:
+            return self.put_stream(key, fh, length=path.stat().st_size, content_type=content_type)
+
+    @contextmanager
+    def open_version(self, key: str, version_id: str, *, offset: int = 0) -> Iterator[urllib3.BaseHTTPResponse]:
+        """A streaming reader of exactly one version (never "the latest")."""
+        try:
+            response = self.client.get_object(self.bucket, key, version_id=version_id, offset=offset)
+        except S3Error as exc:
+            raise StorageError(f"S3 refused the read of {key}@{version_id}: {exc.code}") from exc
+        try:
+            yield response
+        finally:
+            response.close()
+            response.release_conn()
+
+    def iter_version(self, key: str, version_id: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        with self.open_version(key, version_id) as response:
+            yield from response.stream(chunk_size)
+
+    def download(self, key: str, version_id: str, path: Path) -> None:
+        with path.open("wb") as out:
+            for chunk in self.iter_version(key, version_id):
+                out.write(chunk)
+
+    def stat(self, key: str, version_id: str) -> ObjectVersion:
+        try:
+            st = self.client.stat_object(self.bucket, key, version_id=version_id)
+        except S3Error as exc:
+            raise StorageError(f"S3 has no {key}@{version_id}: {exc.code}") from exc
+        meta = {k.lower(): v for k, v in (st.metadata or {}).items()}
+        until = meta.get("x-amz-object-lock-retain-until-date")
+        return ObjectVersion(
+            key=key,
+            version_id=version_id,
+            size=st.size or 0,
+            retention_mode=meta.get("x-amz-object-lock-mode"),
+            retain_until=datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None,
+            legal_hold=meta.get("x-amz-object-lock-legal-hold") == "ON",
+        )
+
+    def presign_get(self, key: str, version_id: str, expires: timedelta, *, filename: str | None = None) -> str:
+        headers: Headers | None = None
+        if filename:
+            headers = {"response-content-disposition": f'attachment; filename="{filename}"'}
+        return self.client.presigned_get_object(
+            self.bucket, key, expires=expires, version_id=version_id, response_headers=headers
+        )
+
+    def lock(self, key: str, version_id: str, *, mode: RetentionMode, until: datetime) -> None:
+        """Apply Object Lock retention to one version: from then on the server refuses its deletion."""
+        self.client.set_object_retention(
+            self.bucket,
+            key,
+            Retention(COMPLIANCE if mode == "COMPLIANCE" else GOVERNANCE, until),
+            version_id=version_id,
+        )
+
+    def set_legal_hold(self, key: str, version_id: str, on: bool) -> None:
+        if on:
+            self.client.enable_object_legal_hold(self.bucket, key, version_id=version_id)
+        else:
+            self.client.disable_object_legal_hold(self.bucket, key, version_id=version_id)
+
+    def remove_version(self, key: str, version_id: str) -> None:
+        """Delete one version; the server refuses it while the version is locked or held."""
+        try:
+            self.client.remove_object(self.bucket, key, version_id=version_id)
+        except S3Error as exc:
+            raise StorageError(f"S3 refused deletion of {key}@{version_id}: {exc.code}") from exc
+
+
+_storage: Storage | None = None
+
+
+def get_storage() -> Storage:
+    global _storage
+    if _storage is None:
+        _storage = Storage(get_settings())
+    return _storage
+
+
+def reset_storage() -> None:
+    global _storage
+    _storage = None
+
+
+def check_ready(settings: Settings) -> str | None:
+    """None when the bucket answers and has Object Lock, else what is wrong."""
+    try:
+        storage = Storage(settings, fast=True)
+        if not storage.client.bucket_exists(settings.s3_bucket):
+            return f"bucket {settings.s3_bucket!r} does not exist"
+        if not storage.has_object_lock():
+            return f"bucket {settings.s3_bucket!r} has no Object Lock"
+    except (S3Error, StorageError, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        return f"unreachable: {type(exc).__name__}: {exc}"
+    return None

@@ -1,0 +1,40 @@
+"""create_app(): routers, middleware, exception handlers, lifespan — nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app.core import health, metrics
+from app.core.config import get_settings
+from app.core.errors import install_error_handlers
+from app.core.storage import get_storage
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # Refuse to start against a bucket without Object Lock: evidence must never land there.
+    await run_in_threadpool(get_storage().ensure_bucket, create=get_settings().s3_create_bucket)
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Camera-footage extraction request tracker",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(metrics.MetricsMiddleware)
+
+    app.include_router(health.router)
+    return app
