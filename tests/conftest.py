@@ -1,0 +1,81 @@
+"""Test session: real PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432, else the embedded one), a real
+SeaweedFS started for the session, and the real ffmpeg. Nothing here is mocked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core import clock, embedded, storage
+from app.core.config import override_settings
+from app.core.db import dispose_engine
+from tests.services import fresh_database, seaweedfs, server_reachable
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER  # tests may read the environment
+    if server_reachable(url):
+        yield url
+        return
+    pg = embedded.start_postgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    with fresh_database(pg_server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[embedded.EmbeddedS3]:
+    with seaweedfs(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def configured(database_url: str, s3_server: embedded.EmbeddedS3, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Point the app's settings at the session's database and S3 server."""
+    override_settings(
+        database_url=database_url,
+        s3_endpoint=s3_server.endpoint,
+        s3_access_key=s3_server.access_key,
+        s3_secret_key=s3_server.secret_key,
+        s3_secure=False,
+        s3_bucket="evidence-test",
+        data_dir=Path(tmp_path_factory.mktemp("data")),
+    )
+    dispose_engine()
+    storage.reset_storage()
+    storage.get_storage().ensure_bucket(create=True)
+    return database_url
+
+
+@pytest.fixture()
+def client(configured: str) -> Iterator[TestClient]:
+    from app.main import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def frozen_clock() -> Iterator[clock.FrozenClock]:
+    from datetime import UTC, datetime
+
+    frozen = clock.FrozenClock(datetime(2026, 3, 14, 1, 59, 26, tzinfo=UTC))
+    clock.set_clock(frozen)
+    try:
+        yield frozen
+    finally:
+        clock.set_clock(None)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.custody.entry import canonical_entry
+from app.custody.merkle import leaf_hash, root_from_leaves
+from app.custody.models import CustodyEvent
+from app.custody.service import append_event, log_head
+from tests.services import fresh_database
+
+
+def _append_many(url: str, writer: int, count: int) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        for i in range(count):
+            with Session(engine) as session, session.begin():
+                append_event(session, actor=f"system:writer-{writer}", action="test.append", details={"i": i})
+    finally:
+        engine.dispose()
+
+
+def _recomputed_leaf(event: CustodyEvent) -> bytes:
+    return leaf_hash(
+        canonical_entry(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            sha256=event.sha256,
+            version_id=event.version_id,
+            case_id=event.case_id,
+            reason=event.reason,
+            where=event.where,
+            outcome=event.outcome,
+            details=event.details,
+        )
+    )
+
+
+@pytest.mark.slow
+def test_concurrent_writers_never_fork_or_leave_gaps(pg_server_url: str) -> None:
+    with fresh_database(pg_server_url) as url:
+        ctx = multiprocessing.get_context("spawn")
+        procs = [ctx.Process(target=_append_many, args=(url, w, 500)) for w in range(8)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(300)
+        assert [p.exitcode for p in procs] == [0] * 8
+
+        engine = create_engine(url)
+        with Session(engine) as session:
+            events = session.execute(select(CustodyEvent).order_by(CustodyEvent.seq)).scalars().all()
+            head = log_head(session)
+            assert [e.seq for e in events] == list(range(1, 4001))
+            assert all(_recomputed_leaf(e) == e.leaf_hash for e in events)
+            size, root = root_from_leaves(e.leaf_hash for e in events)
+            assert (head.tree_size, head.root_hash) == (size, root) == (4000, root)
+            per_writer = session.execute(text("SELECT actor, count(*) FROM custody_events GROUP BY actor")).all()
+            assert sorted(n for _, n in per_writer) == [500] * 8
+        engine.dispose()
+
+
+def test_update_delete_and_truncate_are_refused_by_the_database(database_url: str) -> None:
+    engine = create_engine(database_url)
+    with Session(engine) as session, session.begin():
+        event = append_event(session, actor="system:test", action="test.immutable", reason="original")
+        seq = event.seq
+    for statement in (
+        f"UPDATE custody_events SET reason = 'edited' WHERE seq = {seq}",
+        f"DELETE FROM custody_events WHERE seq = {seq}",
+        "TRUNCATE custody_events",
+        "DELETE FROM custody_log_head",
+        "UPDATE custody_log_head SET tree_size = tree_size - 1",
+    ):
+        with Session(engine) as session, pytest.raises(DBAPIError, match="refused"):
+            session.execute(text(statement))
+    with Session(engine) as session:
+        assert session.get(CustodyEvent, seq).reason == "original"  # type: ignore[union-attr]
+    engine.dispose()
+
+
+def test_an_aborted_transaction_leaves_no_event(database_url: str) -> None:
+    engine = create_engine(database_url)
+    marker = uuid.uuid4()
+    with Session(engine) as session:
+        before = log_head(session).tree_size
+    with pytest.raises(RuntimeError), Session(engine) as session, session.begin():
+        append_event(session, actor="system:test", action="test.aborted", object_id=marker)
+        raise RuntimeError("the unit of work failed after the append")
+    with Session(engine) as session, session.begin():
+        assert session.execute(select(CustodyEvent).where(CustodyEvent.object_id == marker)).first() is None
+        assert log_head(session).tree_size == before
+        nxt = append_event(session, actor="system:test", action="test.after-abort")
+        assert nxt.seq == before + 1  # the aborted sequence number was not burnt
+    engine.dispose()
+
+
+def test_row_round_trip_keeps_the_leaf_recomputable(database_url: str) -> None:
+    """Details with non-ASCII text, floats and nesting come back from JSONB exactly as hashed."""
+    engine = create_engine(database_url)
+    with Session(engine) as session, session.begin():
+        event = append_event(
+            session,
+            actor="user:" + str(uuid.uuid4()),
+            action="test.roundtrip",
+            object_type="clip",
+            object_id=uuid.uuid4(),
+            sha256="ab" * 32,
+            version_id="v1",
+            case_id=uuid.uuid4(),
+            reason="Trích xuất camera phường Bến Nghé",
+            where={"component": "api", "client": "127.0.0.1"},
+            details={"offset_s": -2.5, "tiny": 1e-7, "nested": {"list": [1, "hai", None, True]}},
+        )
+        seq = event.seq
+    with Session(engine) as session:
+        stored = session.get(CustodyEvent, seq)
+        assert stored is not None and _recomputed_leaf(stored) == stored.leaf_hash
+    engine.dispose()
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT length(leaf_hash) FROM custody_events WHERE seq = %s", (seq,)).fetchone()
+    assert row == (32,)
