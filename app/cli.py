@@ -35,6 +35,7 @@ def serve(
     started = embedded.start_missing_backends()
     try:
         migrate.upgrade()
+        _bootstrap_admin()
         settings = get_settings()
         typer.echo(f"serving on http://{host or settings.host}:{port or settings.port}")
         uvicorn.run(
@@ -46,6 +47,60 @@ def serve(
         )
     finally:
         for backend in reversed(started):
+            backend.stop()
+
+
+def _bootstrap_admin() -> None:
+    """On an empty database, create the first admin and print a generated password once."""
+    from app.auth import service as auth
+    from app.core.db import session_factory
+
+    with session_factory()() as session, session.begin():
+        generated = auth.ensure_first_admin(session)
+    if generated:
+        email = get_settings().admin_email
+        typer.echo(f"first admin created: {email} / password {generated}  (shown once; set ADMIN_PASSWORD to choose)")
+
+
+@cli.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Argument(help="Sign-in email.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="At least 10 characters.")],
+    role: Annotated[str, typer.Option(help="admin | investigator | supervisor | owner | auditor")],
+    full_name: Annotated[str | None, typer.Option(help="Display name (default: the email).")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit code (investigators and supervisors).")] = None,
+    owner_id: Annotated[str | None, typer.Option(help="Owner record id (owner accounts).")] = None,
+) -> None:
+    """Create a user (bootstrap and scripts); the same rules as POST /api/v1/users apply."""
+    from uuid import UUID
+
+    from pydantic import ValidationError
+
+    from app.auth import service as auth
+    from app.auth.schemas import UserCreate
+    from app.core import embedded
+    from app.core.db import session_factory
+    from app.core.errors import DomainError
+
+    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    try:
+        with session_factory()() as session, session.begin():
+            unit_id = auth.unit_by_code(session, unit).id if unit else None
+            body = UserCreate(
+                email=email,
+                password=password,
+                full_name=full_name or email,
+                role=role,
+                unit_id=unit_id,
+                owner_id=UUID(owner_id) if owner_id else None,
+            )
+            user = auth.create_user(session, body)
+            typer.echo(f"created {user.role} {user.email} ({user.id})")
+    except (DomainError, ValidationError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        for backend in started:
             backend.stop()
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from app.auth.router import router as auth_router
 from app.core import health, metrics
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
@@ -37,4 +38,5 @@ def create_app() -> FastAPI:
     app.add_middleware(metrics.MetricsMiddleware)
 
     app.include_router(health.router)
+    app.include_router(auth_router)
     return app

@@ -1,6 +1,7 @@
 """Every domain's models, imported once so Alembic and the tests see the whole schema."""
 
+from app.auth import models as auth_models
 from app.core.db import Base
 from app.custody import models as custody_models
 
-__all__ = ["Base", "custody_models"]
+__all__ = ["Base", "auth_models", "custody_models"]

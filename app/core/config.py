@@ -54,6 +54,19 @@ class Settings(BaseSettings):
         None, description="Ed25519 private key (PEM); default data_dir/keys/custody-ed25519.pem."
     )
 
+    # Identity and access
+    token_secret: str | None = Field(
+        None, description="HS256 secret for access tokens; default: generated once into data_dir/keys/token-secret."
+    )
+    token_ttl_minutes: int = Field(15, gt=0, le=24 * 60, description="Lifetime of an access token.")
+    owner_link_ttl_days: int = Field(10, gt=0, le=90, description="Default lifetime of a one-time owner link.")
+    login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
+    login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")
+    admin_email: str = Field("admin@example.org", description="First admin created on an empty database.")
+    admin_password: str | None = Field(
+        None, description="Password of the first admin; generated and printed once when unset."
+    )
+
     # Embedded default data
     data_dir: Path = Field(PROJECT_ROOT / "storage" / "data", description="Embedded PostgreSQL/S3 data.")
 

@@ -1,0 +1,99 @@
+"""Units, users, owner links and the append-only security trail."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    investigator = "investigator"
+    supervisor = "supervisor"
+    owner = "owner"
+    auditor = "auditor"
+
+
+class Unit(Base):
+    """A police unit (station, district team). Investigators and supervisors belong to one."""
+
+    __tablename__ = "units"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    unit_id: Mapped[UUID | None] = mapped_column(ForeignKey("units.id"))
+    # The owner record an owner account acts for (registry); checked by the service.
+    owner_id: Mapped[UUID | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped to revoke every token issued before (logout, password change, deactivation).
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin','investigator','supervisor','owner','auditor')", name="role_known"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint("role NOT IN ('investigator','supervisor') OR unit_id IS NOT NULL", name="staff_have_unit"),
+        CheckConstraint("role <> 'owner' OR owner_id IS NOT NULL", name="owner_has_owner_id"),
+    )
+
+
+class OwnerLink(Base):
+    """A one-time link for an owner without an account, scoped to one extraction request.
+
+    Only the SHA-256 of the 256-bit token is stored; the token itself leaves the server once, in the message.
+    """
+
+    __tablename__ = "owner_links"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    use_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SecurityEvent(Base):
+    """Append-only trail of logins, lock-outs, permission denials and owner-link uses (a trigger enforces it)."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[UUID | None]
+    email: Mapped[str | None] = mapped_column(Text)
+    client_address: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+    __table_args__ = (
+        Index("ix_security_events_kind_email_at", "kind", "email", "at"),
+        Index("ix_security_events_kind_address_at", "kind", "client_address", "at"),
+    )

@@ -1,0 +1,190 @@
+"""The one permission module: who may do what, and which objects each actor may see.
+
+Role rules live in POLICY (action → roles); object rules in the `can_see_*` functions. Routers declare
+`Depends(allow("action"))`; services call `ensure_visible(...)`. An action outside the actor's role answers
+403; an object outside the actor's scope answers 404, so existence is not revealed. Every denial is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.auth import audit, tokens
+from app.auth.models import Role, User
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, NotFound, Unauthorized
+
+ADM, INV, SUP, OWN, AUD = Role.admin, Role.investigator, Role.supervisor, Role.owner, Role.auditor
+EVERYONE = frozenset(Role)
+
+# action -> roles allowed to attempt it (object scope is checked separately).
+POLICY: dict[str, frozenset[Role]] = {
+    "me.read": EVERYONE,
+    "auth.logout": EVERYONE,
+    "units.read": frozenset({ADM, INV, SUP, AUD}),
+    "units.write": frozenset({ADM}),
+    "users.read": frozenset({ADM}),
+    "users.write": frozenset({ADM}),
+    # registry
+    "owners.read": EVERYONE,
+    "owners.write": frozenset({ADM}),
+    "cameras.read": EVERYONE,
+    "cameras.search": frozenset({ADM, INV, SUP, AUD}),
+    "cameras.write": frozenset({ADM, OWN}),
+    "cameras.import": frozenset({ADM}),
+    "consents.read": EVERYONE,
+    "consents.write": frozenset({ADM, OWN}),
+    # cases and requests
+    "cases.read": frozenset({ADM, INV, SUP, AUD}),
+    "cases.write": frozenset({INV}),
+    "requests.read": EVERYONE,
+    "requests.file": frozenset({INV}),
+    "requests.respond": frozenset({OWN, ADM}),
+    "requests.cancel": frozenset({INV}),
+    "links.manage": frozenset({INV}),
+    # evidence
+    "footage.upload": frozenset({OWN}),
+    "footage.read": EVERYONE,
+    "footage.download": frozenset({INV, SUP, AUD, OWN}),
+    # custody and reports
+    "custody.read": frozenset({ADM, INV, SUP, AUD}),
+    "custody.ledger": frozenset({OWN}),
+    "custody.verify": frozenset({ADM, AUD}),
+    "reports.export": frozenset({INV, SUP, AUD}),
+    "stats.read": frozenset({ADM, SUP, AUD}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, an owner holding a one-time link, or the system itself."""
+
+    kind: str  # "user" | "link" | "system"
+    role: Role | None = None
+    user_id: UUID | None = None
+    email: str | None = None
+    unit_id: UUID | None = None
+    owner_id: UUID | None = None
+    link_id: UUID | None = None
+    link_request_id: UUID | None = None
+    client_address: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How the custody log names this actor."""
+        if self.kind == "user":
+            return f"user:{self.user_id}"
+        if self.kind == "link":
+            return f"owner-link:{self.link_id}"
+        return f"system:{self.extra.get('component', 'service')}"
+
+    def where(self, component: str = "api") -> dict[str, str | None]:
+        return {"component": component, "client_address": self.client_address}
+
+
+def system_actor(component: str) -> Actor:
+    return Actor(kind="system", extra={"component": component})
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def current_actor(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+    """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
+    if not token:
+        raise Unauthorized()
+    claims = tokens.decode(token)
+    user = session.get(User, claims.user_id) if claims else None
+    if claims is None or user is None or not user.is_active or user.token_version != claims.version:
+        raise Unauthorized("The token is invalid, expired or revoked; sign in again.")
+    return Actor(
+        kind="user",
+        role=Role(user.role),
+        user_id=user.id,
+        email=user.email,
+        unit_id=user.unit_id,
+        owner_id=user.owner_id,
+        client_address=client_address(request),
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def allow(action: str) -> Callable[..., Actor]:
+    """A dependency that lets through only the roles POLICY grants `action` (403 otherwise, logged)."""
+    roles = POLICY[action]
+
+    def dependency(request: Request, actor: CurrentActor) -> Actor:
+        if actor.role not in roles:
+            audit.record_now(
+                "permission_denied",
+                user_id=actor.user_id,
+                email=actor.email,
+                client_address=actor.client_address,
+                method=request.method,
+                path=request.url.path,
+                details={"action": action, "role": str(actor.role)},
+            )
+            raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
+        return actor
+
+    dependency.__name__ = f"allow_{action.replace('.', '_')}"
+    return dependency
+
+
+# -- object scope -------------------------------------------------------------------------------
+def can_see_unit_object(actor: Actor, unit_id: UUID | None) -> bool:
+    """Cases and their requests: own unit for investigators and supervisors; all for auditors and admins."""
+    if actor.role in (Role.auditor, Role.admin):
+        return True
+    if actor.role in (Role.investigator, Role.supervisor):
+        return unit_id is not None and unit_id == actor.unit_id
+    return False
+
+
+def can_see_owner_object(actor: Actor, owner_id: UUID | None) -> bool:
+    """Owner records, cameras and consents: an owner sees only their own; staff and auditors see all."""
+    if actor.kind == "link":
+        return False
+    if actor.role == Role.owner:
+        return owner_id is not None and owner_id == actor.owner_id
+    return actor.role is not None
+
+
+def ensure_visible(visible: bool, actor: Actor, what: str, object_id: UUID | str) -> None:
+    """404 (and a logged denial) unless `visible`: an out-of-scope object must look like a missing one."""
+    if visible:
+        return
+    audit.record_now(
+        "permission_denied",
+        user_id=actor.user_id,
+        email=actor.email,
+        client_address=actor.client_address,
+        details={"object": what, "object_id": str(object_id), "role": str(actor.role), "scope": "object"},
+    )
+    raise NotFound(f"{what} {object_id} not found")
+
+
+def ensure_role(actor: Actor, action: str) -> None:
+    """Service-side twin of `allow`, for code paths not entered through a router dependency."""
+    if actor.role not in POLICY[action]:
+        audit.record_now(
+            "permission_denied",
+            user_id=actor.user_id,
+            email=actor.email,
+            client_address=actor.client_address,
+            details={"action": action, "role": str(actor.role)},
+        )
+        raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth import service
+from app.auth.models import User
+from app.auth.permissions import Actor, CurrentActor, allow, client_address
+from app.auth.schemas import MeRead, Page, TokenRead, UnitCreate, UnitRead, UserCreate, UserRead
+from app.core.db import SessionDep
+from app.core.pagination import PageDep
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+
+@router.post("/auth/token", response_model=TokenRead)
+def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenRead:
+    access_token, expires_in = service.login(session, form.username, form.password, client_address(request))
+    return TokenRead(access_token=access_token, expires_in=expires_in)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(session: SessionDep, actor: Annotated[Actor, Depends(allow("auth.logout"))]) -> None:
+    assert actor.user_id is not None
+    service.revoke_tokens(session, actor.user_id, actor.client_address)
+
+
+@router.get("/me", response_model=MeRead)
+def me(session: SessionDep, actor: CurrentActor) -> User:
+    assert actor.user_id is not None
+    return service.get_user(session, actor.user_id)
+
+
+@router.post("/units", response_model=UnitRead, status_code=201)
+def create_unit(body: UnitCreate, session: SessionDep, _: Annotated[Actor, Depends(allow("units.write"))]) -> Any:
+    return service.create_unit(session, body)
+
+
+@router.get("/units", response_model=Page[UnitRead])
+def list_units(session: SessionDep, page: PageDep, _: Annotated[Actor, Depends(allow("units.read"))]) -> Any:
+    items, total = service.list_units(session, page.limit, page.offset)
+    return {"items": items, "total": total}
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(body: UserCreate, session: SessionDep, _: Annotated[Actor, Depends(allow("users.write"))]) -> Any:
+    return service.create_user(session, body)
+
+
+@router.get("/users", response_model=Page[UserRead])
+def list_users(session: SessionDep, page: PageDep, _: Annotated[Actor, Depends(allow("users.read"))]) -> Any:
+    items, total = service.list_users(session, page.limit, page.offset)
+    return {"items": items, "total": total}
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+def get_user(user_id: UUID, session: SessionDep, _: Annotated[Actor, Depends(allow("users.read"))]) -> Any:
+    return service.get_user(session, user_id)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.auth.models import Role
+
+T = TypeVar("T")
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class MeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    email: str
+    full_name: str
+    role: Role
+    unit_id: UUID | None
+    owner_id: UUID | None
+
+
+class UnitCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class UnitRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    name: str
+    code: str
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=10, max_length=200)
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    unit_id: UUID | None = None
+    owner_id: UUID | None = None
+
+
+class UserRead(MeRead):
+    is_active: bool
+    created_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int

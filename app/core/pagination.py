@@ -1,0 +1,26 @@
+"""`limit`/`offset` query parameters with a cap, shared by every list endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit, offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

@@ -1,0 +1,67 @@
+"""Factories for test data, created through the real services and committed to the real database."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+
+from app.auth import service as auth
+from app.auth.models import Role
+from app.auth.schemas import UnitCreate, UserCreate
+from app.core.db import session_factory
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Account:
+    id: UUID
+    email: str
+    role: Role
+    unit_id: UUID | None
+    owner_id: UUID | None
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_unit(code: str | None = None, name: str = "Công an phường Bến Nghé") -> UUID:
+    with session_factory()() as session, session.begin():
+        return auth.create_unit(session, UnitCreate(name=name, code=code or f"U{secrets.token_hex(4)}")).id
+
+
+def make_user(role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None = None) -> tuple[UUID, str]:
+    email = f"{role.value}-{secrets.token_hex(4)}@example.org"
+    if role in (Role.investigator, Role.supervisor) and unit_id is None:
+        unit_id = make_unit()
+    with session_factory()() as session, session.begin():
+        user = auth.create_user(
+            session,
+            UserCreate(
+                email=email,
+                password=PASSWORD,
+                full_name=f"Test {role.value}",
+                role=role,
+                unit_id=unit_id,
+                owner_id=owner_id,
+            ),
+        )
+        return user.id, email
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def account(client: TestClient, role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None = None) -> Account:
+    user_id, email = make_user(role, unit_id=unit_id, owner_id=owner_id)
+    with session_factory()() as session:
+        user = auth.get_user(session, user_id)
+        return Account(user.id, email, role, user.unit_id, user.owner_id, sign_in(client, email))
