@@ -13,6 +13,7 @@ from app.auth.router import router as auth_router
 from app.core import health, metrics
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
+from app.core.http import install_http_hardening
 from app.core.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_http_hardening(app)
     app.add_middleware(metrics.MetricsMiddleware)
 
     app.include_router(health.router)

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000", description="Base URL used in links sent to owners (emails, webhooks)."
     )
     log_level: str = Field("info", description="Log level of the service.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); empty keeps CORS off."
+    )
+    max_request_body_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Cap on request bodies other than evidence uploads (camera imports)."
+    )
 
     # Database (PostgreSQL only). Empty: the embedded PostgreSQL under data_dir is started.
     database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://u:p@h/db.")
