@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev clean-data
+.PHONY: run test lint format install install-dev clean-data i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,12 @@ format: install-dev
 
 clean-data:
 	rm -rf storage/data
+
+# Re-extract translatable strings and merge them into the Vietnamese and English catalogues.
+i18n: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k ngettext -o app/web/i18n/messages.pot .
+	for l in vi en; do \
+	  if [ -f app/web/i18n/$$l/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i app/web/i18n/messages.pot -d app/web/i18n -l $$l --no-fuzzy-matching; \
+	  else $(BIN)/pybabel init -i app/web/i18n/messages.pot -d app/web/i18n -l $$l; fi; \
+	done

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
 
 from app.auth import audit, tokens
 from app.auth.models import Role, User
@@ -100,14 +101,12 @@ def client_address(request: Request) -> str | None:
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def current_actor(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
-    """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
-    if not token:
-        raise Unauthorized()
+def actor_from_token(session: Session, token: str, address: str | None) -> Actor | None:
+    """The active user behind a valid, unexpired, unrevoked token, as an Actor; None otherwise."""
     claims = tokens.decode(token)
     user = session.get(User, claims.user_id) if claims else None
     if claims is None or user is None or not user.is_active or user.token_version != claims.version:
-        raise Unauthorized("The token is invalid, expired or revoked; sign in again.")
+        return None
     return Actor(
         kind="user",
         role=Role(user.role),
@@ -115,8 +114,18 @@ def current_actor(request: Request, session: SessionDep, token: Annotated[str | 
         email=user.email,
         unit_id=user.unit_id,
         owner_id=user.owner_id,
-        client_address=client_address(request),
+        client_address=address,
     )
+
+
+def current_actor(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+    """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
+    if not token:
+        raise Unauthorized()
+    actor = actor_from_token(session, token, client_address(request))
+    if actor is None:
+        raise Unauthorized("The token is invalid, expired or revoked; sign in again.")
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

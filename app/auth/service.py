@@ -139,7 +139,9 @@ def _lockout_remaining(session: Session, email: str, address: str | None) -> int
     return remaining
 
 
-def login(session: Session, email: str, password: str, address: str | None) -> tuple[str, int]:
+def login(
+    session: Session, email: str, password: str, address: str | None, ttl: timedelta | None = None
+) -> tuple[str, int]:
     """Check a password; after too many failures in the window the account and the address get 429.
 
     Every success, failure and refusal is recorded in the security trail.
@@ -161,7 +163,7 @@ def login(session: Session, email: str, password: str, address: str | None) -> t
     if rehashed:
         user.password_hash = rehashed
     audit.record(session, "login_success", user_id=user.id, email=email, client_address=address)
-    return tokens.issue(user.id, user.token_version)
+    return tokens.issue(user.id, user.token_version, ttl)
 
 
 def revoke_tokens(session: Session, user_id: UUID, address: str | None) -> None:

@@ -54,9 +54,9 @@ class TokenClaims:
     version: int
 
 
-def issue(user_id: UUID, version: int) -> tuple[str, int]:
-    """A signed token and its lifetime in seconds."""
-    ttl = timedelta(minutes=get_settings().token_ttl_minutes)
+def issue(user_id: UUID, version: int, ttl: timedelta | None = None) -> tuple[str, int]:
+    """A signed token and its lifetime in seconds (default: the API token lifetime)."""
+    ttl = ttl or timedelta(minutes=get_settings().token_ttl_minutes)
     issued = clock.now()
     payload = {
         "sub": str(user_id),
@@ -79,3 +79,11 @@ def decode(token: str) -> TokenClaims | None:
         return TokenClaims(UUID(str(payload["sub"])), int(payload.get("ver", 0)))
     except (jwt.PyJWTError, ValueError, KeyError):
         return None
+
+
+def csrf_token(session_token: str) -> str:
+    """The CSRF token bound to a web session: an HMAC of the session cookie under the token secret."""
+    import hashlib
+    import hmac
+
+    return hmac.new(token_secret().encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()[:40]

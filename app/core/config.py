@@ -65,6 +65,7 @@ class Settings(BaseSettings):
         None, description="HS256 secret for access tokens; default: generated once into data_dir/keys/token-secret."
     )
     token_ttl_minutes: int = Field(15, gt=0, le=24 * 60, description="Lifetime of an access token.")
+    web_session_hours: int = Field(8, gt=0, le=24, description="Lifetime of a signed-in web page session.")
     owner_link_ttl_days: int = Field(10, gt=0, le=90, description="Default lifetime of a one-time owner link.")
     login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
     login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")

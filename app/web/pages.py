@@ -1,0 +1,82 @@
+"""Rendering plumbing for pages: templates with the request's locale, the signed-in web actor, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.auth import tokens
+from app.auth.permissions import Actor, actor_from_token, client_address
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.web import i18n
+
+SESSION_COOKIE = "footage_session"
+LANG_COOKIE = "lang"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=len(i18n.LOCALES))
+def templates_for(locale: str) -> Jinja2Templates:
+    """One environment per locale, translations installed once (requests of other locales never share it)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(), extensions=["jinja2.ext.i18n"]
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return Jinja2Templates(env=env)
+
+
+class LoginRequired(DomainError):
+    status, slug, title = 401, "login-required", "Sign-in required"
+
+
+class CsrfRejected(DomainError):
+    status, slug, title = 403, "csrf", "Form expired"
+
+
+def locale_of(request: Request) -> str:
+    return i18n.pick_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    locale = locale_of(request)
+    session_token = request.cookies.get(SESSION_COOKIE)
+    base = {
+        "locale": locale,
+        "locales": i18n.LOCALES,
+        "csrf_token": tokens.csrf_token(session_token) if session_token else "",
+        "fmt_time": lambda value, tz="Asia/Ho_Chi_Minh": i18n.format_local(value, tz, locale),
+        "actor": getattr(request.state, "actor", None),
+    }
+    response: HTMLResponse = templates_for(locale).TemplateResponse(
+        request, template, {**base, **(context or {})}, status_code=status
+    )
+    return response
+
+
+def web_actor(request: Request, session: SessionDep) -> Actor:
+    """The user signed in to the pages (session cookie); pages redirect to /login otherwise."""
+    token = request.cookies.get(SESSION_COOKIE)
+    actor = actor_from_token(session, token, client_address(request)) if token else None
+    if actor is None:
+        raise LoginRequired("Sign in to continue.")
+    request.state.actor = actor
+    return actor
+
+
+WebActor = Annotated[Actor, Depends(web_actor)]
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """Forms and htmx posts must carry the CSRF token bound to the session cookie."""
+    session_token = request.cookies.get(SESSION_COOKIE, "")
+    supplied = submitted or request.headers.get("x-csrf-token", "")
+    if not session_token or not hmac.compare_digest(tokens.csrf_token(session_token), supplied):
+        raise CsrfRejected("The form has expired or did not come from this site; reload the page and try again.")

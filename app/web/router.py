@@ -1,0 +1,86 @@
+"""Pages. Each handler parses the form, calls one service, renders a template."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.auth import service as auth
+from app.auth.permissions import client_address
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import TooManyRequests, Unauthorized
+from app.web import i18n
+from app.web.pages import LANG_COOKIE, SESSION_COOKIE, WebActor, check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return render(request, "login.html")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request, session: SessionDep, email: Annotated[str, Form()], password: Annotated[str, Form()]
+) -> Response:
+    hours = get_settings().web_session_hours
+    try:
+        token, _ = auth.login(session, email, password, client_address(request), ttl=timedelta(hours=hours))
+    except (Unauthorized, TooManyRequests) as exc:
+        return render(request, "login.html", {"error": exc.detail, "email": email}, status=exc.status)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().public_base_url.startswith("https://"),
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, actor: WebActor, csrf_token: Annotated[str, Form()]) -> Response:
+    check_csrf(request, csrf_token)
+    assert actor.user_id is not None
+    auth.revoke_tokens(session, actor.user_id, actor.client_address)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str) -> Response:
+    back = request.headers.get("referer") or "/"
+    response = RedirectResponse(back if back.startswith(("/", get_settings().public_base_url)) else "/", 303)
+    if code in i18n.LOCALES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, actor: WebActor) -> Response:
+    return render(request, "home.html", {"role": actor.role})
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their static files, and the sign-in redirect for page requests."""
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    from app.web.pages import LoginRequired
+
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    app.add_exception_handler(LoginRequired, to_login)
