@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.router import router as auth_router
+from app.cases.router import router as cases_router
 from app.core import health, metrics
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
@@ -41,4 +42,5 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(auth_router)
+    app.include_router(cases_router)
     return app

@@ -1,7 +1,9 @@
 """Every domain's models, imported once so Alembic and the tests see the whole schema."""
 
 from app.auth import models as auth_models
+from app.cases import models as cases_models
 from app.core.db import Base
 from app.custody import models as custody_models
+from app.notifications import models as notifications_models
 
-__all__ = ["Base", "auth_models", "custody_models"]
+__all__ = ["Base", "auth_models", "cases_models", "custody_models", "notifications_models"]

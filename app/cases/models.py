@@ -1,0 +1,55 @@
+"""Cases: the investigation every extraction request belongs to."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class CaseStatus(enum.StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    offence: Mapped[str] = mapped_column(Text)
+    incident_lat: Mapped[float] = mapped_column(Float)
+    incident_lon: Mapped[float] = mapped_column(Float)
+    incident_start: Mapped[datetime]
+    incident_end: Mapped[datetime]
+    # The unit of the investigator who opened the case: it decides who may see the case and its requests.
+    unit_id: Mapped[UUID] = mapped_column(ForeignKey("units.id"))
+    lead_investigator_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(Text, default=CaseStatus.open.value)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    footage_contributed: Mapped[bool | None]
+    created_by: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        CheckConstraint("incident_end > incident_start", name="incident_window_ordered"),
+        CheckConstraint("incident_lat BETWEEN -90 AND 90 AND incident_lon BETWEEN -180 AND 180", name="incident_wgs84"),
+        CheckConstraint("status IN ('open','closed')", name="status_known"),
+        # A closed case always says how it ended; an open one has no outcome yet.
+        CheckConstraint(
+            "(status = 'open' AND closed_at IS NULL AND outcome IS NULL) OR "
+            "(status = 'closed' AND closed_at IS NOT NULL AND outcome IS NOT NULL AND footage_contributed IS NOT NULL)",
+            name="closed_has_outcome",
+        ),
+        Index("ix_cases_unit_status_created", "unit_id", "status", "created_at"),
+    )

@@ -1,0 +1,81 @@
+"""Case payloads. Shape is checked here; rules (window order after a patch, lead's unit) in the service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.cases.models import CaseStatus
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+CaseNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+# Times arrive with any offset and are kept in UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: CaseNumber
+    title: Text200
+    offence: Text200
+    incident_lat: Latitude
+    incident_lon: Longitude
+    incident_start: UtcDatetime
+    incident_end: UtcDatetime
+    lead_investigator_id: UUID | None = Field(None, description="Default: the investigator opening the case.")
+
+
+class CaseUpdate(BaseModel):
+    """Fields left out stay as they are; `null` is refused for required fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: CaseNumber | None = None
+    title: Text200 | None = None
+    offence: Text200 | None = None
+    incident_lat: Latitude | None = None
+    incident_lon: Longitude | None = None
+    incident_start: UtcDatetime | None = None
+    incident_end: UtcDatetime | None = None
+    lead_investigator_id: UUID | None = None
+
+
+class CaseClose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Text200
+    footage_contributed: bool
+
+
+class CaseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    number: str
+    title: str
+    offence: str
+    incident_lat: float
+    incident_lon: float
+    incident_start: datetime
+    incident_end: datetime
+    unit_id: UUID
+    lead_investigator_id: UUID
+    status: CaseStatus
+    outcome: str | None
+    footage_contributed: bool | None
+    created_by: UUID
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    closed_by: UUID | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseRead]
+    total: int

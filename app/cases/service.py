@@ -1,0 +1,204 @@
+"""Cases: open, read, amend and close, each change written to the custody log in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.auth.permissions import Actor, can_see_unit_object, ensure_visible
+from app.cases.models import Case, CaseStatus
+from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate
+from app.core import clock
+from app.core.errors import Conflict, RuleViolation
+from app.custody.service import append_event
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise RuleViolation("incident_end", "must be after incident_start")
+
+
+def _lead(session: Session, unit_id: UUID, lead_id: UUID) -> UUID:
+    """The lead investigator must be an active investigator of the case's unit."""
+    lead = session.get(User, lead_id)
+    if lead is None or not lead.is_active or lead.role != Role.investigator or lead.unit_id != unit_id:
+        raise RuleViolation("lead_investigator_id", "must be an active investigator of the case's unit")
+    return lead.id
+
+
+def _number_taken(session: Session, number: str, except_id: UUID | None = None) -> Case | None:
+    query = select(Case).where(Case.number == number)
+    if except_id is not None:
+        query = query.where(Case.id != except_id)
+    return session.scalar(query)
+
+
+def _flush_unique(session: Session, number: str) -> None:
+    # The unique index is the real guard; a racing duplicate becomes the same 409 as the pre-check.
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if "uq_cases_number" in str(exc.orig):
+            raise Conflict(f"case number {number!r} already exists", extra={"field": "number"}) from exc
+        raise
+
+
+def _record(session: Session, actor: Actor, action: str, case: Case, details: dict[str, Any]) -> None:
+    append_event(
+        session,
+        actor=actor.label,
+        action=action,
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        where=actor.where(),
+        details=details,
+    )
+
+
+def create_case(session: Session, actor: Actor, body: CaseCreate) -> Case:
+    """Open a case in the creating investigator's unit; its number must be unique (409 otherwise)."""
+    if actor.unit_id is None or actor.user_id is None:
+        raise RuleViolation("unit_id", "only an investigator with a unit may open a case")
+    _check_window(body.incident_start, body.incident_end)
+    existing = _number_taken(session, body.number)
+    if existing is not None:
+        raise Conflict(f"case number {body.number!r} already exists", extra={"field": "number"})
+    lead_id = _lead(session, actor.unit_id, body.lead_investigator_id or actor.user_id)
+    now = clock.now()
+    case = Case(
+        number=body.number,
+        title=body.title,
+        offence=body.offence,
+        incident_lat=body.incident_lat,
+        incident_lon=body.incident_lon,
+        incident_start=body.incident_start,
+        incident_end=body.incident_end,
+        unit_id=actor.unit_id,
+        lead_investigator_id=lead_id,
+        status=CaseStatus.open.value,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    _flush_unique(session, body.number)
+    _record(
+        session,
+        actor,
+        "case_created",
+        case,
+        {
+            "number": case.number,
+            "offence": case.offence,
+            "unit_id": case.unit_id,
+            "lead_investigator_id": case.lead_investigator_id,
+            "incident_start": case.incident_start,
+            "incident_end": case.incident_end,
+        },
+    )
+    return case
+
+
+def get_case(session: Session, actor: Actor, case_id: UUID, *, for_update: bool = False) -> Case:
+    """The case, if the actor's scope covers it (own unit for investigators and supervisors); else 404."""
+    query = select(Case).where(Case.id == case_id)
+    if for_update:
+        query = query.with_for_update()
+    case = session.scalar(query)
+    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
+    assert case is not None
+    return case
+
+
+def _scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.role in (Role.admin, Role.auditor):
+        return true()
+    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
+        return Case.unit_id == actor.unit_id
+    return Case.id.is_(None)  # nothing
+
+
+def list_cases(
+    session: Session,
+    actor: Actor,
+    *,
+    limit: int,
+    offset: int,
+    status: CaseStatus | None = None,
+    number: str | None = None,
+) -> tuple[list[Case], int]:
+    """Cases the actor may see, newest first."""
+    conditions = [_scope(actor)]
+    if status is not None:
+        conditions.append(Case.status == status.value)
+    if number:
+        conditions.append(Case.number == number.strip())
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Case).where(*conditions).order_by(Case.created_at.desc(), Case.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def _ensure_open(case: Case) -> None:
+    if case.status != CaseStatus.open.value:
+        raise Conflict(f"case {case.id} is closed and can no longer change", extra={"status": case.status})
+
+
+def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate) -> Case:
+    """Amend an open case of the actor's unit; the incident window stays ordered and the number unique."""
+    case = get_case(session, actor, case_id, for_update=True)
+    _ensure_open(case)
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    for name, value in changes.items():
+        if value is None:
+            raise RuleViolation(name, "may not be null; leave the field out to keep it")
+    start = changes.get("incident_start", case.incident_start)
+    end = changes.get("incident_end", case.incident_end)
+    _check_window(start, end)
+    if "number" in changes and changes["number"] != case.number and _number_taken(session, changes["number"], case.id):
+        raise Conflict(f"case number {changes['number']!r} already exists", extra={"field": "number"})
+    if "lead_investigator_id" in changes:
+        _lead(session, case.unit_id, changes["lead_investigator_id"])
+    diff: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(case, name)
+        if old != value:
+            diff[name] = {"from": old, "to": value}
+            setattr(case, name, value)
+    if not diff:
+        return case
+    case.updated_at = clock.now()
+    _flush_unique(session, case.number)
+    _record(session, actor, "case_updated", case, {"changes": diff})
+    return case
+
+
+def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -> Case:
+    """Close an open case with its outcome and whether footage contributed; closing twice is a 409."""
+    case = get_case(session, actor, case_id, for_update=True)
+    _ensure_open(case)
+    now = clock.now()
+    case.status = CaseStatus.closed.value
+    case.outcome = body.outcome
+    case.footage_contributed = body.footage_contributed
+    case.closed_at = now
+    case.closed_by = actor.user_id
+    case.updated_at = now
+    session.flush()
+    _record(
+        session,
+        actor,
+        "case_closed",
+        case,
+        {"outcome": body.outcome, "footage_contributed": body.footage_contributed},
+    )
+    return case

@@ -1,0 +1,74 @@
+"""The notification outbox and its append-only log of delivery attempts."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Channel(enum.StrEnum):
+    email = "email"
+    webhook = "webhook"
+
+
+class OutboxStatus(enum.StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class Notification(Base):
+    """One message to send, written in the same transaction as the change it reports."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    channel: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(Text)  # email address or webhook URL
+    template: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(Text, default="vi")
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # email text, or the webhook's JSON body exactly as sent
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # What the message is about, so a request's messages can be listed and audited.
+    subject_type: Mapped[str | None] = mapped_column(Text)
+    subject_id: Mapped[UUID | None]
+    status: Mapped[str] = mapped_column(Text, default=OutboxStatus.pending.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('email','webhook')", name="channel_known"),
+        CheckConstraint("status IN ('pending','sent','failed')", name="status_known"),
+        CheckConstraint("locale IN ('vi','en')", name="locale_known"),
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_notifications_subject", "subject_type", "subject_id"),
+    )
+
+
+class DeliveryAttempt(Base):
+    """One try at sending a notification, success or failure. Rows are only ever inserted."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    notification_id: Mapped[UUID] = mapped_column(ForeignKey("notifications.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(Text)  # sent | retry | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)  # SMTP reply or HTTP status line
+
+    __table_args__ = (CheckConstraint("outcome IN ('sent','retry','failed')", name="outcome_known"),)
