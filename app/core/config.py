@@ -74,6 +74,25 @@ class Settings(BaseSettings):
         None, description="Password of the first admin; generated and printed once when unset."
     )
 
+    # Notifications (outbox delivered by the worker)
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for notification emails.")
+    smtp_port: int = Field(25, gt=0, lt=65536, description="SMTP port.")
+    smtp_from: str = Field("no-reply@footage-tracker.example", description="Sender address of notification emails.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(None, description="SMTP user name, when the server needs authentication.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of one SMTP conversation.")
+    webhook_secret: str | None = Field(
+        None, description="HMAC-SHA256 key signing webhook bodies (X-Signature-SHA256); webhooks fail without it."
+    )
+    webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
+    notification_max_attempts: int = Field(6, gt=0, description="Attempts before a notification is marked failed.")
+    notification_backoff_seconds: float = Field(
+        60, gt=0, description="Delay before the first retry; doubled after each further failure."
+    )
+    notification_backoff_max_seconds: float = Field(6 * 3600, gt=0, description="Cap on the delay between retries.")
+    notification_default_locale: Literal["vi", "en"] = Field("vi", description="Locale of messages by default.")
+
     # Embedded default data
     data_dir: Path = Field(PROJECT_ROOT / "storage" / "data", description="Embedded PostgreSQL/S3 data.")
 

@@ -39,6 +39,9 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)  # email text, or the webhook's JSON body exactly as sent
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Values (one-time link tokens) scrubbed from body and payload once the message is sent or failed,
+    # so the outbox does not keep a usable token after it has done its job.
+    secrets: Mapped[list[str]] = mapped_column(JSONB, default=list)
     # What the message is about, so a request's messages can be listed and audited.
     subject_type: Mapped[str | None] = mapped_column(Text)
     subject_id: Mapped[UUID | None]

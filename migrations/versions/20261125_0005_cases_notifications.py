@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("secrets", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("subject_type", sa.Text(), nullable=True),
         sa.Column("subject_id", sa.Uuid(), nullable=True),
         sa.Column("status", sa.Text(), nullable=False),
