@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -122,13 +120,18 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 
 @cli.command()
 def worker() -> None:
-    """Run background work until SIGTERM/SIGINT (no durable job types exist yet: it waits)."""
+    """Run the durable job queue's worker (periodic tasks included) until SIGTERM/SIGINT."""
+    from app.core import embedded
+    from app.jobs import queue
+
     _logging()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    logging.getLogger("app.worker").info("worker started; waiting for jobs")
-    stop.wait()
+    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    try:
+        logging.getLogger("app.worker").info("worker started")
+        queue.run_worker()
+    finally:
+        for backend in reversed(started):
+            backend.stop()
 
 
 def main() -> None:

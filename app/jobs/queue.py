@@ -1,0 +1,68 @@
+"""The durable job queue: procrastinate on the application's PostgreSQL database.
+
+Tasks are declared on :data:`queue` (in app/jobs/tasks.py). The database URL is known only once settings
+are final (the embedded default learns it at start-up), so the queue is opened on a pool built from the
+settings at that moment: :func:`run_worker` for workers, :func:`opened` for code that defers jobs. The
+queue's own tables come from migration 0005 (procrastinate's schema.sql for the pinned version), in a
+PostgreSQL schema of their own that the queue's connections put on their search_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from procrastinate import App, PsycopgConnector
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from sqlalchemy.engine import make_url
+
+from app.core.config import get_settings
+from app.core.db import normalise_url
+
+TASK_MODULES = ["app.jobs.tasks"]
+QUEUE_SCHEMA = "procrastinate"  # created by migration 0005
+# Every queue connection resolves procrastinate's unqualified tables and functions in its own schema.
+CONNECTION_OPTIONS = {"options": f"-c search_path={QUEUE_SCHEMA}"}
+
+queue = App(connector=PsycopgConnector(), import_paths=TASK_MODULES)
+
+
+def libpq_url(database_url: str | None = None) -> str:
+    """The settings' SQLAlchemy URL as a libpq connection string for procrastinate's psycopg pool."""
+    url = database_url or get_settings().database_url
+    if not url:
+        raise RuntimeError("database_url is not set; start the embedded default first")
+    return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def opened(database_url: str | None = None) -> Iterator[App]:
+    """The queue opened synchronously (to defer jobs) on the settings' database; closed on exit."""
+    import app.jobs.tasks  # noqa: F401  (registers the tasks)
+
+    with (
+        ConnectionPool(libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=2, open=True) as pool,
+        queue.open(pool),
+    ):
+        yield queue
+
+
+def run_worker(*, wait: bool = True, concurrency: int = 1, database_url: str | None = None) -> None:
+    """Run a worker (periodic tasks included) until stopped; with wait=False, drain what is due and return."""
+    import app.jobs.tasks  # noqa: F401  (registers the tasks)
+
+    async def work() -> None:
+        pool = AsyncConnectionPool(
+            libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=concurrency + 2, open=False
+        )
+        await pool.open(wait=True)
+        try:
+            async with queue.open_async(pool):
+                await queue.run_worker_async(
+                    wait=wait, concurrency=concurrency, install_signal_handlers=wait, delete_jobs="successful"
+                )
+        finally:
+            await pool.close()
+
+    asyncio.run(work())

@@ -1,0 +1,21 @@
+"""Durable background tasks and their schedules."""
+
+from __future__ import annotations
+
+import logging
+
+from app.core.db import session_factory
+from app.jobs.queue import queue
+from app.notifications import service as notifications
+
+log = logging.getLogger(__name__)
+
+
+@queue.periodic(cron="* * * * *", periodic_id="deliver-notifications")
+@queue.task(name="notifications.deliver_due", queueing_lock="notifications.deliver_due")
+def deliver_notifications(timestamp: int) -> dict[str, int]:
+    """Send every notification that is due (each minute); retries follow the outbox's own backoff."""
+    report = notifications.deliver_due(session_factory())
+    if report.sent or report.retried or report.failed:
+        log.info("notifications: %d sent, %d to retry, %d failed", report.sent, report.retried, report.failed)
+    return {"sent": report.sent, "retried": report.retried, "failed": report.failed}

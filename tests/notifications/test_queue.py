@@ -1,0 +1,56 @@
+"""The periodic delivery task runs on the real procrastinate queue against the test database."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.core.db import session_factory
+from app.jobs import queue as jobs
+from app.jobs import tasks
+from app.notifications import service
+from app.notifications.models import Notification
+from tests.notifications.conftest import Inbox
+
+
+def test_queue_schema_is_applied_by_migrations(configured: str) -> None:
+    with session_factory()() as session:
+        tables = set(session.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'procrastinate'")).all())
+    assert {"procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events"} <= tables
+
+
+def test_periodic_task_is_registered() -> None:
+    assert "notifications.deliver_due" in jobs.queue.tasks
+    periodic = [p for p in jobs.queue.periodic_registry.periodic_tasks.values() if p.periodic_id]
+    assert any(p.task is tasks.deliver_notifications and p.cron == "* * * * *" for p in periodic)
+
+
+def test_worker_runs_the_deferred_delivery(smtp_inbox: Inbox) -> None:
+    with session_factory()() as session, session.begin():
+        session.execute(text("UPDATE notifications SET status = 'failed' WHERE status = 'pending'"))
+        queued = service.enqueue(
+            session,
+            channel="email",
+            recipient="owner@example.vn",
+            template="request_reminder",
+            context={
+                "owner_name": "Trần Văn Bình",
+                "camera_label": "Camera ngõ 5",
+                "window_start": "20:10",
+                "window_end": "20:40",
+                "overwrite_deadline": "17/03/2026 20:10",
+                "link_url": None,
+                "link_expires_at": None,
+                "reason": "deadline",
+                "case_number": "VV-1",
+                "unit_name": "Công an phường Hàng Trống",
+            },
+        )
+    with jobs.opened():
+        tasks.deliver_notifications.defer(timestamp=0)
+    jobs.run_worker(wait=False)
+    [message] = smtp_inbox.messages
+    assert message["Subject"] == "Nhắc lại: yêu cầu trích xuất dữ liệu camera – vụ việc VV-1"
+    assert "sẽ bị ghi đè lúc 17/03/2026 20:10" in message.get_content()
+    with session_factory()() as session:
+        row = session.get(Notification, queued.id)
+        assert row is not None and row.status == "sent"
