@@ -16,6 +16,7 @@ from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.core.http import install_http_hardening
 from app.core.storage import get_storage
+from app.web import router as web
 
 log = logging.getLogger(__name__)
 
@@ -42,5 +43,6 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(auth_router)
+    web.install(app)
     app.include_router(cases_router)
     return app

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     )
     retention_days: int = Field(1825, gt=0, description="Default retention period of evidence objects.")
 
+    download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
+    download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")
+
     # Media tools
     ffmpeg_path: str | None = Field(None, description="ffmpeg binary; empty uses the one imageio-ffmpeg ships.")
 
@@ -66,6 +69,7 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(15, gt=0, le=24 * 60, description="Lifetime of an access token.")
     web_session_hours: int = Field(8, gt=0, le=24, description="Lifetime of a signed-in web page session.")
+    max_request_window_hours: int = Field(24, gt=0, description="Longest window one extraction request may ask for.")
     owner_link_ttl_days: int = Field(10, gt=0, le=90, description="Default lifetime of a one-time owner link.")
     login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
     login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")
