@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ def _logging() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: settings HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings PORT).")] = None,
+    with_worker: Annotated[bool, typer.Option(help="Run one background worker beside the API.")] = True,
 ) -> None:
     """Start the API; with no DATABASE_URL / S3_ENDPOINT, start the embedded PostgreSQL / SeaweedFS first."""
     import uvicorn
@@ -35,6 +37,8 @@ def serve(
         migrate.upgrade()
         _bootstrap_admin()
         settings = get_settings()
+        if with_worker:
+            _worker_beside_api()
         typer.echo(f"serving on http://{host or settings.host}:{port or settings.port}")
         uvicorn.run(
             create_app(),
@@ -46,6 +50,16 @@ def serve(
     finally:
         for backend in reversed(started):
             backend.stop()
+
+
+def _worker_beside_api() -> None:
+    """The embedded default's single worker: a daemon thread with its own event loop, ended with the process."""
+    from app.jobs.queue import run_worker
+
+    thread = threading.Thread(
+        target=run_worker, kwargs={"wait": True, "install_signals": False}, name="worker", daemon=True
+    )
+    thread.start()
 
 
 def _bootstrap_admin() -> None:

@@ -16,6 +16,10 @@ from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.core.http import install_http_hardening
 from app.core.storage import get_storage
+from app.extractions.router import router as extractions_router
+from app.footage.router import router as footage_router
+from app.registry.router import router as registry_router
+from app.reports.router import router as reports_router
 from app.web import router as web
 
 log = logging.getLogger(__name__)
@@ -44,5 +48,9 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     web.install(app)
+    app.include_router(registry_router)
     app.include_router(cases_router)
+    app.include_router(extractions_router)
+    app.include_router(footage_router)
+    app.include_router(reports_router)
     return app

@@ -5,6 +5,18 @@ from app.cases import models as cases_models
 from app.core.db import Base
 from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the custody_checkpoints table
 from app.custody import models as custody_models
+from app.extractions import models as extractions_models
+from app.footage import models as footage_models
 from app.notifications import models as notifications_models
+from app.registry import models as registry_models
 
-__all__ = ["Base", "auth_models", "cases_models", "custody_models", "notifications_models"]
+__all__ = [
+    "Base",
+    "auth_models",
+    "cases_models",
+    "custody_models",
+    "extractions_models",
+    "footage_models",
+    "notifications_models",
+    "registry_models",
+]

@@ -65,3 +65,49 @@ def account(client: TestClient, role: Role, *, unit_id: UUID | None = None, owne
     with session_factory()() as session:
         user = auth.get_user(session, user_id)
         return Account(user.id, email, role, user.unit_id, user.owner_id, sign_in(client, email))
+
+
+def make_owner(name: str = "Nguyễn Thị Hoa", kind: str = "household", email: str | None = None) -> UUID:
+    from app.registry import service as registry
+    from app.registry.schemas import OwnerCreate
+
+    with session_factory()() as session, session.begin():
+        return registry.create_owner(session, OwnerCreate(name=name, kind=kind, email=email)).id  # type: ignore[arg-type]
+
+
+def make_camera(owner_id: UUID, lat: float = 10.7769, lon: float = 106.7009, **fields: object) -> UUID:
+    from app.auth.permissions import Actor
+    from app.registry import service as registry
+    from app.registry.schemas import CameraCreate
+
+    admin = Actor(kind="user", role=Role.admin, user_id=None)
+    values: dict[str, object] = {"label": "Camera cổng trước", "retention_days": 14, **fields}
+    with session_factory()() as session, session.begin():
+        return registry.create_camera(
+            session,
+            admin,
+            CameraCreate(owner_id=owner_id, lat=lat, lon=lon, **values),  # type: ignore[arg-type]
+        ).id
+
+
+def give_consent(owner_id: UUID, scope: str = "on_request", **fields: object) -> UUID:
+    from datetime import UTC, datetime
+
+    from app.auth.permissions import Actor
+    from app.registry import service as registry
+    from app.registry.schemas import ConsentCreate
+
+    admin = Actor(kind="user", role=Role.admin, user_id=None)
+    values: dict[str, object] = {
+        "valid_from": datetime(2025, 1, 1, tzinfo=UTC),
+        "terms_version": "2025-01",
+        "legal_basis": "Thỏa thuận tham gia",
+        **fields,
+    }
+    with session_factory()() as session, session.begin():
+        return registry.give_consent(
+            session,
+            admin,
+            owner_id,
+            ConsentCreate(scope=scope, **values),  # type: ignore[arg-type]
+        ).id

@@ -43,8 +43,8 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(Text)
     unit_id: Mapped[UUID | None] = mapped_column(ForeignKey("units.id"))
-    # The owner record an owner account acts for (registry); checked by the service.
-    owner_id: Mapped[UUID | None]
+    # The owner record an owner account acts for (the registry's table, referenced by name).
+    owner_id: Mapped[UUID | None] = mapped_column(ForeignKey("owners.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to revoke every token issued before (logout, password change, deactivation).
     token_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
     download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")
 
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tile URL template for the case map; empty shows markers on a blank map (offline stations).",
+    )
+
     # Media tools
     ffmpeg_path: str | None = Field(None, description="ffmpeg binary; empty uses the one imageio-ffmpeg ships.")
 

@@ -48,7 +48,9 @@ def opened(database_url: str | None = None) -> Iterator[App]:
         yield queue
 
 
-def run_worker(*, wait: bool = True, concurrency: int = 1, database_url: str | None = None) -> None:
+def run_worker(
+    *, wait: bool = True, concurrency: int = 1, database_url: str | None = None, install_signals: bool | None = None
+) -> None:
     """Run a worker (periodic tasks included) until stopped; with wait=False, drain what is due and return."""
     import app.jobs.tasks  # noqa: F401  (registers the tasks)
 
@@ -60,7 +62,10 @@ def run_worker(*, wait: bool = True, concurrency: int = 1, database_url: str | N
         try:
             async with queue.open_async(pool):
                 await queue.run_worker_async(
-                    wait=wait, concurrency=concurrency, install_signal_handlers=wait, delete_jobs="successful"
+                    wait=wait,
+                    concurrency=concurrency,
+                    install_signal_handlers=wait if install_signals is None else install_signals,
+                    delete_jobs="successful",
                 )
         finally:
             await pool.close()

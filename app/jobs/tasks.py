@@ -19,3 +19,16 @@ def deliver_notifications(timestamp: int) -> dict[str, int]:
     if report.sent or report.retried or report.failed:
         log.info("notifications: %d sent, %d to retry, %d failed", report.sent, report.retried, report.failed)
     return {"sent": report.sent, "retried": report.retried, "failed": report.failed}
+
+
+@queue.periodic(cron="* * * * *", periodic_id="expire-requests")
+@queue.task(name="requests.expire_unanswered", queueing_lock="requests.expire_unanswered")
+def expire_requests(timestamp: int) -> int:
+    """Requests still unanswered at their overwrite deadline become expired."""
+    from app.extractions import service as extractions
+
+    with session_factory()() as session, session.begin():
+        expired = extractions.expire_unanswered(session)
+    if expired:
+        log.info("requests: %d expired unanswered", len(expired))
+    return len(expired)

@@ -19,7 +19,7 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy.dialects import postgresql
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+
+from app.auth import links
+from app.auth.links import LinkActor
+from app.auth.permissions import Actor, allow
+from app.auth.schemas import Page
+from app.core.db import SessionDep
+from app.core.pagination import PageDep
+from app.extractions import service
+from app.extractions.schemas import ApproveIn, LinkRead, ReasonIn, RequestCreate, RequestRead
+from app.extractions.states import RequestStatus
+
+router = APIRouter(prefix="/api/v1", tags=["requests"])
+
+
+@router.post("/cases/{case_id}/requests", response_model=RequestRead, status_code=201)
+def file_request(
+    case_id: UUID, body: RequestCreate, session: SessionDep, actor: Annotated[Actor, Depends(allow("requests.file"))]
+) -> Any:
+    return service.file_request(session, actor, case_id, body)
+
+
+@router.get("/requests", response_model=Page[RequestRead])
+def list_requests(
+    session: SessionDep,
+    page: PageDep,
+    actor: Annotated[Actor, Depends(allow("requests.read"))],
+    status: Annotated[RequestStatus | None, Query()] = None,
+    case_id: Annotated[UUID | None, Query()] = None,
+    camera_id: Annotated[UUID | None, Query()] = None,
+) -> Any:
+    items, total = service.list_requests(
+        session, actor, limit=page.limit, offset=page.offset, status=status, case_id=case_id, camera_id=camera_id
+    )
+    return {"items": items, "total": total}
+
+
+@router.post("/requests/{request_id}/approve", response_model=RequestRead)
+def approve(
+    request_id: UUID, body: ApproveIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("requests.respond"))]
+) -> Any:
+    return service.approve(session, actor, request_id, body)
+
+
+@router.post("/requests/{request_id}/deny", response_model=RequestRead)
+def deny(
+    request_id: UUID, body: ReasonIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("requests.respond"))]
+) -> Any:
+    return service.deny(session, actor, request_id, body.reason)
+
+
+@router.post("/requests/{request_id}/cancel", response_model=RequestRead)
+def cancel(
+    request_id: UUID, body: ReasonIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("requests.cancel"))]
+) -> Any:
+    return service.cancel(session, actor, request_id, body.reason)
+
+
+@router.post("/requests/{request_id}/links", response_model=LinkRead, status_code=201)
+def issue_link(
+    request_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("links.manage"))]
+) -> LinkRead:
+    link, token = service.issue_link(session, actor, request_id)
+    return LinkRead(id=link.id, request_id=link.request_id, url=links.link_url(token), expires_at=link.expires_at)
+
+
+@router.delete("/requests/{request_id}/links/{link_id}", status_code=204)
+def revoke_link(
+    request_id: UUID, link_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("links.manage"))]
+) -> None:
+    service.revoke_link(session, actor, request_id, link_id)
+
+
+# -- the owner's one-time link -------------------------------------------------------------------
+@router.post("/respond/{token}/approve", response_model=RequestRead, tags=["owner link"])
+def link_approve(token: str, body: ApproveIn, session: SessionDep, actor: LinkActor) -> Any:
+    assert actor.link_request_id is not None
+    return service.approve(session, actor, actor.link_request_id, body)
+
+
+@router.post("/respond/{token}/deny", response_model=RequestRead, tags=["owner link"])
+def link_deny(token: str, body: ReasonIn, session: SessionDep, actor: LinkActor) -> Any:
+    assert actor.link_request_id is not None
+    return service.deny(session, actor, actor.link_request_id, body.reason)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+class _Window(BaseModel):
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    purpose: str = Field(min_length=3, max_length=2000)
+    legal_basis: str = Field(min_length=3, max_length=500)
+    priority: Priority = "normal"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Window:
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
+
+
+class RequestCreate(_Window):
+    camera_id: UUID
+
+
+class AreaRequestCreate(_Window):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_m: float = Field(gt=0, le=5000)
+
+
+class ApproveIn(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+    approved_start: AwareDatetime | None = None
+    approved_end: AwareDatetime | None = None
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class TransitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    actor: str
+    at: datetime
+    from_status: str | None = Field(serialization_alias="from")
+    to_status: str = Field(serialization_alias="to")
+    reason: str | None
+
+
+class RequestRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    case_id: UUID
+    camera_id: UUID
+    owner_id: UUID
+    unit_id: UUID
+    group_id: UUID | None
+    status: str
+    window_start: datetime
+    window_end: datetime
+    window_start_local: str
+    window_end_local: str
+    camera_timezone: str
+    approved_start: datetime | None
+    approved_end: datetime | None
+    purpose: str
+    legal_basis: str
+    priority: str
+    overwrite_deadline: datetime
+    auto_approved: bool
+    created_at: datetime
+    responded_at: datetime | None
+
+
+class SkippedCamera(BaseModel):
+    camera_id: UUID
+    reason: str
+
+
+class AreaRequestResult(BaseModel):
+    group_id: UUID
+    requests: list[RequestRead]
+    skipped: list[SkippedCamera]
+
+
+class LinkRead(BaseModel):
+    id: UUID
+    request_id: UUID
+    url: str
+    expires_at: datetime

@@ -1,0 +1,408 @@
+"""Filing, answering and moving extraction requests. Every move is a history row and a custody event, in the
+same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from app.registry import service as registry
+from app.registry.models import Camera
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from app.auth import links
+from app.auth.models import Role
+from app.auth.permissions import Actor, can_see_unit_object, ensure_role, ensure_visible
+from app.cases.models import Case
+from app.core import clock
+from app.core.config import get_settings
+from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.custody.service import append_event
+from app.extractions.models import ExtractionRequest, RequestTransition
+from app.extractions.schemas import ApproveIn, RequestCreate
+from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus, check_transition
+
+S = RequestStatus
+
+
+# -- scope -----------------------------------------------------------------------------------
+def can_see_request(actor: Actor, request: ExtractionRequest) -> bool:
+    """Staff by the filing unit; owners only the requests addressed to them; a link only its own request."""
+    if actor.kind == "link":
+        return actor.link_request_id == request.id
+    if actor.role == Role.owner:
+        return actor.owner_id is not None and actor.owner_id == request.owner_id
+    return can_see_unit_object(actor, request.unit_id)
+
+
+def _scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.kind == "link":
+        return ExtractionRequest.id == actor.link_request_id
+    if actor.role in (Role.admin, Role.auditor):
+        return true()
+    if actor.role == Role.owner and actor.owner_id is not None:
+        return ExtractionRequest.owner_id == actor.owner_id
+    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
+        return ExtractionRequest.unit_id == actor.unit_id
+    return false()
+
+
+def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update: bool = False) -> ExtractionRequest:
+    query = select(ExtractionRequest).where(ExtractionRequest.id == request_id)
+    if for_update:
+        query = query.with_for_update()
+    request = session.scalar(query)
+    ensure_visible(request is not None and can_see_request(actor, request), actor, "request", request_id)
+    assert request is not None
+    return request
+
+
+def list_requests(
+    session: Session,
+    actor: Actor,
+    *,
+    limit: int,
+    offset: int,
+    status: RequestStatus | None = None,
+    case_id: UUID | None = None,
+    camera_id: UUID | None = None,
+) -> tuple[list[ExtractionRequest], int]:
+    """Requests the actor may see, soonest overwrite deadline first."""
+    conditions = [_scope(actor)]
+    if status is not None:
+        conditions.append(ExtractionRequest.status == status.value)
+    if case_id is not None:
+        conditions.append(ExtractionRequest.case_id == case_id)
+    if camera_id is not None:
+        conditions.append(ExtractionRequest.camera_id == camera_id)
+    total = session.scalar(select(func.count()).select_from(ExtractionRequest).where(*conditions)) or 0
+    rows = session.scalars(
+        select(ExtractionRequest)
+        .where(*conditions)
+        .order_by(ExtractionRequest.overwrite_deadline, ExtractionRequest.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+# -- moves -----------------------------------------------------------------------------------
+def move(
+    session: Session,
+    request: ExtractionRequest,
+    target: RequestStatus,
+    actor: Actor,
+    reason: str | None,
+    *,
+    action: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> RequestTransition:
+    """Apply one transition of the state machine: check it, record history and custody, same transaction."""
+    source = request.status
+    goal = check_transition(source, target)
+    now = clock.now()
+    request.status = goal.value
+    request.updated_at = now
+    event = append_event(
+        session,
+        actor=actor.label,
+        action=action or f"request.{goal.value}",
+        object_type="request",
+        object_id=request.id,
+        case_id=request.case_id,
+        reason=reason,
+        where=actor.where(),
+        details={"from": source, "to": goal.value, **(details or {})},
+    )
+    step = RequestTransition(
+        request_id=request.id,
+        at=now,
+        actor=actor.label,
+        from_status=source,
+        to_status=goal.value,
+        reason=reason,
+        custody_seq=event.seq,
+    )
+    session.add(step)
+    if goal not in IN_OWNERS_HANDS:
+        links.complete(session, request.id)
+    session.flush()
+    return step
+
+
+# -- filing ----------------------------------------------------------------------------------
+def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
+    case = session.get(Case, case_id)
+    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
+    assert case is not None
+    if actor.role != Role.investigator or case.unit_id != actor.unit_id:
+        raise Forbidden("only an investigator of the case's unit may file requests for it")
+    if case.status != "open":
+        raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
+    return case
+
+
+def eligibility(session: Session, camera: Camera, window_start: datetime, now: datetime) -> tuple[str | None, Any]:
+    """(reason the camera cannot be asked, None) or (None, the consent that allows it / None for police cameras)."""
+    if camera.status == "decommissioned":
+        return "camera is decommissioned", None
+    deadline = window_start + timedelta(days=camera.retention_days)
+    if deadline <= now:
+        return f"footage already overwritten (deadline {deadline.isoformat()})", None
+    if camera.programme == "police":
+        return None, None
+    consent = registry.valid_consent_at(session, camera.id, now)
+    if consent is None:
+        return "no valid consent", None
+    return None, consent
+
+
+def file_request(session: Session, actor: Actor, case_id: UUID, body: RequestCreate) -> ExtractionRequest:
+    """File one request, applying every filing rule (each a 422/409 that names it)."""
+    case = _open_case_for_filing(session, actor, case_id)
+    camera = session.get(Camera, body.camera_id)
+    if camera is None:
+        raise RuleViolation("camera_id", f"camera {body.camera_id} does not exist")
+    request = _file(
+        session,
+        actor,
+        case,
+        camera,
+        body.window_start,
+        body.window_end,
+        body.purpose,
+        body.legal_basis,
+        body.priority,
+        group_id=None,
+    )
+    return request
+
+
+def _check_window(window_start: datetime, window_end: datetime) -> None:
+    max_hours = get_settings().max_request_window_hours
+    if window_end <= window_start:
+        raise RuleViolation("window_end", "must be after window_start")
+    if window_end - window_start > timedelta(hours=max_hours):
+        raise RuleViolation("window_end", f"the window may last at most {max_hours} hours")
+
+
+def _file(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    camera: Camera,
+    window_start: datetime,
+    window_end: datetime,
+    purpose: str,
+    legal_basis: str,
+    priority: str,
+    *,
+    group_id: UUID | None,
+) -> ExtractionRequest:
+    _check_window(window_start, window_end)
+    now = clock.now()
+    reason, consent = eligibility(session, camera, window_start, now)
+    if reason is not None:
+        deadline = window_start + timedelta(days=camera.retention_days)
+        field = "window_start" if "overwritten" in reason else "camera_id"
+        raise RuleViolation(field, reason, extra={"overwrite_deadline": deadline.isoformat()})
+    duplicate = session.scalar(
+        select(ExtractionRequest.id).where(
+            ExtractionRequest.case_id == case.id,
+            ExtractionRequest.camera_id == camera.id,
+            ExtractionRequest.status.in_([s.value for s in ACTIVE]),
+            ExtractionRequest.window_start < window_end,
+            ExtractionRequest.window_end > window_start,
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(
+            f"request {duplicate} already asks this camera for an overlapping window of this case",
+            extra={"existing_request_id": str(duplicate)},
+        )
+    assert actor.user_id is not None
+    request = ExtractionRequest(
+        id=uuid4(),
+        case_id=case.id,
+        camera_id=camera.id,
+        unit_id=case.unit_id,
+        owner_id=camera.owner_id,
+        group_id=group_id,
+        window_start=window_start,
+        window_end=window_end,
+        camera_timezone=camera.timezone,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        priority=priority,
+        overwrite_deadline=window_start + timedelta(days=camera.retention_days),
+        status=S.draft.value,
+        consent_id=consent.id if consent is not None else None,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    move(
+        session,
+        request,
+        S.submitted,
+        actor,
+        purpose,
+        action="request.filed",
+        details={
+            "camera_id": str(camera.id),
+            "window_start": window_start.isoformat(),
+            "window_end": window_end.isoformat(),
+            "legal_basis": legal_basis,
+            "consent_id": str(request.consent_id) if request.consent_id else None,
+            "programme": camera.programme,
+        },
+    )
+    if consent is not None and consent.scope == "auto_approve":
+        from app.auth.permissions import system_actor
+
+        request.auto_approved = True
+        request.approved_start, request.approved_end = window_start, window_end
+        request.responded_at = now
+        move(
+            session,
+            request,
+            S.approved,
+            system_actor("consent"),
+            f"auto_approve consent {consent.id}",
+            details={"consent_id": str(consent.id)},
+        )
+    return request
+
+
+# -- owner response --------------------------------------------------------------------------
+def _ensure_may_answer(actor: Actor, request: ExtractionRequest) -> None:
+    if actor.kind == "link":
+        return  # the link dependency already scoped it to this request
+    ensure_role(actor, "requests.respond")
+    if actor.role == Role.owner and actor.owner_id != request.owner_id:
+        ensure_visible(False, actor, "request", request.id)
+
+
+def approve(session: Session, actor: Actor, request_id: UUID, body: ApproveIn) -> ExtractionRequest:
+    """Approve the whole window, or part of it (a sub-window → partially_approved)."""
+    request = get_request(session, actor, request_id, for_update=True)
+    _ensure_may_answer(actor, request)
+    start = body.approved_start or request.window_start
+    end = body.approved_end or request.window_end
+    if start < request.window_start or start >= request.window_end:
+        raise RuleViolation("approved_start", "must lie inside the requested window")
+    if end <= start or end > request.window_end:
+        raise RuleViolation("approved_end", "must be after approved_start and inside the requested window")
+    partial = (start, end) != (request.window_start, request.window_end)
+    request.approved_start, request.approved_end = start, end
+    request.responded_at = clock.now()
+    move(
+        session,
+        request,
+        S.partially_approved if partial else S.approved,
+        actor,
+        body.reason,
+        details={"approved_start": start.isoformat(), "approved_end": end.isoformat()},
+    )
+    return request
+
+
+def deny(session: Session, actor: Actor, request_id: UUID, reason: str) -> ExtractionRequest:
+    request = get_request(session, actor, request_id, for_update=True)
+    _ensure_may_answer(actor, request)
+    request.responded_at = clock.now()
+    move(session, request, S.denied, actor, reason)
+    return request
+
+
+def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> ExtractionRequest:
+    request = get_request(session, actor, request_id, for_update=True)
+    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
+        raise Forbidden("only an investigator of the filing unit may cancel a request")
+    move(session, request, S.cancelled, actor, reason)
+    return request
+
+
+# -- owner links -----------------------------------------------------------------------------
+def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, str]:
+    request = get_request(session, actor, request_id)
+    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
+        raise Forbidden("only an investigator of the filing unit may issue owner links")
+    if RequestStatus(request.status) not in IN_OWNERS_HANDS:
+        raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
+    link, token = links.issue(session, request.id, actor.user_id)
+    append_event(
+        session,
+        actor=actor.label,
+        action="owner_link.issued",
+        object_type="request",
+        object_id=request.id,
+        case_id=request.case_id,
+        where=actor.where(),
+        details={"link_id": str(link.id), "expires_at": link.expires_at.isoformat()},
+    )
+    return link, token
+
+
+def revoke_link(session: Session, actor: Actor, request_id: UUID, link_id: UUID) -> None:
+    request = get_request(session, actor, request_id)
+    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
+        raise Forbidden("only an investigator of the filing unit may revoke owner links")
+    link = links.revoke(session, link_id)
+    if link.request_id != request.id:
+        raise NotFound(f"owner link {link_id} not found")
+    append_event(
+        session,
+        actor=actor.label,
+        action="owner_link.revoked",
+        object_type="request",
+        object_id=request.id,
+        case_id=request.case_id,
+        where=actor.where(),
+        details={"link_id": str(link_id)},
+    )
+
+
+def active_owner_requests(session: Session, owner_id: UUID) -> list[ExtractionRequest]:
+    """Requests waiting on an owner, soonest deadline first (owner pages)."""
+    return list(
+        session.scalars(
+            select(ExtractionRequest)
+            .where(
+                ExtractionRequest.owner_id == owner_id,
+                or_(*[ExtractionRequest.status == s.value for s in IN_OWNERS_HANDS]),
+            )
+            .order_by(ExtractionRequest.overwrite_deadline)
+        )
+    )
+
+
+# -- time-driven moves -----------------------------------------------------------------------
+def expire_unanswered(session: Session, now: datetime | None = None) -> list[ExtractionRequest]:
+    """Requests still unanswered at their overwrite deadline become `expired` (the footage is gone)."""
+    from app.auth.permissions import system_actor
+
+    moment = now or clock.now()
+    overdue = list(
+        session.scalars(
+            select(ExtractionRequest)
+            .where(ExtractionRequest.status == S.submitted.value, ExtractionRequest.overwrite_deadline <= moment)
+            .order_by(ExtractionRequest.overwrite_deadline)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    actor = system_actor("scheduler")
+    for request in overdue:
+        move(
+            session,
+            request,
+            S.expired,
+            actor,
+            "unanswered at the overwrite deadline",
+            details={"overwrite_deadline": request.overwrite_deadline.isoformat()},
+        )
+    return overdue

@@ -1,0 +1,84 @@
+"""Originals (native recorder exports, never modified) and clips (stream-copied derivatives)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Original(Base):
+    __tablename__ = "originals"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
+    object_key: Mapped[str] = mapped_column(Text)
+    version_id: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text, index=True)
+    client_sha256: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    media: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    frame_rate_assumed: Mapped[bool] = mapped_column(default=False)
+    # The recorder's clock at the first frame, as stated by the uploader, and the recorder's offset from
+    # true time (recorder minus true, seconds) measured at extraction.
+    recording_start_recorder: Mapped[datetime]
+    recording_start_stated: Mapped[str] = mapped_column(Text)
+    clock_offset_s: Mapped[float] = mapped_column(default=0.0)
+    uploaded_by: Mapped[str] = mapped_column(Text)
+    client_address: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    retention_mode: Mapped[str] = mapped_column(Text)
+    retain_until: Mapped[datetime]
+    legal_hold: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def recording_start_true(self) -> datetime:
+        """The first frame in true time: the recorder's clock minus its offset."""
+        return self.recording_start_recorder - timedelta(seconds=self.clock_offset_s)
+
+    __table_args__ = (
+        UniqueConstraint("object_key", "version_id", name="uq_originals_object_version"),
+        CheckConstraint("size > 0", name="size_positive"),
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+    )
+
+
+class Clip(Base):
+    __tablename__ = "clips"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    original_id: Mapped[UUID] = mapped_column(ForeignKey("originals.id"), index=True)
+    request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
+    parent_sha256: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(Text, index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    object_key: Mapped[str] = mapped_column(Text)
+    version_id: Mapped[str] = mapped_column(Text)
+    container: Mapped[str] = mapped_column(Text)
+    # All four in true time (UTC, recorder clock offset removed).
+    requested_start: Mapped[datetime]
+    requested_end: Mapped[datetime]
+    actual_start: Mapped[datetime]
+    actual_end: Mapped[datetime]
+    shortfall: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    tool: Mapped[str] = mapped_column(Text)
+    tool_version: Mapped[str] = mapped_column(Text)
+    command: Mapped[list[str]] = mapped_column(JSONB)
+    created_at: Mapped[datetime]
+    retention_mode: Mapped[str] = mapped_column(Text)
+    retain_until: Mapped[datetime]
+    legal_hold: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        # One clip per original and requested window: a retried job finds it instead of making another.
+        UniqueConstraint("original_id", "requested_start", "requested_end", name="uq_clips_original_window"),
+        CheckConstraint("length(sha256) = 64 AND length(parent_sha256) = 64", name="hashes_hex"),
+    )

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.extractions.schemas import RequestRead, TransitionRead
+
+
+class MediaRead(BaseModel):
+    container: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    duration_s: float | None = None
+    start_time_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    frame_rate: float | None = None
+
+
+class OriginalRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    request_id: UUID
+    sha256: str
+    size: int
+    version_id: str
+    filename: str
+    media: MediaRead
+    frame_rate_assumed: bool
+    recording_start_recorder: datetime
+    recording_start_stated: str
+    clock_offset_s: float
+    recording_start_true: datetime
+    uploaded_by: str
+    received_at: datetime
+    retention_mode: str
+    retain_until: datetime
+    legal_hold: bool
+
+
+class ClipRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    original_id: UUID
+    request_id: UUID
+    parent_sha256: str
+    sha256: str
+    size: int
+    version_id: str
+    container: str
+    requested_start: datetime
+    requested_end: datetime
+    actual_start: datetime
+    actual_end: datetime
+    shortfall: dict[str, Any]
+    tool: str
+    tool_version: str
+    command: list[str]
+    created_at: datetime
+    retain_until: datetime
+
+
+class RequestDetail(RequestRead):
+    history: list[TransitionRead]
+    originals: list[OriginalRead]
+    clips: list[ClipRead]
+
+
+class DownloadLinkIn(BaseModel):
+    purpose: str = Field(min_length=3, max_length=500)
+    expires_in_s: int | None = Field(None, gt=0)
+
+
+class DownloadLinkRead(BaseModel):
+    url: str
+    expires_at: datetime
+    sha256: str
+    version_id: str

@@ -1,0 +1,1 @@
+"""Camera registry: owners, cameras, consent history, coverage search, bulk import and export."""

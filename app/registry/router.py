@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import csv
+import tempfile
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import ijson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.permissions import Actor, allow
+from app.auth.schemas import Page
+from app.core import clock
+from app.core.db import SessionDep, session_factory
+from app.core.errors import RuleViolation
+from app.core.pagination import PageDep
+from app.registry import importer, service
+from app.registry.schemas import (
+    CameraCreate,
+    CameraHit,
+    CameraRead,
+    CameraUpdate,
+    ConsentCreate,
+    ConsentRead,
+    ImportResult,
+    OwnerCreate,
+    OwnerRead,
+    WithdrawIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+
+
+@router.post("/owners", response_model=OwnerRead, status_code=201)
+def create_owner(body: OwnerCreate, session: SessionDep, _: Annotated[Actor, Depends(allow("owners.write"))]) -> Any:
+    return service.create_owner(session, body)
+
+
+@router.get("/owners", response_model=Page[OwnerRead])
+def list_owners(session: SessionDep, page: PageDep, actor: Annotated[Actor, Depends(allow("owners.read"))]) -> Any:
+    items, total = service.list_owners(session, actor, page.limit, page.offset)
+    return {"items": items, "total": total}
+
+
+@router.get("/owners/{owner_id}", response_model=OwnerRead)
+def get_owner(owner_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("owners.read"))]) -> Any:
+    return service.get_owner(session, actor, owner_id)
+
+
+@router.post("/owners/{owner_id}/consents", response_model=ConsentRead, status_code=201)
+def give_consent(
+    owner_id: UUID, body: ConsentCreate, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.write"))]
+) -> Any:
+    return service.give_consent(session, actor, owner_id, body)
+
+
+@router.get("/owners/{owner_id}/consents", response_model=Page[ConsentRead])
+def consent_history(
+    owner_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.read"))]
+) -> Any:
+    items = service.consent_history(session, actor, owner_id)
+    return {"items": items, "total": len(items)}
+
+
+@router.post("/consents/{consent_id}/withdraw", response_model=ConsentRead)
+def withdraw_consent(
+    consent_id: UUID, body: WithdrawIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.write"))]
+) -> Any:
+    return service.withdraw_consent(session, actor, consent_id, body.reason)
+
+
+@router.post("/cameras", response_model=CameraRead, status_code=201)
+def create_camera(
+    body: CameraCreate, session: SessionDep, actor: Annotated[Actor, Depends(allow("cameras.write"))]
+) -> Any:
+    return service.create_camera(session, actor, body)
+
+
+@router.get("/cameras", response_model=Page[CameraHit] | Page[CameraRead])
+def cameras(
+    session: SessionDep,
+    page: PageDep,
+    actor: Annotated[Actor, Depends(allow("cameras.read"))],
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
+    at: Annotated[datetime | None, Query(description="Time of interest (default now); ISO 8601 with offset.")] = None,
+) -> Any:
+    """With lat, lon and radius_m: the coverage search (investigators, supervisors, auditors, admins).
+    Without: the cameras the caller may see."""
+    given = [v is not None for v in (lat, lon, radius_m)]
+    if any(given) and not all(given):
+        missing = [n for n, g in zip(("lat", "lon", "radius_m"), given, strict=True) if not g][0]
+        raise RuleViolation(missing, "lat, lon and radius_m go together")
+    if all(given):
+        from app.auth.permissions import ensure_role
+
+        ensure_role(actor, "cameras.search")
+        if at is not None and at.tzinfo is None:
+            raise RuleViolation("at", "needs a UTC offset, e.g. 2026-11-25T08:30:00+07:00")
+        assert lat is not None and lon is not None and radius_m is not None
+        items, total = service.search(session, lat, lon, radius_m, at or clock.now(), page.limit, page.offset)
+        return {"items": [CameraHit.model_validate(i) for i in items], "total": total}
+    items_, total = service.list_cameras(session, actor, page.limit, page.offset)
+    return {"items": [CameraRead.model_validate(c) for c in items_], "total": total}
+
+
+@router.post("/cameras/import", response_model=ImportResult)
+async def import_cameras(request: Request, actor: Annotated[Actor, Depends(allow("cameras.import"))]) -> Any:
+    """CSV or GeoJSON FeatureCollection body; spooled to disk as it arrives, then imported row by row."""
+    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - closed after the import
+    async for chunk in request.stream():
+        spool.write(chunk)
+    spool.seek(0)
+    geojson = importer.sniff_geojson(spool.read(64))
+    spool.seek(0)
+
+    def run() -> dict[str, Any]:
+        with session_factory()() as session, session.begin():
+            rows = importer.geojson_rows(spool) if geojson else importer.csv_rows(spool)
+            return importer.import_cameras(session, actor, rows)
+
+    try:
+        return await run_in_threadpool(run)
+    except (ValueError, UnicodeDecodeError, csv.Error, ijson.JSONError) as exc:
+        raise RuleViolation("body", f"not a readable CSV or GeoJSON file: {exc}") from exc
+    finally:
+        spool.close()
+
+
+@router.get("/cameras/export.geojson")
+def export_geojson(_: Annotated[Actor, Depends(allow("cameras.import"))]) -> StreamingResponse:
+    def body() -> Any:
+        with session_factory()() as session:
+            yield from importer.export_geojson(session)
+
+    return StreamingResponse(
+        body(),
+        media_type="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="cameras.geojson"'},
+    )
+
+
+@router.get("/cameras/{camera_id}", response_model=CameraRead)
+def get_camera(camera_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("cameras.read"))]) -> Any:
+    return service.get_camera(session, actor, camera_id)
+
+
+@router.patch("/cameras/{camera_id}", response_model=CameraRead)
+def update_camera(
+    camera_id: UUID, body: CameraUpdate, session: SessionDep, actor: Annotated[Actor, Depends(allow("cameras.write"))]
+) -> Any:
+    return service.update_camera(session, actor, camera_id, body)

@@ -1,0 +1,314 @@
+"""Owners, cameras, consent at a time, and the coverage search investigators start every case with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Float, and_, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.permissions import Actor, can_see_owner_object, ensure_visible
+from app.core import clock
+from app.core.errors import Conflict, Forbidden, RuleViolation
+from app.custody.service import append_event
+from app.registry import geo
+from app.registry.models import Camera, Consent, Owner
+from app.registry.schemas import CameraCreate, CameraUpdate, ConsentCreate, OwnerCreate
+
+
+# -- owners --------------------------------------------------------------------------------------
+def create_owner(session: Session, body: OwnerCreate) -> Owner:
+    owner = Owner(**body.model_dump(mode="python"))
+    if owner.email:
+        owner.email = owner.email.lower()
+    session.add(owner)
+    session.flush()
+    return owner
+
+
+def get_owner(session: Session, actor: Actor, owner_id: UUID) -> Owner:
+    owner = session.get(Owner, owner_id)
+    ensure_visible(owner is not None and can_see_owner_object(actor, owner.id), actor, "owner", owner_id)
+    assert owner is not None
+    return owner
+
+
+def list_owners(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Owner], int]:
+    condition = Owner.id == actor.owner_id if actor.role == Role.owner else literal(True)
+    total = session.scalar(select(func.count()).select_from(Owner).where(condition)) or 0
+    rows = session.scalars(select(Owner).where(condition).order_by(Owner.name, Owner.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+# -- cameras -------------------------------------------------------------------------------------
+def _may_manage_owner(actor: Actor, owner_id: UUID) -> None:
+    """Admins manage every owner's cameras and consents; an owner account only its own."""
+    if actor.role == Role.admin:
+        return
+    if actor.role == Role.owner and actor.owner_id == owner_id:
+        return
+    raise Forbidden("only an admin or the owner may change this owner's cameras and consents")
+
+
+def create_camera(session: Session, actor: Actor, body: CameraCreate) -> Camera:
+    if session.get(Owner, body.owner_id) is None:
+        raise RuleViolation("owner_id", f"owner {body.owner_id} does not exist")
+    _may_manage_owner(actor, body.owner_id)
+    if body.programme == "police" and actor.role != Role.admin:
+        raise RuleViolation("programme", "only an admin may register a police-managed camera")
+    if body.external_id and session.scalar(select(Camera.id).where(Camera.external_id == body.external_id)):
+        raise Conflict(f"a camera with external_id {body.external_id!r} exists", extra={"field": "external_id"})
+    camera = Camera(**body.model_dump(mode="python"))
+    session.add(camera)
+    session.flush()
+    return camera
+
+
+def get_camera(session: Session, actor: Actor, camera_id: UUID) -> Camera:
+    camera = session.get(Camera, camera_id)
+    ensure_visible(camera is not None and can_see_owner_object(actor, camera.owner_id), actor, "camera", camera_id)
+    assert camera is not None
+    return camera
+
+
+def update_camera(session: Session, actor: Actor, camera_id: UUID, body: CameraUpdate) -> Camera:
+    camera = get_camera(session, actor, camera_id)
+    _may_manage_owner(actor, camera.owner_id)
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name in {
+            "label",
+            "lat",
+            "lon",
+            "retention_days",
+            "timezone",
+            "programme",
+            "status",
+            "indoor",
+        }:
+            raise RuleViolation(name, "may not be null")
+    if changes.get("programme") == "police" and actor.role != Role.admin:
+        raise RuleViolation("programme", "only an admin may make a camera police-managed")
+    for name, value in changes.items():
+        setattr(camera, name, value)
+    camera.updated_at = clock.now()
+    session.flush()
+    return camera
+
+
+# -- consent -------------------------------------------------------------------------------------
+def _consents_applying(session: Session, owner_id: UUID, camera_id: UUID) -> list[Consent]:
+    return list(
+        session.scalars(
+            select(Consent)
+            .where(Consent.owner_id == owner_id, or_(Consent.camera_id.is_(None), Consent.camera_id == camera_id))
+            .order_by(Consent.valid_from.desc(), Consent.recorded_at.desc())
+        )
+    )
+
+
+def _state_of(consents: list[Consent], at: datetime) -> tuple[str, Consent | None]:
+    started = [c for c in consents if c.valid_from <= at]
+    for consent in started:
+        if (consent.withdrawn_at is None or consent.withdrawn_at > at) and (
+            consent.valid_until is None or consent.valid_until > at
+        ):
+            return "valid", consent
+    if any(c.withdrawn_at is not None and c.withdrawn_at <= at for c in started):
+        return "withdrawn", None
+    if started:
+        return "expired", None
+    return "none", None
+
+
+def consent_state(session: Session, camera: Camera, at: datetime) -> str:
+    """ "valid" | "none" | "withdrawn" | "expired" for the camera at time `at`."""
+    return _state_of(_consents_applying(session, camera.owner_id, camera.id), at)[0]
+
+
+def valid_consent_at(session: Session, camera_id: UUID, at: datetime) -> Consent | None:
+    """The consent that lets the camera be asked at `at` (camera-specific or owner-wide), or None."""
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        return None
+    return _state_of(_consents_applying(session, camera.owner_id, camera.id), at)[1]
+
+
+def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCreate) -> Consent:
+    """Record a consent (append-only); a custody event keeps who recorded it and on which terms."""
+    owner = get_owner(session, actor, owner_id)
+    _may_manage_owner(actor, owner.id)
+    if body.camera_id is not None:
+        camera = session.get(Camera, body.camera_id)
+        if camera is None or camera.owner_id != owner.id:
+            raise RuleViolation("camera_id", "the camera does not exist or belongs to another owner")
+    if body.valid_until is not None and body.valid_until <= body.valid_from:
+        raise RuleViolation("valid_until", "must be after valid_from")
+    consent = Consent(
+        owner_id=owner.id,
+        camera_id=body.camera_id,
+        scope=body.scope,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        terms_version=body.terms_version,
+        legal_basis=body.legal_basis,
+        given_by=body.given_by or owner.name,
+        recorded_at=clock.now(),
+    )
+    session.add(consent)
+    session.flush()
+    append_event(
+        session,
+        actor=actor.label,
+        action="consent.given",
+        object_type="consent",
+        object_id=consent.id,
+        reason=body.legal_basis,
+        where=actor.where(),
+        details={
+            "owner_id": str(owner.id),
+            "camera_id": str(body.camera_id) if body.camera_id else None,
+            "scope": body.scope,
+            "valid_from": body.valid_from.isoformat(),
+            "valid_until": body.valid_until.isoformat() if body.valid_until else None,
+            "terms_version": body.terms_version,
+        },
+    )
+    return consent
+
+
+def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: str) -> Consent:
+    consent = session.scalar(select(Consent).where(Consent.id == consent_id).with_for_update())
+    ensure_visible(consent is not None and can_see_owner_object(actor, consent.owner_id), actor, "consent", consent_id)
+    assert consent is not None
+    _may_manage_owner(actor, consent.owner_id)
+    if consent.withdrawn_at is not None:
+        raise Conflict(f"consent {consent_id} was already withdrawn at {consent.withdrawn_at.isoformat()}")
+    consent.withdrawn_at = clock.now()
+    consent.withdrawn_reason = reason
+    consent.withdrawn_by = actor.label
+    append_event(
+        session,
+        actor=actor.label,
+        action="consent.withdrawn",
+        object_type="consent",
+        object_id=consent.id,
+        reason=reason,
+        where=actor.where(),
+        details={"owner_id": str(consent.owner_id)},
+    )
+    return consent
+
+
+def consent_history(session: Session, actor: Actor, owner_id: UUID) -> list[Consent]:
+    get_owner(session, actor, owner_id)
+    return list(session.scalars(select(Consent).where(Consent.owner_id == owner_id).order_by(Consent.recorded_at)))
+
+
+# -- coverage search -------------------------------------------------------------------------------
+def _haversine_sql(lat: float, lon: float) -> Any:
+    """Great-circle distance (m) from the point to each camera, in SQL, for the exact radius filter."""
+    rlat, rlon = func.radians(Camera.lat), func.radians(Camera.lon)
+    plat, plon = func.radians(literal(lat)), func.radians(literal(lon))
+    a = func.power(func.sin((rlat - plat) / 2), 2) + func.cos(plat) * func.cos(rlat) * func.power(
+        func.sin((rlon - plon) / 2), 2
+    )
+    return cast(2 * geo.EARTH_RADIUS_M * func.asin(func.least(1.0, func.sqrt(a))), Float)
+
+
+def search(
+    session: Session, lat: float, lon: float, radius_m: float, at: datetime, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Cameras within `radius_m` of the point, soonest overwrite deadline first (deadline = at + retention).
+
+    An indexed bounding box narrows the rows (B-tree on lat, lon), the haversine distance decides.
+    """
+    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(lat, lon, radius_m)
+    distance = _haversine_sql(lat, lon).label("distance_m")
+    box = and_(Camera.lat.between(min_lat, max_lat), Camera.lon.between(min_lon, max_lon))
+    inner = select(Camera.id, distance, Camera.retention_days).where(box).subquery()
+    ranked = (
+        select(inner.c.id, inner.c.distance_m, func.count().over().label("total"))
+        .where(inner.c.distance_m <= radius_m)
+        .order_by(inner.c.retention_days, inner.c.distance_m, inner.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = session.execute(ranked).all()
+    total = rows[0].total if rows else _count_within(session, inner, radius_m) if offset else 0
+    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_([r.id for r in rows])))}
+    consents = _consents_for_owners(session, {c.owner_id for c in cameras.values()})
+    now = clock.now()
+    hits = []
+    for row in rows:
+        camera = cameras[row.id]
+        applying = [c for c in consents.get(camera.owner_id, []) if c.camera_id in (None, camera.id)]
+        deadline = at + timedelta(days=camera.retention_days)
+        hits.append(
+            {
+                **{name: getattr(camera, name) for name in _CAMERA_FIELDS},
+                "distance_m": round(float(row.distance_m), 2),
+                "covers_point": geo.covers_point(
+                    camera.lat, camera.lon, camera.direction_deg, camera.fov_deg, camera.range_m, lat, lon
+                ),
+                "consent": _state_of(applying, at)[0],
+                "overwrite_deadline": deadline,
+                "overwritten": deadline <= now,
+            }
+        )
+    return hits, int(total)
+
+
+def _count_within(session: Session, inner: Any, radius_m: float) -> int:
+    return int(session.scalar(select(func.count()).select_from(inner).where(inner.c.distance_m <= radius_m)) or 0)
+
+
+def _consents_for_owners(session: Session, owner_ids: set[UUID]) -> dict[UUID, list[Consent]]:
+    grouped: dict[UUID, list[Consent]] = {}
+    if not owner_ids:
+        return grouped
+    for consent in session.scalars(
+        select(Consent).where(Consent.owner_id.in_(owner_ids)).order_by(Consent.valid_from.desc())
+    ):
+        grouped.setdefault(consent.owner_id, []).append(consent)
+    return grouped
+
+
+_CAMERA_FIELDS = (
+    "id",
+    "owner_id",
+    "external_id",
+    "label",
+    "lat",
+    "lon",
+    "address",
+    "province",
+    "district",
+    "ward",
+    "direction_deg",
+    "fov_deg",
+    "range_m",
+    "indoor",
+    "recorder_make",
+    "recorder_model",
+    "recorder_firmware",
+    "retention_days",
+    "timezone",
+    "programme",
+    "status",
+    "last_verified_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def list_cameras(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Camera], int]:
+    condition = Camera.owner_id == actor.owner_id if actor.role == Role.owner else literal(True)
+    total = session.scalar(select(func.count()).select_from(Camera).where(condition)) or 0
+    rows = session.scalars(
+        select(Camera).where(condition).order_by(Camera.label, Camera.id).limit(limit).offset(offset)
+    )
+    return list(rows), total

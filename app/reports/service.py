@@ -1,0 +1,230 @@
+"""The custody report of a case: the case, its requests, originals, clips (with their derivation) and every
+custody event, in time order. Each export is itself a custody event, carrying the SHA-256 of what was sent."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import Actor, ensure_role
+from app.cases import service as cases
+from app.core import clock
+from app.custody.entry import format_time
+from app.custody.models import CustodyEvent
+from app.custody.service import append_event
+from app.extractions.models import ExtractionRequest
+from app.footage.models import Clip, Original
+
+EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "sha256",
+    "version_id",
+    "case_id",
+    "reason",
+    "where",
+    "outcome",
+    "details",
+    "leaf_hash",
+)
+
+
+def event_record(event: CustodyEvent) -> dict[str, Any]:
+    """An event as exported (API, reports, bundles): the canonical fields plus its leaf hash in hex."""
+    return {
+        "seq": event.seq,
+        "at": format_time(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": str(event.object_id) if event.object_id else None,
+        "sha256": event.sha256,
+        "version_id": event.version_id,
+        "case_id": str(event.case_id) if event.case_id else None,
+        "reason": event.reason,
+        "where": event.where,
+        "outcome": event.outcome,
+        "details": event.details,
+        "leaf_hash": event.leaf_hash.hex(),
+    }
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]:
+    """Everything an auditor needs about one case's evidence, as plain data."""
+    ensure_role(actor, "reports.export")
+    case = cases.get_case(session, actor, case_id)
+    requests = list(
+        session.scalars(
+            select(ExtractionRequest).where(ExtractionRequest.case_id == case.id).order_by(ExtractionRequest.created_at)
+        )
+    )
+    request_ids = [r.id for r in requests]
+    originals = (
+        list(
+            session.scalars(select(Original).where(Original.request_id.in_(request_ids)).order_by(Original.received_at))
+        )
+        if request_ids
+        else []
+    )
+    clips = (
+        list(session.scalars(select(Clip).where(Clip.request_id.in_(request_ids)).order_by(Clip.created_at)))
+        if request_ids
+        else []
+    )
+    events = list(
+        session.scalars(select(CustodyEvent).where(CustodyEvent.case_id == case.id).order_by(CustodyEvent.seq))
+    )
+    return {
+        "generated_at": format_time(clock.now()),
+        "case": {
+            "id": str(case.id),
+            "number": case.number,
+            "title": case.title,
+            "offence": case.offence,
+            "status": case.status,
+            "outcome": case.outcome,
+            "footage_contributed": case.footage_contributed,
+            "incident_start": _iso(case.incident_start),
+            "incident_end": _iso(case.incident_end),
+            "incident_lat": case.incident_lat,
+            "incident_lon": case.incident_lon,
+            "unit_id": str(case.unit_id),
+        },
+        "requests": [
+            {
+                "id": str(r.id),
+                "camera_id": str(r.camera_id),
+                "owner_id": str(r.owner_id),
+                "status": r.status,
+                "window_start": _iso(r.window_start),
+                "window_end": _iso(r.window_end),
+                "approved_start": _iso(r.approved_start),
+                "approved_end": _iso(r.approved_end),
+                "purpose": r.purpose,
+                "legal_basis": r.legal_basis,
+                "overwrite_deadline": _iso(r.overwrite_deadline),
+                "history": [
+                    {
+                        "at": _iso(t.at),
+                        "actor": t.actor,
+                        "from": t.from_status,
+                        "to": t.to_status,
+                        "reason": t.reason,
+                        "custody_seq": t.custody_seq,
+                    }
+                    for t in r.history
+                ],
+            }
+            for r in requests
+        ],
+        "originals": [
+            {
+                "id": str(o.id),
+                "request_id": str(o.request_id),
+                "filename": o.filename,
+                "size": o.size,
+                "sha256": o.sha256,
+                "object_key": o.object_key,
+                "version_id": o.version_id,
+                "media": o.media,
+                "recording_start_recorder": _iso(o.recording_start_recorder),
+                "clock_offset_s": o.clock_offset_s,
+                "uploaded_by": o.uploaded_by,
+                "received_at": _iso(o.received_at),
+                "retention_mode": o.retention_mode,
+                "retain_until": _iso(o.retain_until),
+            }
+            for o in originals
+        ],
+        "clips": [
+            {
+                "id": str(c.id),
+                "original_id": str(c.original_id),
+                "parent_sha256": c.parent_sha256,
+                "request_id": str(c.request_id),
+                "sha256": c.sha256,
+                "size": c.size,
+                "version_id": c.version_id,
+                "requested_start": _iso(c.requested_start),
+                "requested_end": _iso(c.requested_end),
+                "actual_start": _iso(c.actual_start),
+                "actual_end": _iso(c.actual_end),
+                "tool": c.tool,
+                "tool_version": c.tool_version,
+                "command": c.command,
+            }
+            for c in clips
+        ],
+        "events": [event_record(e) for e in events],
+    }
+
+
+def events_csv(report: dict[str, Any]) -> bytes:
+    import json
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EVENT_COLUMNS)
+    for event in report["events"]:
+        writer.writerow(
+            [
+                json.dumps(event[c], ensure_ascii=False, sort_keys=True) if isinstance(event[c], dict) else event[c]
+                for c in EVENT_COLUMNS
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")  # BOM: spreadsheet programs then read Vietnamese correctly
+
+
+def record_export(
+    session: Session, actor: Actor, case_id: UUID, fmt: str, content: bytes, extra: dict[str, Any] | None = None
+) -> None:
+    """The export itself is a custody event, with the hash of exactly what left the system."""
+    append_event(
+        session,
+        actor=actor.label,
+        action="report.exported",
+        object_type="case",
+        object_id=case_id,
+        case_id=case_id,
+        where=actor.where(),
+        details={"format": fmt, "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content), **(extra or {})},
+    )
+
+
+def export(session: Session, actor: Actor, case_id: UUID, fmt: str) -> tuple[bytes, str, str]:
+    """(content, media type, file name) of a case's custody report in `fmt`; the export is logged."""
+    import json
+
+    from app.reports.pdf import render_pdf
+
+    report = case_report(session, actor, case_id)
+    number = report["case"]["number"]
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in number)
+    if fmt == "json":
+        content = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8")
+        media_type, filename = "application/json", f"custody-report-{safe}.json"
+    elif fmt == "csv":
+        content, media_type, filename = events_csv(report), "text/csv; charset=utf-8", f"custody-events-{safe}.csv"
+    elif fmt == "pdf":
+        content, media_type, filename = render_pdf(report), "application/pdf", f"custody-report-{safe}.pdf"
+    else:
+        from app.reports.bundle import build_bundle
+
+        content = build_bundle(session, report)
+        media_type, filename = "application/zip", f"custody-bundle-{safe}.zip"
+    record_export(session, actor, case_id, fmt, content)
+    return content, media_type, filename

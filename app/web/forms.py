@@ -1,0 +1,31 @@
+"""Turning form fields into service inputs: local times in a named zone, errors shown beside the form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from app.core.errors import DomainError
+
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+
+def local_to_utc(value: str, tz_name: str = DEFAULT_TZ) -> datetime:
+    """A datetime-local field (no offset) read as wall-clock time in `tz_name`."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz_name))
+    return parsed
+
+
+def error_text(exc: Exception) -> str:
+    """One line a person can act on, from a domain or validation error."""
+    if isinstance(exc, DomainError):
+        if exc.errors:
+            return "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return str(exc)

@@ -1,0 +1,137 @@
+"""Investigator and supervisor pages: cases, a case with its map and requests, a request with its clips."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from app.cases import service as cases
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate
+from app.core.config import get_settings
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.extractions import service as extractions
+from app.extractions.models import ExtractionRequest
+from app.extractions.schemas import RequestCreate
+from app.footage import service as footage
+from app.web.forms import DEFAULT_TZ, error_text, local_to_utc
+from app.web.pages import WebActor, check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request, session: SessionDep, actor: WebActor) -> Response:
+    items, total = cases.list_cases(session, actor, limit=200, offset=0)
+    return render(request, "cases.html", {"cases": items, "total": total})
+
+
+@router.post("/cases", response_class=HTMLResponse)
+def case_create(
+    request: Request,
+    session: SessionDep,
+    actor: WebActor,
+    csrf_token: Annotated[str, Form()],
+    number: Annotated[str, Form()],
+    title: Annotated[str, Form()],
+    offence: Annotated[str, Form()],
+    incident_lat: Annotated[str, Form()],
+    incident_lon: Annotated[str, Form()],
+    incident_start: Annotated[str, Form()],
+    incident_end: Annotated[str, Form()],
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        body = CaseCreate(
+            number=number,
+            title=title,
+            offence=offence,
+            incident_lat=incident_lat,
+            incident_lon=incident_lon,
+            incident_start=local_to_utc(incident_start),
+            incident_end=local_to_utc(incident_end),
+        )
+        case = cases.create_case(session, actor, body)
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        items, total = cases.list_cases(session, actor, limit=200, offset=0)
+        submitted = {
+            "number": number,
+            "title": title,
+            "offence": offence,
+            "incident_lat": incident_lat,
+            "incident_lon": incident_lon,
+            "incident_start": incident_start,
+            "incident_end": incident_end,
+        }
+        context = {"cases": items, "total": total, "error": error_text(exc), "form": submitted}
+        return render(request, "cases.html", context, status=422)
+    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+
+
+def _case_context(case: Case, requests: list[ExtractionRequest]) -> dict[str, object]:
+    return {"case": case, "requests": requests, "tz": ZoneInfo(DEFAULT_TZ), "tile_url": get_settings().map_tile_url}
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    case = cases.get_case(session, actor, case_id)
+    requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case.id)
+    return render(request, "case.html", _case_context(case, requests))
+
+
+@router.post("/cases/{case_id}/requests", response_class=HTMLResponse)
+def file_request(
+    request: Request,
+    case_id: UUID,
+    session: SessionDep,
+    actor: WebActor,
+    csrf_token: Annotated[str, Form()],
+    camera_id: Annotated[str, Form()],
+    window_start: Annotated[str, Form()],
+    window_end: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+    legal_basis: Annotated[str, Form()],
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        body = RequestCreate(
+            camera_id=camera_id,
+            window_start=local_to_utc(window_start),
+            window_end=local_to_utc(window_end),
+            purpose=purpose,
+            legal_basis=legal_basis,
+        )
+        filed = extractions.file_request(session, actor, case_id, body)
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        case = cases.get_case(session, actor, case_id)
+        requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
+        return render(request, "case.html", {**_case_context(case, requests), "error": error_text(exc)}, 422)
+    return RedirectResponse(f"/requests/{filed.id}", status_code=303)
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_page(request: Request, request_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    detail = footage.request_detail(session, actor, request_id)
+    return render(request, "request.html", {"req": detail})
+
+
+@router.post("/clips/{clip_id}/download")
+def download_clip(
+    request: Request,
+    clip_id: UUID,
+    session: SessionDep,
+    actor: WebActor,
+    csrf_token: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+) -> Response:
+    check_csrf(request, csrf_token)
+    link = footage.download_link(session, actor, "clip", clip_id, purpose, None)
+    return RedirectResponse(str(link["url"]), status_code=303)

@@ -1,0 +1,53 @@
+// Case map: cameras near the incident, coloured by how soon the recorder overwrites the footage.
+// Works without tiles (stations often have no internet): markers and the list still show.
+(function () {
+  "use strict";
+  function colour(camera) {
+    if (camera.overwritten) return "#6e7781";
+    var hours = (new Date(camera.overwrite_deadline) - new Date()) / 3600000;
+    if (hours < 48) return "#cf222e";
+    if (hours < 168) return "#bc4c00";
+    return "#1a7f37";
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("map");
+    if (!el || !window.L) return;
+    var centre = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
+    var map = L.map(el).setView(centre, 16);
+    if (el.dataset.tiles) {
+      L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "" }).addTo(map);
+    }
+    L.circleMarker(centre, { radius: 8, color: "#0b5cad", weight: 3, fillOpacity: 0.2 }).addTo(map);
+    var list = document.querySelector("#camera-list tbody");
+    fetch(el.dataset.cameras, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        (data.items || []).forEach(function (camera) {
+          var marker = L.circleMarker([camera.lat, camera.lon], {
+            radius: 7, color: colour(camera), fillColor: colour(camera), fillOpacity: 0.8,
+          }).addTo(map);
+          var text = camera.label + " — " + el.dataset.labelDeadline + ": " + camera.overwrite_deadline_local +
+            " · " + el.dataset.labelConsent + ": " + camera.consent;
+          marker.bindTooltip(text);
+          var row = document.createElement("tr");
+          row.className = "camera-row";
+          row.dataset.cameraId = camera.id;
+          var cell = document.createElement("td");
+          cell.textContent = text;
+          var pick = document.createElement("td");
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "secondary";
+          button.textContent = el.dataset.labelChoose;
+          button.addEventListener("click", function () {
+            var input = document.getElementById("camera_id");
+            if (input) { input.value = camera.id; input.focus(); }
+          });
+          pick.appendChild(button);
+          row.appendChild(cell);
+          row.appendChild(pick);
+          list.appendChild(row);
+        });
+      });
+  });
+})();

@@ -1,0 +1,174 @@
+"""The authorisation matrix: the specification the route table is checked against.
+
+A row names the roles allowed to call a route and what an allowed caller gets for a probe with random ids and
+an empty body (404 or 422, or 200 for lists). Everyone else gets 403; anonymous callers 401; an owner-link
+holder gets `link` on /respond routes and is anonymous elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from fastapi.testclient import TestClient
+
+from app.auth import links
+from app.auth.models import Role
+from app.core.db import session_factory
+from tests.factories import Account, account, sign_in
+
+ANON, LINK = "anonymous", "owner_link"
+ROLES = ("admin", "investigator", "supervisor", "owner", "auditor")
+PRINCIPALS = (ANON, *ROLES, LINK)
+ALL = frozenset(ROLES)
+STAFF = frozenset({"admin", "investigator", "supervisor", "auditor"})
+
+
+@dataclass(frozen=True)
+class Row:
+    allowed: frozenset[str]
+    ok: int
+    anon: int = 401
+    link: int | None = None
+    denied: int = 403
+
+
+def public(status: int) -> Row:
+    return Row(ALL, status, anon=status, link=status)
+
+
+def only(*roles: str, ok: int) -> Row:
+    return Row(frozenset(roles), ok)
+
+
+def by_link(status: int) -> Row:
+    """/respond routes: only a live link opens them; any other caller's token is unknown → 404."""
+    return Row(frozenset(), status, anon=404, link=status, denied=404)
+
+
+def page(status: int = 303) -> Row:
+    """Pages work with the session cookie only: without one every caller is sent to /login (303)."""
+    return Row(frozenset(), status, anon=status, link=status, denied=status)
+
+
+MATRIX: dict[tuple[str, str], Row] = {
+    # service
+    ("GET", "/healthz"): public(200),
+    ("GET", "/readyz"): public(200),
+    ("GET", "/metrics"): public(200),
+    # identity
+    ("POST", "/api/v1/auth/token"): public(422),
+    ("POST", "/api/v1/auth/logout"): Row(ALL, 204),
+    ("GET", "/api/v1/me"): Row(ALL, 200),
+    ("POST", "/api/v1/units"): only("admin", ok=422),
+    ("GET", "/api/v1/units"): Row(STAFF, 200),
+    ("POST", "/api/v1/users"): only("admin", ok=422),
+    ("GET", "/api/v1/users"): only("admin", ok=200),
+    ("GET", "/api/v1/users/{user_id}"): only("admin", ok=404),
+    # registry
+    ("POST", "/api/v1/owners"): only("admin", ok=422),
+    ("GET", "/api/v1/owners"): Row(ALL, 200),
+    ("GET", "/api/v1/owners/{owner_id}"): Row(ALL, 404),
+    ("POST", "/api/v1/owners/{owner_id}/consents"): only("admin", "owner", ok=422),
+    ("GET", "/api/v1/owners/{owner_id}/consents"): Row(ALL, 404),
+    ("POST", "/api/v1/consents/{consent_id}/withdraw"): only("admin", "owner", ok=422),
+    ("POST", "/api/v1/cameras"): only("admin", "owner", ok=422),
+    ("GET", "/api/v1/cameras"): Row(ALL, 200),
+    ("POST", "/api/v1/cameras/import"): only("admin", ok=422),
+    ("GET", "/api/v1/cameras/export.geojson"): only("admin", ok=200),
+    ("GET", "/api/v1/cameras/{camera_id}"): Row(ALL, 404),
+    ("PATCH", "/api/v1/cameras/{camera_id}"): only("admin", "owner", ok=404),
+    # cases
+    ("POST", "/api/v1/cases"): only("investigator", ok=422),
+    ("GET", "/api/v1/cases"): Row(STAFF, 200),
+    ("GET", "/api/v1/cases/{case_id}"): Row(STAFF, 404),
+    ("PATCH", "/api/v1/cases/{case_id}"): only("investigator", ok=404),
+    ("POST", "/api/v1/cases/{case_id}/close"): only("investigator", ok=422),
+    # extraction requests
+    ("POST", "/api/v1/cases/{case_id}/requests"): only("investigator", ok=422),
+    ("GET", "/api/v1/requests"): Row(ALL, 200),
+    ("GET", "/api/v1/requests/{request_id}"): Row(ALL, 404),
+    ("POST", "/api/v1/requests/{request_id}/approve"): only("owner", "admin", ok=404),
+    ("POST", "/api/v1/requests/{request_id}/deny"): only("owner", "admin", ok=422),
+    ("POST", "/api/v1/requests/{request_id}/cancel"): only("investigator", ok=422),
+    ("POST", "/api/v1/requests/{request_id}/links"): only("investigator", ok=404),
+    ("DELETE", "/api/v1/requests/{request_id}/links/{link_id}"): only("investigator", ok=404),
+    # the owner's one-time link: the link's own request does not exist in the probe, so it answers 404
+    ("GET", "/api/v1/respond/{token}"): by_link(404),
+    ("POST", "/api/v1/respond/{token}/approve"): by_link(404),
+    ("POST", "/api/v1/respond/{token}/deny"): by_link(422),
+    # footage
+    ("GET", "/api/v1/originals/{original_id}"): Row(ALL, 404),
+    ("GET", "/api/v1/clips/{clip_id}"): Row(ALL, 404),
+    ("POST", "/api/v1/clips/{clip_id}/download-link"): only("investigator", "supervisor", "auditor", "owner", ok=422),
+    ("POST", "/api/v1/originals/{original_id}/download-link"): only(
+        "investigator", "supervisor", "auditor", "owner", ok=422
+    ),
+    # pages (cookie sessions; bearer tokens do not open them)
+    ("GET", "/login"): public(200),
+    ("POST", "/login"): public(422),
+    ("GET", "/lang/{code}"): public(303),
+    ("POST", "/logout"): page(),
+    ("GET", "/"): page(),
+    ("GET", "/cases"): page(),
+    ("POST", "/cases"): page(),
+    ("GET", "/cases/{case_id}"): page(),
+    ("POST", "/cases/{case_id}/requests"): page(),
+    ("GET", "/requests/{request_id}"): page(),
+    ("POST", "/clips/{clip_id}/download"): page(),
+    ("GET", "/respond/{token}"): by_link(404),
+    ("POST", "/respond/{token}/approve"): by_link(404),
+    ("POST", "/respond/{token}/deny"): by_link(404),
+    # reports
+    ("GET", "/api/v1/cases/{case_id}/custody-report"): only("investigator", "supervisor", "auditor", ok=404),
+}
+
+
+def expected_status(row: Row, principal: str) -> int:
+    if principal == ANON:
+        return row.anon
+    if principal == LINK:
+        return row.link if row.link is not None else row.anon
+    return row.ok if principal in row.allowed else row.denied
+
+
+@dataclass
+class Principals:
+    accounts: dict[str, Account] = field(default_factory=dict)
+    link_token: str = ""
+
+    def refresh(self, client: TestClient, role: str) -> None:
+        """Sign the role in again (a logout probe revokes its tokens)."""
+        self.accounts[role].token = sign_in(client, self.accounts[role].email)
+
+
+def make_principals(client: TestClient) -> Principals:
+    people = Principals()
+    for role in ROLES:
+        owner_id = _owner_record() if role == "owner" else None
+        people.accounts[role] = account(client, Role(role), owner_id=owner_id)
+    with session_factory()() as session, session.begin():
+        _, people.link_token = links.issue(session, uuid.uuid4(), None)
+    return people
+
+
+def _owner_record() -> uuid.UUID:
+    from app.registry import service as registry
+    from app.registry.schemas import OwnerCreate
+
+    with session_factory()() as session, session.begin():
+        return registry.create_owner(session, OwnerCreate(name="Hộ kinh doanh Minh Anh", kind="business")).id
+
+
+def probe_path(path: str, principal: str, people: Principals) -> tuple[str, dict[str, str]]:
+    """The route's path with random ids (the link's own token for /respond routes) and the caller's headers."""
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) == "token":
+            return people.link_token if principal == LINK else "x" * 43
+        return str(uuid.uuid4())
+
+    url = re.sub(r"\{(\w+)\}", fill, path)
+    headers = {} if principal in (ANON, LINK) else dict(people.accounts[principal].headers)
+    return url, headers
