@@ -87,6 +87,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/cases/{case_id}/close"): only("investigator", ok=422),
     # extraction requests
     ("POST", "/api/v1/cases/{case_id}/requests"): only("investigator", ok=422),
+    ("POST", "/api/v1/cases/{case_id}/area-requests"): only("investigator", ok=422),
     ("GET", "/api/v1/requests"): Row(ALL, 200),
     ("GET", "/api/v1/requests/{request_id}"): Row(ALL, 404),
     ("POST", "/api/v1/requests/{request_id}/approve"): only("owner", "admin", ok=404),
@@ -115,6 +116,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/cases"): page(),
     ("GET", "/cases/{case_id}"): page(),
     ("POST", "/cases/{case_id}/requests"): page(),
+    ("POST", "/cases/{case_id}/area-requests"): page(),
+    ("GET", "/cases/{case_id}/cameras.json"): page(),
     ("GET", "/requests/{request_id}"): page(),
     ("POST", "/clips/{clip_id}/download"): page(),
     ("GET", "/respond/{token}"): by_link(404),

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(
         None, description="HMAC-SHA256 key signing webhook bodies (X-Signature-SHA256); webhooks fail without it."
     )
+    notification_webhook_url: str | None = Field(
+        None, description="Where owner messages are also POSTed (signed), for a Zalo or SMS bridge; empty: email only."
+    )
     webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
     notification_max_attempts: int = Field(6, gt=0, description="Attempts before a notification is marked failed.")
     notification_backoff_seconds: float = Field(

@@ -11,8 +11,16 @@ from app.auth.permissions import Actor, allow
 from app.auth.schemas import Page
 from app.core.db import SessionDep
 from app.core.pagination import PageDep
-from app.extractions import service
-from app.extractions.schemas import ApproveIn, LinkRead, ReasonIn, RequestCreate, RequestRead
+from app.extractions import area, service
+from app.extractions.schemas import (
+    ApproveIn,
+    AreaRequestCreate,
+    AreaRequestResult,
+    LinkRead,
+    ReasonIn,
+    RequestCreate,
+    RequestRead,
+)
 from app.extractions.states import RequestStatus
 
 router = APIRouter(prefix="/api/v1", tags=["requests"])
@@ -23,6 +31,16 @@ def file_request(
     case_id: UUID, body: RequestCreate, session: SessionDep, actor: Annotated[Actor, Depends(allow("requests.file"))]
 ) -> Any:
     return service.file_request(session, actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/area-requests", response_model=AreaRequestResult, status_code=201)
+def file_area_request(
+    case_id: UUID,
+    body: AreaRequestCreate,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("requests.file"))],
+) -> Any:
+    return area.file_area_request(session, actor, case_id, body)
 
 
 @router.get("/requests", response_model=Page[RequestRead])

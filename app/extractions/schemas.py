@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Priority = Literal["low", "normal", "high", "urgent"]
 
@@ -48,8 +48,8 @@ class TransitionRead(BaseModel):
 
     actor: str
     at: datetime
-    from_status: str | None = Field(serialization_alias="from")
-    to_status: str = Field(serialization_alias="to")
+    from_status: str | None = Field(validation_alias=AliasChoices("from_status", "from"), serialization_alias="from")
+    to_status: str = Field(validation_alias=AliasChoices("to_status", "to"), serialization_alias="to")
     reason: str | None
 
 

@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from app.registry import service as registry
-from app.registry.models import Camera
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
@@ -23,6 +21,8 @@ from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import ApproveIn, RequestCreate
 from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus, check_transition
+from app.registry import service as registry
+from app.registry.models import Camera
 
 S = RequestStatus
 
@@ -334,6 +334,11 @@ def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, s
         raise Forbidden("only an investigator of the filing unit may issue owner links")
     if RequestStatus(request.status) not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
+    return new_link(session, actor, request)
+
+
+def new_link(session: Session, actor: Actor, request: ExtractionRequest) -> tuple[Any, str]:
+    """Issue a one-time owner link for the request, recorded in the custody log (the token itself is not)."""
     link, token = links.issue(session, request.id, actor.user_id)
     append_event(
         session,

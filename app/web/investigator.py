@@ -7,7 +7,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.cases import service as cases
@@ -16,10 +16,12 @@ from app.cases.schemas import CaseCreate
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.extractions import area
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
-from app.extractions.schemas import RequestCreate
+from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.footage import service as footage
+from app.registry import service as registry
 from app.web.forms import DEFAULT_TZ, error_text, local_to_utc
 from app.web.pages import WebActor, check_csrf, render
 
@@ -115,6 +117,69 @@ def file_request(
         requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
         return render(request, "case.html", {**_case_context(case, requests), "error": error_text(exc)}, 422)
     return RedirectResponse(f"/requests/{filed.id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/area-requests", response_class=HTMLResponse)
+def file_area_request(
+    request: Request,
+    case_id: UUID,
+    session: SessionDep,
+    actor: WebActor,
+    csrf_token: Annotated[str, Form()],
+    lat: Annotated[str, Form()],
+    lon: Annotated[str, Form()],
+    radius_m: Annotated[str, Form()],
+    window_start: Annotated[str, Form()],
+    window_end: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+    legal_basis: Annotated[str, Form()],
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        body = AreaRequestCreate(
+            lat=lat,
+            lon=lon,
+            radius_m=radius_m,  # type: ignore[arg-type]
+            window_start=local_to_utc(window_start),
+            window_end=local_to_utc(window_end),
+            purpose=purpose,
+            legal_basis=legal_basis,
+        )
+        result = area.file_area_request(session, actor, case_id, body)
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        case = cases.get_case(session, actor, case_id)
+        requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
+        return render(request, "case.html", {**_case_context(case, requests), "error": error_text(exc)}, 422)
+    case = cases.get_case(session, actor, case_id)
+    requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
+    return render(request, "case.html", {**_case_context(case, requests), "area_result": result})
+
+
+@router.get("/cases/{case_id}/cameras.json")
+def case_cameras(case_id: UUID, session: SessionDep, actor: WebActor) -> JSONResponse:
+    """Cameras within 500 m of the incident for the case map, soonest overwrite first."""
+    case = cases.get_case(session, actor, case_id)
+    hits, total = registry.search(session, case.incident_lat, case.incident_lon, 500, case.incident_start, 300, 0)
+    items = [
+        {
+            "id": str(h["id"]),
+            "label": h["label"],
+            "lat": h["lat"],
+            "lon": h["lon"],
+            "consent": h["consent"],
+            "covers_point": h["covers_point"],
+            "overwritten": h["overwritten"],
+            "overwrite_deadline": h["overwrite_deadline"].isoformat(),
+            "overwrite_deadline_local": h["overwrite_deadline"]
+            .astimezone(ZoneInfo(h["timezone"]))
+            .strftime("%d/%m/%Y %H:%M")
+            + f" ({h['timezone']})",
+            "distance_m": h["distance_m"],
+        }
+        for h in hits
+    ]
+    return JSONResponse({"items": items, "total": total})
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
