@@ -99,7 +99,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/respond/{token}"): by_link(404),
     ("POST", "/api/v1/respond/{token}/approve"): by_link(404),
     ("POST", "/api/v1/respond/{token}/deny"): by_link(422),
-    # footage
+    # footage (probe body "not a video", no X-Recording-Start → 422 before anything is stored)
+    ("PUT", "/api/v1/requests/{request_id}/original"): only("owner", ok=422),
+    ("PUT", "/api/v1/respond/{token}/original"): by_link(422),
     ("GET", "/api/v1/originals/{original_id}"): Row(ALL, 404),
     ("GET", "/api/v1/clips/{clip_id}"): Row(ALL, 404),
     ("POST", "/api/v1/clips/{clip_id}/download-link"): only("investigator", "supervisor", "auditor", "owner", ok=422),

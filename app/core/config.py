@@ -51,6 +51,7 @@ class Settings(BaseSettings):
         "COMPLIANCE", description="Object Lock mode applied to originals and clips."
     )
     retention_days: int = Field(1825, gt=0, description="Default retention period of evidence objects.")
+    max_upload_bytes: int = Field(20 * 1024**3, gt=0, description="Largest recorder export accepted (413 past it).")
 
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
     download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")

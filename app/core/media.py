@@ -87,13 +87,29 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     return float(value * time_base)
 
 
-def probe(source: str | Path, *, options: dict[str, str] | None = None) -> MediaInfo:
+RAW_H264_SUFFIXES = (".264", ".h264")
+
+
+def open_options(filename: str, frame_rate: float | None) -> tuple[str | None, dict[str, str]]:
+    """(forced format, demuxer options): a raw H.264 elementary stream carries no container or timestamps,
+    so it is read as `h264` at the stated frame rate."""
+    if filename.lower().endswith(RAW_H264_SUFFIXES):
+        return "h264", {"framerate": f"{frame_rate or 25}"}
+    return None, {}
+
+
+def probe(
+    source: str | Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> MediaInfo:
     """Container, codecs, duration, start time, resolution and frame rate of a file or URL.
 
     Raises MediaError when the input holds no decodable video stream.
     """
     try:
-        container = av.open(str(source), options=options or {}, timeout=30)
+        container = av.open(str(source), format=format, options=options or {}, timeout=30)
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"not a readable media file: {exc}") from exc
     with container:
@@ -106,6 +122,10 @@ def probe(source: str | Path, *, options: dict[str, str] | None = None) -> Media
             duration = _seconds(video.duration, video.time_base)
         start = container.start_time / av.time_base if container.start_time is not None else None
         rate = video.average_rate or video.base_rate
+        if duration is None and format == "h264" and rate:
+            # A raw elementary stream has no index: count its frames (one pass over the packets).
+            frames = sum(1 for packet in container.demux(video) if packet.size)
+            duration = frames / float(rate)
         size = Path(source).stat().st_size if isinstance(source, Path) else None
         return MediaInfo(
             container=container.format.name,
@@ -131,3 +151,58 @@ def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> subprocess.C
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise MediaError(f"ffmpeg exited {done.returncode}: {tail}")
     return done
+
+
+def check_playable(
+    source: str | Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+    duration_s: float | None = None,
+) -> None:
+    """Decode the first frames and the last seconds; a file cut short (truncated export) fails here."""
+    try:
+        with av.open(str(source), format=format, options=options or {}, timeout=30) as container:
+            stream = container.streams.video[0]
+            frames = 0
+            for _frame in container.decode(stream):
+                frames += 1
+                if frames >= 3:
+                    break
+            if frames == 0:
+                raise MediaError("no video frame decodes")
+            if duration_s and duration_s > 4 and format is None:
+                container.seek(int((duration_s - 2) * av.time_base), any_frame=False, backward=True)
+                tail = 0
+                for _frame in container.decode(stream):
+                    tail += 1
+                    if tail >= 2:
+                        break
+                if tail == 0:
+                    raise MediaError("the last seconds do not decode: the file looks truncated")
+    except av.FFmpegError as exc:
+        raise MediaError(f"the video does not decode: {exc}") from exc
+
+
+def packet_span(
+    path: Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> tuple[float, float]:
+    """(first presentation time, end of the last frame) of the video stream, in seconds, from the packets."""
+    with av.open(str(path), format=format, options=options or {}) as container:
+        stream = container.streams.video[0]
+        tb = stream.time_base
+        first: float | None = None
+        last_end = 0.0
+        for packet in container.demux(stream):
+            if packet.pts is None or tb is None:
+                continue
+            start = float(packet.pts * tb)
+            end = start + float((packet.duration or 0) * tb)
+            first = start if first is None else min(first, start)
+            last_end = max(last_end, end)
+        if first is None:
+            raise MediaError("the clip holds no timed video packet")
+        return first, last_end

@@ -201,6 +201,14 @@ class Storage:
         else:
             self.client.disable_object_legal_hold(self.bucket, key, version_id=version_id)
 
+    def versions(self, key: str) -> list[str]:
+        """Version ids stored under exactly `key`, newest first."""
+        return [
+            str(o.version_id)
+            for o in self.client.list_objects(self.bucket, prefix=key, include_version=True)
+            if o.object_name == key and o.version_id and not o.is_delete_marker
+        ]
+
     def remove_version(self, key: str, version_id: str) -> None:
         """Delete one version; the server refuses it while the version is locked or held."""
         try:

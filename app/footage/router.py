@@ -3,13 +3,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Request
 
 from app.auth.links import LinkActor
 from app.auth.permissions import Actor, allow
 from app.core.db import SessionDep
-from app.footage import service
-from app.footage.schemas import ClipRead, DownloadLinkIn, DownloadLinkRead, OriginalRead, RequestDetail
+from app.core.errors import RuleViolation
+from app.footage import ingest_flow, service
+from app.footage.ingest_flow import UploadHeaders
+from app.footage.schemas import (
+    ClipRead,
+    DownloadLinkIn,
+    DownloadLinkRead,
+    OriginalRead,
+    OriginalReceived,
+    RequestDetail,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["footage"])
 Reader = Annotated[Actor, Depends(allow("footage.read"))]
@@ -24,6 +33,69 @@ def get_request(request_id: UUID, session: SessionDep, actor: Annotated[Actor, D
 def link_view(token: str, session: SessionDep, actor: LinkActor) -> Any:
     assert actor.link_request_id is not None
     return service.request_detail(session, actor, actor.link_request_id)
+
+
+def _headers(
+    x_filename: str,
+    content_length: int | None,
+    x_content_sha256: str | None,
+    x_recording_start: str | None,
+    x_clock_offset_seconds: str | None,
+    x_frame_rate: str | None,
+) -> UploadHeaders:
+    if not x_recording_start:
+        raise RuleViolation("X-Recording-Start", "state the recorder's clock at the first frame (ISO 8601)")
+    return UploadHeaders(
+        filename=x_filename,
+        content_length=content_length,
+        client_sha256=x_content_sha256,
+        recording_start=x_recording_start,
+        clock_offset_s=x_clock_offset_seconds,
+        frame_rate=x_frame_rate,
+    )
+
+
+@router.put("/requests/{request_id}/original", response_model=OriginalReceived, status_code=201)
+async def upload_original(
+    request_id: UUID,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("footage.upload"))],
+    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
+    content_length: Annotated[int | None, Header(ge=0)] = None,
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    x_recording_start: Annotated[str | None, Header()] = None,
+    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
+    x_frame_rate: Annotated[str | None, Header()] = None,
+) -> Any:
+    """The recorder's native export as the raw body, streamed to evidence storage and hashed on the way."""
+    session.close()  # the upload may take long: hold no database connection meanwhile
+    headers = _headers(
+        x_filename, content_length, x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    )
+    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers)
+
+
+@router.put("/respond/{token}/original", response_model=OriginalReceived, status_code=201, tags=["owner link"])
+async def link_upload_original(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    actor: LinkActor,
+    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
+    content_length: Annotated[int | None, Header(ge=0)] = None,
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    x_recording_start: Annotated[str | None, Header()] = None,
+    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
+    x_frame_rate: Annotated[str | None, Header()] = None,
+) -> Any:
+    session.commit()  # keep the link's recorded use, and hold no connection during the upload
+    session.close()
+    assert actor.link_request_id is not None
+    headers = _headers(
+        x_filename, content_length, x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    )
+    return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers)
 
 
 @router.get("/originals/{original_id}", response_model=OriginalRead)

@@ -81,3 +81,14 @@ class DownloadLinkRead(BaseModel):
     expires_at: datetime
     sha256: str
     version_id: str
+
+
+class OriginalReceived(BaseModel):
+    id: UUID
+    sha256: str
+    size: int
+    version_id: str
+    media: MediaRead
+    frame_rate_assumed: bool
+    recording_start_recorder: datetime
+    clock_offset_s: float

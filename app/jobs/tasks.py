@@ -32,3 +32,35 @@ def expire_requests(timestamp: int) -> int:
     if expired:
         log.info("requests: %d expired unanswered", len(expired))
     return len(expired)
+
+
+@queue.task(name="clips.make", retry=3, queueing_lock="clips.make")
+def make_clip(request_id: str) -> str | None:
+    """Cut the clip of a request whose footage arrived (idempotent: a retry finds the clip already made)."""
+    from uuid import UUID
+
+    from app.footage.cutting import make_clip as cut_clip
+
+    clip = cut_clip(session_factory(), UUID(request_id))
+    return str(clip.id) if clip else None
+
+
+@queue.periodic(cron="* * * * *", periodic_id="sweep-clips")
+@queue.task(name="clips.sweep", queueing_lock="clips.sweep")
+def sweep_clips(timestamp: int) -> int:
+    """Make clips for requests whose footage arrived but whose clip job was lost (crash, queue unreachable)."""
+    from sqlalchemy import select
+
+    from app.extractions.models import ExtractionRequest
+    from app.footage.cutting import make_clip as cut_clip
+
+    with session_factory()() as session:
+        waiting = list(
+            session.scalars(select(ExtractionRequest.id).where(ExtractionRequest.status == "footage_received"))
+        )
+    for request_id in waiting:
+        try:
+            cut_clip(session_factory(), request_id)
+        except Exception:
+            log.exception("clip for request %s failed; it will be retried", request_id)
+    return len(waiting)

@@ -1,0 +1,196 @@
+"""Footage end to end against the real S3 server and the real ffmpeg: ingest, lock, clip, download."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.auth.models import Role
+from app.core import media
+from app.core.db import session_factory
+from app.core.storage import StorageError, get_storage
+from app.footage.cutting import make_clip
+from app.footage.models import Original
+from tests.factories import Account, account, give_consent, make_camera, make_owner, make_unit
+
+SECONDS = 20
+FORMATS = {
+    "mp4-h264": ("rec.mp4", ["-c:v", "libx264", "-g", "50", "-c:a", "aac"]),
+    "mkv-h265": ("rec.mkv", ["-c:v", "libx265", "-x265-params", "keyint=50:log-level=error", "-c:a", "aac"]),
+    "mpegts": ("rec.ts", ["-c:v", "libx264", "-g", "50", "-c:a", "aac"]),
+    "avi-mjpeg": ("rec.avi", ["-c:v", "mjpeg", "-c:a", "pcm_s16le"]),
+    "raw-h264": ("rec.h264", ["-an", "-c:v", "libx264", "-g", "50", "-f", "h264"]),
+}
+
+
+def _video(directory: Path, name: str, codec: list[str], seconds: int = SECONDS) -> Path:
+    path = directory / name
+    audio = [] if "-an" in codec else ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    media.run_ffmpeg(
+        ["-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}", *audio, *codec, "-y", str(path)]
+    )
+    return path
+
+
+@pytest.fixture()
+def approved(client: TestClient) -> tuple[Account, Account, str, datetime]:
+    """An approved request (auto-approve consent) whose window is 5 s..12 s into a recording that starts at t0."""
+    unit = make_unit()
+    investigator = account(client, Role.investigator, unit_id=unit)
+    owner = make_owner()
+    give_consent(owner, scope="auto_approve")
+    owner_account = account(client, Role.owner, owner_id=owner)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    case = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={
+            "number": f"VV-{uuid.uuid4().hex[:8]}",
+            "title": "Cướp giật",
+            "offence": "robbery",
+            "incident_lat": 10.77,
+            "incident_lon": 106.70,
+            "incident_start": t0.isoformat(),
+            "incident_end": (t0 + timedelta(minutes=1)).isoformat(),
+        },
+    ).json()
+    request = client.post(
+        f"/api/v1/cases/{case['id']}/requests",
+        headers=investigator.headers,
+        json={
+            "camera_id": str(make_camera(owner)),
+            "window_start": (t0 + timedelta(seconds=5)).isoformat(),
+            "window_end": (t0 + timedelta(seconds=12)).isoformat(),
+            "purpose": "Xác định đối tượng",
+            "legal_basis": "Điều 88 BLTTHS",
+        },
+    ).json()
+    assert request["status"] == "approved"
+    return investigator, owner_account, request["id"], t0
+
+
+def _upload(
+    client: TestClient, who: Account, request_id: str, path: Path, recording_start: str, **headers: str
+) -> httpx.Response:
+    return client.put(
+        f"/api/v1/requests/{request_id}/original",
+        content=path.read_bytes(),
+        headers={**who.headers, "X-Filename": path.name, "X-Recording-Start": recording_start, **headers},
+    )
+
+
+def _no_evidence_left(request_id: str) -> None:
+    with session_factory()() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Original).where(Original.request_id == uuid.UUID(request_id))
+            )
+            == 0
+        )
+    store = get_storage()
+    leftovers = [
+        o
+        for o in store.client.list_objects(
+            store.bucket, prefix=f"originals/{request_id}/", recursive=True, include_version=True
+        )
+        if not o.is_delete_marker
+    ]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_each_format_ingests_and_clips(
+    fmt: str, client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
+) -> None:
+    investigator, owner, request_id, t0 = approved
+    name, codec = FORMATS[fmt]
+    path = _video(tmp_path, name, codec)
+    # The recorder runs on Vietnam local time and is 90 s fast; the uploader states its clock, no offset given.
+    recorder_clock = (t0 + timedelta(seconds=90)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    response = _upload(
+        client,
+        owner,
+        request_id,
+        path,
+        recorder_clock.isoformat(),
+        **{"X-Clock-Offset-Seconds": "90", "X-Content-SHA256": digest},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["sha256"] == digest and body["size"] == path.stat().st_size and body["version_id"]
+    assert 19 <= body["media"]["duration_s"] <= 21
+    assert body["frame_rate_assumed"] is (fmt == "raw-h264")
+
+    clip = make_clip(session_factory(), uuid.UUID(request_id))
+    assert clip is not None
+    again = make_clip(session_factory(), uuid.UUID(request_id))
+    assert again is None or again.id == clip.id  # idempotent
+    detail = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()
+    assert detail["status"] == "clip_ready" and len(detail["clips"]) == 1
+    read = client.get(f"/api/v1/clips/{clip.id}", headers=investigator.headers).json()
+    requested_start, requested_end = t0 + timedelta(seconds=5), t0 + timedelta(seconds=12)
+    actual_start, actual_end = (datetime.fromisoformat(read[k]) for k in ("actual_start", "actual_end"))
+    gop = timedelta(seconds=2.1)
+    assert requested_start - gop <= actual_start <= requested_start + timedelta(milliseconds=50)
+    assert requested_end - timedelta(milliseconds=50) <= actual_end <= requested_end + gop
+    assert read["parent_sha256"] == digest and read["tool"] == "ffmpeg" and "-c copy" in read["command"][-1]
+
+    link = client.post(
+        f"/api/v1/clips/{clip.id}/download-link", json={"purpose": "Trình viện kiểm sát"}, headers=investigator.headers
+    )
+    assert link.status_code == 200
+    downloaded = httpx.get(link.json()["url"])
+    assert downloaded.status_code == 200
+    assert hashlib.sha256(downloaded.content).hexdigest() == read["sha256"]
+    # stream copy: the clip's video codec is the original's
+    clip_file = tmp_path / f"clip.{read['container']}"
+    clip_file.write_bytes(downloaded.content)
+    assert (
+        media.probe(clip_file).video_codec
+        == media.probe(
+            path, **dict(zip(("format", "options"), media.open_options(path.name, None), strict=True))
+        ).video_codec
+    )
+    with pytest.raises(StorageError):
+        get_storage().remove_version(clip.object_key, clip.version_id)
+
+
+def test_bad_uploads_leave_nothing(
+    client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
+) -> None:
+    _, owner, request_id, t0 = approved
+    video = _video(tmp_path, "ok.mp4", FORMATS["mp4-h264"][1], seconds=6)
+    mismatch = _upload(client, owner, request_id, video, t0.isoformat(), **{"X-Content-SHA256": "0" * 64})
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["field"] == "X-Content-SHA256"
+    text = tmp_path / "notes.mp4"
+    text.write_text("không phải video\n" * 500, encoding="utf-8")
+    assert _upload(client, owner, request_id, text, t0.isoformat()).status_code == 422
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    refused = _upload(client, owner, request_id, truncated, t0.isoformat())
+    assert refused.status_code == 422 and "not a playable video" in refused.json()["detail"]
+    no_start = client.put(
+        f"/api/v1/requests/{request_id}/original", content=b"x", headers={**owner.headers, "X-Filename": "a.mp4"}
+    )
+    assert no_start.status_code == 422 and no_start.json()["errors"][0]["field"] == "X-Recording-Start"
+    _no_evidence_left(request_id)
+
+
+def test_no_overlap_marks_footage_mismatch(
+    client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
+) -> None:
+    investigator, owner, request_id, t0 = approved
+    video = _video(tmp_path, "early.mp4", FORMATS["mp4-h264"][1], seconds=4)
+    assert _upload(client, owner, request_id, video, (t0 - timedelta(hours=1)).isoformat()).status_code == 201
+    assert make_clip(session_factory(), uuid.UUID(request_id)) is None
+    detail = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()
+    assert detail["status"] == "footage_mismatch" and detail["history"][-1]["to"] == "footage_mismatch"
