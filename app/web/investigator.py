@@ -139,7 +139,7 @@ def file_area_request(
         body = AreaRequestCreate(
             lat=lat,
             lon=lon,
-            radius_m=radius_m,  # type: ignore[arg-type]
+            radius_m=radius_m,
             window_start=local_to_utc(window_start),
             window_end=local_to_utc(window_end),
             purpose=purpose,
