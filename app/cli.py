@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -145,6 +146,67 @@ def worker() -> None:
         queue.run_worker()
     finally:
         for backend in reversed(started):
+            backend.stop()
+
+
+@cli.command("import-cameras")
+def import_cameras(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or GeoJSON file.")],
+) -> None:
+    """Import cameras (upsert by external_id), reporting every bad row; exits 1 when any row was refused."""
+    from app.auth.permissions import system_actor
+    from app.core import embedded
+    from app.core.db import session_factory
+    from app.registry import importer
+
+    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    try:
+        with path.open("rb") as fh:
+            geojson = importer.sniff_geojson(fh.read(64))
+        with path.open("rb") as fh, typer.progressbar(length=path.stat().st_size, label="importing") as bar:
+            last = 0
+
+            def progress(_rows: int) -> None:
+                nonlocal last
+                bar.update(fh.tell() - last)
+                last = fh.tell()
+
+            rows = importer.geojson_rows(fh) if geojson else importer.csv_rows(fh)
+            with session_factory()() as session, session.begin():
+                result = importer.import_cameras(session, system_actor("import-cameras"), rows, progress)
+        typer.echo(f"created {result['created']}, updated {result['updated']}, refused {len(result['errors'])}")
+        for error in result["errors"]:
+            typer.echo(f"  row {error['row']}: {error['field']}: {error['message']}", err=True)
+        if result["errors"]:
+            raise typer.Exit(1)
+    finally:
+        for backend in started:
+            backend.stop()
+
+
+@cli.command()
+def demo(
+    owners: Annotated[int, typer.Option(help="Owners to create.")] = 300,
+    cameras: Annotated[int, typer.Option(help="Cameras to create.")] = 3000,
+) -> None:
+    """Seed a believable province: owners and cameras around real streets of Ho Chi Minh City."""
+    from app.core import embedded
+    from app.core.db import session_factory
+    from app.registry import demo as demo_data
+
+    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    try:
+        from app.core import migrate as migrations
+
+        migrations.upgrade()
+        with session_factory()() as session, session.begin():
+            if demo_data.already_seeded(session):
+                typer.echo("the demo province is already there")
+                return
+            made = demo_data.seed(session, owners=owners, cameras=cameras)
+        typer.echo(f"seeded {made['owners']} owners, {made['cameras']} cameras, {made['consents']} consents")
+    finally:
+        for backend in started:
             backend.stop()
 
 

@@ -1,0 +1,129 @@
+"""A believable province for demonstrations: owners and cameras around real streets of Ho Chi Minh City."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import system_actor
+from app.core import clock
+from app.custody.service import append_event
+from app.registry.models import Camera, Consent, Owner
+
+# (street, ward, district, lat, lon): points along real streets of Districts 1, 3 and Binh Thanh.
+STREETS = [
+    ("Lê Lợi", "Bến Nghé", "Quận 1", 10.7731, 106.7005),
+    ("Nguyễn Huệ", "Bến Nghé", "Quận 1", 10.7743, 106.7038),
+    ("Đồng Khởi", "Bến Nghé", "Quận 1", 10.7765, 106.7030),
+    ("Hàm Nghi", "Nguyễn Thái Bình", "Quận 1", 10.7712, 106.7010),
+    ("Lê Thánh Tôn", "Bến Thành", "Quận 1", 10.7736, 106.6982),
+    ("Pasteur", "Bến Nghé", "Quận 1", 10.7790, 106.6990),
+    ("Nam Kỳ Khởi Nghĩa", "Võ Thị Sáu", "Quận 3", 10.7830, 106.6930),
+    ("Võ Văn Tần", "Võ Thị Sáu", "Quận 3", 10.7770, 106.6900),
+    ("Cách Mạng Tháng Tám", "Phường 5", "Quận 3", 10.7780, 106.6840),
+    ("Điện Biên Phủ", "Phường 25", "Bình Thạnh", 10.8010, 106.7130),
+    ("Xô Viết Nghệ Tĩnh", "Phường 21", "Bình Thạnh", 10.7980, 106.7110),
+    ("Phạm Ngũ Lão", "Phạm Ngũ Lão", "Quận 1", 10.7680, 106.6930),
+]
+SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
+GIVEN = ["Văn An", "Thị Bình", "Minh Châu", "Quốc Dũng", "Thu Hà", "Gia Huy", "Ngọc Lan", "Đức Minh", "Thanh Tâm"]
+BUSINESSES = ["Tạp hóa", "Nhà thuốc", "Quán cà phê", "Tiệm vàng", "Cửa hàng điện thoại", "Khách sạn", "Nhà hàng"]
+MAKES = [
+    ("Hikvision", "DS-7608NI"),
+    ("Dahua", "NVR4108HS"),
+    ("KBVision", "KX-8108N2"),
+    ("Ezviz", "X5S"),
+    ("Imou", "NVR1108HS"),
+]
+
+
+def seed(session: Session, *, owners: int = 300, cameras: int = 3000, rng_seed: int = 7) -> dict[str, int]:
+    """Add owners, cameras (mixed programmes, retention 7–30 days) and consents (some owners give none)."""
+    rng = random.Random(rng_seed)
+    now = clock.now()
+    made_owners: list[Owner] = []
+    for i in range(owners):
+        street = rng.choice(STREETS)
+        if rng.random() < 0.4:
+            name, kind = f"{rng.choice(BUSINESSES)} {rng.choice(GIVEN).split()[-1]} {i}", "business"
+        elif rng.random() < 0.1:
+            name, kind = f"Trường THCS {street[0]} {i}", "school"
+        else:
+            name, kind = f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}", "household"
+        owner = Owner(
+            name=name,
+            kind=kind,
+            phone=f"09{rng.randrange(10**7, 10**8)}",
+            email=f"owner{i}@example.org",
+            address=f"{rng.randrange(1, 300)} {street[0]}, {street[1]}",
+        )
+        made_owners.append(owner)
+    police = Owner(name="Công an Quận 1 (camera giám sát)", kind="police")
+    session.add_all([*made_owners, police])
+    session.flush()
+    rows: list[dict[str, Any]] = []
+    for i in range(cameras):
+        street_name, ward, district, lat, lon = rng.choice(STREETS)
+        is_police = rng.random() < 0.1
+        owner = police if is_police else rng.choice(made_owners)
+        make, model = rng.choice(MAKES)
+        rows.append(
+            {
+                "external_id": f"demo-{i:05d}",
+                "owner_id": owner.id,
+                "label": f"{street_name} #{i}",
+                "lat": lat + rng.uniform(-0.004, 0.004),
+                "lon": lon + rng.uniform(-0.004, 0.004),
+                "address": f"{rng.randrange(1, 300)} {street_name}",
+                "province": "Hồ Chí Minh",
+                "district": district,
+                "ward": ward,
+                "direction_deg": rng.choice([None, rng.uniform(0, 359.9)]),
+                "fov_deg": rng.choice([60, 90, 110]),
+                "range_m": rng.choice([20, 30, 50, 80]),
+                "indoor": rng.random() < 0.15,
+                "recorder_make": make,
+                "recorder_model": model,
+                "retention_days": rng.randint(7, 30),
+                "timezone": "Asia/Ho_Chi_Minh",
+                "programme": "police" if is_police else "private",
+                "status": "active",
+                "last_verified_at": now - timedelta(days=rng.randint(0, 200)),
+            }
+        )
+    session.execute(insert(Camera), rows)
+    consents = []
+    for owner in made_owners:
+        roll = rng.random()
+        if roll < 0.15:
+            continue  # no consent
+        consent = Consent(
+            owner_id=owner.id,
+            scope="auto_approve" if roll > 0.9 else "on_request",
+            valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+            terms_version="2025-01",
+            legal_basis="Thỏa thuận tham gia chương trình Camera với ANTT",
+            given_by=owner.name,
+            recorded_at=now,
+        )
+        if roll < 0.2:
+            consent.withdrawn_at, consent.withdrawn_reason, consent.withdrawn_by = now, "Chủ camera rút lại", "demo"
+        consents.append(consent)
+    session.add_all(consents)
+    actor = system_actor("demo")
+    append_event(
+        session,
+        actor=actor.label,
+        action="registry.demo_seeded",
+        where=actor.where("cli"),
+        details={"owners": len(made_owners) + 1, "cameras": cameras, "consents": len(consents)},
+    )
+    return {"owners": len(made_owners) + 1, "cameras": cameras, "consents": len(consents)}
+
+
+def already_seeded(session: Session) -> bool:
+    return session.scalar(select(Camera.id).where(Camera.external_id == "demo-00000")) is not None
