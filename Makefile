@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev clean-data i18n
+.PHONY: run test lint format install install-dev clean-data i18n system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-test: install-dev lint
+# Debian tools the tests use for real: pdftotext reads the PDF reports back.
+system-deps:
+	@command -v pdftotext >/dev/null || { \
+	  (apt-get install -y -q poppler-utils >/dev/null 2>&1) || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null); }
+
+test: install-dev lint system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 format: install-dev

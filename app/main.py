@@ -19,6 +19,7 @@ from app.core.storage import get_storage
 from app.extractions.router import router as extractions_router
 from app.footage.router import router as footage_router
 from app.registry.router import router as registry_router
+from app.reports.custody_router import router as custody_router
 from app.reports.router import router as reports_router
 from app.web import router as web
 
@@ -53,4 +54,5 @@ def create_app() -> FastAPI:
     app.include_router(extractions_router)
     app.include_router(footage_router)
     app.include_router(reports_router)
+    app.include_router(custody_router)
     return app

@@ -125,6 +125,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/respond/{token}"): by_link(404),
     ("POST", "/respond/{token}/approve"): by_link(404),
     ("POST", "/respond/{token}/deny"): by_link(404),
+    # custody
+    ("GET", "/api/v1/custody"): Row(STAFF, 200),
+    ("GET", "/api/v1/custody/checkpoint"): Row(STAFF, 200),
+    ("GET", "/api/v1/custody/public-key"): public(200),
+    ("GET", "/api/v1/custody/proof/inclusion"): Row(STAFF, 422),
+    ("GET", "/api/v1/custody/proof/consistency"): Row(STAFF, 422),
+    ("GET", "/api/v1/me/ledger"): only("owner", ok=200),
     # reports
     ("GET", "/api/v1/cases/{case_id}/custody-report"): only("investigator", "supervisor", "auditor", ok=404),
 }

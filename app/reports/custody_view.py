@@ -1,0 +1,73 @@
+"""Reading the custody log within the reader's scope: the event browser, and an owner's ledger of who touched
+what they handed over."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.permissions import Actor
+from app.cases.models import Case
+from app.custody.models import CustodyEvent
+from app.extractions.models import ExtractionRequest
+from app.footage.models import Clip, Original
+from app.reports.service import event_record
+
+
+def _scope(actor: Actor) -> ColumnElement[bool]:
+    """Auditors and admins read the whole log; investigators and supervisors the events of their unit's cases."""
+    if actor.role in (Role.auditor, Role.admin):
+        return true()
+    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
+        return CustodyEvent.case_id.in_(select(Case.id).where(Case.unit_id == actor.unit_id))
+    return false()
+
+
+def list_events(
+    session: Session,
+    actor: Actor,
+    *,
+    case_id: UUID | None,
+    object_id: UUID | None,
+    since_seq: int | None,
+    action: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    from sqlalchemy import func
+
+    conditions = [_scope(actor)]
+    if case_id is not None:
+        conditions.append(CustodyEvent.case_id == case_id)
+    if object_id is not None:
+        conditions.append(CustodyEvent.object_id == object_id)
+    if since_seq is not None:
+        conditions.append(CustodyEvent.seq > since_seq)
+    if action:
+        conditions.append(CustodyEvent.action == action)
+    total = session.scalar(select(func.count()).select_from(CustodyEvent).where(*conditions)) or 0
+    rows = session.scalars(
+        select(CustodyEvent).where(*conditions).order_by(CustodyEvent.seq).limit(limit).offset(offset)
+    )
+    return [event_record(e) for e in rows], total
+
+
+def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Every event on the footage an owner provided and on what was derived from it (views, downloads, clips)."""
+    from sqlalchemy import func
+
+    if actor.role != Role.owner or actor.owner_id is None:
+        return [], 0
+    requests = select(ExtractionRequest.id).where(ExtractionRequest.owner_id == actor.owner_id)
+    originals = select(Original.id).where(Original.request_id.in_(requests))
+    clips = select(Clip.id).where(Clip.original_id.in_(originals))
+    condition = or_(
+        CustodyEvent.object_id.in_(originals), CustodyEvent.object_id.in_(clips), CustodyEvent.object_id.in_(requests)
+    )
+    total = session.scalar(select(func.count()).select_from(CustodyEvent).where(condition)) or 0
+    rows = session.scalars(select(CustodyEvent).where(condition).order_by(CustodyEvent.seq).limit(limit).offset(offset))
+    return [event_record(e) for e in rows], total

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.auth.models import Role
+from tests.factories import Account, account, give_consent, make_camera, make_owner, make_unit
+
+
+def _case_with_request(client: TestClient) -> tuple[Account, str]:
+    unit = make_unit()
+    investigator = account(client, Role.investigator, unit_id=unit)
+    owner = make_owner("Nhà thuốc Hạnh Phúc", "business")
+    give_consent(owner)
+    start = datetime.now(UTC) - timedelta(days=1)
+    case = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={
+            "number": f"VV-{uuid.uuid4().hex[:6]}",
+            "title": "Cướp giật điện thoại đường Đồng Khởi",
+            "offence": "robbery",
+            "incident_lat": 10.7765,
+            "incident_lon": 106.7030,
+            "incident_start": start.isoformat(),
+            "incident_end": (start + timedelta(minutes=10)).isoformat(),
+        },
+    ).json()
+    filed = client.post(
+        f"/api/v1/cases/{case['id']}/requests",
+        headers=investigator.headers,
+        json={
+            "camera_id": str(make_camera(owner)),
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(minutes=10)).isoformat(),
+            "purpose": "Nhận dạng đối tượng",
+            "legal_basis": "Điều 88 Bộ luật Tố tụng hình sự",
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    return investigator, str(case["id"])
+
+
+def test_report_formats(client: TestClient, tmp_path: Path) -> None:
+    investigator, case_id = _case_with_request(client)
+    auditor = account(client, Role.auditor)
+    report = client.get(f"/api/v1/cases/{case_id}/custody-report?format=json", headers=auditor.headers)
+    assert report.status_code == 200
+    body = report.json()
+    assert [e["action"] for e in body["events"]][:2] == ["case_created", "request.filed"]
+    assert body["requests"][0]["history"][0]["to"] == "submitted"
+
+    csv_response = client.get(f"/api/v1/cases/{case_id}/custody-report?format=csv", headers=investigator.headers)
+    rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    assert rows[0]["seq"] and rows[1]["reason"] == "Nhận dạng đối tượng"
+
+    pdf = client.get(f"/api/v1/cases/{case_id}/custody-report?format=pdf", headers=auditor.headers)
+    assert pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True)
+    assert "Cướp giật điện thoại đường Đồng Khởi" in text.stdout
+    assert "Điều 88 Bộ luật Tố tụng hình sự" in text.stdout
+
+    # every export is itself in the custody log
+    log = client.get(f"/api/v1/custody?case_id={case_id}&action=report.exported", headers=auditor.headers).json()
+    assert [e["details"]["format"] for e in log["items"]] == ["json", "csv", "pdf"]
+
+
+def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) -> None:
+    _, case_id = _case_with_request(client)
+    auditor = account(client, Role.auditor)
+    bundle = client.get(f"/api/v1/cases/{case_id}/custody-report?format=bundle", headers=auditor.headers)
+    assert bundle.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(bundle.content))
+    assert set(archive.namelist()) == {
+        "README.md",
+        "report.json",
+        "report.pdf",
+        "events.jsonl",
+        "proofs.jsonl",
+        "checkpoint.json",
+        "public_key.pem",
+    }
+    events = [json.loads(line) for line in archive.read("events.jsonl").decode().splitlines()]
+    proofs = [json.loads(line) for line in archive.read("proofs.jsonl").decode().splitlines()]
+    checkpoint = json.loads(archive.read("checkpoint.json"))
+    assert [p["seq"] for p in proofs] == [e["seq"] for e in events]
+    assert all(p["tree_size"] == checkpoint["tree_size"] for p in proofs)
+    served = client.get(
+        "/api/v1/custody/proof/inclusion",
+        params={"seq": events[0]["seq"], "tree_size": checkpoint["tree_size"]},
+        headers=auditor.headers,
+    ).json()
+    assert served["audit_path"] == proofs[0]["audit_path"]
+    key = client.get("/api/v1/custody/public-key").json()
+    assert key["key_id"] == checkpoint["key_id"] and archive.read("public_key.pem").decode() == key["pem"]
