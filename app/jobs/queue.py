@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from procrastinate import App, PsycopgConnector
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
@@ -38,14 +39,27 @@ def libpq_url(database_url: str | None = None) -> str:
 
 @contextmanager
 def opened(database_url: str | None = None) -> Iterator[App]:
-    """The queue opened synchronously (to defer jobs) on the settings' database; closed on exit."""
+    """An app on the settings' database, opened synchronously to defer jobs, closed on exit.
+
+    Each call gets an app of its own (same tasks, fresh connector): procrastinate keeps a closed external pool
+    attached to a connector, so reusing the module's app after closing would fail. Defer with :func:`defer`.
+    """
     import app.jobs.tasks  # noqa: F401  (registers the tasks)
 
+    fresh = queue.with_connector(PsycopgConnector())
     with (
         ConnectionPool(libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=2, open=True) as pool,
-        queue.open(pool),
+        fresh.open(pool),
     ):
-        yield queue
+        yield fresh
+
+
+def defer(app: App, task_name: str, **task_kwargs: Any) -> int:
+    """Defer a job through an app from :func:`opened` (the task is looked up by name); returns the job id."""
+    from procrastinate import tasks
+
+    job_id: int = tasks.configure_task(name=task_name, job_manager=app.job_manager).defer(**task_kwargs)
+    return job_id
 
 
 def run_worker(
