@@ -155,26 +155,29 @@ def _check_size(session: Session, field: str, size: int) -> None:
 
 def inclusion_proof(session: Session, seq: int, tree_size: int | None = None) -> InclusionProof:
     """Audit path proving event `seq` is in the tree of the first `tree_size` events (default: the head)."""
+    return inclusion_proofs(session, [seq], tree_size)[0]
+
+
+def inclusion_proofs(session: Session, seqs: list[int], tree_size: int | None = None) -> list[InclusionProof]:
+    """Audit paths of many events in one tree (a bundle's proofs against its checkpoint), in the order given."""
     size = log_head(session).tree_size if tree_size is None else tree_size
     if size < 1:
         raise RuleViolation("tree_size", "must be at least 1")
     _check_size(session, "tree_size", size)
-    if not 1 <= seq <= size:
-        raise RuleViolation("seq", f"must be between 1 and the tree size {size}")
+    for seq in seqs:
+        if not 1 <= seq <= size:
+            raise RuleViolation("seq", f"must be between 1 and the tree size {size}, not {seq}")
     tree = _tree_covering(session, size)
-    index = seq - 1
-    return InclusionProof(
-        seq=seq,
-        leaf_index=index,
-        tree_size=size,
-        leaf_hash=tree.node(0, index),
-        audit_path=tree.inclusion_proof(index, size),
-    )
-
-
-def inclusion_proofs(session: Session, seqs: list[int], tree_size: int) -> list[InclusionProof]:
-    """Inclusion proofs of many events in one tree (a bundle's proofs against its checkpoint)."""
-    return [inclusion_proof(session, seq, tree_size) for seq in seqs]
+    return [
+        InclusionProof(
+            seq=seq,
+            leaf_index=seq - 1,
+            tree_size=size,
+            leaf_hash=tree.node(0, seq - 1),
+            audit_path=tree.inclusion_proof(seq - 1, size),
+        )
+        for seq in seqs
+    ]
 
 
 def consistency_proof(session: Session, first: int, second: int | None = None) -> ConsistencyProof:

@@ -1,0 +1,83 @@
+"""The verifiable pieces of a custody bundle, exactly as scripts/verify_bundle.py reads them.
+
+``events.jsonl`` (one exported event per line), ``proofs.jsonl`` (one inclusion proof per event, against the
+checkpoint), ``checkpoint.json`` and ``public_key.pem``. The reports module zips them with its report and a
+README. Lines are canonical JSON (keys sorted, no whitespace, UTF-8), so the files are byte-for-byte
+reproducible from the log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.errors import NotFound, RuleViolation
+from app.custody.checkpoints import CustodyCheckpoint, checkpoint_record, issue_checkpoint, public_key_pem
+from app.custody.entry import format_time
+from app.custody.models import CustodyEvent
+from app.custody.proofs import inclusion_proofs
+
+EVENTS = "events.jsonl"
+PROOFS = "proofs.jsonl"
+CHECKPOINT = "checkpoint.json"
+PUBLIC_KEY = "public_key.pem"
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def exported_event(event: CustodyEvent) -> dict[str, Any]:
+    """An event as exported: the fields its leaf commits to, in their canonical rendering, plus the leaf."""
+    return {
+        "seq": event.seq,
+        "at": format_time(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": str(event.object_id) if event.object_id else None,
+        "sha256": event.sha256,
+        "version_id": event.version_id,
+        "case_id": str(event.case_id) if event.case_id else None,
+        "reason": event.reason,
+        "where": event.where,
+        "outcome": event.outcome,
+        "details": event.details,
+        "leaf_hash": event.leaf_hash.hex(),
+    }
+
+
+@dataclass(frozen=True)
+class BundleParts:
+    checkpoint: CustodyCheckpoint
+    files: dict[str, bytes]  # file name -> content: events.jsonl, proofs.jsonl, checkpoint.json, public_key.pem
+
+
+def bundle_parts(session: Session, seqs: Iterable[int], *, checkpoint: CustodyCheckpoint | None = None) -> BundleParts:
+    """The events `seqs`, each with its inclusion proof against `checkpoint` (default: one issued now).
+
+    Append the export's own custody event before calling, so the checkpoint covers it too.
+    """
+    wanted = sorted(set(seqs))
+    signed = checkpoint or issue_checkpoint(session)
+    beyond = [seq for seq in wanted if seq > signed.tree_size]
+    if beyond:
+        raise RuleViolation("seqs", f"events {beyond[:5]} are not covered by a checkpoint of {signed.tree_size} events")
+    events = session.execute(select(CustodyEvent).where(CustodyEvent.seq.in_(wanted)).order_by(CustodyEvent.seq))
+    found = list(events.scalars())
+    if len(found) != len(wanted):
+        absent = sorted(set(wanted) - {e.seq for e in found})
+        raise NotFound(f"custody events {absent[:5]} do not exist")
+    proofs = inclusion_proofs(session, wanted, signed.tree_size)
+    files = {
+        EVENTS: "".join(_line(exported_event(e)) for e in found).encode("utf-8"),
+        PROOFS: "".join(_line(p.as_record()) for p in proofs).encode("utf-8"),
+        CHECKPOINT: _line(checkpoint_record(signed)).encode("utf-8"),
+        PUBLIC_KEY: public_key_pem().encode("ascii"),
+    }
+    return BundleParts(checkpoint=signed, files=files)
