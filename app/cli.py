@@ -210,5 +210,45 @@ def demo(
             backend.stop()
 
 
+@cli.command("verify-custody")
+def verify_custody(
+    objects: Annotated[
+        bool, typer.Option("--objects/--no-objects", help="Re-hash every stored object version in S3.")
+    ] = True,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes reading the log (default: the CPU count for large logs).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Recompute the custody log, its roots and signed checkpoints, and the stored objects; exit 1 on any problem."""
+    import json
+
+    from app.core import embedded
+    from app.core.db import session_factory
+    from app.custody.verify import verify_log
+
+    _logging()
+    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    try:
+        with session_factory()() as session:
+            result = verify_log(session, include_objects=objects, workers=workers)
+    finally:
+        for backend in reversed(started):
+            backend.stop()
+    if as_json:
+        typer.echo(json.dumps(result.as_record(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(
+            f"custody log: {result.tree_size} events, root {result.root_hash}; "
+            f"{result.checkpoints_checked} signed checkpoints, {result.objects_checked} object versions checked"
+        )
+        for problem in result.problems:
+            at = f"seq {problem.seq}" if problem.seq is not None else f"object {problem.object_id or '-'}"
+            typer.echo(f"PROBLEM {at}: {problem.what}" + (f" ({problem.detail})" if problem.detail else ""))
+        typer.echo("OK" if result.ok else f"FAILED: {len(result.problems)} problem(s)")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()

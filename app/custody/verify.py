@@ -180,7 +180,7 @@ def verify_log(
     if any(p.what.startswith("root differs") for p in report.problems):
         for seq in inversions:
             report.add(Problem("out of time order", seq=seq, detail="recorded earlier than the row before it"))
-    objects_checked = _check_objects(report, objects, storage or get_storage()) if include_objects else 0
+    objects_checked = _check_objects(report, objects, storage) if include_objects else 0
     problems = report.closed()
     return VerificationResult(
         ok=not problems,
@@ -363,12 +363,24 @@ def _classify(suspects: list[Suspect], missing: set[int]) -> Iterator[Problem]:
 
 
 # -- objects in S3 ---------------------------------------------------------------------------------------
-def _check_objects(report: _Report, objects: dict[tuple[str, str], list[ObjectReference]], storage: Storage) -> int:
+def _check_objects(
+    report: _Report, objects: dict[tuple[str, str], list[ObjectReference]], storage: Storage | None
+) -> int:
+    if not objects:
+        return 0
+    try:
+        store = storage or get_storage()
+    except StorageError as exc:
+        reason = str(exc)
+        store = None
+
     def rehash(key: str, version: str) -> tuple[str | None, str | None, str | None]:
         """(sha256, missing reason, unreadable reason) of one object version, streamed."""
+        if store is None:
+            return None, None, reason
         digest = hashlib.sha256()
         try:
-            for chunk in storage.iter_version(key, version):
+            for chunk in store.iter_version(key, version):
                 digest.update(chunk)
         except StorageError as exc:
             code = getattr(exc.__cause__, "code", None)

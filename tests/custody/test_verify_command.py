@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.core.config import get_settings, override_settings
+from app.core.db import dispose_engine
+from tests.custody.conftest import append, tamper
+
+
+@pytest.fixture()
+def pointed_at(own_log: Engine) -> Iterator[Engine]:
+    """The app's settings pointed at the test's own log database for the length of the test."""
+    previous = get_settings().database_url
+    override_settings(database_url=own_log.url.render_as_string(hide_password=False))
+    dispose_engine()
+    try:
+        yield own_log
+    finally:
+        override_settings(database_url=previous)
+        dispose_engine()
+
+
+def test_a_sound_log_exits_zero(pointed_at: Engine) -> None:
+    append(pointed_at, 5)
+    result = CliRunner().invoke(cli, ["verify-custody"])
+    assert result.exit_code == 0, result.output
+    assert "custody log: 5 events" in result.output and result.output.rstrip().endswith("OK")
+
+
+def test_problems_are_printed_and_exit_non_zero(pointed_at: Engine) -> None:
+    append(pointed_at, 5)
+    tamper(pointed_at, "UPDATE custody_events SET outcome = 'denied' WHERE seq = 3")
+    result = CliRunner().invoke(cli, ["verify-custody", "--no-objects"])
+    assert result.exit_code == 1
+    assert "PROBLEM seq 3: edited row" in result.output and "FAILED: 1 problem(s)" in result.output
+    as_json = CliRunner().invoke(cli, ["verify-custody", "--json"])
+    assert as_json.exit_code == 1
+    record = json.loads(as_json.stdout)
+    assert record["ok"] is False and [(p["seq"], p["what"]) for p in record["problems"]] == [(3, "edited row")]
