@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(15, gt=0, le=24 * 60, description="Lifetime of an access token.")
     web_session_hours: int = Field(8, gt=0, le=24, description="Lifetime of a signed-in web page session.")
     max_request_window_hours: int = Field(24, gt=0, description="Longest window one extraction request may ask for.")
+    deadline_reminder_hours: list[int] = Field(
+        default_factory=lambda: [48, 12],
+        description="Remind owners this many hours before the overwrite deadline (JSON list).",
+    )
+    link_reminder_hours: int = Field(24, gt=0, description="Remind owners this many hours before their link expires.")
     owner_link_ttl_days: int = Field(10, gt=0, le=90, description="Default lifetime of a one-time owner link.")
     login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
     login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")

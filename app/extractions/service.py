@@ -177,6 +177,9 @@ def file_request(session: Session, actor: Actor, case_id: UUID, body: RequestCre
         body.priority,
         group_id=None,
     )
+    from app.extractions.area import notify_owners  # area builds on this module
+
+    notify_owners(session, actor, [request])
     return request
 
 

@@ -64,3 +64,13 @@ def sweep_clips(timestamp: int) -> int:
         except Exception:
             log.exception("clip for request %s failed; it will be retried", request_id)
     return len(waiting)
+
+
+@queue.periodic(cron="*/5 * * * *", periodic_id="remind-owners")
+@queue.task(name="requests.remind_owners", queueing_lock="requests.remind_owners")
+def remind_owners(timestamp: int) -> dict[str, int]:
+    """Remind owners before the overwrite deadline and before their link expires."""
+    from app.extractions import reminders
+
+    with session_factory()() as session, session.begin():
+        return reminders.send_due_reminders(session)

@@ -282,3 +282,83 @@ def test_unanswered_requests_expire_at_the_deadline(client: TestClient, frozen_c
         f"/api/v1/requests/{request['id']}", headers=account(client, Role.investigator, unit_id=unit).headers
     ).json()
     assert detail["status"] == "expired" and detail["history"][-1]["actor"] == "system:scheduler"
+
+
+def test_reminders_before_the_deadline_and_the_link_expiry(client: TestClient, frozen_clock: clock.FrozenClock) -> None:
+    from app.extractions import reminders
+    from app.notifications.models import Notification
+
+    unit = make_unit()
+    investigator = account(client, Role.investigator, unit_id=unit)
+    lat, lon = _spot()
+    start = frozen_clock.current - timedelta(days=1)
+    case_id = _case(client, investigator, lat, lon, start)
+    tag = uuid.uuid4().hex[:6]
+    owner = make_owner("Lê Thị Cúc", email=f"remind-{tag}@example.org")
+    give_consent(owner)
+    # retention 5 days: deadline = start + 5 d = now + 4 d; the link (10 days) outlives it
+    request = client.post(
+        f"/api/v1/cases/{case_id}/requests",
+        headers=investigator.headers,
+        json={"camera_id": str(make_camera(owner, lat, lon, retention_days=5)), **_window(start)},
+    ).json()
+
+    def reminders_sent() -> list[str]:
+        with session_factory()() as session:
+            return [
+                n.payload["reason"]
+                for n in session.scalars(
+                    select(Notification)
+                    .where(
+                        Notification.recipient == f"remind-{tag}@example.org",
+                        Notification.template == "request_reminder",
+                    )
+                    .order_by(Notification.created_at)
+                )
+            ]
+
+    def run() -> None:
+        with session_factory()() as session, session.begin():
+            reminders.send_due_reminders(session)
+
+    run()
+    assert reminders_sent() == []
+    frozen_clock.advance(days=2, hours=1)  # 47 h before the deadline: the 48 h reminder is due
+    run()
+    run()  # not twice
+    assert reminders_sent() == ["deadline"]
+    frozen_clock.advance(hours=35)  # 12 h before
+    run()
+    assert reminders_sent() == ["deadline", "deadline"]
+    assert _events(request["id"]).count("request.reminder_sent") == 2
+
+
+def test_link_expiry_reminder(client: TestClient, frozen_clock: clock.FrozenClock) -> None:
+    from app.extractions import reminders
+    from app.notifications.models import Notification
+
+    unit = make_unit()
+    investigator = account(client, Role.investigator, unit_id=unit)
+    lat, lon = _spot()
+    start = frozen_clock.current - timedelta(hours=1)
+    case_id = _case(client, investigator, lat, lon, start)
+    tag = uuid.uuid4().hex[:6]
+    owner = make_owner("Phạm Văn Đức", email=f"link-{tag}@example.org")
+    give_consent(owner)
+    camera = make_camera(owner, lat, lon, retention_days=30)
+    filed = client.post(
+        f"/api/v1/cases/{case_id}/requests",
+        headers=investigator.headers,
+        json={"camera_id": str(camera), **_window(start)},
+    )
+    assert filed.status_code == 201, filed.text
+    frozen_clock.advance(days=9, hours=1)  # the 10-day link expires within 24 h; the deadline is 20 days away
+    with session_factory()() as session, session.begin():
+        assert reminders.send_due_reminders(session)["link_expiry"] >= 1
+    with session_factory()() as session:
+        [note] = session.scalars(
+            select(Notification).where(
+                Notification.recipient == f"link-{tag}@example.org", Notification.template == "request_reminder"
+            )
+        )
+        assert note.payload["reason"] == "link_expiry" and "hết hạn" in note.body

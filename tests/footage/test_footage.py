@@ -205,7 +205,8 @@ def test_the_worker_cuts_the_clip_after_an_upload(
     video = _video(tmp_path, "w.mp4", FORMATS["mp4-h264"][1], seconds=15)
     assert _upload(client, owner, request_id, video, t0.isoformat()).status_code == 201
     assert client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()["status"] == (
-        "footage_received")
+        "footage_received"
+    )
     queue.run_worker(wait=False)  # drains the deferred clip job, then returns
     detail = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()
     assert detail["status"] == "clip_ready" and len(detail["clips"]) == 1
