@@ -210,3 +210,104 @@ def test_the_worker_cuts_the_clip_after_an_upload(
     queue.run_worker(wait=False)  # drains the deferred clip job, then returns
     detail = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()
     assert detail["status"] == "clip_ready" and len(detail["clips"]) == 1
+
+
+def test_owner_b_and_another_unit_cannot_reach_the_footage(
+    client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
+) -> None:
+    investigator, owner, request_id, t0 = approved
+    video = _video(tmp_path, "a.mp4", FORMATS["mp4-h264"][1], seconds=15)
+    original_id = _upload(client, owner, request_id, video, t0.isoformat()).json()["id"]
+    clip = make_clip(session_factory(), uuid.UUID(request_id))
+    assert clip is not None
+    stranger = account(client, Role.owner, owner_id=make_owner("Chủ khác"))
+    other_unit = account(client, Role.investigator)
+    for who in (stranger, other_unit):
+        assert client.get(f"/api/v1/originals/{original_id}", headers=who.headers).status_code == 404
+        assert client.get(f"/api/v1/clips/{clip.id}", headers=who.headers).status_code == 404
+        assert client.get(f"/api/v1/requests/{request_id}", headers=who.headers).status_code == 404
+        link = client.post(f"/api/v1/clips/{clip.id}/download-link", json={"purpose": "tò mò"}, headers=who.headers)
+        assert link.status_code == 404
+    # the owner who handed it over sees the original and who touched it
+    assert client.get(f"/api/v1/originals/{original_id}", headers=owner.headers).status_code == 200
+    client.post(f"/api/v1/clips/{clip.id}/download-link", json={"purpose": "Hồ sơ vụ án"}, headers=investigator.headers)
+    ledger = client.get("/api/v1/me/ledger", headers=owner.headers).json()
+    actions = [e["action"] for e in ledger["items"]]
+    assert "original.received" in actions and "clip.created" in actions and "clip.download_link_issued" in actions
+    auditor = account(client, Role.auditor)
+    assert (
+        client.post(
+            f"/api/v1/requests/{request_id}/cancel", json={"reason": "xóa"}, headers=auditor.headers
+        ).status_code
+        == 403
+    )
+
+
+def test_a_worker_killed_mid_clip_ends_with_exactly_one_clip(
+    client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from app.core.config import get_settings
+    from app.footage.models import Clip
+
+    _, owner, request_id, t0 = approved
+    video = _video(tmp_path, "k.mp4", FORMATS["mp4-h264"][1], seconds=15)
+    assert _upload(client, owner, request_id, video, t0.isoformat()).status_code == 201
+    settings = get_settings()
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "S3_ENDPOINT": str(settings.s3_endpoint),
+        "S3_ACCESS_KEY": str(settings.s3_access_key),
+        "S3_SECRET_KEY": str(settings.s3_secret_key),
+        "S3_BUCKET": settings.s3_bucket,
+        "DATA_DIR": str(settings.data_dir),
+    }
+    script = (
+        "import uuid,sys; from app.core.db import session_factory; from app.footage.cutting import make_clip; "
+        f"make_clip(session_factory(), uuid.UUID('{request_id}'))"
+    )
+    for delay in (0.3, 0.8):  # kill it at two different moments of its work
+        worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+        time.sleep(delay)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    # and the worst moment, deterministically: the clip's bytes stored, the process dead before recording them
+    import tempfile
+
+    from app.footage import cutting
+
+    with session_factory()() as session:
+        original = session.scalars(select(Original).where(Original.request_id == uuid.UUID(request_id))).one()
+        request = session.get(cutting.ExtractionRequest, uuid.UUID(request_id))
+        assert request is not None
+        start, end = request.approved_start or request.window_start, request.approved_end or request.window_end
+        session.expunge(original)
+    plan = cutting.plan_cut(original, start, end)
+    assert plan is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / "o.mp4"
+        get_storage().download(original.object_key, original.version_id, local)
+        result = cutting.cut(local, original, plan, Path(tmp))
+        key = f"clips/{request_id}/{original.id}-{int(start.timestamp())}-{int(end.timestamp())}.{result.container}"
+        cutting._store_once(key, result.path, cutting._sha256(result.path))
+    clip = make_clip(session_factory(), uuid.UUID(request_id))  # the retry
+    make_clip(session_factory(), uuid.UUID(request_id))
+    assert clip is not None
+    with session_factory()() as session:
+        clips = list(session.scalars(select(Clip).where(Clip.request_id == uuid.UUID(request_id))))
+    assert len(clips) == 1
+    store = get_storage()
+    versions = [
+        o
+        for o in store.client.list_objects(
+            store.bucket, prefix=f"clips/{request_id}/", recursive=True, include_version=True
+        )
+        if not o.is_delete_marker
+    ]
+    assert [(o.object_name, o.version_id) for o in versions] == [(clips[0].object_key, clips[0].version_id)]
