@@ -290,7 +290,6 @@ def _queue_clip(request_id: UUID) -> None:
         from app.jobs import queue
         from app.jobs.tasks import make_clip
 
-        with queue.opened() as app:
-            queue.defer(app, make_clip.name, request_id=str(request_id))
+        queue.defer(make_clip.name, request_id=str(request_id))
     except Exception:  # noqa: BLE001 - the sweep is the fallback, the upload has succeeded
         log.warning("could not defer the clip job for %s; the sweep will make it", request_id, exc_info=True)

@@ -2,7 +2,7 @@
 
 Tasks are declared on :data:`queue` (in app/jobs/tasks.py). The database URL is known only once settings
 are final (the embedded default learns it at start-up), so the queue is opened on a pool built from the
-settings at that moment: :func:`run_worker` for workers, :func:`opened` for code that defers jobs. The
+settings at that moment: :func:`run_worker` for workers, :func:`defer` for code that queues jobs. The
 queue's own tables come from migration 0005 (procrastinate's schema.sql for the pinned version), in a
 PostgreSQL schema of their own that the queue's connections put on their search_path.
 """
@@ -10,12 +10,11 @@ PostgreSQL schema of their own that the queue's connections put on their search_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+import atexit
 from typing import Any
 
-from procrastinate import App, PsycopgConnector
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from procrastinate import App, PsycopgConnector, tasks
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 
 from app.core.config import get_settings
@@ -37,28 +36,26 @@ def libpq_url(database_url: str | None = None) -> str:
     return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@contextmanager
-def opened(database_url: str | None = None) -> Iterator[App]:
-    """An app on the settings' database, opened synchronously to defer jobs, closed on exit.
+_deferrer: App | None = None
 
-    Each call gets an app of its own (same tasks, fresh connector): procrastinate keeps a closed external pool
-    attached to a connector, so reusing the module's app after closing would fail. Defer with :func:`defer`.
+
+def _connector(database_url: str | None, max_size: int) -> PsycopgConnector:
+    return PsycopgConnector(conninfo=libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=max_size)
+
+
+def defer(task_name: str, **task_kwargs: Any) -> int:
+    """Queue a job by task name from any process (API, CLI, tests); returns the job id.
+
+    Deferring goes through an app of its own, opened once per process with its own pool, so it never shares
+    connector state with a worker running in the same process (the embedded default runs one beside the API).
     """
-    import app.jobs.tasks  # noqa: F401  (registers the tasks)
-
-    fresh = queue.with_connector(PsycopgConnector())
-    with (
-        ConnectionPool(libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=2, open=True) as pool,
-        fresh.open(pool),
-    ):
-        yield fresh
-
-
-def defer(app: App, task_name: str, **task_kwargs: Any) -> int:
-    """Defer a job through an app from :func:`opened` (the task is looked up by name); returns the job id."""
-    from procrastinate import tasks
-
-    job_id: int = tasks.configure_task(name=task_name, job_manager=app.job_manager).defer(**task_kwargs)
+    global _deferrer
+    if _deferrer is None:
+        app = App(connector=_connector(None, 4))
+        app.open()
+        atexit.register(app.close)
+        _deferrer = app
+    job_id: int = tasks.configure_task(name=task_name, job_manager=_deferrer.job_manager).defer(**task_kwargs)
     return job_id
 
 
@@ -83,5 +80,10 @@ def run_worker(
                 )
         finally:
             await pool.close()
+            # procrastinate keeps a pool it was given attached after closing; detach it so a later run can open.
+            connector = queue.connector
+            assert isinstance(connector, PsycopgConnector)
+            connector._async_pool = None
+            connector._pool_externally_set = False
 
     asyncio.run(work())

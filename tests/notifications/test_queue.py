@@ -45,8 +45,7 @@ def test_worker_runs_the_deferred_delivery(smtp_inbox: Inbox) -> None:
                 "unit_name": "Công an phường Hàng Trống",
             },
         )
-    with jobs.opened() as app:
-        jobs.defer(app, tasks.deliver_notifications.name, timestamp=0)
+    jobs.defer(tasks.deliver_notifications.name, timestamp=0)
     jobs.run_worker(wait=False)
     [message] = smtp_inbox.messages
     assert message["Subject"] == "Nhắc lại: yêu cầu trích xuất dữ liệu camera – vụ việc VV-1"
