@@ -138,9 +138,12 @@ def start_seaweedfs(data_dir: Path, *, timeout: float = 60) -> EmbeddedS3:
 
 
 def _wait_for_s3(server: EmbeddedS3, timeout: float) -> None:
+    import urllib3
     from minio import Minio
 
-    client = Minio(server.endpoint, server.access_key, server.secret_key, secure=False)
+    # No retries inside the client: this loop is the retry, and it should not log a warning per attempt.
+    quiet = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1, read=5), retries=urllib3.Retry(total=0))
+    client = Minio(server.endpoint, server.access_key, server.secret_key, secure=False, http_client=quiet)
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
