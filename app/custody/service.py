@@ -25,8 +25,20 @@ def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
             return obj.hex() if isinstance(obj, bytes) else str(obj)
         raise TypeError(f"custody details cannot hold {type(obj).__name__}")
 
-    loaded: dict[str, Any] = json.loads(json.dumps(value, default=default))
+    loaded: dict[str, Any] = _as_jsonb_returns(json.loads(json.dumps(value, default=default)))
     return loaded
+
+
+def _as_jsonb_returns(value: Any) -> Any:
+    # JSONB stores numbers as exact decimals and prints an integral float of 1e16 or more without exponent
+    # or fraction (2.5e16 comes back as 25000000000000000, an int): store it as that int from the start.
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e16:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _as_jsonb_returns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_jsonb_returns(v) for v in value]
+    return value
 
 
 def append_event(
