@@ -7,15 +7,20 @@ event, against the checkpoint's tree size) and README.md (how to verify).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from app.custody import checkpoints, proofs
+from app.auth.permissions import Actor
+from app.custody.bundle_parts import bundle_parts
+from app.custody.checkpoints import checkpoint_record
 from app.reports.pdf import render_pdf
+from app.reports.service import record_export
 
 README = """# Custody bundle — case {number}
 
@@ -35,32 +40,31 @@ Verify offline (Python 3 and the `cryptography` package; nothing of the service 
 
 It checks the signature and key id, recomputes every event's leaf from its fields (canonical JSON: keys sorted,
 no spaces, UTF-8; leaf = SHA-256(0x00 || entry)), checks each inclusion proof against the signed root
-(node = SHA-256(0x01 || left || right)), and, for clip files given, that their SHA-256 appears in the events.
-Any changed byte in an event, a proof or the checkpoint makes it fail.
+(node = SHA-256(0x01 || left || right)), that report.json and report.pdf have the hashes the export's own
+custody event recorded, and, for clip files given, that their SHA-256 appears in the events. Any changed byte
+in an event, a proof, the checkpoint or the report makes it fail.
 """
 
 
-def build_bundle(session: Session, report: dict[str, Any]) -> bytes:
-    """Zip the report with a checkpoint signed now and an inclusion proof per event of the case."""
-    checkpoint = checkpoints.issue_checkpoint(session)
-    events = report["events"]
-    seqs = [int(e["seq"]) for e in events]
-    tree_size = checkpoint.tree_size
-    proof_records = [p.as_record() for p in proofs.inclusion_proofs(session, seqs, tree_size)] if seqs else []
+def build_bundle(session: Session, actor: Actor, case_id: UUID, report: dict[str, Any]) -> bytes:
+    """Record the export (naming the report files' hashes), then zip the report with the log's verifiable parts:
+    the case's events and the export event, each with its inclusion proof against a checkpoint signed now."""
+    report_json = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8")
+    report_pdf = render_pdf(report)
+    files = {"report.json": report_json, "report.pdf": report_pdf}
+    export = record_export(
+        session,
+        actor,
+        case_id,
+        "bundle",
+        b"",
+        extra={"bundle_files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}},
+    )
+    parts = bundle_parts(session, [int(e["seq"]) for e in report["events"]] + [export.seq])
+    issued_at = checkpoint_record(parts.checkpoint)["issued_at"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "README.md",
-            README.format(
-                number=report["case"]["number"], issued_at=checkpoints.checkpoint_record(checkpoint)["issued_at"]
-            ),
-        )
-        archive.writestr("report.json", json.dumps(report, ensure_ascii=False, indent=2))
-        archive.writestr("report.pdf", render_pdf(report))
-        archive.writestr(
-            "events.jsonl", "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events)
-        )
-        archive.writestr("proofs.jsonl", "".join(json.dumps(p, sort_keys=True) + "\n" for p in proof_records))
-        archive.writestr("checkpoint.json", json.dumps(checkpoints.checkpoint_record(checkpoint), indent=2))
-        archive.writestr("public_key.pem", checkpoints.public_key_pem())
+        archive.writestr("README.md", README.format(number=report["case"]["number"], issued_at=issued_at))
+        for name, content in {**files, **parts.files}.items():
+            archive.writestr(name, content)
     return buffer.getvalue()

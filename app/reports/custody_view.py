@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role
 from app.auth.permissions import Actor
 from app.cases.models import Case
+from app.custody.bundle_parts import exported_event
 from app.custody.models import CustodyEvent
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
-from app.reports.service import event_record
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -53,7 +53,7 @@ def list_events(
     rows = session.scalars(
         select(CustodyEvent).where(*conditions).order_by(CustodyEvent.seq).limit(limit).offset(offset)
     )
-    return [event_record(e) for e in rows], total
+    return [exported_event(e) for e in rows], total
 
 
 def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -70,4 +70,4 @@ def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tup
     )
     total = session.scalar(select(func.count()).select_from(CustodyEvent).where(condition)) or 0
     rows = session.scalars(select(CustodyEvent).where(condition).order_by(CustodyEvent.seq).limit(limit).offset(offset))
-    return [event_record(e) for e in rows], total
+    return [exported_event(e) for e in rows], total

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import Actor, ensure_role
 from app.cases import service as cases
 from app.core import clock
+from app.custody.bundle_parts import exported_event
 from app.custody.entry import format_time
 from app.custody.models import CustodyEvent
 from app.custody.service import append_event
@@ -37,26 +38,6 @@ EVENT_COLUMNS = (
     "details",
     "leaf_hash",
 )
-
-
-def event_record(event: CustodyEvent) -> dict[str, Any]:
-    """An event as exported (API, reports, bundles): the canonical fields plus its leaf hash in hex."""
-    return {
-        "seq": event.seq,
-        "at": format_time(event.at),
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": str(event.object_id) if event.object_id else None,
-        "sha256": event.sha256,
-        "version_id": event.version_id,
-        "case_id": str(event.case_id) if event.case_id else None,
-        "reason": event.reason,
-        "where": event.where,
-        "outcome": event.outcome,
-        "details": event.details,
-        "leaf_hash": event.leaf_hash.hex(),
-    }
 
 
 def _iso(value: Any) -> Any:
@@ -169,7 +150,7 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
             }
             for c in clips
         ],
-        "events": [event_record(e) for e in events],
+        "events": [exported_event(e) for e in events],
     }
 
 
@@ -191,9 +172,9 @@ def events_csv(report: dict[str, Any]) -> bytes:
 
 def record_export(
     session: Session, actor: Actor, case_id: UUID, fmt: str, content: bytes, extra: dict[str, Any] | None = None
-) -> None:
+) -> CustodyEvent:
     """The export itself is a custody event, with the hash of exactly what left the system."""
-    append_event(
+    return append_event(
         session,
         actor=actor.label,
         action="report.exported",
@@ -224,7 +205,7 @@ def export(session: Session, actor: Actor, case_id: UUID, fmt: str) -> tuple[byt
     else:
         from app.reports.bundle import build_bundle
 
-        content = build_bundle(session, report)
-        media_type, filename = "application/zip", f"custody-bundle-{safe}.zip"
+        # The bundle records its own export first, so its signed checkpoint covers that event too.
+        return build_bundle(session, actor, case_id, report), "application/zip", f"custody-bundle-{safe}.zip"
     record_export(session, actor, case_id, fmt, content)
     return content, media_type, filename

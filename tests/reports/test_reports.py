@@ -94,6 +94,10 @@ def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) 
     proofs = [json.loads(line) for line in archive.read("proofs.jsonl").decode().splitlines()]
     checkpoint = json.loads(archive.read("checkpoint.json"))
     assert [p["seq"] for p in proofs] == [e["seq"] for e in events]
+    assert events[-1]["action"] == "report.exported" and set(events[-1]["details"]["bundle_files"]) == {
+        "report.json",
+        "report.pdf",
+    }
     assert all(p["tree_size"] == checkpoint["tree_size"] for p in proofs)
     served = client.get(
         "/api/v1/custody/proof/inclusion",
@@ -103,3 +107,30 @@ def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) 
     assert served["audit_path"] == proofs[0]["audit_path"]
     key = client.get("/api/v1/custody/public-key").json()
     assert key["key_id"] == checkpoint["key_id"] and archive.read("public_key.pem").decode() == key["pem"]
+
+
+def test_bundle_verifies_offline_and_fails_after_one_changed_byte(client: TestClient, tmp_path: Path) -> None:
+    import sys
+
+    from app.core.config import PROJECT_ROOT
+
+    _, case_id = _case_with_request(client)
+    auditor = account(client, Role.auditor)
+    content = client.get(f"/api/v1/cases/{case_id}/custody-report?format=bundle", headers=auditor.headers).content
+    good = tmp_path / "bundle.zip"
+    good.write_bytes(content)
+    script = str(PROJECT_ROOT / "scripts" / "verify_bundle.py")
+    ok = subprocess.run([sys.executable, script, str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    for name in ("events.jsonl", "report.pdf", "checkpoint.json"):
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        bad = tmp_path / f"bad-{name}.zip"
+        with zipfile.ZipFile(bad, "w") as out:
+            for item in archive.namelist():
+                data = archive.read(item)
+                if item == name:
+                    index = len(data) // 2
+                    data = data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
+                out.writestr(item, data)
+        failed = subprocess.run([sys.executable, script, str(bad)], capture_output=True, text=True)
+        assert failed.returncode == 1, (name, failed.stdout)
