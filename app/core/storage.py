@@ -126,7 +126,7 @@ class Storage:
                 content_type=content_type,
                 metadata=metadata,
                 part_size=part_size if length < 0 or length > part_size else 0,
-                num_parallel_uploads=1,
+                num_parallel_uploads=3,
             )
         except S3Error as exc:
             raise StorageError(f"S3 refused the upload of {key}: {exc.code}") from exc

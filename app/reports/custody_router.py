@@ -79,3 +79,31 @@ def ledger(session: SessionDep, page: PageDep, actor: Annotated[Actor, Depends(a
     """Who viewed, downloaded or derived anything from the footage this owner handed over."""
     items, total = custody_view.owner_ledger(session, actor, page.limit, page.offset)
     return {"items": items, "total": total}
+
+
+@router.post("/custody/verify")
+def verify(session: SessionDep, actor: Annotated[Actor, Depends(allow("custody.verify"))]) -> dict[str, Any]:
+    """Recompute the whole log (leaves, root, signed checkpoints) and re-hash every stored object version.
+
+    The verification reads its own snapshot; that it ran, and what it found, is itself a custody event.
+    """
+    from app.core.db import session_factory
+    from app.custody.service import append_event
+    from app.custody.verify import verify_log
+
+    with session_factory()() as snapshot:
+        result = verify_log(snapshot, include_objects=True, workers=1).as_record()
+    append_event(
+        session,
+        actor=actor.label,
+        action="custody.verified",
+        where=actor.where(),
+        outcome="ok" if result["ok"] else "problems",
+        details={
+            "tree_size": result["tree_size"],
+            "root_hash": result["root_hash"],
+            "problems": len(result["problems"]),
+            "objects_checked": result["objects_checked"],
+        },
+    )
+    return result

@@ -134,3 +134,17 @@ def test_bundle_verifies_offline_and_fails_after_one_changed_byte(client: TestCl
                 out.writestr(item, data)
         failed = subprocess.run([sys.executable, script, str(bad)], capture_output=True, text=True)
         assert failed.returncode == 1, (name, failed.stdout)
+
+
+def test_verification_over_http_is_itself_recorded(client: TestClient) -> None:
+    _case_with_request(client)
+    auditor = account(client, Role.auditor)
+    result = client.post("/api/v1/custody/verify", headers=auditor.headers)
+    assert result.status_code == 200, result.text
+    body = result.json()
+    assert body["ok"] is True, body["problems"]
+    assert body["tree_size"] > 0 and len(body["root_hash"]) == 64
+    logged = client.get("/api/v1/custody?action=custody.verified", headers=auditor.headers).json()["items"]
+    assert logged and logged[-1]["details"]["tree_size"] == body["tree_size"]
+    investigator = account(client, Role.investigator)
+    assert client.post("/api/v1/custody/verify", headers=investigator.headers).status_code == 403
