@@ -1,0 +1,264 @@
+"""Footage benchmarks, in one run against real services (fresh PostgreSQL database, a SeaweedFS started here):
+
+1. Upload of a >= 1 GB generated recording through the API (PUT /api/v1/requests/{id}/original, streamed and
+   hashed) vs a raw minio SDK put of the same file; the API process's peak RSS (VmHWM) during it.
+2. The clip job for 60 s of a >= 1 h recording vs the raw operations it stands for: get the original, ffmpeg
+   -c copy on the local copy, put the clip.
+
+Usage: .venv/bin/python bench/ingest.py [--size-mb 1100] [--hours 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.core import embedded, media  # noqa: E402
+from app.core.config import override_settings  # noqa: E402
+from tests.services import create_database, drop_database  # noqa: E402
+
+
+def generate(path: Path, *, seconds: int, size: str, bitrate: str | None) -> None:
+    args = [
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate=25:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "50",
+    ]
+    args += ["-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate] if bitrate else []
+    media.run_ffmpeg([*args, "-movflags", "+faststart", "-y", str(path)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mb", type=int, default=1100)
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument(
+        "--pg", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    opts = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    s3 = embedded.start_seaweedfs(work / "s3")
+    db = create_database(opts.pg, prefix="bench_ingest")
+    port = embedded.free_ports(1)[0]
+    env = {
+        **os.environ,
+        "DATABASE_URL": db,
+        "S3_ENDPOINT": s3.endpoint,
+        "S3_ACCESS_KEY": s3.access_key,
+        "S3_SECRET_KEY": s3.secret_key,
+        "DATA_DIR": str(work / "data"),
+        "ADMIN_PASSWORD": "bench admin password",
+        "LOG_LEVEL": "warning",
+    }
+    override_settings(
+        database_url=db,
+        s3_endpoint=s3.endpoint,
+        s3_access_key=s3.access_key,
+        s3_secret_key=s3.secret_key,
+        data_dir=work / "data",
+    )
+    api = subprocess.Popen(
+        [str(ROOT / ".venv/bin/footage"), "serve", "--port", str(port), "--no-with-worker"], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, object] = {}
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        http = httpx.Client(base_url=base, timeout=3600)
+        admin = _token(http, "admin@example.org", "bench admin password")
+        unit = http.post("/api/v1/units", json={"name": "Bench", "code": "BENCH"}, headers=admin).json()
+        owner = http.post("/api/v1/owners", json={"name": "Bench owner", "kind": "business"}, headers=admin).json()
+        for email, role, extra in (
+            ("inv@example.org", "investigator", {"unit_id": unit["id"]}),
+            ("own@example.org", "owner", {"owner_id": owner["id"]}),
+        ):
+            http.post(
+                "/api/v1/users",
+                headers=admin,
+                json={"email": email, "password": "bench password 1", "full_name": role, "role": role, **extra},
+            )
+        inv = _token(http, "inv@example.org", "bench password 1")
+        own = _token(http, "own@example.org", "bench password 1")
+        http.post(
+            f"/api/v1/owners/{owner['id']}/consents",
+            headers=admin,
+            json={
+                "scope": "auto_approve",
+                "valid_from": "2025-01-01T00:00:00Z",
+                "terms_version": "1",
+                "legal_basis": "bench",
+            },
+        )
+        camera = http.post(
+            "/api/v1/cameras",
+            headers=admin,
+            json={"owner_id": owner["id"], "label": "bench", "lat": 10.77, "lon": 106.7, "retention_days": 30},
+        ).json()
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        case = http.post(
+            "/api/v1/cases",
+            headers=inv,
+            json={
+                "number": f"B-{uuid.uuid4().hex[:6]}",
+                "title": "bench",
+                "offence": "bench",
+                "incident_lat": 10.77,
+                "incident_lon": 106.7,
+                "incident_start": t0.isoformat(),
+                "incident_end": (t0 + timedelta(hours=2)).isoformat(),
+            },
+        ).json()
+
+        def new_request(start: datetime, end: datetime) -> str:
+            return str(
+                http.post(
+                    f"/api/v1/cases/{case['id']}/requests",
+                    headers=inv,
+                    json={
+                        "camera_id": camera["id"],
+                        "window_start": start.isoformat(),
+                        "window_end": end.isoformat(),
+                        "purpose": "bench",
+                        "legal_basis": "bench",
+                    },
+                ).json()["id"]
+            )
+
+        # 1. upload vs raw put
+        big = work / "big.mp4"
+        seconds = max(60, int(opts.size_mb * 8 / 12 / 1))  # ~12 Mbit/s
+        generate(big, seconds=seconds, size="1280x720", bitrate="12M")
+        size = big.stat().st_size
+        from minio import Minio
+
+        raw_client = Minio(s3.endpoint, s3.access_key, s3.secret_key, secure=False)
+        started = time.perf_counter()
+        with big.open("rb") as fh:
+            raw_client.put_object("evidence", f"bench/raw-{uuid.uuid4()}", fh, -1, part_size=16 * 1024 * 1024)
+        raw_put = time.perf_counter() - started
+        request_id = new_request(t0, t0 + timedelta(seconds=30))
+        rss_before = _hwm(api.pid)
+        started = time.perf_counter()
+        with big.open("rb") as fh:
+            response = http.put(
+                f"/api/v1/requests/{request_id}/original",
+                content=_chunks(fh),
+                headers={
+                    **own,
+                    "X-Filename": "big.mp4",
+                    "X-Recording-Start": t0.isoformat(),
+                    "Content-Length": str(size),
+                },
+            )
+        api_put = time.perf_counter() - started
+        assert response.status_code == 201, response.text
+        results["upload"] = {
+            "bytes": size,
+            "raw_put_s": round(raw_put, 2),
+            "api_put_s": round(api_put, 2),
+            "raw_MBps": round(size / raw_put / 1e6, 1),
+            "api_MBps": round(size / api_put / 1e6, 1),
+            "throughput_ratio": round(raw_put / api_put, 3),
+            "api_peak_rss_mb": round(_hwm(api.pid) / 1024, 1),
+            "api_rss_before_mb": round(rss_before / 1024, 1),
+        }
+        print(json.dumps(results["upload"]), flush=True)
+
+        # 2. clip job vs raw get + ffmpeg -c copy + put
+        long = work / "long.mp4"
+        generate(long, seconds=int(opts.hours * 3600), size="320x240", bitrate=None)
+        request_id = new_request(t0 + timedelta(minutes=30), t0 + timedelta(minutes=31))
+        with long.open("rb") as fh:
+            response = http.put(
+                f"/api/v1/requests/{request_id}/original",
+                content=_chunks(fh),
+                headers={**own, "X-Filename": "long.mp4", "X-Recording-Start": t0.isoformat()},
+            )
+        assert response.status_code == 201, response.text
+        original = response.json()
+        from app.core.db import session_factory
+        from app.footage.cutting import make_clip
+
+        started = time.perf_counter()
+        clip = make_clip(session_factory(), uuid.UUID(request_id))
+        job = time.perf_counter() - started
+        assert clip is not None
+        started = time.perf_counter()
+        local = work / "raw-copy.mp4"
+        raw_client.fget_object(
+            "evidence",
+            f"originals/{request_id}/{original['id']}/long.mp4",
+            str(local),
+            version_id=original["version_id"],
+        )
+        out = work / "raw-clip.mp4"
+        media.run_ffmpeg(["-ss", "1800", "-i", str(local), "-to", "1860", "-map", "0", "-c", "copy", "-y", str(out)])
+        raw_client.fput_object("evidence", f"bench/raw-clip-{uuid.uuid4()}.mp4", str(out))
+        raw = time.perf_counter() - started
+        results["clip"] = {
+            "original_bytes": long.stat().st_size,
+            "job_s": round(job, 2),
+            "raw_s": round(raw, 2),
+            "ratio": round(job / raw, 3),
+            "clip_bytes": clip.size,
+        }
+        print(json.dumps(results["clip"]), flush=True)
+    finally:
+        api.send_signal(signal.SIGTERM)
+        api.wait(30)
+        from app.core.db import dispose_engine
+
+        dispose_engine()
+        drop_database(db)
+        s3.stop()
+    print(json.dumps(results, indent=2))
+
+
+def _chunks(fh: object, size: int = 1024 * 1024):  # type: ignore[no-untyped-def]
+    while chunk := fh.read(size):  # type: ignore[attr-defined]
+        yield chunk
+
+
+def _hwm(pid: int) -> int:
+    """Peak resident set (kB) of the process and its children so far."""
+    total = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            total = int(line.split()[1])
+    return total
+
+
+def _token(http: httpx.Client, email: str, password: str) -> dict[str, str]:
+    token = http.post("/api/v1/auth/token", data={"username": email, "password": password}).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+if __name__ == "__main__":
+    main()
