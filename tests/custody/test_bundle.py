@@ -86,7 +86,9 @@ def test_a_bundle_from_the_database_verifies_offline(own_log: Engine, tmp_path: 
     clip.write_bytes(CLIP)
     result = _run(folder, clip)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "VERIFIED" in result.stdout and "clip 5" not in result.stdout
+    assert result.stdout.rstrip().endswith("VERIFIED")
+    assert f"ok    {clip}: SHA-256 {hashlib.sha256(CLIP).hexdigest()} is clip " in result.stdout
+    assert "(events 5)" in result.stdout
     assert "note  README.md: not covered by the signed log" in result.stdout
 
     archive = tmp_path / "bundle.zip"
