@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.core import embedded, media  # noqa: E402
 from app.core.config import override_settings  # noqa: E402
+from bench.harness import serve_api, service_env  # noqa: E402
 from tests.services import create_database, drop_database  # noqa: E402
 
 
@@ -61,16 +61,7 @@ def main() -> None:
     s3 = embedded.start_seaweedfs(work / "s3")
     db = create_database(opts.pg, prefix="bench_ingest")
     port = embedded.free_ports(1)[0]
-    env = {
-        **os.environ,
-        "DATABASE_URL": db,
-        "S3_ENDPOINT": s3.endpoint,
-        "S3_ACCESS_KEY": s3.access_key,
-        "S3_SECRET_KEY": s3.secret_key,
-        "DATA_DIR": str(work / "data"),
-        "ADMIN_PASSWORD": "bench admin password",
-        "LOG_LEVEL": "warning",
-    }
+    env = service_env(db, s3, work / "data")
     override_settings(
         database_url=db,
         s3_endpoint=s3.endpoint,
@@ -78,19 +69,9 @@ def main() -> None:
         s3_secret_key=s3.secret_key,
         data_dir=work / "data",
     )
-    api = subprocess.Popen(
-        [str(ROOT / ".venv/bin/footage"), "serve", "--port", str(port), "--no-with-worker"], env=env, cwd=ROOT
-    )
-    base = f"http://127.0.0.1:{port}"
+    api, base = serve_api(env, port)
     results: dict[str, object] = {}
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
         http = httpx.Client(base_url=base, timeout=3600)
         admin = _token(http, "admin@example.org", "bench admin password")
         unit = http.post("/api/v1/units", json={"name": "Bench", "code": "BENCH"}, headers=admin).json()
