@@ -74,3 +74,14 @@ def remind_owners(timestamp: int) -> dict[str, int]:
 
     with session_factory()() as session, session.begin():
         return reminders.send_due_reminders(session)
+
+
+@queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
+@queue.task(name="custody.checkpoint", queueing_lock="custody.checkpoint")
+def checkpoint_custody(timestamp: int) -> int | None:
+    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
+    from app.custody.checkpoints import issue_checkpoint_if_grown
+
+    with session_factory()() as session, session.begin():
+        issued = issue_checkpoint_if_grown(session)
+        return issued.tree_size if issued else None

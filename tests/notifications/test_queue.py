@@ -53,3 +53,31 @@ def test_worker_runs_the_deferred_delivery(smtp_inbox: Inbox) -> None:
     with session_factory()() as session:
         row = session.get(Notification, queued.id)
         assert row is not None and row.status == "sent"
+
+
+def test_every_periodic_job_is_registered() -> None:
+    from app.jobs.queue import queue
+
+    periodic = {task.task.name for task in queue.periodic_registry.periodic_tasks.values()}
+    assert periodic >= {
+        "notifications.deliver_due",
+        "requests.expire_unanswered",
+        "requests.remind_owners",
+        "clips.sweep",
+        "custody.checkpoint",
+    }
+
+
+def test_scheduled_checkpoint_signs_only_when_the_log_grew(configured: str) -> None:
+    from app.custody.checkpoints import latest_checkpoint
+    from app.custody.service import append_event
+
+    first = tasks.checkpoint_custody(timestamp=0)
+    assert tasks.checkpoint_custody(timestamp=0) is None  # nothing new since
+    with session_factory()() as session, session.begin():
+        append_event(session, actor="system:test", action="test.grow")
+    grown = tasks.checkpoint_custody(timestamp=0)
+    assert grown is not None and (first is None or grown > first)
+    with session_factory()() as session:
+        latest = latest_checkpoint(session)
+        assert latest is not None and latest.tree_size == grown
