@@ -16,28 +16,13 @@ from app.auth.permissions import Actor, ensure_role
 from app.cases import service as cases
 from app.core import clock
 from app.custody.bundle_parts import exported_event
-from app.custody.entry import format_time
+from app.custody.entry import ENTRY_FIELDS, format_time
 from app.custody.models import CustodyEvent
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 
-EVENT_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "sha256",
-    "version_id",
-    "case_id",
-    "reason",
-    "where",
-    "outcome",
-    "details",
-    "leaf_hash",
-)
+EVENT_COLUMNS = (*ENTRY_FIELDS, "leaf_hash")
 
 
 def _iso(value: Any) -> Any:

@@ -9,16 +9,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from app.auth.permissions import Actor
 from app.cases import service as cases
-from app.cases.models import Case
 from app.cases.schemas import CaseCreate
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.extractions import area
 from app.extractions import service as extractions
-from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.footage import service as footage
 from app.registry import service as registry
@@ -77,15 +77,19 @@ def case_create(
     return RedirectResponse(f"/cases/{case.id}", status_code=303)
 
 
-def _case_context(case: Case, requests: list[ExtractionRequest]) -> dict[str, object]:
-    return {"case": case, "requests": requests, "tz": ZoneInfo(DEFAULT_TZ), "tile_url": get_settings().map_tile_url}
+def _render_case(
+    request: Request, session: Session, actor: Actor, case_id: UUID, *, status: int = 200, **extra: object
+) -> Response:
+    """The case page: the case, its requests, the map settings, and whatever the last action left to show."""
+    case = cases.get_case(session, actor, case_id)
+    requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case.id)
+    context = {"case": case, "requests": requests, "tz": ZoneInfo(DEFAULT_TZ), "tile_url": get_settings().map_tile_url}
+    return render(request, "case.html", {**context, **extra}, status)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: UUID, session: SessionDep, actor: WebActor) -> Response:
-    case = cases.get_case(session, actor, case_id)
-    requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case.id)
-    return render(request, "case.html", _case_context(case, requests))
+    return _render_case(request, session, actor, case_id)
 
 
 @router.post("/cases/{case_id}/requests", response_class=HTMLResponse)
@@ -113,9 +117,7 @@ def file_request(
         filed = extractions.file_request(session, actor, case_id, body)
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
-        case = cases.get_case(session, actor, case_id)
-        requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
-        return render(request, "case.html", {**_case_context(case, requests), "error": error_text(exc)}, 422)
+        return _render_case(request, session, actor, case_id, status=422, error=error_text(exc))
     return RedirectResponse(f"/requests/{filed.id}", status_code=303)
 
 
@@ -148,12 +150,8 @@ def file_area_request(
         result = area.file_area_request(session, actor, case_id, body)
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
-        case = cases.get_case(session, actor, case_id)
-        requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
-        return render(request, "case.html", {**_case_context(case, requests), "error": error_text(exc)}, 422)
-    case = cases.get_case(session, actor, case_id)
-    requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case_id)
-    return render(request, "case.html", {**_case_context(case, requests), "area_result": result})
+        return _render_case(request, session, actor, case_id, status=422, error=error_text(exc))
+    return _render_case(request, session, actor, case_id, area_result=result)
 
 
 @router.get("/cases/{case_id}/cameras.json")
