@@ -7,7 +7,7 @@ Role rules live in POLICY (action → roles); object rules in the `can_see_*` fu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import audit, tokens
 from app.auth.models import Role, User
@@ -131,13 +132,15 @@ def current_actor(request: Request, session: SessionDep, token: Annotated[str | 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def allow(action: str) -> Callable[..., Actor]:
+def allow(action: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that lets through only the roles POLICY grants `action` (403 otherwise, logged)."""
     roles = POLICY[action]
 
-    def dependency(request: Request, actor: CurrentActor) -> Actor:
+    # async: the role check needs no thread of its own (a denial's record is written in one, below)
+    async def dependency(request: Request, actor: CurrentActor) -> Actor:
         if actor.role not in roles:
-            audit.record_now(
+            await run_in_threadpool(
+                audit.record_now,
                 "permission_denied",
                 user_id=actor.user_id,
                 email=actor.email,
