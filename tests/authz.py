@@ -134,6 +134,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me/ledger"): only("owner", ok=200),
     ("POST", "/api/v1/custody/verify"): only("auditor", "admin", ok=200),
     # reports
+    ("GET", "/api/v1/stats"): only("admin", "supervisor", "auditor", ok=422),
     ("GET", "/api/v1/cases/{case_id}/custody-report"): only("investigator", "supervisor", "auditor", ok=404),
 }
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 
 from app.auth.permissions import Actor, allow
 from app.core.db import SessionDep
+from app.core.errors import RuleViolation
 from app.reports import service
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -23,3 +26,29 @@ def custody_report(
     return Response(
         content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
+
+
+@router.get("/stats")
+def stats(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("stats.read"))],
+    start: Annotated[datetime, Query(alias="from", description="Start, ISO 8601 with offset.")],
+    end: Annotated[datetime, Query(alias="to", description="End (exclusive), ISO 8601 with offset.")],
+    unit_id: Annotated[UUID | None, Query()] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002 - API name
+) -> Response:
+    """Requests by status, extractions, median owner response time, approval rate, expired requests, cases
+    closed and clarified with footage — by district and unit, over [from, to)."""
+    from app.reports import stats as statistics
+
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None:
+            raise RuleViolation(name, "needs a UTC offset, e.g. 2026-11-01T00:00:00+07:00")
+    result = statistics.compute(session, actor, start, end, unit_id)
+    if format == "csv":
+        return Response(
+            statistics.as_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="stats.csv"'},
+        )
+    return JSONResponse(result)

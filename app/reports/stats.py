@@ -1,0 +1,95 @@
+"""The numbers a province's IT office and a unit's supervisor ask for, over a date range."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.auth.permissions import Actor
+from app.cases.models import Case
+from app.core.errors import RuleViolation
+from app.extractions.models import ExtractionRequest
+from app.footage.models import Original
+from app.registry.models import Camera
+
+
+def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit_id: UUID | None) -> dict[str, Any]:
+    """Requests filed in [start, end) and cases closed in it, by status, district and unit."""
+    if end <= start:
+        raise RuleViolation("to", "must be after from")
+    if actor.role == Role.supervisor:
+        if unit_id is not None and unit_id != actor.unit_id:
+            raise RuleViolation("unit_id", "a supervisor sees only their own unit")
+        unit_id = actor.unit_id
+    request_filter = [ExtractionRequest.created_at >= start, ExtractionRequest.created_at < end]
+    if unit_id is not None:
+        request_filter.append(ExtractionRequest.unit_id == unit_id)
+    rows = session.execute(
+        select(
+            ExtractionRequest.status,
+            ExtractionRequest.created_at,
+            ExtractionRequest.responded_at,
+            ExtractionRequest.unit_id,
+            Camera.district,
+        )
+        .join(Camera, Camera.id == ExtractionRequest.camera_id)
+        .where(*request_filter)
+    ).all()
+    by_status = Counter(r.status for r in rows)
+    answered = [r for r in rows if r.responded_at is not None and r.status != "cancelled"]
+    approvals = [r for r in answered if r.status != "denied"]  # approved, or approved and since moved on
+    response_hours = [(r.responded_at - r.created_at).total_seconds() / 3600 for r in answered]
+    extractions = (
+        session.scalar(
+            select(func.count(func.distinct(Original.request_id)))
+            .join(ExtractionRequest, ExtractionRequest.id == Original.request_id)
+            .where(*request_filter)
+        )
+        or 0
+    )
+    case_filter = [Case.closed_at >= start, Case.closed_at < end]
+    if unit_id is not None:
+        case_filter.append(Case.unit_id == unit_id)
+    closed = session.execute(select(Case.footage_contributed).where(and_(*case_filter))).all()
+    districts: dict[str, Counter[str]] = {}
+    units: dict[str, Counter[str]] = {}
+    for r in rows:
+        districts.setdefault(r.district or "unknown", Counter())[r.status] += 1
+        units.setdefault(str(r.unit_id), Counter())[r.status] += 1
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "unit_id": str(unit_id) if unit_id else None,
+        "requests": len(rows),
+        "requests_by_status": dict(sorted(by_status.items())),
+        "extractions": int(extractions),
+        "median_owner_response_hours": round(statistics.median(response_hours), 2) if response_hours else None,
+        "approval_rate": round(len(approvals) / len(answered), 3) if answered else None,
+        "expired_before_answer": by_status.get("expired", 0),
+        "cases_closed": len(closed),
+        "cases_clarified_with_footage": sum(1 for c in closed if c.footage_contributed),
+        "by_district": {k: dict(sorted(v.items())) for k, v in sorted(districts.items())},
+        "by_unit": {k: dict(sorted(v.items())) for k, v in sorted(units.items())},
+    }
+
+
+def as_csv(result: dict[str, Any]) -> bytes:
+    """One row per district (and per unit) and status, for spreadsheets."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["from", "to", "grouping", "group", "status", "requests"])
+    for grouping in ("by_district", "by_unit"):
+        for group, statuses in result[grouping].items():
+            for status, count in statuses.items():
+                writer.writerow([result["from"], result["to"], grouping.removeprefix("by_"), group, status, count])
+    return out.getvalue().encode("utf-8-sig")
