@@ -146,6 +146,8 @@ def main() -> None:
         raw_put = time.perf_counter() - started
         request_id = new_request(t0, t0 + timedelta(seconds=30))
         rss_before = _hwm(api.pid)
+        # Sign-ins above ran argon2id (64 MiB each) in this process: reset the peak so it measures the upload.
+        Path(f"/proc/{api.pid}/clear_refs").write_text("5")
         started = time.perf_counter()
         with big.open("rb") as fh:
             response = http.put(
@@ -168,7 +170,7 @@ def main() -> None:
             "api_MBps": round(size / api_put / 1e6, 1),
             "throughput_ratio": round(raw_put / api_put, 3),
             "api_peak_rss_mb": round(_hwm(api.pid) / 1024, 1),
-            "api_rss_before_mb": round(rss_before / 1024, 1),
+            "api_peak_rss_before_reset_mb": round(rss_before / 1024, 1),
         }
         print(json.dumps(results["upload"]), flush=True)
 
