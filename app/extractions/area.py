@@ -98,7 +98,7 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
             "purpose": owned[0].purpose,
             "legal_basis": owned[0].legal_basis,
             "link_url": cameras[0].get("link_url") if len(cameras) == 1 else None,
-            "link_expires_at": _local(expires, owned[0].camera_timezone) if expires else "",
+            "link_expires_at": camera_time(expires, owned[0].camera_timezone) if expires else "",
             "owner_phone": owner.phone,
         }
         from app.cases.models import Case
@@ -124,7 +124,8 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
             )
 
 
-def _local(value: Any, tz: str) -> str:
+def camera_time(value: Any, tz: str) -> str:
+    """A time as owners read it in messages: the camera's wall clock, with the zone named."""
     return str(value.astimezone(ZoneInfo(tz)).strftime("%H:%M %d/%m/%Y")) + f" ({tz})"
 
 
@@ -133,9 +134,9 @@ def _camera_entry(camera: Camera, request: ExtractionRequest) -> dict[str, Any]:
     return {
         "label": camera.label,
         "address": camera.address,
-        "window_start": _local(request.window_start, tz),
-        "window_end": _local(request.window_end, tz),
-        "overwrite_deadline": _local(request.overwrite_deadline, tz),
+        "window_start": camera_time(request.window_start, tz),
+        "window_end": camera_time(request.window_end, tz),
+        "overwrite_deadline": camera_time(request.overwrite_deadline, tz),
         "request_id": str(request.id),
         "status": request.status,
     }

@@ -14,7 +14,7 @@ from app.cases.models import Case
 from app.core import clock
 from app.core.config import get_settings
 from app.custody.service import append_event
-from app.extractions.area import _local
+from app.extractions.area import camera_time
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import IN_OWNERS_HANDS
 from app.notifications import service as notifications
@@ -88,11 +88,11 @@ def _remind(
     context = {
         "owner_name": owner.name,
         "camera_label": camera.label,
-        "window_start": _local(request.window_start, tz),
-        "window_end": _local(request.window_end, tz),
-        "overwrite_deadline": _local(request.overwrite_deadline, tz),
+        "window_start": camera_time(request.window_start, tz),
+        "window_end": camera_time(request.window_end, tz),
+        "overwrite_deadline": camera_time(request.overwrite_deadline, tz),
         "link_url": None,
-        "link_expires_at": _local(link_expires_at, tz) if link_expires_at else None,
+        "link_expires_at": camera_time(link_expires_at, tz) if link_expires_at else None,
         "reason": reason,
         "case_number": case.number,
         "unit_name": unit.name if unit else "",
