@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
-import threading
+import subprocess
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.core.config import get_settings
+if TYPE_CHECKING:
+    from app.jobs.queue import WorkerThread
+
+from app.core.config import child_environment, get_settings
 
 cli = typer.Typer(help="Camera-footage extraction request tracker.", no_args_is_help=True)
 
@@ -29,17 +33,24 @@ def serve(
     """Start the API; with no DATABASE_URL / S3_ENDPOINT, start the embedded PostgreSQL / SeaweedFS first."""
     import uvicorn
 
-    from app.core import embedded, migrate
+    from app.core import allocator, embedded
     from app.main import create_app
 
     _logging()
+    allocator.pin_mmap_threshold()
     started = embedded.start_missing_backends()
+    worker: WorkerThread | None = None
     try:
-        migrate.upgrade()
-        _bootstrap_admin()
+        # Migrations and the first admin run in a child process: Alembic, its templates and the queue's schema
+        # code then never occupy the server's memory.
+        subprocess.run(
+            [sys.executable, "-m", "app", "migrate", "--first-admin"],
+            env=child_environment(get_settings()),
+            check=True,
+        )
         settings = get_settings()
         if with_worker:
-            _worker_beside_api()
+            worker = _worker_beside_api()
         typer.echo(f"serving on http://{host or settings.host}:{port or settings.port}")
         uvicorn.run(
             create_app(),
@@ -49,18 +60,19 @@ def serve(
             proxy_headers=True,
         )
     finally:
+        if worker is not None:
+            worker.stop()
         for backend in reversed(started):
             backend.stop()
 
 
-def _worker_beside_api() -> None:
-    """The embedded default's single worker: a daemon thread with its own event loop, ended with the process."""
-    from app.jobs.queue import run_worker
+def _worker_beside_api() -> WorkerThread:
+    """The embedded default's single worker: a thread with its own event loop, stopped before the backends."""
+    from app.jobs.queue import WorkerThread
 
-    thread = threading.Thread(
-        target=run_worker, kwargs={"wait": True, "install_signals": False}, name="worker", daemon=True
-    )
-    thread.start()
+    worker = WorkerThread()
+    worker.start()
+    return worker
 
 
 def _bootstrap_admin() -> None:
@@ -118,7 +130,10 @@ def create_user(
 
 
 @cli.command()
-def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    first_admin: Annotated[bool, typer.Option(help="Then create the first admin if there is no user yet.")] = False,
+) -> None:
     """Apply database migrations (Alembic) up to REVISION."""
     from app.core import embedded
     from app.core import migrate as migrations
@@ -128,6 +143,8 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
     try:
         migrations.upgrade(revision)
         typer.echo(f"database at {revision}")
+        if first_admin:
+            _bootstrap_admin()
     finally:
         for backend in started:
             backend.stop()

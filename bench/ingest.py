@@ -148,6 +148,7 @@ def main() -> None:
         rss_before = _hwm(api.pid)
         # Sign-ins above ran argon2id (64 MiB each) in this process: reset the peak so it measures the upload.
         Path(f"/proc/{api.pid}/clear_refs").write_text("5")
+        rss_at_rest = _status_kb(api.pid, "VmRSS")
         started = time.perf_counter()
         with big.open("rb") as fh:
             response = http.put(
@@ -171,28 +172,37 @@ def main() -> None:
             "throughput_ratio": round(raw_put / api_put, 3),
             "api_peak_rss_mb": round(_hwm(api.pid) / 1024, 1),
             "api_peak_rss_before_reset_mb": round(rss_before / 1024, 1),
+            "api_rss_before_upload_mb": round(rss_at_rest / 1024, 1),
         }
         print(json.dumps(results["upload"]), flush=True)
 
-        # 2. clip job vs raw get + ffmpeg -c copy + put
+        # 2. clip job (reading the original over a presigned URL, and with a full download first) vs raw get +
+        #    ffmpeg -c copy + put
         long = work / "long.mp4"
         generate(long, seconds=int(opts.hours * 3600), size="320x240", bitrate=None)
-        request_id = new_request(t0 + timedelta(minutes=30), t0 + timedelta(minutes=31))
-        with long.open("rb") as fh:
-            response = http.put(
-                f"/api/v1/requests/{request_id}/original",
-                content=_chunks(fh),
-                headers={**own, "X-Filename": "long.mp4", "X-Recording-Start": t0.isoformat()},
-            )
-        assert response.status_code == 201, response.text
-        original = response.json()
+        middle = t0 + timedelta(seconds=int(opts.hours * 1800))
+        from app.core.config import get_settings
         from app.core.db import session_factory
         from app.footage.cutting import make_clip
 
-        started = time.perf_counter()
-        clip = make_clip(session_factory(), uuid.UUID(request_id))
-        job = time.perf_counter() - started
-        assert clip is not None
+        timings: dict[str, float] = {}
+        for n, mode in enumerate(("presigned_url", "download")):
+            start = middle + timedelta(minutes=5 * n)  # windows must not overlap: the API refuses a duplicate
+            request_id = new_request(start, start + timedelta(minutes=1))
+            with long.open("rb") as fh:
+                response = http.put(
+                    f"/api/v1/requests/{request_id}/original",
+                    content=_chunks(fh),
+                    headers={**own, "X-Filename": "long.mp4", "X-Recording-Start": t0.isoformat()},
+                )
+            assert response.status_code == 201, response.text
+            original = response.json()
+            override_settings(clip_source=mode)
+            started = time.perf_counter()
+            clip = make_clip(session_factory(), uuid.UUID(request_id))
+            timings[mode] = time.perf_counter() - started
+            assert clip is not None and clip.actual_end - clip.actual_start >= timedelta(seconds=59)
+        assert get_settings().clip_source == "download"
         started = time.perf_counter()
         local = work / "raw-copy.mp4"
         raw_client.fget_object(
@@ -202,14 +212,19 @@ def main() -> None:
             version_id=original["version_id"],
         )
         out = work / "raw-clip.mp4"
-        media.run_ffmpeg(["-ss", "1800", "-i", str(local), "-to", "1860", "-map", "0", "-c", "copy", "-y", str(out)])
+        offset = (start - t0).total_seconds()
+        media.run_ffmpeg(
+            ["-ss", str(offset), "-i", str(local), "-to", str(offset + 60), "-map", "0", "-c", "copy", "-y", str(out)]
+        )
         raw_client.fput_object("evidence", f"bench/raw-clip-{uuid.uuid4()}.mp4", str(out))
         raw = time.perf_counter() - started
         results["clip"] = {
             "original_bytes": long.stat().st_size,
-            "job_s": round(job, 2),
+            "job_url_s": round(timings["presigned_url"], 2),
+            "job_download_s": round(timings["download"], 2),
             "raw_s": round(raw, 2),
-            "ratio": round(job / raw, 3),
+            "ratio_url": round(timings["presigned_url"] / raw, 3),
+            "ratio_download": round(timings["download"] / raw, 3),
             "clip_bytes": clip.size,
         }
         print(json.dumps(results["clip"]), flush=True)
@@ -229,13 +244,16 @@ def _chunks(fh: object, size: int = 1024 * 1024):  # type: ignore[no-untyped-def
         yield chunk
 
 
-def _hwm(pid: int) -> int:
-    """Peak resident set (kB) of the process and its children so far."""
-    total = 0
+def _status_kb(pid: int, field: str) -> int:
+    """A memory figure (kB) of the process from /proc: VmHWM is its peak resident set so far, VmRSS the current."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            total = int(line.split()[1])
-    return total
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _hwm(pid: int) -> int:
+    return _status_kb(pid, "VmHWM")
 
 
 def _token(http: httpx.Client, email: str, password: str) -> dict[str, str]:

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         "COMPLIANCE", description="Object Lock mode applied to originals and clips."
     )
     retention_days: int = Field(1825, gt=0, description="Default retention period of evidence objects.")
+    clip_source: Literal["presigned_url", "download"] = Field(
+        "presigned_url",
+        description="How the clip job reads an MP4/Matroska original: ffmpeg over a presigned URL with range "
+        "requests, or a full download first (for S3 servers without range support).",
+    )
     max_upload_bytes: int = Field(20 * 1024**3, gt=0, description="Largest recorder export accepted (413 past it).")
 
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
@@ -128,6 +133,17 @@ def get_settings() -> Settings:
     if _current is None:
         _current = Settings()
     return _current
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The environment of a child `footage` process that must see the same database as this one (the embedded
+    default's URL is only known here once it has started)."""
+    import os
+
+    env = dict(os.environ)
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    return env
 
 
 def override_settings(**values: Any) -> Settings:

@@ -2,21 +2,23 @@
 
 The ffmpeg binary is the one imageio-ffmpeg ships in its wheel unless `ffmpeg_path` names another, so a
 fresh machine needs no system package. Probing uses PyAV, which bundles FFmpeg's libraries and reads
-local files and (presigned) URLs alike.
+local files and (presigned) URLs alike. PyAV is imported only where it is used: the API process inspects
+uploads through `inspect_isolated`, a child process, so FFmpeg's libraries (and their parsing of untrusted
+input) stay out of the long-lived server's memory.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import av
 
 from app.core.config import get_settings
 
@@ -108,6 +110,8 @@ def probe(
 
     Raises MediaError when the input holds no decodable video stream.
     """
+    import av
+
     try:
         container = av.open(str(source), format=format, options=options or {}, timeout=30)
     except (av.FFmpegError, OSError, ValueError) as exc:
@@ -161,6 +165,8 @@ def check_playable(
     duration_s: float | None = None,
 ) -> None:
     """Decode the first frames and the last seconds; a file cut short (truncated export) fails here."""
+    import av
+
     try:
         with av.open(str(source), format=format, options=options or {}, timeout=30) as container:
             stream = container.streams.video[0]
@@ -191,6 +197,8 @@ def packet_span(
     format: str | None = None,  # noqa: A002
 ) -> tuple[float, float]:
     """(first presentation time, end of the last frame) of the video stream, in seconds, from the packets."""
+    import av
+
     with av.open(str(path), format=format, options=options or {}) as container:
         stream = container.streams.video[0]
         tb = stream.time_base
@@ -206,3 +214,57 @@ def packet_span(
         if first is None:
             raise MediaError("the clip holds no timed video packet")
         return first, last_end
+
+
+def inspect(
+    source: str | Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> MediaInfo:
+    """Probe `source` and check that it plays to its end (see `probe` and `check_playable`)."""
+    info = probe(source, options=options, format=format)
+    check_playable(source, options=options, format=format, duration_s=info.duration_s)
+    return info
+
+
+def inspect_isolated(
+    source: str | Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+    timeout: float = 900,
+) -> MediaInfo:
+    """`inspect` in a child process. The source (a presigned URL is a credential) goes through stdin, never
+    the command line; the child answers with one JSON line."""
+    request = json.dumps({"source": str(source), "options": options or {}, "format": format})
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.core.media"], input=request, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError(f"inspecting the video took longer than {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise MediaError(f"the media inspector did not start: {exc}") from exc
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError) as exc:
+        tail = "\n".join(done.stderr.strip().splitlines()[-3:])
+        raise MediaError(f"the media inspector failed (exit {done.returncode}): {tail}") from exc
+    if "error" in answer:
+        raise MediaError(str(answer["error"]))
+    return MediaInfo(**answer["info"])
+
+
+def _inspect_from_stdin() -> None:
+    request = json.loads(sys.stdin.read())
+    try:
+        info = inspect(request["source"], options=request["options"], format=request["format"])
+    except MediaError as exc:
+        print(json.dumps({"error": str(exc)}))
+        return
+    print(json.dumps({"info": info.as_dict()}))
+
+
+if __name__ == "__main__":
+    _inspect_from_stdin()

@@ -75,12 +75,26 @@ class CutResult:
     container: str
 
 
-def cut(source: Path, original: Original, plan: Plan, workdir: Path) -> CutResult:
-    """Run the stream-copy cut (remuxing first where seeking would be imprecise)."""
+def cuts_directly(original: Original) -> bool:
+    """MP4 and Matroska originals carry an index: ffmpeg seeks in them precisely, also over HTTP ranges."""
+    fmt, _ = media.open_options(original.filename, None)
+    return str(original.media.get("container") or "") in DIRECT and fmt is None
+
+
+def cut(
+    source: Path | str, original: Original, plan: Plan, workdir: Path, *, source_label: str | None = None
+) -> CutResult:
+    """Run the stream-copy cut (remuxing first where seeking would be imprecise). `source` is a local copy or a
+    presigned URL; `source_label` names it in the recorded commands (a URL's signature is a credential)."""
     container = str(original.media.get("container") or "")
     commands: list[list[str]] = []
     fmt, options = media.open_options(original.filename, float(original.media.get("frame_rate") or 25))
-    if container in DIRECT and fmt is None:
+
+    def recorded(args: list[str]) -> list[str]:
+        return ["ffmpeg", *(source_label if source_label and a == str(source) else a for a in args)]
+
+    seekable: Path | str
+    if cuts_directly(original):
         seekable, ext = source, DIRECT[container]
     else:
         seekable, ext = workdir / "remuxed.mp4", ".mkv"
@@ -89,7 +103,7 @@ def cut(source: Path, original: Original, plan: Plan, workdir: Path) -> CutResul
             args += ["-f", fmt, "-framerate", options["framerate"]]
         args += ["-i", str(source), "-map", "0", "-c", "copy", "-y", str(seekable)]
         media.run_ffmpeg(args)
-        commands.append(["ffmpeg", *args])
+        commands.append(recorded(args))
     output = workdir / f"clip{ext}"
     args = [
         "-ss",
@@ -108,7 +122,7 @@ def cut(source: Path, original: Original, plan: Plan, workdir: Path) -> CutResul
         str(output),
     ]
     media.run_ffmpeg(args)
-    commands.append(["ffmpeg", *args])
+    commands.append(recorded(args))
     first, last_end = media.packet_span(output)
     return CutResult(output, commands, first, last_end, ext.lstrip("."))
 
@@ -126,7 +140,7 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
     actor = system_actor("clipper")
     with factory() as session:
         request = session.get(ExtractionRequest, request_id)
-        if request is None or request.status != RequestStatus.footage_received.value:
+        if request is None:
             return None
         original = session.scalars(
             select(Original).where(Original.request_id == request_id).order_by(Original.received_at.desc())
@@ -142,6 +156,8 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
         )
         if existing is not None:
             return existing
+        if request.status != RequestStatus.footage_received.value:
+            return None
         plan = plan_cut(original, window_start, window_end)
         session.expunge(original)
     if plan is None:
@@ -149,9 +165,8 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
         return None
     with tempfile.TemporaryDirectory(prefix="footage-clip-") as tmp:
         workdir = Path(tmp)
-        local = workdir / ("original" + Path(original.filename).suffix)
-        get_storage().download(original.object_key, original.version_id, local)
-        result = cut(local, original, plan, workdir)
+        source, label = _open_source(original, workdir)
+        result = cut(source, original, plan, workdir, source_label=label)
         sha = _sha256(result.path)
         key = (
             f"clips/{request_id}/{original.id}-{int(window_start.timestamp())}-{int(window_end.timestamp())}."
@@ -181,6 +196,23 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
             retain_until,
             actor,
         )
+
+
+def _open_source(original: Original, workdir: Path) -> tuple[Path | str, str]:
+    """Where ffmpeg reads the original, and how the recorded command names it.
+
+    Indexed containers are read straight from a presigned URL pinned to the version: ffmpeg fetches the index
+    and the byte ranges of the window only, so a minute from a long recording does not download the whole
+    file (bench/ingest.py measures both ways). Other containers are remuxed whole first, so they are
+    downloaded. The recorded command names the version as s3://bucket/key?versionId=..., never the signed URL.
+    """
+    store = get_storage()
+    label = f"s3://{store.bucket}/{original.object_key}?versionId={original.version_id}"
+    if get_settings().clip_source == "presigned_url" and cuts_directly(original):
+        return store.presign_get(original.object_key, original.version_id, timedelta(hours=1)), label
+    local = workdir / ("original" + Path(original.filename).suffix)
+    store.download(original.object_key, original.version_id, local)
+    return local, label
 
 
 def _store_once(key: str, path: Path, sha: str) -> str:

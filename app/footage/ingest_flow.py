@@ -166,8 +166,7 @@ def _accept(actor: Actor, prepared: Prepared, received: Received) -> dict[str, A
     fmt, options = media.open_options(prepared.filename, prepared.frame_rate)
     url = get_storage().presign_get(received.key, received.version_id, timedelta(minutes=30))
     try:
-        info = media.probe(url, options=options, format=fmt)
-        media.check_playable(url, options=options, format=fmt, duration_s=info.duration_s)
+        info = media.inspect_isolated(url, options=options, format=fmt)
     except media.MediaError as exc:
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
     if not info.duration_s:

@@ -25,56 +25,63 @@ class Received:
 
 
 class HashingReader:
-    """A blocking file-like over an async byte stream; read() runs in a worker thread and pulls chunks from the
-    event loop on demand, so at most one chunk is buffered."""
+    """A blocking file-like over an async byte stream. read(n) runs in a worker thread and asks the event loop
+    for n bytes in one hop (the loop gathers the socket's small chunks), so memory holds about one read and
+    the cost of crossing threads is paid per part, not per 64 KiB chunk."""
 
     def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop, limit: int) -> None:
         self._chunks = chunks
         self._loop = loop
-        self._buffer = b""
+        self._leftover = b""  # the tail of the last chunk beyond the previous read (under one chunk)
         self._done = False
         self.limit = limit
         self.size = 0
         self.digest = hashlib.sha256()
 
-    def _next(self) -> bytes | None:
-        future = asyncio.run_coroutine_threadsafe(self._pull(), self._loop)
-        return future.result()
-
-    async def _pull(self) -> bytes | None:
-        try:
-            return await self._chunks.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def read(self, size: int = -1) -> bytes:
-        parts = [self._buffer] if self._buffer else []
-        have = len(self._buffer)
-        while not self._done and (size < 0 or have < size):
-            chunk = self._next()
-            if chunk is None:
+    async def _gather(self, wanted: int) -> list[bytes]:
+        """Exactly `wanted` bytes as pieces (fewer only at the end of the stream), the excess kept for later."""
+        parts = [self._leftover] if self._leftover else []
+        have = len(self._leftover)
+        self._leftover = b""
+        while have < wanted and not self._done:
+            try:
+                chunk = await self._chunks.__anext__()
+            except StopAsyncIteration:
                 self._done = True
                 break
-            self.size += len(chunk)
-            if self.size > self.limit:
-                raise PayloadTooLarge(f"the file exceeds the upload limit of {self.limit} bytes")
-            self.digest.update(chunk)
             parts.append(chunk)
             have += len(chunk)
-        joined = b"".join(parts)
-        if size < 0 or size >= len(joined):
-            self._buffer = b""
-            return joined
-        self._buffer = joined[size:]
-        return joined[:size]
+        if have > wanted:
+            excess = have - wanted
+            self._leftover = parts[-1][-excess:]
+            parts[-1] = parts[-1][:-excess]
+        return parts
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = (1 << 62) if size < 0 else size
+        if wanted <= 0 or (self._done and not self._leftover):
+            return b""
+        parts = asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop).result()
+        for piece in parts:
+            self.size += len(piece)
+            if self.size > self.limit:
+                raise PayloadTooLarge(f"the file exceeds the upload limit of {self.limit} bytes")
+            self.digest.update(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 async def stream_to_storage(chunks: AsyncIterator[bytes], key: str, limit: int, metadata: dict[str, Any]) -> Received:
     """Upload the stream under `key` (multipart), returning the version id, SHA-256 and size."""
     from starlette.concurrency import run_in_threadpool
 
-    from app.core.storage import get_storage
+    from app.core.storage import get_storage, part_size_for
 
     reader = HashingReader(chunks, asyncio.get_running_loop(), limit)
-    stored = await run_in_threadpool(get_storage().put_stream, key, reader, metadata=metadata)  # type: ignore[arg-type]
+    stored = await run_in_threadpool(
+        get_storage().put_stream,
+        key,
+        reader,  # type: ignore[arg-type]
+        metadata=metadata,
+        part_size=part_size_for(limit),
+    )
     return Received(key=stored.key, version_id=stored.version_id, sha256=reader.digest.hexdigest(), size=reader.size)

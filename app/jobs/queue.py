@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import threading
 from typing import Any
 
 from procrastinate import App, PsycopgConnector, tasks
@@ -63,27 +65,61 @@ def run_worker(
     *, wait: bool = True, concurrency: int = 1, database_url: str | None = None, install_signals: bool | None = None
 ) -> None:
     """Run a worker (periodic tasks included) until stopped; with wait=False, drain what is due and return."""
+    asyncio.run(_work(wait, concurrency, database_url, wait if install_signals is None else install_signals))
+
+
+async def _work(wait: bool, concurrency: int, database_url: str | None, install_signals: bool) -> None:
     import app.jobs.tasks  # noqa: F401  (registers the tasks)
 
-    async def work() -> None:
-        pool = AsyncConnectionPool(
-            libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=concurrency + 2, open=False
-        )
-        await pool.open(wait=True)
-        try:
-            async with queue.open_async(pool):
-                await queue.run_worker_async(
-                    wait=wait,
-                    concurrency=concurrency,
-                    install_signal_handlers=wait if install_signals is None else install_signals,
-                    delete_jobs="successful",
-                )
-        finally:
-            await pool.close()
-            # procrastinate keeps a pool it was given attached after closing; detach it so a later run can open.
-            connector = queue.connector
-            assert isinstance(connector, PsycopgConnector)
-            connector._async_pool = None
-            connector._pool_externally_set = False
+    pool = AsyncConnectionPool(
+        libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=concurrency + 2, open=False
+    )
+    await pool.open(wait=True)
+    try:
+        async with queue.open_async(pool):
+            await queue.run_worker_async(
+                wait=wait,
+                concurrency=concurrency,
+                install_signal_handlers=install_signals,
+                delete_jobs="successful",
+            )
+    finally:
+        await pool.close()
+        # procrastinate keeps a pool it was given attached after closing; detach it so a later run can open.
+        connector = queue.connector
+        assert isinstance(connector, PsycopgConnector)
+        connector._async_pool = None
+        connector._pool_externally_set = False
 
-    asyncio.run(work())
+
+class WorkerThread:
+    """One worker on a thread of its own, with its own event loop (the embedded default runs it beside the API).
+
+    stop() cancels it, which procrastinate treats as a graceful stop (the job in hand finishes), and waits:
+    the database it uses must outlive it.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait(10)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._task = asyncio.ensure_future(_work(True, 1, None, False))
+            self._started.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+        asyncio.run(main())
+
+    def stop(self, timeout: float = 30) -> None:
+        if self._loop is not None and self._task is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(timeout)

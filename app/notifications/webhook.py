@@ -10,8 +10,6 @@ import hashlib
 import hmac
 from uuid import UUID
 
-import httpx
-
 from app.core.config import get_settings
 from app.notifications.email import DeliveryError
 
@@ -39,6 +37,10 @@ def send_webhook(url: str, body: str, *, notification_id: UUID | None = None) ->
     headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(settings.webhook_secret, raw)}
     if notification_id is not None:
         headers["X-Notification-Id"] = str(notification_id)
+    # Imported here: only workers deliver webhooks, and httpx (with its CLI's rich and pygments) would otherwise
+    # sit in every API process's memory.
+    import httpx
+
     try:
         response = httpx.post(url, content=raw, headers=headers, timeout=settings.webhook_timeout_seconds)
     except httpx.HTTPError as exc:
