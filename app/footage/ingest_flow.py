@@ -131,7 +131,11 @@ async def receive_original(
     prepared = await run_in_threadpool(_prepare, actor, request_id, headers)
     try:
         received = await stream_to_storage(
-            chunks, prepared.key, get_settings().max_upload_bytes, {"x-amz-meta-request-id": str(request_id)}
+            chunks,
+            prepared.key,
+            get_settings().max_upload_bytes,
+            {"x-amz-meta-request-id": str(request_id)},
+            length=headers.content_length or None,
         )
     except StorageError as exc:
         raise _unavailable(exc) from exc

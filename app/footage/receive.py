@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.errors import PayloadTooLarge
+from app.core.errors import PayloadTooLarge, RuleViolation
 
 
 @dataclass
@@ -29,8 +29,11 @@ class HashingReader:
     for n bytes in one hop (the loop gathers the socket's small chunks), so memory holds about one read and
     the cost of crossing threads is paid per part, not per 64 KiB chunk."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop, limit: int) -> None:
+    def __init__(
+        self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop, limit: int, expected: int | None = None
+    ) -> None:
         self._chunks = chunks
+        self.expected = expected
         self._loop = loop
         self._leftover = b""  # the tail of the last chunk beyond the previous read (under one chunk)
         self._done = False
@@ -67,20 +70,30 @@ class HashingReader:
             if self.size > self.limit:
                 raise PayloadTooLarge(f"the file exceeds the upload limit of {self.limit} bytes")
             self.digest.update(piece)
+        if self._done and not self._leftover and self.expected is not None and self.size < self.expected:
+            raise RuleViolation(
+                "Content-Length", f"the body ended after {self.size} of the {self.expected} bytes declared"
+            )
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-async def stream_to_storage(chunks: AsyncIterator[bytes], key: str, limit: int, metadata: dict[str, Any]) -> Received:
-    """Upload the stream under `key` (multipart), returning the version id, SHA-256 and size."""
+async def stream_to_storage(
+    chunks: AsyncIterator[bytes], key: str, limit: int, metadata: dict[str, Any], *, length: int | None = None
+) -> Received:
+    """Upload the stream under `key` (multipart), returning the version id, SHA-256 and size.
+
+    With the declared `length` the SDK reads exact parts; without it, it must read one byte past each part to
+    find the end, and copy every part twice more to move that byte along."""
     from starlette.concurrency import run_in_threadpool
 
     from app.core.storage import get_storage, part_size_for
 
-    reader = HashingReader(chunks, asyncio.get_running_loop(), limit)
+    reader = HashingReader(chunks, asyncio.get_running_loop(), limit, expected=length)
     stored = await run_in_threadpool(
         get_storage().put_stream,
         key,
         reader,  # type: ignore[arg-type]
+        length=-1 if length is None else length,
         metadata=metadata,
         part_size=part_size_for(limit),
     )
