@@ -33,9 +33,9 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_entry(
+def _entry(
     *,
-    seq: int,
+    seq: int | None,
     at: datetime,
     actor: str,
     action: str,
@@ -48,8 +48,8 @@ def canonical_entry(
     where: dict[str, Any],
     outcome: str,
     details: dict[str, Any],
-) -> bytes:
-    entry = {
+) -> dict[str, Any]:
+    return {
         "seq": seq,
         "at": format_time(at),
         "actor": actor,
@@ -64,4 +64,25 @@ def canonical_entry(
         "outcome": outcome,
         "details": details,
     }
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical_entry(*, seq: int, **fields: Any) -> bytes:
+    """The bytes the event's leaf hashes (fields as :func:`_entry` takes them)."""
+    return _encode(_entry(seq=seq, **fields))
+
+
+def entry_around_seq(**fields: Any) -> tuple[bytes, bytes]:
+    """The canonical entry's bytes before and after the digits of its seq, for an event whose seq is given at
+    commit: head + str(seq) + tail is, byte for byte, :func:`canonical_entry` with that seq.
+
+    A JSON object with sorted keys and these separators is "{" + the members joined by "," + "}", each member
+    the key's JSON, ":", the value's JSON; "seq" sorts between "reason" and "sha256"."""
+    entry = _entry(seq=None, **fields)
+    members = [_encode(key) + b":" + _encode(entry[key]) for key in sorted(entry) if key != "seq"]
+    before = [m for key, m in zip(sorted(k for k in entry if k != "seq"), members, strict=True) if key < "seq"]
+    after = members[len(before) :]
+    return b"{" + b",".join(before) + b',"seq":', b"," + b",".join(after) + b"}"

@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.custody.entry import canonical_entry
-from app.custody.merkle import frontier_append, frontier_root, leaf_hash
-from app.custody.models import CustodyEvent, CustodyLogHead
+from app.custody.entry import entry_around_seq
+from app.custody.models import CustodyEvent, CustodyLogHead, CustodyPending
 
 
 def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +40,9 @@ def _as_jsonb_returns(value: Any) -> Any:
     return value
 
 
+_INSERT_PENDING = insert(CustodyPending.__table__)  # type: ignore[arg-type]
+
+
 def append_event(
     session: Session,
     *,
@@ -55,57 +57,44 @@ def append_event(
     where: dict[str, Any] | None = None,
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
-) -> CustodyEvent:
-    """Append one event to the log inside the caller's transaction.
+) -> None:
+    """Append one event to the log inside the caller's transaction; it takes its seq as the transaction commits.
 
-    The log head row is locked first, so concurrent writers serialise: sequences are gap-free (a rolled
-    back transaction rolls back its sequence too) and the running Merkle root never forks.
+    The event waits in custody_pending; at commit a deferred trigger locks the log head, gives it the next seq,
+    hashes its leaf and advances the Merkle frontier, so appends serialise only for that moment. Sequences stay
+    gap-free (a rolled back transaction leaves no pending row and takes no seq), events of one transaction keep
+    their order, and the running root never forks. Use :func:`append_event_sequenced` when the seq is needed
+    before the commit.
     """
-    head = session.execute(select(CustodyLogHead).where(CustodyLogHead.id == 1).with_for_update()).scalar_one()
-    seq = head.tree_size + 1
-    at = clock.now()
-    where_safe = _json_safe(where or {})
-    details_safe = _json_safe(details or {})
-    leaf = leaf_hash(
-        canonical_entry(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            sha256=sha256,
-            version_id=version_id,
-            case_id=case_id,
-            reason=reason,
-            where=where_safe,
-            outcome=outcome,
-            details=details_safe,
-        )
-    )
-    frontier = frontier_append(head.frontier, head.tree_size, leaf)
-    head.tree_size = seq
-    head.frontier = frontier
-    head.root_hash = frontier_root(frontier)
-    event = CustodyEvent(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        sha256=sha256,
-        version_id=version_id,
-        case_id=case_id,
-        reason=reason,
-        where=where_safe,
-        outcome=outcome,
-        details=details_safe,
-        leaf_hash=leaf,
-    )
-    session.add(event)
-    session.flush()
-    return event
+    fields: dict[str, Any] = {
+        "at": clock.now(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "sha256": sha256,
+        "version_id": version_id,
+        "case_id": case_id,
+        "reason": reason,
+        "where": _json_safe(where or {}),
+        "outcome": outcome,
+        "details": _json_safe(details or {}),
+    }
+    entry_head, entry_tail = entry_around_seq(**fields)
+    # A Core insert on the session's connection: one statement, compiled once, no ORM bookkeeping.
+    session.connection().execute(_INSERT_PENDING, {**fields, "entry_head": entry_head, "entry_tail": entry_tail})
+
+
+def append_event_sequenced(session: Session, **event: Any) -> CustodyEvent:
+    """:func:`append_event`, then sequence this transaction's events at once and return this one. From here to
+    the commit the transaction holds the log head, so appends elsewhere wait: only for callers that must name
+    the seq before committing (an export that ships the proof of its own event)."""
+    append_event(session, **event)
+    session.execute(text("SET CONSTRAINTS custody_pending_sequence IMMEDIATE"))
+    seq = session.execute(select(CustodyLogHead.tree_size).where(CustodyLogHead.id == 1)).scalar_one()
+    return session.execute(
+        select(CustodyEvent).where(CustodyEvent.seq == seq).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def log_head(session: Session) -> CustodyLogHead:

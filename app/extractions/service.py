@@ -105,7 +105,17 @@ def move(
     now = clock.now()
     request.status = goal.value
     request.updated_at = now
-    event = append_event(
+    step = RequestTransition(
+        request_id=request.id,
+        at=now,
+        actor=actor.label,
+        from_status=source,
+        to_status=goal.value,
+        reason=reason,
+    )
+    session.add(step)
+    session.flush()  # the step's id, which its custody event names
+    append_event(
         session,
         actor=actor.label,
         action=action or f"request.{goal.value}",
@@ -114,18 +124,8 @@ def move(
         case_id=request.case_id,
         reason=reason,
         where=actor.where(),
-        details={"from": source, "to": goal.value, **(details or {})},
+        details={"from": source, "to": goal.value, "transition_id": step.id, **(details or {})},
     )
-    step = RequestTransition(
-        request_id=request.id,
-        at=now,
-        actor=actor.label,
-        from_status=source,
-        to_status=goal.value,
-        reason=reason,
-        custody_seq=event.seq,
-    )
-    session.add(step)
     if goal not in IN_OWNERS_HANDS:
         links.complete(session, request.id)
     session.flush()

@@ -18,7 +18,7 @@ from app.core import clock
 from app.custody.bundle_parts import exported_event
 from app.custody.entry import ENTRY_FIELDS, format_time
 from app.custody.models import CustodyEvent
-from app.custody.service import append_event
+from app.custody.service import append_event_sequenced
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 
@@ -54,6 +54,11 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
     events = list(
         session.scalars(select(CustodyEvent).where(CustodyEvent.case_id == case.id).order_by(CustodyEvent.seq))
     )
+    transition_seqs = {
+        e.details["transition_id"]: e.seq
+        for e in events
+        if e.object_type == "request" and isinstance(e.details.get("transition_id"), int)
+    }
     return {
         "generated_at": format_time(clock.now()),
         "case": {
@@ -90,7 +95,7 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
                         "from": t.from_status,
                         "to": t.to_status,
                         "reason": t.reason,
-                        "custody_seq": t.custody_seq,
+                        "custody_seq": transition_seqs.get(t.id),
                     }
                     for t in r.history
                 ],
@@ -158,8 +163,9 @@ def events_csv(report: dict[str, Any]) -> bytes:
 def record_export(
     session: Session, actor: Actor, case_id: UUID, fmt: str, content: bytes, extra: dict[str, Any] | None = None
 ) -> CustodyEvent:
-    """The export itself is a custody event, with the hash of exactly what left the system."""
-    return append_event(
+    """The export itself is a custody event, with the hash of exactly what left the system (sequenced at once:
+    a bundle ships the proof of its own export event)."""
+    return append_event_sequenced(
         session,
         actor=actor.label,
         action="report.exported",

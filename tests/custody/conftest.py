@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from app.custody.service import append_event
+from app.custody.service import append_event, log_head
 from tests.services import fresh_database
 
 
@@ -29,7 +29,7 @@ def append(engine: Engine, count: int, **fields: Any) -> list[int]:
     seqs = []
     for i in range(count):
         with Session(engine) as session, session.begin():
-            event = append_event(
+            append_event(
                 session,
                 actor=fields.get("actor", "system:test"),
                 action=fields.get("action", "test.touch"),
@@ -37,7 +37,8 @@ def append(engine: Engine, count: int, **fields: Any) -> list[int]:
                 where=fields.get("where", {"component": "test"}),
                 details={"i": i, **fields.get("details", {})},
             )
-            seqs.append(event.seq)
+        with Session(engine) as session:  # sequenced at that commit: the newest event is this one
+            seqs.append(log_head(session).tree_size)
     return seqs
 
 

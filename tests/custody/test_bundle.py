@@ -20,7 +20,7 @@ from app.core.config import PROJECT_ROOT
 from app.core.errors import NotFound, RuleViolation
 from app.custody.bundle_parts import BundleParts, bundle_parts
 from app.custody.checkpoints import issue_checkpoint
-from app.custody.service import append_event
+from app.custody.service import append_event_sequenced
 from tests.custody.conftest import append
 
 SCRIPT = PROJECT_ROOT / "scripts" / "verify_bundle.py"
@@ -45,7 +45,7 @@ def _run(*args: Path) -> subprocess.CompletedProcess[str]:
 def _parts(engine: Engine) -> BundleParts:
     append(engine, 4)
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        clip = append_event(
+        clip = append_event_sequenced(
             session,
             actor="user:" + str(uuid.uuid4()),
             action="clip.created",

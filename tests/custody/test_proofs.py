@@ -9,7 +9,7 @@ from app.custody.checkpoints import issue_checkpoint, verify_checkpoint
 from app.custody.merkle import MerkleTree, verify_consistency, verify_inclusion
 from app.custody.models import CustodyEvent
 from app.custody.proofs import PackedTree, consistency_proof, inclusion_proof, root_at
-from app.custody.service import append_event
+from app.custody.service import append_event_sequenced
 from tests.custody.conftest import append
 
 
@@ -73,7 +73,7 @@ def test_the_cache_follows_new_events(own_log: Engine) -> None:
 def test_a_rolled_back_append_does_not_poison_the_cache(own_log: Engine) -> None:
     append(own_log, 3)
     with Session(own_log) as session, session.begin():
-        append_event(session, actor="system:test", action="test.rolled-back")
+        append_event_sequenced(session, actor="system:test", action="test.rolled-back")
         assert inclusion_proof(session, 4).tree_size == 4  # cached, then the transaction rolls back
         session.rollback()
     append(own_log, 1, action="test.kept")

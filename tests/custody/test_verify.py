@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.core.storage import get_storage
 from app.custody import verify as verify_module
 from app.custody.checkpoints import issue_checkpoint
-from app.custody.service import append_event, log_head
+from app.custody.service import append_event_sequenced, log_head
 from app.custody.verify import VerificationResult, verify_log
 from tests.custody.conftest import append, tamper
 
@@ -39,7 +39,7 @@ def _store_object(engine: Engine, content: bytes) -> tuple[uuid.UUID, str, str, 
     key = f"test/{object_id}.mp4"
     stored = get_storage().put_stream(key, io.BytesIO(content), length=len(content))
     with Session(engine) as session, session.begin():
-        event = append_event(
+        event = append_event_sequenced(
             session,
             actor="system:test",
             action="original.stored",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.custody.entry import canonical_entry
 from app.custody.merkle import leaf_hash, root_from_leaves
 from app.custody.models import CustodyEvent
-from app.custody.service import append_event, log_head
+from app.custody.service import append_event, append_event_sequenced, log_head
 from tests.services import fresh_database
 
 
@@ -73,7 +73,7 @@ def test_concurrent_writers_never_fork_or_leave_gaps(pg_server_url: str) -> None
 def test_update_delete_and_truncate_are_refused_by_the_database(database_url: str) -> None:
     engine = create_engine(database_url)
     with Session(engine) as session, session.begin():
-        event = append_event(session, actor="system:test", action="test.immutable", reason="original")
+        event = append_event_sequenced(session, actor="system:test", action="test.immutable", reason="original")
         seq = event.seq
     for statement in (
         f"UPDATE custody_events SET reason = 'edited' WHERE seq = {seq}",
@@ -100,7 +100,7 @@ def test_an_aborted_transaction_leaves_no_event(database_url: str) -> None:
     with Session(engine) as session, session.begin():
         assert session.execute(select(CustodyEvent).where(CustodyEvent.object_id == marker)).first() is None
         assert log_head(session).tree_size == before
-        nxt = append_event(session, actor="system:test", action="test.after-abort")
+        nxt = append_event_sequenced(session, actor="system:test", action="test.after-abort")
         assert nxt.seq == before + 1  # the aborted sequence number was not burnt
     engine.dispose()
 
@@ -109,12 +109,13 @@ def test_row_round_trip_keeps_the_leaf_recomputable(database_url: str) -> None:
     """Details with non-ASCII text, floats and nesting come back from JSONB exactly as hashed."""
     engine = create_engine(database_url)
     with Session(engine) as session, session.begin():
-        event = append_event(
+        object_id = uuid.uuid4()
+        append_event(
             session,
             actor="user:" + str(uuid.uuid4()),
             action="test.roundtrip",
             object_type="clip",
-            object_id=uuid.uuid4(),
+            object_id=object_id,
             sha256="ab" * 32,
             version_id="v1",
             case_id=uuid.uuid4(),
@@ -122,12 +123,39 @@ def test_row_round_trip_keeps_the_leaf_recomputable(database_url: str) -> None:
             where={"component": "api", "client": "127.0.0.1"},
             details={"offset_s": -2.5, "tiny": 1e-7, "nested": {"list": [1, "hai", None, True]}},
         )
-        seq = event.seq
     with Session(engine) as session:
-        stored = session.get(CustodyEvent, seq)
+        stored = session.scalars(select(CustodyEvent).where(CustodyEvent.object_id == object_id)).one()
+        seq = stored.seq
         assert stored is not None and _recomputed_leaf(stored) == stored.leaf_hash
     engine.dispose()
     dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT length(leaf_hash) FROM custody_events WHERE seq = %s", (seq,)).fetchone()
     assert row == (32,)
+
+
+def test_events_take_their_seq_at_commit_in_the_order_they_were_appended(database_url: str) -> None:
+    """Appends wait in custody_pending and are sequenced by the commit: nothing is in the log before it, every
+    event of the transaction is after it, in order, with a leaf that recomputes from its row."""
+    engine = create_engine(database_url)
+    marker = uuid.uuid4()
+    with Session(engine) as session:
+        before = log_head(session).tree_size
+    with Session(engine) as session, session.begin():
+        for i in range(3):
+            append_event(session, actor="system:test", action=f"test.ordered-{i}", object_id=marker)
+        with Session(engine) as other:  # another connection sees nothing of it yet
+            assert other.scalars(select(CustodyEvent).where(CustodyEvent.object_id == marker)).all() == []
+            assert log_head(other).tree_size == before
+    with Session(engine) as session:
+        events = session.scalars(
+            select(CustodyEvent).where(CustodyEvent.object_id == marker).order_by(CustodyEvent.seq)
+        ).all()
+        assert [e.action for e in events] == ["test.ordered-0", "test.ordered-1", "test.ordered-2"]
+        assert [e.seq for e in events] == [before + 1, before + 2, before + 3]
+        assert all(_recomputed_leaf(e) == e.leaf_hash for e in events)
+        assert session.scalar(text("SELECT count(*) FROM custody_pending")) == 0
+        head = log_head(session)
+        leaves = session.scalars(select(CustodyEvent.leaf_hash).order_by(CustodyEvent.seq)).all()
+        assert (head.tree_size, head.root_hash) == root_from_leaves(leaves)
+    engine.dispose()
