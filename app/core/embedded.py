@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sysconfig
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class EmbeddedS3:
     secret_key: str
     process: subprocess.Popen[bytes]
     data_dir: Path
+    ports: dict[str, int] = field(default_factory=dict)
 
     def stop(self, timeout: float = 15) -> None:
         if self.process.poll() is None:
@@ -101,12 +102,13 @@ class EmbeddedS3:
         return self.process.poll() is None
 
 
-def start_seaweedfs(data_dir: Path, *, timeout: float = 60) -> EmbeddedS3:
-    """Start `weed mini` on free loopback ports with generated credentials; wait until S3 answers."""
+def start_seaweedfs(data_dir: Path, *, timeout: float = 60, ports: dict[str, int] | None = None) -> EmbeddedS3:
+    """Start `weed mini` on free loopback ports (or the given ones, to restart a stopped server where it was)
+    with generated credentials; wait until S3 answers."""
     weed_dir = data_dir / "seaweedfs"
     weed_dir.mkdir(parents=True, exist_ok=True)
     access, secret = _credentials(data_dir)
-    ports = dict(zip(_WEED_PORT_FLAGS, free_ports(len(_WEED_PORT_FLAGS)), strict=True))
+    ports = ports or dict(zip(_WEED_PORT_FLAGS, free_ports(len(_WEED_PORT_FLAGS)), strict=True))
     args = [
         str(weed_binary()),
         "mini",
@@ -131,7 +133,7 @@ def start_seaweedfs(data_dir: Path, *, timeout: float = 60) -> EmbeddedS3:
         cwd=weed_dir,
     )
     log_file.close()
-    server = EmbeddedS3(f"127.0.0.1:{ports['s3.port']}", access, secret, process, data_dir)
+    server = EmbeddedS3(f"127.0.0.1:{ports['s3.port']}", access, secret, process, data_dir, ports)
     atexit.register(server.stop)
     _wait_for_s3(server, timeout)
     return server

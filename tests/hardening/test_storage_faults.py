@@ -1,0 +1,129 @@
+"""S3 goes away in the middle of an upload: the client is told to retry (503), nothing is kept as evidence, and
+once the same server is back the retried upload succeeds — without restarting the service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.core import embedded, media, storage
+from app.core.config import get_settings, override_settings
+from app.core.db import session_factory
+from app.custody.models import CustodyEvent
+from app.footage.models import Original
+from tests.factories import Account
+from tests.footage.test_footage import approved  # noqa: F401  (the fixture)
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture()
+def own_s3(tmp_path: Path) -> Iterator[list[embedded.EmbeddedS3]]:
+    """A SeaweedFS of this test's own, which it may stop and start; the session's server is restored after."""
+    previous = get_settings()
+    servers = [embedded.start_seaweedfs(tmp_path / "s3")]
+    override_settings(
+        s3_endpoint=servers[0].endpoint,
+        s3_access_key=servers[0].access_key,
+        s3_secret_key=servers[0].secret_key,
+        s3_secure=False,
+    )
+    storage.reset_storage()
+    storage.get_storage().ensure_bucket(create=True)
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        override_settings(
+            s3_endpoint=previous.s3_endpoint,
+            s3_access_key=previous.s3_access_key,
+            s3_secret_key=previous.s3_secret_key,
+            s3_secure=previous.s3_secure,
+        )
+        storage.reset_storage()
+
+
+def _big_video(directory: Path) -> bytes:
+    """A lossless 720p recording of a few seconds: tens of MiB, so the upload runs over several parts."""
+    path = directory / "big.mp4"
+    media.run_ffmpeg(
+        [
+            *("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=13"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-g", "50", "-y", str(path)),
+        ]
+    )
+    return path.read_bytes()
+
+
+def _evidence_of(request_id: str) -> tuple[int, int]:
+    """(original rows, custody events about originals) of the request."""
+    with session_factory()() as session:
+        originals = session.scalar(
+            select(func.count()).select_from(Original).where(Original.request_id == uuid.UUID(request_id))
+        )
+        events = session.scalar(
+            select(func.count())
+            .select_from(CustodyEvent)
+            .where(CustodyEvent.object_type == "original", CustodyEvent.details["request_id"].astext == request_id)
+        )
+    return int(originals or 0), int(events or 0)
+
+
+def test_s3_stopped_mid_upload_gives_503_keeps_nothing_and_the_retry_succeeds(
+    client: TestClient,
+    approved: tuple[Account, Account, str, datetime],  # noqa: F811
+    own_s3: list[embedded.EmbeddedS3],
+    tmp_path: Path,
+) -> None:
+    _, owner, request_id, t0 = approved
+    data = _big_video(tmp_path)
+    assert len(data) > 4 * 5 * MIB, "the recording must span several multipart parts"
+    server = own_s3[0]
+    sent = {"bytes": 0}
+
+    def body_that_outlives_s3() -> Iterator[bytes]:
+        for start in range(0, len(data), MIB):
+            if start == 12 * MIB:  # two parts are already on the server
+                server.stop()
+            sent["bytes"] = start + MIB
+            yield data[start : start + MIB]
+
+    headers = {
+        **owner.headers,
+        "X-Filename": "big.mp4",
+        "X-Recording-Start": t0.isoformat(),
+        "Content-Length": str(len(data)),
+    }
+    url = f"/api/v1/requests/{request_id}/original"
+    response = client.put(url, content=body_that_outlives_s3(), headers=headers)
+    assert not server.alive()
+    assert response.status_code == 503, response.text
+    problem = response.json()
+    assert problem["status"] == 503 and "storage" in problem["detail"]
+    assert _evidence_of(request_id) == (0, 0)
+
+    # The same server comes back where it was; the service is not restarted or reconfigured.
+    own_s3.append(embedded.start_seaweedfs(server.data_dir, ports=server.ports))
+    retried = client.put(url, content=data, headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["size"] == len(data)
+    originals, events = _evidence_of(request_id)
+    assert originals == 1 and events >= 1
+    store = storage.get_storage()
+    versions = [
+        o
+        for o in store.client.list_objects(
+            store.bucket, prefix=f"originals/{request_id}/", recursive=True, include_version=True
+        )
+        if not o.is_delete_marker
+    ]
+    assert [(o.object_name, o.version_id) for o in versions] == [
+        (f"originals/{request_id}/{retried.json()['id']}/big.mp4", retried.json()["version_id"])
+    ]
