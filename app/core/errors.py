@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -134,6 +135,21 @@ def install_error_handlers(app: FastAPI) -> None:
             str(exc.detail),
             slug=f"http-{exc.status_code}",
             headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database went away (restart, failover, network) or the pool is exhausted: the request may be
+        # retried as it is, and the pool's pre-ping reconnects once the server is back.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is unavailable; retry in a few seconds",
+            slug="database-unavailable",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)
