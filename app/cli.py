@@ -267,5 +267,47 @@ def verify_custody(
         raise typer.Exit(1)
 
 
+@cli.command("sweep-orphans")
+def sweep_orphans(
+    grace_minutes: Annotated[
+        int, typer.Option(min=0, help="Unlocked orphan versions younger than this are only reported.")
+    ] = 60,
+    remove: Annotated[
+        bool, typer.Option("--remove/--report-only", help="Remove unlocked orphan versions past the grace period.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Find evidence objects without rows and rows without objects; exit 1 when anything is found."""
+    import json
+    from datetime import timedelta
+
+    from app.core import embedded
+    from app.core.db import session_factory
+    from app.footage.orphans import sweep_orphans as sweep
+
+    _logging()
+    started = embedded.start_missing_backends()
+    try:
+        with session_factory()() as session, session.begin():
+            report = sweep(session, grace=timedelta(minutes=grace_minutes), remove=remove)
+    finally:
+        for backend in reversed(started):
+            backend.stop()
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        for found in report.objects_without_rows:
+            state = "locked" if found["locked"] else "unlocked"
+            gone = " — removed" if found in report.removed else ""
+            typer.echo(f"OBJECT WITHOUT ROW {found['object_key']}@{found['version_id']} ({state}){gone}")
+        for found in report.rows_without_objects:
+            typer.echo(
+                f"ROW WITHOUT OBJECT {found['object_type']} {found['id']}: {found['object_key']}@{found['version_id']}"
+            )
+        typer.echo("OK: no orphans" if report.clean else "FOUND orphans (recorded in the custody log)")
+    if not report.clean:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()

@@ -55,6 +55,14 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class ListedVersion:
+    key: str
+    version_id: str
+    last_modified: datetime | None
+    size: int
+
+
+@dataclass(frozen=True)
 class ObjectVersion:
     key: str
     version_id: str
@@ -221,6 +229,15 @@ class Storage:
             for o in self.client.list_objects(self.bucket, prefix=key, include_version=True)
             if o.object_name == key and o.version_id and not o.is_delete_marker
         ]
+
+    def list_versions(self, prefix: str) -> Iterator[ListedVersion]:
+        """Every stored version under `prefix` (delete markers left out), as the server lists them."""
+        try:
+            for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True, include_version=True):
+                if o.object_name and o.version_id and not o.is_delete_marker:
+                    yield ListedVersion(str(o.object_name), str(o.version_id), o.last_modified, o.size or 0)
+        except S3Error as exc:
+            raise StorageError(f"S3 refused the listing of {prefix}: {exc.code}") from exc
 
     def remove_version(self, key: str, version_id: str) -> None:
         """Delete one version; the server refuses it while the version is locked or held."""

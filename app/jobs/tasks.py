@@ -85,3 +85,19 @@ def checkpoint_custody(timestamp: int) -> int | None:
     with session_factory()() as session, session.begin():
         issued = issue_checkpoint_if_grown(session)
         return issued.tree_size if issued else None
+
+
+@queue.periodic(cron="17 * * * *", periodic_id="sweep-orphans")
+@queue.task(name="footage.sweep_orphans", queueing_lock="footage.sweep_orphans")
+def sweep_orphans(timestamp: int) -> dict[str, int]:
+    """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
+    versions from crashed uploads are removed after the grace period."""
+    from app.footage.orphans import sweep_orphans as sweep
+
+    with session_factory()() as session, session.begin():
+        report = sweep(session)
+    return {
+        "objects_without_rows": len(report.objects_without_rows),
+        "rows_without_objects": len(report.rows_without_objects),
+        "removed": len(report.removed),
+    }
