@@ -15,6 +15,7 @@ from app.core import health, metrics
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.core.http import install_http_hardening
+from app.core.openapi import document_problems
 from app.core.storage import get_storage
 from app.extractions.router import router as extractions_router
 from app.footage.router import router as footage_router
@@ -43,6 +44,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    document_problems(app)
     install_http_hardening(app)
     app.add_middleware(metrics.MetricsMiddleware)
 

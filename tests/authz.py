@@ -77,8 +77,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/cameras"): Row(ALL, 200),
     ("POST", "/api/v1/cameras/import"): only("admin", ok=422),
     ("GET", "/api/v1/cameras/export.geojson"): only("admin", ok=200),
-    ("GET", "/api/v1/cameras/{camera_id}"): Row(ALL, 404),
-    ("PATCH", "/api/v1/cameras/{camera_id}"): only("admin", "owner", ok=404),
+    ("GET", "/api/v1/cameras/{camera_id:uuid}"): Row(ALL, 404),
+    ("PATCH", "/api/v1/cameras/{camera_id:uuid}"): only("admin", "owner", ok=404),
     # cases
     ("POST", "/api/v1/cases"): only("investigator", ok=422),
     ("GET", "/api/v1/cases"): Row(STAFF, 200),
@@ -183,6 +183,6 @@ def probe_path(path: str, principal: str, people: Principals) -> tuple[str, dict
             return people.link_token if principal == LINK else "x" * 43
         return str(uuid.uuid4())
 
-    url = re.sub(r"\{(\w+)\}", fill, path)
+    url = re.sub(r"\{(\w+)(?::\w+)?\}", fill, path)
     headers = {} if principal in (ANON, LINK) else dict(people.accounts[principal].headers)
     return url, headers

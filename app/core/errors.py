@@ -128,13 +128,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid request", detail, slug="validation", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            # The router names only the methods of the first route it matched; a path is often served by
+            # several routes (GET and POST /cases), so list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(
             exc.status_code,
             _reason(exc.status_code),
             str(exc.detail),
             slug=f"http-{exc.status_code}",
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
@@ -156,6 +161,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "The server failed; the error was logged.", slug="internal")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import compile_path
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for context in contexts:
+            path, route_methods = getattr(context, "path", None), getattr(context, "methods", None)
+            if path and route_methods and compile_path(path)[0].match(request.url.path):
+                methods |= set(route_methods)
+    return sorted(methods)
 
 
 def _reason(status: int) -> str:

@@ -102,8 +102,127 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class NulCharacterMiddleware:
+    """Refuse the NUL character in text input with a 422 naming the field, before any handler sees it.
+
+    PostgreSQL cannot store NUL in text, so such input would otherwise fail deep in a transaction. JSON and form
+    bodies are buffered to look (they are small: the body cap applies); evidence uploads are binary and exempt.
+    """
+
+    def __init__(self, app: ASGIApp, exempt_suffixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.exempt_suffixes = exempt_suffixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or "\x00" in str(scope.get("path", "")):
+            field = _query_field(query) if b"%00" in query else "path"
+            await _nul_refused(send, field)
+            return
+        path = str(scope.get("path", ""))
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"").split(b";")[0].strip().lower()
+        if path.endswith(self.exempt_suffixes) or content_type not in _TEXT_BODIES:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        in_body = _body_field(body, content_type)
+        if in_body is not None:
+            await _nul_refused(send, in_body)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+_TEXT_BODIES = {b"application/json", b"application/x-www-form-urlencoded"}
+
+
+def _query_field(query: bytes) -> str:
+    from urllib.parse import parse_qsl
+
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return "query"
+
+
+def _body_field(body: bytes, content_type: bytes) -> str | None:
+    """The name of the first field holding a NUL character, or None when there is none."""
+    import json
+    from urllib.parse import parse_qsl
+
+    if content_type == b"application/x-www-form-urlencoded":
+        if b"%00" not in body:
+            return None
+        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "body"
+        return None
+    if b"\\u0000" not in body:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # malformed JSON: the handler's own validation answers it
+
+    def find(value: object, where: str) -> str | None:
+        if isinstance(value, str):
+            return where if "\x00" in value else None
+        if isinstance(value, dict):
+            for key, item in value.items():
+                found = find(key, where) if "\x00" in key else find(item, f"{where}.{key}" if where else key)
+                if found is not None:
+                    return found or "body"
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                found = find(item, f"{where}.{index}" if where else str(index))
+                if found is not None:
+                    return found
+        return None
+
+    return find(document, "")
+
+
+async def _nul_refused(send: Send, field: str) -> None:
+    import json
+
+    message = "must not contain the NUL character (\\u0000)"
+    body = json.dumps(
+        {
+            "type": "https://footage-tracker.example/problems/validation",
+            "title": "Invalid request",
+            "status": 422,
+            "detail": f"{field}: {message}",
+            "errors": [{"field": field, "message": message}],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def install_http_hardening(app: FastAPI) -> None:
     settings = get_settings()
+    app.add_middleware(NulCharacterMiddleware, exempt_suffixes=("/original",))
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes, exempt_suffixes=("/original",))
     if settings.cors_origins:
         app.add_middleware(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 MAX_LIMIT = 500
+MAX_OFFSET = 2**31 - 1  # beyond any list this service holds, and inside what PostgreSQL takes as an OFFSET
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit, offset)
 

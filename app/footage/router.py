@@ -35,6 +35,13 @@ def link_view(token: str, session: SessionDep, actor: LinkActor) -> Any:
     return service.request_detail(session, actor, actor.link_request_id)
 
 
+def _content_length(request: Request) -> int | None:
+    # Read here rather than declared as a parameter: the HTTP server owns this header (it frames the body), so it
+    # is no input clients choose and the API description does not offer it.
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
 def _headers(
     x_filename: str,
     content_length: int | None,
@@ -62,7 +69,6 @@ async def upload_original(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.upload"))],
     x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    content_length: Annotated[int | None, Header(ge=0)] = None,
     x_content_sha256: Annotated[str | None, Header()] = None,
     x_recording_start: Annotated[str | None, Header()] = None,
     x_clock_offset_seconds: Annotated[str | None, Header()] = None,
@@ -71,7 +77,7 @@ async def upload_original(
     """The recorder's native export as the raw body, streamed to evidence storage and hashed on the way."""
     session.close()  # the upload may take long: hold no database connection meanwhile
     headers = _headers(
-        x_filename, content_length, x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+        x_filename, _content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
     )
     return await ingest_flow.receive_original(actor, request_id, request.stream(), headers)
 
@@ -83,7 +89,6 @@ async def link_upload_original(
     session: SessionDep,
     actor: LinkActor,
     x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    content_length: Annotated[int | None, Header(ge=0)] = None,
     x_content_sha256: Annotated[str | None, Header()] = None,
     x_recording_start: Annotated[str | None, Header()] = None,
     x_clock_offset_seconds: Annotated[str | None, Header()] = None,
@@ -93,7 +98,7 @@ async def link_upload_original(
     session.close()
     assert actor.link_request_id is not None
     headers = _headers(
-        x_filename, content_length, x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+        x_filename, _content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
     )
     return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers)
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from app.core import clock
 from app.core.db import SessionDep, session_factory
 from app.core.errors import RuleViolation
 from app.core.pagination import PageDep
+from app.core.params import IsoDateTime
 from app.registry import importer, service
 from app.registry.schemas import (
     CameraCreate,
@@ -87,7 +87,9 @@ def cameras(
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
-    at: Annotated[datetime | None, Query(description="Time of interest (default now); ISO 8601 with offset.")] = None,
+    at: Annotated[
+        IsoDateTime | None, Query(description="Time of interest (default now); ISO 8601 with offset.")
+    ] = None,
 ) -> Any:
     """With lat, lon and radius_m: the coverage search (investigators, supervisors, auditors, admins).
     Without: the cameras the caller may see."""
@@ -131,25 +133,35 @@ async def import_cameras(request: Request, actor: Annotated[Actor, Depends(allow
         spool.close()
 
 
-@router.get("/cameras/export.geojson")
+class GeoJSONResponse(StreamingResponse):
+    media_type = "application/geo+json"
+
+
+@router.get(
+    "/cameras/export.geojson",
+    response_class=GeoJSONResponse,
+    responses={
+        200: {
+            "description": "A GeoJSON FeatureCollection of every camera (streamed).",
+            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def export_geojson(_: Annotated[Actor, Depends(allow("cameras.import"))]) -> StreamingResponse:
     def body() -> Any:
         with session_factory()() as session:
             yield from importer.export_geojson(session)
 
-    return StreamingResponse(
-        body(),
-        media_type="application/geo+json",
-        headers={"Content-Disposition": 'attachment; filename="cameras.geojson"'},
-    )
+    return GeoJSONResponse(body(), headers={"Content-Disposition": 'attachment; filename="cameras.geojson"'})
 
 
-@router.get("/cameras/{camera_id}", response_model=CameraRead)
+# ":uuid": /cameras/export.geojson and /cameras/import are no camera ids, so they never reach these routes.
+@router.get("/cameras/{camera_id:uuid}", response_model=CameraRead)
 def get_camera(camera_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("cameras.read"))]) -> Any:
     return service.get_camera(session, actor, camera_id)
 
 
-@router.patch("/cameras/{camera_id}", response_model=CameraRead)
+@router.patch("/cameras/{camera_id:uuid}", response_model=CameraRead)
 def update_camera(
     camera_id: UUID, body: CameraUpdate, session: SessionDep, actor: Annotated[Actor, Depends(allow("cameras.write"))]
 ) -> Any:

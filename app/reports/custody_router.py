@@ -13,6 +13,7 @@ from app.core.pagination import PageDep
 from app.custody import checkpoints, proofs
 from app.reports import custody_view
 
+MAX_SEQ = 2**63 - 1  # custody seqs are PostgreSQL bigints
 router = APIRouter(prefix="/api/v1", tags=["custody"])
 
 
@@ -23,7 +24,7 @@ def events(
     actor: Annotated[Actor, Depends(allow("custody.read"))],
     case_id: Annotated[UUID | None, Query()] = None,
     object_id: Annotated[UUID | None, Query()] = None,
-    since_seq: Annotated[int | None, Query(ge=0)] = None,
+    since_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     items, total = custody_view.list_events(
@@ -58,8 +59,8 @@ def public_key() -> dict[str, str]:
 def inclusion(
     session: SessionDep,
     _: Annotated[Actor, Depends(allow("custody.read"))],
-    seq: Annotated[int, Query(ge=1)],
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    seq: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
 ) -> dict[str, Any]:
     return proofs.inclusion_proof(session, seq, tree_size).as_record()
 
@@ -68,8 +69,8 @@ def inclusion(
 def consistency(
     session: SessionDep,
     _: Annotated[Actor, Depends(allow("custody.read"))],
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    second: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> dict[str, Any]:
     return proofs.consistency_proof(session, first, second).as_record()
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -10,12 +9,26 @@ from fastapi.responses import JSONResponse
 from app.auth.permissions import Actor, allow
 from app.core.db import SessionDep
 from app.core.errors import RuleViolation
+from app.core.params import IsoDateTime
 from app.reports import service
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-@router.get("/cases/{case_id}/custody-report")
+REPORT_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report: JSON, CSV of the events, PDF, or the verification bundle (zip).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.get("/cases/{case_id}/custody-report", responses=REPORT_FORMATS)
 def custody_report(
     case_id: UUID,
     session: SessionDep,
@@ -28,12 +41,20 @@ def custody_report(
     )
 
 
-@router.get("/stats")
+@router.get(
+    "/stats",
+    responses={
+        200: {
+            "description": "The figures as JSON, or as CSV with format=csv.",
+            "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def stats(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("stats.read"))],
-    start: Annotated[datetime, Query(alias="from", description="Start, ISO 8601 with offset.")],
-    end: Annotated[datetime, Query(alias="to", description="End (exclusive), ISO 8601 with offset.")],
+    start: Annotated[IsoDateTime, Query(alias="from", description="Start, ISO 8601 with offset.")],
+    end: Annotated[IsoDateTime, Query(alias="to", description="End (exclusive), ISO 8601 with offset.")],
     unit_id: Annotated[UUID | None, Query()] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002 - API name
 ) -> Response:
