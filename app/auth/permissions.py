@@ -45,6 +45,8 @@ POLICY: dict[str, frozenset[Role]] = {
     # cases and requests
     "cases.read": frozenset({ADM, INV, SUP, AUD}),
     "cases.write": frozenset({INV}),
+    "retention.read": frozenset({ADM, INV, SUP, AUD}),
+    "retention.write": frozenset({ADM}),
     "requests.read": EVERYONE,
     "requests.file": frozenset({INV}),
     "requests.respond": frozenset({OWN, ADM}),

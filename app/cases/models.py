@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Text
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
@@ -40,6 +40,8 @@ class Case(Base):
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
+    # How long its evidence stays locked (None: the settings' default period and mode).
+    retention_category: Mapped[str | None] = mapped_column(ForeignKey("retention_categories.code"))
 
     __table_args__ = (
         CheckConstraint("incident_end > incident_start", name="incident_window_ordered"),
@@ -52,4 +54,22 @@ class Case(Base):
             name="closed_has_outcome",
         ),
         Index("ix_cases_unit_status_created", "unit_id", "status", "created_at"),
+    )
+
+
+class RetentionCategory(Base):
+    """How long evidence of a case stays locked in storage, and in which Object Lock mode. Admins manage them."""
+
+    __tablename__ = "retention_categories"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    retention_seconds: Mapped[int] = mapped_column(BigInteger)
+    mode: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("retention_seconds > 0", name="period_positive"),
+        CheckConstraint("mode IN ('COMPLIANCE', 'GOVERNANCE')", name="mode_known"),
     )

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, Query
 from app.auth.permissions import Actor, allow
 from app.cases import service
 from app.cases.models import CaseStatus
-from app.cases.schemas import CaseClose, CaseCreate, CasePage, CaseRead, CaseUpdate
+from app.cases.schemas import (
+    CaseClose,
+    CaseCreate,
+    CasePage,
+    CaseRead,
+    CaseUpdate,
+    RetentionCategoryCreate,
+    RetentionCategoryRead,
+)
 from app.core.db import SessionDep
 from app.core.pagination import PageDep
 
@@ -52,3 +60,18 @@ def update_case(case_id: UUID, body: CaseUpdate, session: SessionDep, actor: Wri
 @router.post("/cases/{case_id}/close", response_model=CaseRead)
 def close_case(case_id: UUID, body: CaseClose, session: SessionDep, actor: Writer) -> Any:
     return service.close_case(session, actor, case_id, body)
+
+
+@router.get("/retention-categories", response_model=list[RetentionCategoryRead], tags=["retention"])
+def retention_categories(
+    session: SessionDep, _: Annotated[Actor, Depends(allow("retention.read"))]
+) -> list[dict[str, Any]]:
+    """How long each category keeps a case's evidence locked (a case without one: the service's default)."""
+    return service.list_retention_categories(session)
+
+
+@router.post("/retention-categories", response_model=RetentionCategoryRead, status_code=201, tags=["retention"])
+def create_retention_category(
+    body: RetentionCategoryCreate, session: SessionDep, actor: Annotated[Actor, Depends(allow("retention.write"))]
+) -> dict[str, Any]:
+    return service.create_retention_category(session, actor, body)

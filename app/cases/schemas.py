@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -44,6 +44,9 @@ class CaseUpdate(BaseModel):
     incident_start: UtcDatetime | None = None
     incident_end: UtcDatetime | None = None
     lead_investigator_id: UUID | None = None
+    retention_category: str | None = Field(
+        None, min_length=1, max_length=50, description="Code of a retention category (GET /retention-categories)."
+    )
 
 
 class CaseClose(BaseModel):
@@ -74,8 +77,27 @@ class CaseRead(BaseModel):
     updated_at: datetime
     closed_at: datetime | None
     closed_by: UUID | None
+    retention_category: str | None
 
 
 class CasePage(BaseModel):
     items: list[CaseRead]
     total: int
+
+
+class RetentionCategoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=200)
+    retention_days: float = Field(gt=0, le=36500, description="How long evidence stays locked; fractions allowed.")
+    mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    description: str | None = Field(None, max_length=2000)
+
+
+class RetentionCategoryRead(BaseModel):
+    code: str
+    name: str
+    retention_days: float
+    mode: str
+    description: str | None

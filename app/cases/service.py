@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
 from app.auth.permissions import Actor, can_see_unit_object, ensure_visible
-from app.cases.models import Case, CaseStatus
-from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate
+from app.cases.models import Case, CaseStatus, RetentionCategory
+from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
 from app.core import clock
 from app.core.errors import Conflict, RuleViolation
 from app.custody.service import append_event
@@ -168,6 +168,8 @@ def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate)
         raise Conflict(f"case number {changes['number']!r} already exists", extra={"field": "number"})
     if "lead_investigator_id" in changes:
         _lead(session, case.unit_id, changes["lead_investigator_id"])
+    if "retention_category" in changes and session.get(RetentionCategory, changes["retention_category"]) is None:
+        raise RuleViolation("retention_category", "is not a known retention category; see GET /retention-categories")
     diff: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(case, name)
@@ -202,3 +204,47 @@ def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -
         {"outcome": body.outcome, "footage_contributed": body.footage_contributed},
     )
     return case
+
+
+# -- retention categories ------------------------------------------------------------------------------
+
+
+def list_retention_categories(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(RetentionCategory).order_by(RetentionCategory.retention_seconds))
+    return [_category(row) for row in rows]
+
+
+def create_retention_category(session: Session, actor: Actor, body: RetentionCategoryCreate) -> dict[str, Any]:
+    """A new category (codes are unique and never change: cases and locked evidence refer to them)."""
+    if session.get(RetentionCategory, body.code) is not None:
+        raise Conflict(f"retention category {body.code!r} already exists", extra={"field": "code"})
+    row = RetentionCategory(
+        code=body.code,
+        name=body.name,
+        retention_seconds=max(1, round(body.retention_days * 86400)),
+        mode=body.mode,
+        description=body.description,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    append_event(
+        session,
+        actor=actor.label,
+        action="retention_category.created",
+        object_type="retention_category",
+        reason=body.name,
+        where=actor.where(),
+        details=_category(row),
+    )
+    return _category(row)
+
+
+def _category(row: RetentionCategory) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "retention_days": row.retention_seconds / 86400,
+        "mode": row.mode,
+        "description": row.description,
+    }

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://footage-tracker.example/problems/"
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "errors", "instance"})
 
 
 class DomainError(Exception):
@@ -93,8 +94,10 @@ def problem(
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    for key, value in (extra or {}).items():
+        # The problem's own members keep their meaning: a "status" of the thing in conflict becomes
+        # "current_status" instead of overwriting the HTTP status.
+        body[f"current_{key}" if key in RESERVED_MEMBERS else key] = value
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -241,3 +241,12 @@ def install_http_hardening(app: FastAPI) -> None:
             ],
         )
     app.add_middleware(SecurityHeadersMiddleware)
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that survives any file name: an ASCII fallback, and the exact name as RFC 6266 /
+    RFC 5987 `filename*` (HTTP header values are Latin-1; case numbers and Vietnamese names are not)."""
+    from urllib.parse import quote
+
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

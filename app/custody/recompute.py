@@ -52,6 +52,11 @@ class Suspect:
     stored: bytes
 
 
+# The event that records an object version's deletion at the end of its retention: from then on the version
+# is expected to be gone, not re-hashed.
+DELETED_ACTION = "retention.deleted"
+
+
 @dataclass
 class ObjectReference:
     """An event that stored an object: the hash it recorded for (object_key, version_id)."""
@@ -78,6 +83,7 @@ class RangeResult:
     first_at: str | None = None
     last_at: str | None = None
     objects: dict[tuple[str, str], list[ObjectReference]] = field(default_factory=dict)
+    deleted: set[tuple[str, str]] = field(default_factory=set)  # versions removed at the end of their retention
 
 
 def reference_leaf(seq: int, entry: dict[str, Any]) -> bytes | None:
@@ -158,8 +164,13 @@ def walk_range(
                 if at < prev_at and len(result.inversions) < MAX_INVERSIONS:
                     result.inversions.append(seq)
                 prev_at = at
-                if include_objects and vid and sha and '"object_key"' in details:
-                    _reference(result, seq, oid, sha, vid, loads(details))
+                if include_objects and vid and '"object_key"' in details:
+                    if action == DELETED_ACTION:
+                        key = loads(details).get("object_key")
+                        if isinstance(key, str):
+                            result.deleted.add((key, vid))
+                    elif sha:
+                        _reference(result, seq, oid, sha, vid, loads(details))
             result.rows += len(rows)
             if result.seqs_first is None:
                 result.seqs_first, result.first_at = rows[0][0], rows[0][1]

@@ -12,7 +12,8 @@ What is checked, and how each failure is reported (``what``, with the ``seq`` or
   the log" (seq = the checkpoint's size); when a root disagrees, rows whose time runs backwards are named
   ("out of time order") to point at a rewritten stretch;
 - each object version an event stored (``details.object_key`` + ``version_id`` + ``sha256``) is read back from
-  S3, streaming, and re-hashed once: "missing object version", "object hash mismatch", "object unreadable".
+  S3, streaming, and re-hashed once: "missing object version", "object hash mismatch", "object unreadable";
+  a version whose deletion at the end of its retention the log records (`retention.deleted`) is not read.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def verify_log(
     suspects: list[Suspect] = []
     gaps: list[tuple[int, int]] = []
     objects: dict[tuple[str, str], list[ObjectReference]] = {}
+    deleted: set[tuple[str, str]] = set()
     inversions: list[int] = []
     last_at: str | None = None
     last_seq = 0
@@ -157,6 +159,7 @@ def verify_log(
         last_seq = part.seqs_last if part.seqs_last is not None else last_seq
         for key, refs in part.objects.items():
             objects.setdefault(key, []).extend(refs)
+        deleted |= part.deleted
         fold.add(bytes(part.leaves))
     fold.finish()
 
@@ -180,7 +183,8 @@ def verify_log(
     if any(p.what.startswith("root differs") for p in report.problems):
         for seq in inversions:
             report.add(Problem("out of time order", seq=seq, detail="recorded earlier than the row before it"))
-    objects_checked = _check_objects(report, objects, storage) if include_objects else 0
+    live = {key: refs for key, refs in objects.items() if key not in deleted}  # deleted at end of retention
+    objects_checked = _check_objects(report, live, storage) if include_objects else 0
     problems = report.closed()
     return VerificationResult(
         ok=not problems,

@@ -29,6 +29,7 @@ from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
 from app.footage.models import Clip, Original
+from app.footage.retention import lock_period
 
 log = logging.getLogger(__name__)
 DIRECT = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv"}
@@ -159,6 +160,7 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
         if request.status != RequestStatus.footage_received.value:
             return None
         plan = plan_cut(original, window_start, window_end)
+        lock = lock_period(session, request.case_id)
         session.expunge(original)
     if plan is None:
         _mismatch(factory, request_id, original, actor)
@@ -173,9 +175,8 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
             f"{result.container}"
         )
         version_id = _store_once(key, result.path, sha)
-        settings = get_settings()
-        retain_until = clock.now() + timedelta(days=settings.retention_days)
-        get_storage().lock(key, version_id, mode=settings.retention_mode, until=retain_until)
+        retain_until = lock.until()
+        get_storage().lock(key, version_id, mode=lock.mode, until=retain_until)
         get_storage().set_legal_hold(key, version_id, True)
         start_true = original.recording_start_true
         actual_start = start_true + timedelta(seconds=result.first_s)
@@ -195,6 +196,7 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
             plan,
             retain_until,
             actor,
+            retention_mode=lock.mode,
         )
 
 
@@ -246,6 +248,8 @@ def _record(
     plan: Plan,
     retain_until: datetime,
     actor: Any,
+    *,
+    retention_mode: str,
 ) -> Clip:
     with factory() as session, session.begin():
         request = session.get(ExtractionRequest, request_id, with_for_update=True)
@@ -269,7 +273,7 @@ def _record(
             tool_version=media.ffmpeg_version(),
             command=[" ".join(c) for c in result.commands],
             created_at=clock.now(),
-            retention_mode=get_settings().retention_mode,
+            retention_mode=retention_mode,
             retain_until=retain_until,
             legal_hold=True,
         )

@@ -28,6 +28,7 @@ from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
 from app.footage.models import Original
 from app.footage.receive import Received, stream_to_storage
+from app.footage.retention import LockPeriod, lock_period
 
 log = logging.getLogger(__name__)
 ACCEPTING = {RequestStatus.approved, RequestStatus.partially_approved, RequestStatus.footage_mismatch}
@@ -56,6 +57,7 @@ class Prepared:
     frame_rate: float | None
     client_sha256: str | None
     recording_start_stated: str
+    lock: LockPeriod
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -122,6 +124,7 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
             frame_rate=rate,
             client_sha256=client_sha,
             recording_start_stated=headers.recording_start.strip(),
+            lock=lock_period(session, request.case_id),
         )
 
 
@@ -175,11 +178,10 @@ def _accept(actor: Actor, prepared: Prepared, received: Received) -> dict[str, A
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
     if not info.duration_s:
         raise _refuse(received, RuleViolation("body", "not a playable video: no duration could be read"))
-    settings = get_settings()
-    retain_until = clock.now() + timedelta(days=settings.retention_days)
+    retain_until = prepared.lock.until()
     # Lock before the row exists: a crash in between leaves a locked orphan the sweep reports, never an
     # evidence row pointing at an unlocked object.
-    get_storage().lock(received.key, received.version_id, mode=settings.retention_mode, until=retain_until)
+    get_storage().lock(received.key, received.version_id, mode=prepared.lock.mode, until=retain_until)
     get_storage().set_legal_hold(received.key, received.version_id, True)
     return _record(actor, prepared, received, info, retain_until)
 
@@ -187,7 +189,6 @@ def _accept(actor: Actor, prepared: Prepared, received: Received) -> dict[str, A
 def _record(
     actor: Actor, prepared: Prepared, received: Received, info: media.MediaInfo, retain_until: datetime
 ) -> dict[str, Any]:
-    settings = get_settings()
     media_fields = info.as_dict()
     with session_factory()() as session, session.begin():
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
@@ -210,7 +211,7 @@ def _record(
             uploaded_by=actor.label,
             client_address=actor.client_address,
             received_at=clock.now(),
-            retention_mode=settings.retention_mode,
+            retention_mode=prepared.lock.mode,
             retain_until=retain_until,
             legal_hold=True,
         )
@@ -256,7 +257,8 @@ def _record(
             session,
             action="original.locked",
             details={
-                "retention_mode": settings.retention_mode,
+                "retention_mode": prepared.lock.mode,
+                "retention_category": prepared.lock.category,
                 "retain_until": retain_until.isoformat(),
                 "legal_hold": True,
             },

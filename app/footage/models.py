@@ -38,6 +38,7 @@ class Original(Base):
     retention_mode: Mapped[str] = mapped_column(Text)
     retain_until: Mapped[datetime]
     legal_hold: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[datetime | None]  # the version was deleted at the end of its retention
 
     @property
     def recording_start_true(self) -> datetime:
@@ -76,6 +77,7 @@ class Clip(Base):
     retention_mode: Mapped[str] = mapped_column(Text)
     retain_until: Mapped[datetime]
     legal_hold: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[datetime | None]  # the version was deleted at the end of its retention
 
     __table_args__ = (
         # One clip per original and requested window: a retried job finds it instead of making another.

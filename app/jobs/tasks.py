@@ -101,3 +101,16 @@ def sweep_orphans(timestamp: int) -> dict[str, int]:
         "rows_without_objects": len(report.rows_without_objects),
         "removed": len(report.removed),
     }
+
+
+@queue.periodic(cron="41 * * * *", periodic_id="sweep-retention")
+@queue.task(name="retention.sweep", queueing_lock="retention.sweep")
+def sweep_retention(timestamp: int | None = None) -> dict[str, int]:
+    """Hourly (and when a case closes): release legal holds of closed cases' evidence, delete versions past
+    retention that are free of holds; each a custody event."""
+    from app.footage.retention import sweep_retention as sweep
+
+    report = sweep(session_factory())
+    if report.refused:
+        log.warning("retention: %d objects refused: %s", len(report.refused), report.refused[:5])
+    return {"released": len(report.released), "deleted": len(report.deleted), "refused": len(report.refused)}

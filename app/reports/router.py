@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from app.auth.permissions import Actor, allow
 from app.core.db import SessionDep
 from app.core.errors import RuleViolation
+from app.core.http import content_disposition
 from app.core.params import IsoDateTime
 from app.reports import service
 
@@ -36,9 +37,7 @@ def custody_report(
     format: Annotated[Literal["json", "csv", "pdf", "bundle"], Query()] = "json",  # noqa: A002 - API name
 ) -> Response:
     content, media_type, filename = service.export(session, actor, case_id, format)
-    return Response(
-        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(content, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)})
 
 
 @router.get(

@@ -59,3 +59,21 @@ def test_unexpected_errors_do_not_leak_internals() -> None:
     response = TestClient(_app(), raise_server_exceptions=False).get("/boom")
     assert response.status_code == 500
     assert "secret" not in response.text
+
+
+def test_extra_members_never_overwrite_the_problem_s_own() -> None:
+    import json
+
+    from app.core.errors import problem
+
+    body = json.loads(problem(409, "Conflict", "the case is closed", slug="conflict", extra={"status": "closed"}).body)
+    assert body["status"] == 409 and body["current_status"] == "closed"
+
+
+def test_attachment_names_outside_latin_1_are_sent_as_rfc_5987() -> None:
+    from app.core.http import content_disposition
+
+    header = content_disposition("custody-report-HS-2026/𪎫-Bến Nghé.pdf")
+    header.encode("latin-1")  # a valid header value
+    assert 'filename="custody-report-HS-2026/_-B_n Ngh_.pdf"' in header
+    assert "filename*=UTF-8''custody-report-HS-2026%2F%F0%AA%8E%AB-B%E1%BA%BFn%20Ngh%C3%A9.pdf" in header

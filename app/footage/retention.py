@@ -1,0 +1,169 @@
+"""Retention of evidence objects: how long each is locked, when its legal hold is released, when it is deleted.
+
+A case's retention category (app/cases/models.py RetentionCategory; none: the settings' default) sets the
+Object Lock period and mode of every original and clip of the case when they are stored. Every object also
+carries a legal hold while its case is open. The periodic sweep here:
+
+1. releases the legal hold of each object whose case is closed (an object belongs to one request of one
+   case, so that is "every case referencing it is closed") — the hold comes off in S3 first, then the row and
+   a custody event `retention.hold_released` record it; a crash between leaves the hold off and unrecorded
+   for the next sweep to record, never a record of a release that did not happen;
+2. deletes each object version past its retention, with no hold, whose case is closed — S3 first (the server
+   refuses while the version is locked, which is the final word), then `deleted_at` on the row and a custody
+   event `retention.deleted` (custody verification then expects the version gone rather than re-hashing it).
+
+The evidence rows stay: they, and the custody log, are the record of what was held and when it went.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.permissions import system_actor
+from app.cases.models import Case, CaseStatus, RetentionCategory
+from app.core import clock
+from app.core.config import get_settings
+from app.core.storage import RetentionMode, StorageError, get_storage
+from app.custody.recompute import DELETED_ACTION
+from app.custody.service import append_event
+from app.extractions.models import ExtractionRequest
+from app.footage.models import Clip, Original
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LockPeriod:
+    mode: RetentionMode
+    period: timedelta
+    category: str | None
+
+    def until(self) -> datetime:
+        return clock.now() + self.period
+
+
+def lock_period(session: Session, case_id: UUID) -> LockPeriod:
+    """The Object Lock mode and period for new evidence of the case: its category's, else the settings'."""
+    category = session.scalar(
+        select(RetentionCategory)
+        .join(Case, Case.retention_category == RetentionCategory.code)
+        .where(Case.id == case_id)
+    )
+    if category is None:
+        settings = get_settings()
+        return LockPeriod(settings.retention_mode, timedelta(days=settings.retention_days), None)
+    mode: RetentionMode = "GOVERNANCE" if category.mode == "GOVERNANCE" else "COMPLIANCE"
+    return LockPeriod(mode, timedelta(seconds=category.retention_seconds), category.code)
+
+
+@dataclass
+class RetentionReport:
+    released: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
+
+
+def sweep_retention(factory: sessionmaker[Session]) -> RetentionReport:
+    """Release holds of closed cases' evidence, delete what is past retention and free of holds."""
+    report = RetentionReport()
+    for model in (Clip, Original):  # clips first: a clip never outlives the original it was cut from
+        for row_id in _closed_case_objects(factory, model, held=True):
+            _release(factory, model, row_id, report)
+        for row_id in _closed_case_objects(factory, model, held=False):
+            _delete(factory, model, row_id, report)
+    return report
+
+
+def _closed_case_objects(
+    factory: sessionmaker[Session], model: type[Original] | type[Clip], *, held: bool
+) -> list[UUID]:
+    with factory() as session:
+        query = (
+            select(model.id)
+            .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
+            .join(Case, Case.id == ExtractionRequest.case_id)
+            .where(Case.status == CaseStatus.closed.value, model.deleted_at.is_(None), model.legal_hold.is_(held))
+        )
+        if not held:
+            query = query.where(model.retain_until <= clock.now())
+        return list(session.scalars(query))
+
+
+def _event_fields(row: Original | Clip, case_id: UUID) -> dict[str, Any]:
+    return {
+        "object_type": "clip" if isinstance(row, Clip) else "original",
+        "object_id": row.id,
+        "version_id": row.version_id,
+        "case_id": case_id,
+        "where": {"component": "worker", "task": "retention.sweep"},
+    }
+
+
+def _release(
+    factory: sessionmaker[Session], model: type[Original] | type[Clip], row_id: UUID, report: RetentionReport
+) -> None:
+    actor = system_actor("retention")
+    with factory() as session, session.begin():
+        row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
+        if row is None or not row.legal_hold:
+            return
+        case_id = session.scalar(select(ExtractionRequest.case_id).where(ExtractionRequest.id == row.request_id))
+        assert case_id is not None
+        try:
+            get_storage().set_legal_hold(row.object_key, row.version_id, False)
+        except Exception as exc:  # noqa: BLE001 - the next sweep retries; the row still says held
+            report.refused.append({"id": str(row_id), "what": f"legal hold release failed: {exc}"})
+            return
+        row.legal_hold = False
+        append_event(
+            session,
+            actor=actor.label,
+            action="retention.hold_released",
+            sha256=row.sha256,
+            reason="every case referencing it is closed",
+            details={"object_key": row.object_key, "retain_until": row.retain_until.isoformat()},
+            **_event_fields(row, case_id),
+        )
+        report.released.append(str(row_id))
+
+
+def _delete(
+    factory: sessionmaker[Session], model: type[Original] | type[Clip], row_id: UUID, report: RetentionReport
+) -> None:
+    actor = system_actor("retention")
+    with factory() as session, session.begin():
+        row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
+        if row is None or row.legal_hold or row.deleted_at is not None:
+            return
+        request = session.get(ExtractionRequest, row.request_id)
+        assert request is not None
+        case = session.get(Case, request.case_id)
+        if case is None or case.status != CaseStatus.closed.value:
+            return  # nothing referenced by an open case is deleted
+        if isinstance(row, Original) and session.scalar(
+            select(Clip.id).where(Clip.original_id == row.id, Clip.deleted_at.is_(None)).limit(1)
+        ):
+            return  # its clips go first
+        try:
+            get_storage().remove_version(row.object_key, row.version_id)
+        except StorageError as exc:
+            report.refused.append({"id": str(row_id), "what": str(exc)})
+            return
+        row.deleted_at = clock.now()
+        append_event(
+            session,
+            actor=actor.label,
+            action=DELETED_ACTION,
+            reason="retention period over, no legal hold, every case referencing it closed",
+            # no sha256 field: the event records a removal, not an object to re-hash
+            details={"object_key": row.object_key, "sha256": row.sha256, "retain_until": row.retain_until.isoformat()},
+            **_event_fields(row, case.id),
+        )
+        report.deleted.append(str(row_id))
