@@ -51,7 +51,7 @@ def main() -> None:
                 )
                 seed = re.findall(r"Seed: (\d+)", output)
                 print(
-                    f"{role}: exit {code} in {time.perf_counter() - started:.0f} s; test cases {summary}; seed {seed}",
+                    f"{role}: exit {code} in {time.perf_counter() - started:.0f} s; test cases: {summary}; seed {seed}",
                     flush=True,
                 )
                 if code != 0:

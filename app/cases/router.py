@@ -19,7 +19,9 @@ from app.cases.schemas import (
     RetentionCategoryCreate,
     RetentionCategoryRead,
 )
+from app.core import idempotency
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotencyKey
 from app.core.pagination import PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -29,8 +31,16 @@ Writer = Annotated[Actor, Depends(allow("cases.write"))]
 
 
 @router.post("/cases", response_model=CaseRead, status_code=201)
-def create_case(body: CaseCreate, session: SessionDep, actor: Writer) -> Any:
-    return service.create_case(session, actor, body)
+def create_case(body: CaseCreate, session: SessionDep, actor: Writer, idempotency_key: IdempotencyKey = None) -> Any:
+    return idempotency.once(
+        session,
+        actor.label,
+        idempotency_key,
+        idempotency.fingerprint("POST", "/cases", body.model_dump(mode="json")),
+        lambda: service.create_case(session, actor, body),
+        CaseRead,
+        201,
+    )
 
 
 @router.get("/cases", response_model=CasePage)

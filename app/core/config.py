@@ -51,6 +51,7 @@ class Settings(BaseSettings):
         "COMPLIANCE", description="Object Lock mode applied to originals and clips."
     )
     retention_days: int = Field(1825, gt=0, description="Default retention period of evidence objects.")
+    idempotency_key_hours: int = Field(24, gt=0, description="How long an Idempotency-Key is remembered.")
     clip_source: Literal["presigned_url", "download"] = Field(
         "presigned_url",
         description="How the clip job reads an MP4/Matroska original: ffmpeg over a presigned URL with range "

@@ -9,7 +9,9 @@ from app.auth import links
 from app.auth.links import LinkActor
 from app.auth.permissions import Actor, allow
 from app.auth.schemas import Page
+from app.core import idempotency
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotencyKey
 from app.core.pagination import PageDep
 from app.extractions import area, service
 from app.extractions.schemas import (
@@ -28,9 +30,21 @@ router = APIRouter(prefix="/api/v1", tags=["requests"])
 
 @router.post("/cases/{case_id}/requests", response_model=RequestRead, status_code=201)
 def file_request(
-    case_id: UUID, body: RequestCreate, session: SessionDep, actor: Annotated[Actor, Depends(allow("requests.file"))]
+    case_id: UUID,
+    body: RequestCreate,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("requests.file"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return service.file_request(session, actor, case_id, body)
+    return idempotency.once(
+        session,
+        actor.label,
+        idempotency_key,
+        idempotency.fingerprint("POST", f"/cases/{case_id}/requests", body.model_dump(mode="json")),
+        lambda: service.file_request(session, actor, case_id, body),
+        RequestRead,
+        201,
+    )
 
 
 @router.post("/cases/{case_id}/area-requests", response_model=AreaRequestResult, status_code=201)
@@ -39,8 +53,17 @@ def file_area_request(
     body: AreaRequestCreate,
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("requests.file"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return area.file_area_request(session, actor, case_id, body)
+    return idempotency.once(
+        session,
+        actor.label,
+        idempotency_key,
+        idempotency.fingerprint("POST", f"/cases/{case_id}/area-requests", body.model_dump(mode="json")),
+        lambda: area.file_area_request(session, actor, case_id, body),
+        AreaRequestResult,
+        201,
+    )
 
 
 @router.get("/requests", response_model=Page[RequestRead])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import urllib.parse
@@ -13,11 +14,13 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import Role
 from app.auth.permissions import Actor
-from app.core import clock, media
+from app.core import clock, idempotency, media
 from app.core.config import get_settings
 from app.core.db import session_factory
 from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
@@ -29,6 +32,7 @@ from app.extractions.states import RequestStatus
 from app.footage.models import Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.retention import LockPeriod, lock_period
+from app.footage.schemas import OriginalReceived
 
 log = logging.getLogger(__name__)
 ACCEPTING = {RequestStatus.approved, RequestStatus.partially_approved, RequestStatus.footage_mismatch}
@@ -129,6 +133,55 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
 
 
 async def receive_original(
+    actor: Actor,
+    request_id: UUID,
+    chunks: AsyncIterator[bytes],
+    headers: UploadHeaders,
+    idempotency_key: str | None = None,
+) -> dict[str, Any] | JSONResponse:
+    """Stream, hash, probe, lock and record one recorder export. With an Idempotency-Key the key is claimed (and
+    committed) before the bytes stream, so a repeat while this one runs is a 409 and a repeat after it returns
+    the stored answer without storing the bytes again; a failed upload releases its key."""
+    if idempotency_key is None:
+        return await _receive(actor, request_id, chunks, headers)
+    print_ = idempotency.fingerprint("PUT", f"/requests/{request_id}/original", dataclasses.asdict(headers))
+    earlier = await run_in_threadpool(_claim_upload_key, actor.label, idempotency_key, print_)
+    if earlier is not None:
+        async for _ in chunks:  # read the repeated body to its end, keep nothing of it
+            pass
+        return earlier
+    try:
+        result = await _receive(actor, request_id, chunks, headers)
+    except BaseException:
+        await run_in_threadpool(_release_upload_key, actor.label, idempotency_key)
+        raise
+    await run_in_threadpool(_complete_upload_key, actor.label, idempotency_key, result)
+    return result
+
+
+def _claim_upload_key(owner: str, key: str, print_: str) -> JSONResponse | None:
+    with session_factory()() as session, session.begin():
+        earlier = idempotency.claim(session, owner, key, print_)
+        return idempotency.replay(earlier) if earlier is not None else None
+
+
+def _release_upload_key(owner: str, key: str) -> None:
+    with session_factory()() as session, session.begin():
+        session.execute(
+            delete(idempotency.IdempotencyRecord).where(
+                idempotency.IdempotencyRecord.owner == owner,
+                idempotency.IdempotencyRecord.key == key,
+                idempotency.IdempotencyRecord.status_code.is_(None),
+            )
+        )
+
+
+def _complete_upload_key(owner: str, key: str, result: dict[str, Any]) -> None:
+    with session_factory()() as session, session.begin():
+        idempotency.complete(session, owner, key, 201, OriginalReceived.model_validate(result).model_dump(mode="json"))
+
+
+async def _receive(
     actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
 ) -> dict[str, Any]:
     prepared = await run_in_threadpool(_prepare, actor, request_id, headers)

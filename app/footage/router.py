@@ -9,6 +9,7 @@ from app.auth.links import LinkActor
 from app.auth.permissions import Actor, allow
 from app.core.db import SessionDep
 from app.core.errors import RuleViolation
+from app.core.idempotency import IdempotencyKey
 from app.footage import ingest_flow, service
 from app.footage.ingest_flow import UploadHeaders
 from app.footage.schemas import (
@@ -73,13 +74,14 @@ async def upload_original(
     x_recording_start: Annotated[str | None, Header()] = None,
     x_clock_offset_seconds: Annotated[str | None, Header()] = None,
     x_frame_rate: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """The recorder's native export as the raw body, streamed to evidence storage and hashed on the way."""
     session.close()  # the upload may take long: hold no database connection meanwhile
     headers = _headers(
         x_filename, _content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
     )
-    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers)
+    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)
 
 
 @router.put("/respond/{token}/original", response_model=OriginalReceived, status_code=201, tags=["owner link"])
@@ -93,6 +95,7 @@ async def link_upload_original(
     x_recording_start: Annotated[str | None, Header()] = None,
     x_clock_offset_seconds: Annotated[str | None, Header()] = None,
     x_frame_rate: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     session.commit()  # keep the link's recorded use, and hold no connection during the upload
     session.close()
@@ -100,7 +103,7 @@ async def link_upload_original(
     headers = _headers(
         x_filename, _content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
     )
-    return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers)
+    return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers, idempotency_key)
 
 
 @router.get("/originals/{original_id}", response_model=OriginalRead)
