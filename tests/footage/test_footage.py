@@ -43,6 +43,10 @@ def _video(directory: Path, name: str, codec: list[str], seconds: int = SECONDS)
 @pytest.fixture()
 def approved(client: TestClient) -> tuple[Account, Account, str, datetime]:
     """An approved request (auto-approve consent) whose window is 5 s..12 s into a recording that starts at t0."""
+    return approved_request(client)
+
+
+def approved_request(client: TestClient) -> tuple[Account, Account, str, datetime]:
     unit = make_unit()
     investigator = account(client, Role.investigator, unit_id=unit)
     owner = make_owner()

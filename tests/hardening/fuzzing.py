@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,5 +111,8 @@ def run_schemathesis(base: str, token: str, *, max_examples: int, seed: int | No
         args += ["--exclude-path", path]
     if seed is not None:
         args += ["--seed", str(seed)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=1800)
+    # schemathesis keeps a cache of past failures in `.schemathesis/` of its working directory and replays them;
+    # each run starts from a fresh one so a run judges this service only.
+    with tempfile.TemporaryDirectory(prefix="schemathesis-") as workdir:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=1800, cwd=workdir)
     return done.returncode, done.stdout + done.stderr

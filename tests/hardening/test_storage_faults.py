@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,40 +13,46 @@ from sqlalchemy import func, select
 
 from app.core import embedded, media, storage
 from app.core.config import get_settings, override_settings
-from app.core.db import session_factory
+from app.core.db import dispose_engine, session_factory
 from app.custody.models import CustodyEvent
 from app.footage.models import Original
-from tests.factories import Account
-from tests.footage.test_footage import approved  # noqa: F401  (the fixture)
+from tests.footage.test_footage import approved_request
+from tests.services import fresh_database
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture()
-def own_s3(tmp_path: Path) -> Iterator[list[embedded.EmbeddedS3]]:
-    """A SeaweedFS of this test's own, which it may stop and start; the session's server is restored after."""
+def isolated(pg_server_url: str, configured: str, tmp_path: Path) -> Iterator[list[embedded.EmbeddedS3]]:
+    """A database and a SeaweedFS of this test's own (it stops and starts the S3 server, and its custody events
+    name objects only that server holds); the session's are restored after."""
     previous = get_settings()
     servers = [embedded.start_seaweedfs(tmp_path / "s3")]
-    override_settings(
-        s3_endpoint=servers[0].endpoint,
-        s3_access_key=servers[0].access_key,
-        s3_secret_key=servers[0].secret_key,
-        s3_secure=False,
-    )
-    storage.reset_storage()
-    storage.get_storage().ensure_bucket(create=True)
-    try:
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
+    with fresh_database(pg_server_url) as database_url:
         override_settings(
-            s3_endpoint=previous.s3_endpoint,
-            s3_access_key=previous.s3_access_key,
-            s3_secret_key=previous.s3_secret_key,
-            s3_secure=previous.s3_secure,
+            database_url=database_url,
+            s3_endpoint=servers[0].endpoint,
+            s3_access_key=servers[0].access_key,
+            s3_secret_key=servers[0].secret_key,
+            s3_secure=False,
         )
+        dispose_engine()
         storage.reset_storage()
+        storage.get_storage().ensure_bucket(create=True)
+        try:
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
+            override_settings(
+                database_url=previous.database_url,
+                s3_endpoint=previous.s3_endpoint,
+                s3_access_key=previous.s3_access_key,
+                s3_secret_key=previous.s3_secret_key,
+                s3_secure=previous.s3_secure,
+            )
+            dispose_engine()
+            storage.reset_storage()
 
 
 def _big_video(directory: Path) -> bytes:
@@ -77,12 +82,16 @@ def _evidence_of(request_id: str) -> tuple[int, int]:
 
 
 def test_s3_stopped_mid_upload_gives_503_keeps_nothing_and_the_retry_succeeds(
-    client: TestClient,
-    approved: tuple[Account, Account, str, datetime],  # noqa: F811
-    own_s3: list[embedded.EmbeddedS3],
-    tmp_path: Path,
+    isolated: list[embedded.EmbeddedS3], tmp_path: Path
 ) -> None:
-    _, owner, request_id, t0 = approved
+    from app.main import create_app
+
+    with TestClient(create_app()) as client:
+        _upload_through_an_s3_outage(client, isolated, tmp_path)
+
+
+def _upload_through_an_s3_outage(client: TestClient, own_s3: list[embedded.EmbeddedS3], tmp_path: Path) -> None:
+    _, owner, request_id, t0 = approved_request(client)
     data = _big_video(tmp_path)
     assert len(data) > 4 * 5 * MIB, "the recording must span several multipart parts"
     server = own_s3[0]
