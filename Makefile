@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev clean-data i18n system-deps
+.PHONY: run test lint format install install-dev clean-data i18n system-deps screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,13 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-# Debian tools the tests use for real: pdftotext reads the PDF reports back.
+# Debian tools the tests use for real: pdftotext reads the PDF reports back; Debian's chromium is the browser
+# Playwright drives (never `playwright install`).
+SYSTEM_PACKAGES := $(if $(shell command -v pdftotext),,poppler-utils) $(if $(wildcard /usr/bin/chromium),,chromium)
 system-deps:
-	@command -v pdftotext >/dev/null || { \
-	  (apt-get install -y -q poppler-utils >/dev/null 2>&1) || \
-	  (apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null); }
+	@if [ -n "$(strip $(SYSTEM_PACKAGES))" ]; then \
+	  (apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1) || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null); fi
 
 test: install-dev lint system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -54,3 +56,7 @@ i18n: install-dev
 	    $(BIN)/pybabel update -i app/web/i18n/messages.pot -d app/web/i18n -l $$l --no-fuzzy-matching; \
 	  else $(BIN)/pybabel init -i app/web/i18n/messages.pot -d app/web/i18n -l $$l; fi; \
 	done
+
+# Screenshots of each page for the README, taken by the browser test on its way through the flow.
+screenshots: install-dev system-deps
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/web/test_browser_flow.py

@@ -3,6 +3,8 @@ when configured."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,13 +17,22 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(self)"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self' 'unsafe-inline'; "
-        b"script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    ),
     (b"cache-control", b"no-store"),
 ]
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+@lru_cache(maxsize=4)
+def content_security_policy(s3_endpoint: str | None, s3_secure: bool) -> bytes:
+    """The page policy. A download form answers with a redirect to a presigned URL on the S3 server, and
+    form-action governs redirects too, so that one origin is allowed beside the service's own."""
+    policy = CONTENT_SECURITY_POLICY
+    if s3_endpoint:
+        policy += f" {'https' if s3_secure else 'http'}://{s3_endpoint}"
+    return policy.encode()
 
 
 class SecurityHeadersMiddleware:
@@ -38,6 +49,10 @@ class SecurityHeadersMiddleware:
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
                 headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                if b"content-security-policy" not in present:
+                    settings = get_settings()
+                    policy = content_security_policy(settings.s3_endpoint, settings.s3_secure)
+                    headers.append((b"content-security-policy", policy))
                 message["headers"] = headers
             await send(message)
 

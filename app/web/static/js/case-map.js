@@ -18,6 +18,28 @@
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "" }).addTo(map);
     }
     L.circleMarker(centre, { radius: 8, color: "#0b5cad", weight: 3, fillOpacity: 0.2 }).addTo(map);
+    // A click on the map centres the area request there; the circle shows the radius the form will ask for.
+    var form = document.getElementById("area-request");
+    if (form) {
+      var lat = form.querySelector("input[name=lat]");
+      var lon = form.querySelector("input[name=lon]");
+      var radius = form.querySelector("input[name=radius_m]");
+      var area = null;
+      var draw = function () {
+        var point = [parseFloat(lat.value), parseFloat(lon.value)];
+        var metres = parseFloat(radius.value);
+        if (isNaN(point[0]) || isNaN(point[1]) || !(metres > 0)) return;
+        if (area) { area.setLatLng(point).setRadius(metres); return; }
+        area = L.circle(point, { radius: metres, color: "#0b5cad", weight: 2, dashArray: "6 4", fillOpacity: 0.08,
+          className: "area-radius", interactive: false }).addTo(map);
+      };
+      map.on("click", function (event) {
+        lat.value = event.latlng.lat.toFixed(6);
+        lon.value = event.latlng.lng.toFixed(6);
+        draw();
+      });
+      [lat, lon, radius].forEach(function (input) { input.addEventListener("input", draw); });
+    }
     var list = document.querySelector("#camera-list tbody");
     fetch(el.dataset.cameras, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })

@@ -1,0 +1,223 @@
+"""The whole flow in a real browser: an investigator files an area request on the case's map page; the owner
+opens the emailed link on a phone, approves and uploads the recorder export with the progress bar reaching
+100 %; the worker cuts the clip; the investigator sees it ready and downloads it; the auditor exports the
+case's bundle. Pages are checked in Vietnamese (the default) and in English.
+
+Set SCREENSHOTS_DIR to keep a screenshot of every page visited (`make screenshots` writes docs/screenshots/)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from app.core import embedded, media
+from tests.services import fresh_database
+from tests.web.browser import CHROMIUM, DESKTOP, PHONE, LiveService, live_service
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+PASSWORD = "a browser test password"
+SHOTS = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else None
+
+
+@pytest.fixture(scope="module")
+def service(
+    pg_server_url: str, s3_server: embedded.EmbeddedS3, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveService]:
+    # A database and bucket of its own: the service's evidence and custody log stay apart from other tests'.
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    with fresh_database(pg_server_url) as url, live_service(url, s3_server, "evidence-browser", data_dir) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, base: str, email: str, language: str | None = None) -> None:
+    if language:
+        page.context.add_cookies([{"name": "lang", "value": language, "url": base}])
+    page.goto(f"{base}/login")
+    page.get_by_label(re.compile("Email|Thư điện tử", re.I)).fill(email)
+    page.get_by_label(re.compile("Password|Mật khẩu", re.I)).fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/$|/cases|/owner|/audit|/admin"))
+
+
+def recording(directory: Path, seconds: int = 30) -> Path:
+    """A recorder-like export: H.264 in MP4 at 25 fps with a key frame each second, and sound."""
+    path = directory / "NVR_CH01_export.mp4"
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=320x240:rate=25:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-y",
+            str(path),
+        ]  # fmt: skip
+    )
+    return path
+
+
+def seed(service: LiveService, tag: str) -> dict[str, str]:
+    """A unit with an investigator, an auditor, one consenting owner (email) with two cameras by the incident,
+    and a case opened an hour after the incident; returns emails and ids."""
+    admin = service.admin_headers
+    unit = service.post("/api/v1/units", admin, {"name": "Công an phường Bến Thành", "code": f"BT-{tag}"})
+    people = {}
+    for role in ("investigator", "auditor"):
+        email = f"{role}-{tag}@example.org"
+        body = {"email": email, "password": PASSWORD, "full_name": f"Nguyễn Văn {role}", "role": role}
+        service.post("/api/v1/users", admin, {**body, "unit_id": unit["id"]} if role == "investigator" else body)
+        people[role] = email
+    owner_email = f"tiem-vang-{tag}@example.org"
+    owner = service.post(
+        "/api/v1/owners", admin, {"name": "Tiệm vàng Kim Thành", "kind": "business", "email": owner_email}
+    )
+    service.post(
+        f"/api/v1/owners/{owner['id']}/consents",
+        admin,
+        {
+            "scope": "on_request",
+            "valid_from": (datetime.now(UTC) - timedelta(days=30)).isoformat(),
+            "terms_version": "2026-01",
+            "legal_basis": "Thoả thuận Camera với ANTT",
+        },
+    )
+    for label, lat, lon in (("Cổng trước", 10.77245, 106.69805), ("Quầy", 10.77250, 106.69812)):
+        service.post(
+            "/api/v1/cameras",
+            admin,
+            {"owner_id": owner["id"], "label": label, "lat": lat, "lon": lon, "retention_days": 14},
+        )
+    incident = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    case = service.post(
+        "/api/v1/cases",
+        service.token(people["investigator"], PASSWORD),
+        {
+            "number": f"VV-{tag}",
+            "title": "Cướp giật trước tiệm vàng",
+            "offence": "robbery",
+            "incident_lat": 10.77248,
+            "incident_lon": 106.69808,
+            "incident_start": incident.isoformat(),
+            "incident_end": (incident + timedelta(seconds=8)).isoformat(),
+        },
+    )
+    return {**people, "owner": owner_email, "case": case["id"], "incident": incident.isoformat()}
+
+
+def test_area_request_owner_link_upload_clip_download_and_bundle(
+    service: LiveService, browser: Browser, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    seeded = seed(service, tag)
+    incident = datetime.fromisoformat(seeded["incident"])
+    base = service.base
+
+    # The investigator (English) files an area request from the case's map page: a click on the map centres it.
+    desk = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    page = desk.new_page()
+    sign_in(page, base, seeded["investigator"], language="en")
+    page.goto(f"{base}/cases/{seeded['case']}")
+    expect(page.locator("h1")).to_contain_text(f"VV-{tag}")
+    expect(page.locator("#camera-list .camera-row")).to_have_count(2)  # both cameras, listed beside the map
+    map_box = page.locator("#map").bounding_box()
+    assert map_box is not None
+    page.mouse.click(map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2)
+    expect(page.locator("path.area-radius")).to_have_count(1)  # the area drawn on the map
+    area = page.locator("#area-request")
+    assert abs(float(area.locator("input[name=lat]").input_value()) - 10.77248) < 0.0005
+    area.locator("input[name=radius_m]").fill("150")
+    area.locator("input[name=purpose]").fill("Nhận dạng nghi phạm")
+    area.locator("input[name=legal_basis]").fill("Điều 88 BLTTHS")
+    shot(page, "investigator-case-map")
+    area.locator("button[type=submit]").click()
+    expect(page.locator("#area-result")).to_contain_text("Requests filed: 2")
+    expect(page.locator("span.status[data-status=submitted]")).to_have_count(2)
+    expect(page.locator("span.status[data-status=submitted]").first).to_have_text("Submitted")
+
+    # The owner opens the emailed link on a phone (Vietnamese, the default), approves and uploads.
+    email = service.inbox.wait_for(seeded["owner"])
+    body = email.get_body(preferencelist=("plain",))
+    assert body is not None
+    links = re.findall(rf"{re.escape(base)}/respond/[A-Za-z0-9_-]+", body.get_content())
+    assert len(links) == 2, "one link per requested camera"
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
+    owner_page = phone.new_page()
+    owner_page.goto(links[0])
+    expect(owner_page.locator("h1")).to_have_text("Yêu cầu cung cấp dữ liệu camera")
+    window_local = incident.astimezone(HCM).strftime("%H:%M:%S")
+    expect(owner_page.locator("main")).to_contain_text(window_local)  # the window in the camera's own time
+    scroll_width = owner_page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= PHONE["width"], "the link page must fit a phone without sideways scrolling"
+    shot(owner_page, "owner-link-phone")
+    owner_page.get_by_role("button", name="Đồng ý cung cấp toàn bộ khoảng thời gian").click()
+    expect(owner_page.locator("#request-status")).to_have_text("đã đồng ý")
+    video = recording(tmp_path)
+    recording_start = (incident - timedelta(seconds=10)).astimezone(HCM)
+    owner_page.locator("#upload-file").set_input_files(str(video))
+    owner_page.locator("#recording-start").fill(recording_start.strftime("%Y-%m-%dT%H:%M:%S"))
+    owner_page.locator("#clock-offset").fill("0")
+    owner_page.locator("#upload-form button[type=submit]").click()
+    expect(owner_page.locator("#upload-percent")).to_have_text("100%", timeout=60_000)
+    expect(owner_page.locator("#upload-result")).to_have_text("Đã tải lên xong. Xin cảm ơn.")
+    assert owner_page.locator("#upload-progress").evaluate("bar => bar.value") == 100
+    shot(owner_page, "owner-link-uploaded")
+
+    # The worker cuts the clip; the investigator sees it ready and downloads it (the purpose is asked).
+    page.goto(f"{base}/cases/{seeded['case']}")
+    ready = page.locator("tr", has=page.locator("span.status[data-status=clip_ready]"))
+    for _ in range(120):
+        if ready.count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(ready.locator("span.status")).to_have_text("Clip ready")
+    expect(page.locator("span.status[data-status=submitted]")).to_have_count(1)  # the other camera's, unanswered
+    ready.locator("a[href^='/requests/']").click()
+    status = page.locator("#request-status")
+    expect(status).to_have_text("Clip ready")
+    page.locator("form.download input[name=purpose]").fill("Gửi Viện kiểm sát")
+    shot(page, "investigator-request-clip-ready")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download clip").click()
+    clip_file = tmp_path / "clip.mp4"
+    download_info.value.save_as(clip_file)
+    shown_sha256 = page.locator(".clip code").first.inner_text()
+    assert hashlib.sha256(clip_file.read_bytes()).hexdigest() == shown_sha256
+    assert media.probe(str(clip_file)).video_codec == "h264"
+
+    for context in (desk, phone):
+        context.close()
