@@ -72,7 +72,8 @@ def local_field(value: str, tz_name: str, label: str, gettext: Callable[[str], s
     try:
         return local_to_utc(value, tz_name)
     except ValueError as exc:
-        raise FormError(f"{label}: {gettext('enter a date and time')}") from exc
+        hint = gettext("enter a date and time")
+        raise FormError(f"{label}: {hint}") from exc
 
 
 @router.get("/owner/requests", response_class=HTMLResponse)
