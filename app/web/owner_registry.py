@@ -53,11 +53,11 @@ def give_consent(
     request: Request,
     session: SessionDep,
     actor: OwnerActor,
-    csrf_token: Annotated[str, Form()],
-    scope: Annotated[str, Form()],
-    valid_from: Annotated[str, Form()],
-    terms_version: Annotated[str, Form()],
-    legal_basis: Annotated[str, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
+    scope: Annotated[str, Form()] = "",
+    valid_from: Annotated[str, Form()] = "",
+    terms_version: Annotated[str, Form()] = "",
+    legal_basis: Annotated[str, Form()] = "",
     camera_id: Annotated[str, Form()] = "",
     valid_until: Annotated[str, Form()] = "",
 ) -> Response:
@@ -99,7 +99,7 @@ def withdraw_consent(
     consent_id: UUID,
     session: SessionDep,
     actor: OwnerActor,
-    csrf_token: Annotated[str, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)

@@ -117,7 +117,7 @@ def approve(
     request_id: UUID,
     session: SessionDep,
     actor: OwnerActor,
-    csrf_token: Annotated[str, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
     approved_start: Annotated[str | None, Form()] = None,
     approved_end: Annotated[str | None, Form()] = None,
     reason: Annotated[str | None, Form()] = None,
@@ -146,7 +146,7 @@ def deny(
     request_id: UUID,
     session: SessionDep,
     actor: OwnerActor,
-    csrf_token: Annotated[str, Form()],
+    csrf_token: Annotated[str | None, Form()] = None,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
