@@ -108,7 +108,7 @@ def test_owner_answers_in_camera_time_uploads_through_the_page_and_sees_the_ledg
     listing = client.get("/owner/requests")
     assert listing.status_code == 200
     waiting = listing.text.split('id="waiting"', 1)[1].split('id="to-upload"', 1)[0]
-    assert "Chờ bạn trả lời" in waiting and "Camera cửa trước" in waiting and "Camera hẻm bên hông" in waiting
+    assert "Chờ Quý vị trả lời" in waiting and "Camera cửa trước" in waiting and "Camera hẻm bên hông" in waiting
     assert f"/owner/requests/{world.to_approve}" in waiting and f"/owner/requests/{world.to_deny}" in waiting
     start_shown = format_local(world.t0, TZ, "vi")
     assert start_shown in waiting and start_shown.endswith(f"({TZ})")  # camera time, zone labelled
@@ -189,7 +189,7 @@ def test_owner_answers_in_camera_time_uploads_through_the_page_and_sees_the_ledg
     listing = client.get("/owner/requests").text
     earlier = listing.split('id="answered"', 1)[1]
     assert f"/owner/requests/{world.to_deny}" in earlier and "bị từ chối" in earlier
-    assert "Không có yêu cầu nào chờ bạn trả lời." in listing
+    assert "Không có yêu cầu nào chờ Quý vị trả lời." in listing
 
     link = client.post(
         f"/api/v1/originals/{body['id']}/download-link",
@@ -311,8 +311,8 @@ def test_another_owner_gets_404_and_forms_need_the_csrf_token(client: TestClient
     withdraw = client.post(consent_url, data={"csrf_token": other_token, "reason": "Không phải của tôi"})
     assert withdraw.status_code == 404
     cameras = client.get("/owner/cameras").text
-    assert "Camera cửa trước" not in cameras and "Bạn chưa có camera nào được đăng ký." in cameras
-    assert "Chưa ai tiếp cận hình ảnh của bạn." in client.get("/owner/ledger").text
+    assert "Camera cửa trước" not in cameras and "Quý vị chưa có camera nào được đăng ký." in cameras
+    assert "Chưa ai tiếp cận hình ảnh của Quý vị." in client.get("/owner/ledger").text
 
     _sign_in(client, world.email)
     assert "đã gửi" in client.get(f"/owner/requests/{world.to_approve}").text  # still unanswered
@@ -320,3 +320,45 @@ def test_another_owner_gets_404_and_forms_need_the_csrf_token(client: TestClient
     _, investigator_email = make_user(Role.investigator)
     _sign_in(client, investigator_email)
     assert client.get("/owner/requests").status_code == 403  # owner pages are for owner accounts
+
+
+def test_the_link_page_keeps_its_upload_to_the_link_api(client: TestClient) -> None:
+    """The one-time link page shares the summary and upload form with the owner pages, without the CSRF header."""
+    from app.auth import links
+    from app.core.db import session_factory
+
+    investigator = account(client, Role.investigator, unit_id=make_unit())
+    owner = make_owner()
+    give_consent(owner, scope="auto_approve")
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    case = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={
+            "number": f"VV-{uuid.uuid4().hex[:8]}",
+            "title": "Va chạm giao thông",
+            "offence": "traffic",
+            "incident_lat": 10.77,
+            "incident_lon": 106.70,
+            "incident_start": t0.isoformat(),
+            "incident_end": (t0 + timedelta(minutes=1)).isoformat(),
+        },
+    ).json()
+    filed = client.post(
+        f"/api/v1/cases/{case['id']}/requests",
+        headers=investigator.headers,
+        json={
+            "camera_id": str(make_camera(owner)),
+            "window_start": t0.isoformat(),
+            "window_end": (t0 + timedelta(seconds=30)).isoformat(),
+            "purpose": "Xác định xe gây tai nạn",
+            "legal_basis": "Điều 88 BLTTHS",
+        },
+    ).json()
+    assert filed["status"] == "approved"
+    with session_factory()() as session, session.begin():
+        _, token = links.issue(session, uuid.UUID(filed["id"]), None)
+    page = client.get(f"/respond/{token}")
+    assert page.status_code == 200 and "Xác định xe gây tai nạn" in page.text
+    assert format_local(t0, TZ, "vi") in page.text
+    assert f'data-url="/api/v1/respond/{token}/original"' in page.text and "data-csrf" not in page.text
