@@ -36,14 +36,14 @@ def link_view(token: str, session: SessionDep, actor: LinkActor) -> Any:
     return service.request_detail(session, actor, actor.link_request_id)
 
 
-def _content_length(request: Request) -> int | None:
+def content_length(request: Request) -> int | None:
     # Read here rather than declared as a parameter: the HTTP server owns this header (it frames the body), so it
     # is no input clients choose and the API description does not offer it.
     declared = request.headers.get("content-length")
     return int(declared) if declared is not None and declared.isdigit() else None
 
 
-def _headers(
+def upload_headers(
     x_filename: str,
     content_length: int | None,
     x_content_sha256: str | None,
@@ -51,6 +51,7 @@ def _headers(
     x_clock_offset_seconds: str | None,
     x_frame_rate: str | None,
 ) -> UploadHeaders:
+    """The upload headers as the ingest flow takes them (shared with the owner pages' upload endpoint)."""
     if not x_recording_start:
         raise RuleViolation("X-Recording-Start", "state the recorder's clock at the first frame (ISO 8601)")
     return UploadHeaders(
@@ -78,8 +79,8 @@ async def upload_original(
 ) -> Any:
     """The recorder's native export as the raw body, streamed to evidence storage and hashed on the way."""
     session.close()  # the upload may take long: hold no database connection meanwhile
-    headers = _headers(
-        x_filename, _content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    headers = upload_headers(
+        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
     )
     return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)
 
@@ -100,8 +101,8 @@ async def link_upload_original(
     session.commit()  # keep the link's recorded use, and hold no connection during the upload
     session.close()
     assert actor.link_request_id is not None
-    headers = _headers(
-        x_filename, _content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    headers = upload_headers(
+        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
     )
     return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers, idempotency_key)
 

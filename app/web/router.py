@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
+from app.auth.models import Role
 from app.auth.permissions import client_address
 from app.core.config import get_settings
 from app.core.db import SessionDep
@@ -66,6 +67,8 @@ def switch_language(request: Request, code: str) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: WebActor) -> Response:
+    if actor.role == Role.owner:
+        return RedirectResponse("/owner/requests", status_code=303)  # an owner's home is their requests
     return render(request, "home.html", {"role": actor.role})
 
 
@@ -75,12 +78,14 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from app.web import investigator, owner
+    from app.web import investigator, owner, owner_registry, owner_requests
     from app.web.pages import LoginRequired
 
     app.include_router(router)
     app.include_router(investigator.router)
     app.include_router(owner.router)
+    app.include_router(owner_requests.router)
+    app.include_router(owner_registry.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,8 @@
       xhr.setRequestHeader("X-Recording-Start", start);
       xhr.setRequestHeader("X-Clock-Offset-Seconds", offset);
       xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      // Pages behind the session cookie also send the form's CSRF token (the one-time link needs none).
+      if (form.dataset.csrf) xhr.setRequestHeader("X-CSRF-Token", form.dataset.csrf);
       xhr.upload.addEventListener("progress", function (e) {
         if (e.lengthComputable) {
           var p = Math.floor((e.loaded / e.total) * 100);
@@ -34,6 +36,8 @@
           percent.textContent = "100%";
           result.textContent = form.dataset.done;
           result.className = "ok";
+          // Show what was handed over (the page lists it) once the person has seen the message.
+          if (form.dataset.reload) setTimeout(function () { window.location.reload(); }, 1500);
         } else {
           var detail = xhr.statusText;
           try { detail = JSON.parse(xhr.responseText).detail; } catch (ignored) {}

@@ -1,0 +1,139 @@
+"""Pages for camera owners with an account: my cameras and consent history, and the ledger of who touched
+the footage I handed over."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import Actor
+from app.core import clock
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.registry import service as registry
+from app.registry.schemas import ConsentCreate, WithdrawIn
+from app.reports import custody_view
+from app.web.forms import DEFAULT_TZ, error_text
+from app.web.owner_requests import FormError, OwnerActor, local_field, page_gettext
+from app.web.pages import check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+LEDGER_PAGE = 100
+
+
+def _render_cameras(request: Request, session: Session, actor: Actor, *, status: int = 200, **extra: Any) -> Response:
+    assert actor.owner_id is not None
+    cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
+    now = clock.now()
+    context = {
+        "cameras": cameras,
+        "consent_now": {c.id: registry.consent_state(session, c, now) for c in cameras},
+        "consents": list(reversed(registry.consent_history(session, actor, actor.owner_id))),
+        "camera_labels": {c.id: c.label for c in cameras},
+        "today": now.astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%dT%H:%M"),
+        "tz": DEFAULT_TZ,
+    }
+    return render(request, "owner_cameras.html", {**context, **extra}, status)
+
+
+@router.get("/owner/cameras", response_class=HTMLResponse)
+def my_cameras(request: Request, session: SessionDep, actor: OwnerActor) -> Response:
+    return _render_cameras(request, session, actor)
+
+
+@router.post("/owner/consents", response_class=HTMLResponse)
+def give_consent(
+    request: Request,
+    session: SessionDep,
+    actor: OwnerActor,
+    csrf_token: Annotated[str | None, Form()] = None,
+    scope: Annotated[str, Form()] = "",
+    valid_from: Annotated[str, Form()] = "",
+    terms_version: Annotated[str, Form()] = "",
+    legal_basis: Annotated[str, Form()] = "",
+    camera_id: Annotated[str, Form()] = "",
+    valid_until: Annotated[str, Form()] = "",
+) -> Response:
+    """Consent for all my cameras (no camera chosen) or one of them; times read in Asia/Ho_Chi_Minh."""
+    check_csrf(request, csrf_token)
+    assert actor.owner_id is not None
+    gettext = page_gettext(request)
+    try:
+        body = ConsentCreate.model_validate(
+            {
+                "camera_id": camera_id or None,
+                "scope": scope,
+                "valid_from": local_field(valid_from, DEFAULT_TZ, gettext("Valid from"), gettext),
+                "valid_until": local_field(valid_until, DEFAULT_TZ, gettext("Valid until"), gettext)
+                if valid_until
+                else None,
+                "terms_version": terms_version,
+                "legal_basis": legal_basis,
+            }
+        )
+        registry.give_consent(session, actor, actor.owner_id, body)
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        form = {
+            "camera_id": camera_id,
+            "scope": scope,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "terms_version": terms_version,
+            "legal_basis": legal_basis,
+        }
+        return _render_cameras(request, session, actor, status=422, error=error_text(exc), form=form)
+    return RedirectResponse("/owner/cameras#consents", status_code=303)
+
+
+@router.post("/owner/consents/{consent_id}/withdraw", response_class=HTMLResponse)
+def withdraw_consent(
+    request: Request,
+    consent_id: UUID,
+    session: SessionDep,
+    actor: OwnerActor,
+    csrf_token: Annotated[str | None, Form()] = None,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    gettext = page_gettext(request)
+    try:
+        if len(reason.strip()) < 3:
+            raise FormError(gettext("Reason: please say briefly why you withdraw (at least 3 characters)."))
+        registry.withdraw_consent(session, actor, consent_id, WithdrawIn(reason=reason.strip()).reason)
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        if isinstance(exc, DomainError) and exc.status == 404:
+            raise
+        form = {"withdraw_id": str(consent_id), "withdraw_reason": reason}
+        return _render_cameras(request, session, actor, status=422, error=error_text(exc), form=form)
+    return RedirectResponse("/owner/cameras#consents", status_code=303)
+
+
+@router.get("/owner/ledger", response_class=HTMLResponse)
+def my_ledger(
+    request: Request, session: SessionDep, actor: OwnerActor, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
+) -> Response:
+    """Who touched what I handed over, oldest first, in my cameras' time zone (Asia/Ho_Chi_Minh if they differ)."""
+    items, total = custody_view.owner_ledger(session, actor, LEDGER_PAGE, offset)
+    cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
+    zones = {c.timezone for c in cameras}
+    events = [{**item, "at": datetime.fromisoformat(item["at"])} for item in items]
+    return render(
+        request,
+        "owner_ledger.html",
+        {
+            "events": events,
+            "total": total,
+            "offset": offset,
+            "page": LEDGER_PAGE,
+            "tz": zones.pop() if len(zones) == 1 else DEFAULT_TZ,
+        },
+    )

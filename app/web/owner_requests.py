@@ -1,0 +1,184 @@
+"""Pages for camera owners with an account: the requests for my cameras, answering them, uploading the export.
+
+They reuse the link page's answers (the same extraction services) and the API's upload (the same ingest flow,
+streamed); the browser signs in with the session cookie, so the upload carries the CSRF token in a header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.auth import audit
+from app.auth.models import Role
+from app.auth.permissions import Actor
+from app.core.db import SessionDep
+from app.core.errors import DomainError, Forbidden
+from app.core.idempotency import IdempotencyKey
+from app.extractions import service as extractions
+from app.extractions.schemas import ApproveIn
+from app.footage import ingest_flow
+from app.footage import service as footage
+from app.footage.router import content_length, upload_headers
+from app.footage.schemas import OriginalReceived
+from app.registry import service as registry
+from app.web import i18n
+from app.web.forms import error_text, local_to_utc
+from app.web.pages import WebActor, check_csrf, locale_of, render
+
+router = APIRouter(include_in_schema=False)
+
+WAITING_FOR_ANSWER = ("submitted",)
+WAITING_FOR_UPLOAD = ("approved", "partially_approved", "footage_mismatch")
+
+
+def owner_actor(request: Request, actor: WebActor) -> Actor:
+    """Owner pages open only for an owner account linked to an owner record (403 for other roles, logged)."""
+    if actor.role != Role.owner or actor.owner_id is None:
+        audit.record_now(
+            "permission_denied",
+            user_id=actor.user_id,
+            email=actor.email,
+            client_address=actor.client_address,
+            method=request.method,
+            path=request.url.path,
+            details={"action": "owner.pages", "role": str(actor.role)},
+        )
+        raise Forbidden("These pages are for camera owners with an account.")
+    return actor
+
+
+OwnerActor = Annotated[Actor, Depends(owner_actor)]
+
+
+def page_gettext(request: Request) -> Callable[[str], str]:
+    """The request's locale's gettext, for messages composed in Python (extracted by `make i18n`)."""
+    return i18n.translations(locale_of(request)).gettext
+
+
+class FormError(ValueError):
+    """A form field a person must correct, in their language."""
+
+
+def local_field(value: str, tz_name: str, label: str, gettext: Callable[[str], str]) -> datetime:
+    try:
+        return local_to_utc(value, tz_name)
+    except ValueError as exc:
+        hint = gettext("enter a date and time")
+        raise FormError(f"{label}: {hint}") from exc
+
+
+@router.get("/owner/requests", response_class=HTMLResponse)
+def my_requests(request: Request, session: SessionDep, actor: OwnerActor) -> Response:
+    items, _ = extractions.list_requests(session, actor, limit=500, offset=0)
+    cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
+    return render(
+        request,
+        "owner_requests.html",
+        {
+            "waiting": [r for r in items if r.status in WAITING_FOR_ANSWER],
+            "to_upload": [r for r in items if r.status in WAITING_FOR_UPLOAD],
+            "answered": [r for r in items if r.status not in WAITING_FOR_ANSWER + WAITING_FOR_UPLOAD],
+            "camera_labels": {c.id: c.label for c in cameras},
+        },
+    )
+
+
+def _render_request(
+    request: Request, session: Session, actor: Actor, request_id: UUID, *, status: int = 200, **extra: Any
+) -> Response:
+    detail = footage.request_detail(session, actor, request_id)
+    camera = registry.get_camera(session, actor, detail["camera_id"])
+    context = {"req": detail, "camera": camera, "to_local": _datetime_local_value}
+    return render(request, "owner_request.html", {**context, **extra}, status)
+
+
+def _datetime_local_value(value: datetime, tz_name: str) -> str:
+    """A time as a datetime-local field shows it, in the camera's zone."""
+    return value.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@router.get("/owner/requests/{request_id}", response_class=HTMLResponse)
+def my_request(request: Request, request_id: UUID, session: SessionDep, actor: OwnerActor) -> Response:
+    return _render_request(request, session, actor, request_id)
+
+
+@router.post("/owner/requests/{request_id}/approve", response_class=HTMLResponse)
+def approve(
+    request: Request,
+    request_id: UUID,
+    session: SessionDep,
+    actor: OwnerActor,
+    csrf_token: Annotated[str | None, Form()] = None,
+    approved_start: Annotated[str | None, Form()] = None,
+    approved_end: Annotated[str | None, Form()] = None,
+    reason: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Approve the whole window (no times given) or the part between the two camera-local times."""
+    check_csrf(request, csrf_token)
+    gettext = page_gettext(request)
+    try:
+        tz = extractions.get_request(session, actor, request_id).camera_timezone
+        body = ApproveIn(
+            reason=reason or None,
+            approved_start=local_field(approved_start, tz, gettext("From"), gettext) if approved_start else None,
+            approved_end=local_field(approved_end, tz, gettext("To"), gettext) if approved_end else None,
+        )
+        extractions.approve(session, actor, request_id, body)
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        form = {"approved_start": approved_start, "approved_end": approved_end, "reason": reason}
+        return _render_request(request, session, actor, request_id, status=422, error=error_text(exc), form=form)
+    return RedirectResponse(f"/owner/requests/{request_id}", status_code=303)
+
+
+@router.post("/owner/requests/{request_id}/deny", response_class=HTMLResponse)
+def deny(
+    request: Request,
+    request_id: UUID,
+    session: SessionDep,
+    actor: OwnerActor,
+    csrf_token: Annotated[str | None, Form()] = None,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    gettext = page_gettext(request)
+    try:
+        if len(reason.strip()) < 3:
+            raise FormError(gettext("Reason: please say briefly why you refuse (at least 3 characters)."))
+        extractions.deny(session, actor, request_id, reason.strip())
+    except (DomainError, ValidationError, ValueError) as exc:
+        session.rollback()
+        form = {"deny_reason": reason}
+        return _render_request(request, session, actor, request_id, status=422, error=error_text(exc), form=form)
+    return RedirectResponse(f"/owner/requests/{request_id}", status_code=303)
+
+
+@router.put("/owner/requests/{request_id}/original", response_model=OriginalReceived, status_code=201)
+async def upload_original(
+    request_id: UUID,
+    request: Request,
+    session: SessionDep,
+    actor: OwnerActor,
+    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    x_recording_start: Annotated[str | None, Header()] = None,
+    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
+    x_frame_rate: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """The page's upload: the API's streamed ingest behind the session cookie and the X-CSRF-Token header."""
+    check_csrf(request, None)  # before a byte of the body is read
+    session.close()  # the upload may take long: hold no database connection meanwhile
+    headers = upload_headers(
+        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    )
+    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)
