@@ -19,8 +19,12 @@ from tests.factories import Account, account, give_consent, make_camera, make_ow
 from tests.footage.test_footage import FORMATS, _video, approved  # noqa: F401  (approved: a fixture)
 
 
+# One incident time for every body: a repeat must be byte-for-byte the same request, even across a second.
+INCIDENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
 def _case_body(number: str) -> dict[str, object]:
-    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    t0 = INCIDENT
     return {
         "number": number,
         "title": "Trộm xe máy",
