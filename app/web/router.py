@@ -75,12 +75,14 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from app.web import investigator, owner
+    from app.web import admin, auditor, investigator, owner
     from app.web.pages import LoginRequired
 
     app.include_router(router)
     app.include_router(investigator.router)
     app.include_router(owner.router)
+    app.include_router(auditor.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:
