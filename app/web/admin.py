@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -16,13 +17,26 @@ from app.auth.permissions import ensure_role
 from app.auth.schemas import UnitCreate, UserCreate
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.core.pagination import MAX_OFFSET
 from app.registry import importer
 from app.web.forms import error_text
 from app.web.pages import WebActor, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 
-LISTED = 500  # rows shown on one admin list; the API pages through more
+PAGE_SIZE = 100
+UNIT_CHOICES = 500  # units offered in the user form's list
+
+
+def _pages(offset: int, total: int, search: str) -> dict[str, Any]:
+    """Offsets of the previous and next pages (None at either end), the search kept in their links."""
+    return {
+        "offset": offset,
+        "search": search,
+        "search_query": urlencode({"q": search}) if search else "",
+        "previous_offset": max(offset - PAGE_SIZE, 0) if offset > 0 else None,
+        "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < total else None,
+    }
 
 
 def _optional_uuid(name: str, value: str) -> UUID | None:
@@ -33,17 +47,36 @@ def _optional_uuid(name: str, value: str) -> UUID | None:
 
 
 # -- users ---------------------------------------------------------------------------------------
-def _render_users(request: Request, session: Session, *, status: int = 200, **extra: Any) -> Response:
-    users, total = auth.list_users(session, LISTED, 0)
-    units, _ = auth.list_units(session, LISTED, 0)
-    context = {"users": users, "total": total, "units": {u.id: u for u in units}, "roles": [r.value for r in Role]}
+def _render_users(
+    request: Request, session: Session, *, status: int = 200, offset: int = 0, search: str = "", **extra: Any
+) -> Response:
+    users, total = auth.list_users(session, PAGE_SIZE, offset, search.strip() or None)
+    units, _ = auth.list_units(session, UNIT_CHOICES, 0)
+    context = {
+        "users": users,
+        "total": total,
+        "units": {u.id: u for u in units},
+        "roles": [r.value for r in Role],
+        **_pages(offset, total, search),
+    }
+    # Only a user who exists is announced as created (the address comes back in the redirect's query).
+    created = extra.pop("created", "")
+    context["created"] = created if any(u.email == created for u in users) else ""
     return render(request, "admin_users.html", {**context, **extra}, status=status)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, session: SessionDep, actor: WebActor, created: str = "") -> Response:
+def users_page(
+    request: Request,
+    session: SessionDep,
+    actor: WebActor,
+    created: Annotated[str, Query(max_length=320)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Response:
     ensure_role(actor, "users.read")
-    return _render_users(request, session, created=created[:320])
+    # A new user is looked up by address, so the announcement finds them whatever page they would fall on.
+    return _render_users(request, session, created=created, search=q or created, offset=offset)
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
@@ -76,19 +109,28 @@ def user_create(
         # The password is not sent back into the page.
         form = {"email": email, "full_name": full_name, "role": role, "unit_id": unit_id, "owner_id": owner_id}
         return _render_users(request, session, status=422, error=error_text(exc), form=form)
-    return RedirectResponse(f"/admin/users?created={user.email}", status_code=303)
+    return RedirectResponse(f"/admin/users?{urlencode({'created': user.email})}", status_code=303)
 
 
 # -- units ---------------------------------------------------------------------------------------
-def _render_units(request: Request, session: Session, *, status: int = 200, **extra: Any) -> Response:
-    units, total = auth.list_units(session, LISTED, 0)
-    return render(request, "admin_units.html", {"units": units, "total": total, **extra}, status=status)
+def _render_units(
+    request: Request, session: Session, *, status: int = 200, offset: int = 0, search: str = "", **extra: Any
+) -> Response:
+    units, total = auth.list_units(session, PAGE_SIZE, offset, search.strip() or None)
+    context = {"units": units, "total": total, **_pages(offset, total, search), **extra}
+    return render(request, "admin_units.html", context, status=status)
 
 
 @router.get("/admin/units", response_class=HTMLResponse)
-def units_page(request: Request, session: SessionDep, actor: WebActor) -> Response:
+def units_page(
+    request: Request,
+    session: SessionDep,
+    actor: WebActor,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Response:
     ensure_role(actor, "units.write")
-    return _render_units(request, session)
+    return _render_units(request, session, search=q, offset=offset)
 
 
 @router.post("/admin/units", response_class=HTMLResponse)
@@ -107,7 +149,7 @@ def unit_create(
     except (DomainError, ValidationError) as exc:
         session.rollback()
         return _render_units(request, session, status=422, error=error_text(exc), form={"name": name, "code": code})
-    return RedirectResponse("/admin/units", status_code=303)
+    return RedirectResponse(f"/admin/units?{urlencode({'q': code.strip()})}", status_code=303)
 
 
 # -- camera import -------------------------------------------------------------------------------

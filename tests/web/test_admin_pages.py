@@ -32,7 +32,7 @@ def test_admin_creates_a_unit_and_a_user_and_sees_a_duplicate_refused_inline(cli
         follow_redirects=False,
     )
     assert made.status_code == 303
-    units = client.get("/admin/units").text
+    units = client.get(made.headers["location"]).text
     assert f"<td>{code}</td><td>Công an phường Bến Thành</td>" in units
     unit_id = re.search(rf"<td>{code}</td><td>[^<]*</td><td><code>([0-9a-f-]+)</code>", units).group(1)  # type: ignore[union-attr]
     again = client.post("/admin/units", data={"csrf_token": token, "name": "Trùng mã", "code": code})
@@ -52,8 +52,12 @@ def test_admin_creates_a_unit_and_a_user_and_sees_a_duplicate_refused_inline(cli
     created = client.post("/admin/users", data=form, follow_redirects=False)
     assert created.status_code == 303
     users = client.get(created.headers["location"]).text
+    assert f"Đã tạo người dùng: {email}" in users
     assert f"<td>{email}</td><td>Trần Văn Bình</td><td>điều tra viên</td>" in users
     assert f"Công an phường Bến Thành ({code})" in users
+    found = client.get("/admin/users", params={"q": "trần văn"}).text
+    assert f"<td>{email}</td>" in found and "Số người dùng tìm thấy" in found
+    assert "Đã tạo người dùng" not in client.get("/admin/users?created=nobody@example.org").text
     duplicate = client.post("/admin/users", data={**form, "full_name": "Người khác"})
     assert duplicate.status_code == 422 and 'role="alert"' in duplicate.text and "already exists" in duplicate.text
     assert f'value="{email}"' in duplicate.text and 'value="Người khác"' in duplicate.text  # the form is kept
@@ -113,5 +117,5 @@ def test_admin_pages_refuse_other_roles_and_forms_without_csrf(client: TestClien
     assert forged.status_code == 403
     forged_user = client.post("/admin/users", data={"csrf_token": "forged", "email": "x@example.org"})
     assert forged_user.status_code == 403
-    units = client.get("/admin/units").text
+    units = client.get("/admin/units", params={"q": code}).text
     assert "Không có mã CSRF" not in units and "Mã CSRF giả" not in units
