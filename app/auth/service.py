@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from pwdlib import PasswordHash
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth import audit, tokens
@@ -37,9 +37,15 @@ def create_unit(session: Session, body: UnitCreate) -> Unit:
     return unit
 
 
-def list_units(session: Session, limit: int, offset: int) -> tuple[list[Unit], int]:
-    total = session.scalar(select(func.count()).select_from(Unit)) or 0
-    rows = session.scalars(select(Unit).order_by(Unit.code, Unit.id).limit(limit).offset(offset)).all()
+def list_units(session: Session, limit: int, offset: int, search: str | None = None) -> tuple[list[Unit], int]:
+    """Units by code; `search` keeps those whose code or name contains it (any case)."""
+    where = (
+        [or_(Unit.code.icontains(search, autoescape=True), Unit.name.icontains(search, autoescape=True))]
+        if search
+        else []
+    )
+    total = session.scalar(select(func.count()).select_from(Unit).where(*where)) or 0
+    rows = session.scalars(select(Unit).where(*where).order_by(Unit.code, Unit.id).limit(limit).offset(offset)).all()
     return list(rows), total
 
 
@@ -92,9 +98,15 @@ def _owner_exists(session: Session, owner_id: UUID) -> bool:
     return session.scalar(text("SELECT EXISTS (SELECT 1 FROM owners WHERE id = :id)"), {"id": owner_id}) is True
 
 
-def list_users(session: Session, limit: int, offset: int) -> tuple[list[User], int]:
-    total = session.scalar(select(func.count()).select_from(User)) or 0
-    rows = session.scalars(select(User).order_by(User.email).limit(limit).offset(offset)).all()
+def list_users(session: Session, limit: int, offset: int, search: str | None = None) -> tuple[list[User], int]:
+    """Users by email; `search` keeps those whose email or full name contains it (any case)."""
+    where = (
+        [or_(User.email.icontains(search, autoescape=True), User.full_name.icontains(search, autoescape=True))]
+        if search
+        else []
+    )
+    total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    rows = session.scalars(select(User).where(*where).order_by(User.email).limit(limit).offset(offset)).all()
     return list(rows), total
 
 

@@ -204,6 +204,12 @@ def latest_checkpoint(session: Session) -> CustodyCheckpoint | None:
     return session.execute(stmt.limit(1)).scalar_one_or_none()
 
 
+def current_checkpoint(session: Session) -> CustodyCheckpoint:
+    """The latest signed checkpoint, a new one issued first when the log grew since it (or none exists yet)."""
+    latest = issue_checkpoint_if_grown(session) or latest_checkpoint(session)
+    return latest if latest is not None else issue_checkpoint(session)
+
+
 def list_checkpoints(session: Session, *, limit: int | None = None, offset: int = 0) -> Sequence[CustodyCheckpoint]:
     """Checkpoints by tree size, then time of issue."""
     stmt = select(CustodyCheckpoint).order_by(

@@ -129,6 +129,17 @@ def import_cameras(
     return {"created": created, "updated": updated, "errors": errors}
 
 
+def import_file(session: Session, actor: Actor, stream: IO[bytes]) -> dict[str, Any]:
+    """Import a seekable CSV or GeoJSON FeatureCollection file, told apart by its first bytes, row by row."""
+    geojson = sniff_geojson(stream.read(64))
+    stream.seek(0)
+    rows = geojson_rows(stream) if geojson else csv_rows(stream)
+    try:
+        return import_cameras(session, actor, rows)
+    except (ValueError, UnicodeDecodeError, csv.Error, ijson.JSONError) as exc:
+        raise RuleViolation("body", f"not a readable CSV or GeoJSON file: {exc}") from exc
+
+
 def _inserted_flag() -> Any:
     from sqlalchemy import literal_column
 

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import csv
 import tempfile
 from typing import Annotated, Any
 from uuid import UUID
 
-import ijson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -117,18 +115,13 @@ async def import_cameras(request: Request, actor: Annotated[Actor, Depends(allow
     async for chunk in request.stream():
         spool.write(chunk)
     spool.seek(0)
-    geojson = importer.sniff_geojson(spool.read(64))
-    spool.seek(0)
 
     def run() -> dict[str, Any]:
         with session_factory()() as session, session.begin():
-            rows = importer.geojson_rows(spool) if geojson else importer.csv_rows(spool)
-            return importer.import_cameras(session, actor, rows)
+            return importer.import_file(session, actor, spool)
 
     try:
         return await run_in_threadpool(run)
-    except (ValueError, UnicodeDecodeError, csv.Error, ijson.JSONError) as exc:
-        raise RuleViolation("body", f"not a readable CSV or GeoJSON file: {exc}") from exc
     finally:
         spool.close()
 

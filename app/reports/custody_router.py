@@ -43,10 +43,7 @@ def events(
 @router.get("/custody/checkpoint")
 def checkpoint(session: SessionDep, _: Annotated[Actor, Depends(allow("custody.read"))]) -> dict[str, Any]:
     """The latest signed checkpoint; one is issued now if the log grew since the last."""
-    latest = checkpoints.issue_checkpoint_if_grown(session) or checkpoints.latest_checkpoint(session)
-    if latest is None:
-        latest = checkpoints.issue_checkpoint(session)
-    return checkpoints.checkpoint_record(latest)
+    return checkpoints.checkpoint_record(checkpoints.current_checkpoint(session))
 
 
 @router.get("/custody/public-key")
@@ -88,23 +85,4 @@ def verify(session: SessionDep, actor: Annotated[Actor, Depends(allow("custody.v
 
     The verification reads its own snapshot; that it ran, and what it found, is itself a custody event.
     """
-    from app.core.db import session_factory
-    from app.custody.service import append_event
-    from app.custody.verify import verify_log
-
-    with session_factory()() as snapshot:
-        result = verify_log(snapshot, include_objects=True, workers=1).as_record()
-    append_event(
-        session,
-        actor=actor.label,
-        action="custody.verified",
-        where=actor.where(),
-        outcome="ok" if result["ok"] else "problems",
-        details={
-            "tree_size": result["tree_size"],
-            "root_hash": result["root_hash"],
-            "problems": len(result["problems"]),
-            "objects_checked": result["objects_checked"],
-        },
-    )
-    return result
+    return custody_view.verify_and_record(session, actor)

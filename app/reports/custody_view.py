@@ -3,6 +3,7 @@ what they handed over."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +38,11 @@ def list_events(
     action: str | None,
     limit: int,
     offset: int,
+    actor_label: str | None = None,
+    at_from: datetime | None = None,
+    at_until: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    """Events within the reader's scope matching every filter given, by seq; `at_until` is exclusive."""
     from sqlalchemy import func
 
     conditions = [_scope(actor)]
@@ -49,6 +54,12 @@ def list_events(
         conditions.append(CustodyEvent.seq > since_seq)
     if action:
         conditions.append(CustodyEvent.action == action)
+    if actor_label:
+        conditions.append(CustodyEvent.actor == actor_label)
+    if at_from is not None:
+        conditions.append(CustodyEvent.at >= at_from)
+    if at_until is not None:
+        conditions.append(CustodyEvent.at < at_until)
     total = session.scalar(select(func.count()).select_from(CustodyEvent).where(*conditions)) or 0
     rows = session.scalars(
         select(CustodyEvent).where(*conditions).order_by(CustodyEvent.seq).limit(limit).offset(offset)
@@ -71,3 +82,30 @@ def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tup
     total = session.scalar(select(func.count()).select_from(CustodyEvent).where(condition)) or 0
     rows = session.scalars(select(CustodyEvent).where(condition).order_by(CustodyEvent.seq).limit(limit).offset(offset))
     return [exported_event(e) for e in rows], total
+
+
+def verify_and_record(session: Session, actor: Actor, component: str = "api") -> dict[str, Any]:
+    """Recompute the whole log (leaves, root, signed checkpoints) and re-hash every stored object version, in a
+    snapshot of its own; that it ran, and what it found, is a custody event in the caller's transaction."""
+    from app.auth.permissions import ensure_role
+    from app.core.db import session_factory
+    from app.custody.service import append_event
+    from app.custody.verify import verify_log
+
+    ensure_role(actor, "custody.verify")
+    with session_factory()() as snapshot:
+        result = verify_log(snapshot, include_objects=True, workers=1).as_record()
+    append_event(
+        session,
+        actor=actor.label,
+        action="custody.verified",
+        where=actor.where(component),
+        outcome="ok" if result["ok"] else "problems",
+        details={
+            "tree_size": result["tree_size"],
+            "root_hash": result["root_hash"],
+            "problems": len(result["problems"]),
+            "objects_checked": result["objects_checked"],
+        },
+    )
+    return result
