@@ -78,23 +78,16 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-<<<<<<< HEAD
-    from app.web import investigator, owner, owner_registry, owner_requests
-=======
-    from app.web import admin, auditor, investigator, owner
->>>>>>> web-audit
+    from app.web import admin, auditor, investigator, owner, owner_registry, owner_requests
     from app.web.pages import LoginRequired
 
     app.include_router(router)
     app.include_router(investigator.router)
     app.include_router(owner.router)
-<<<<<<< HEAD
     app.include_router(owner_requests.router)
     app.include_router(owner_registry.router)
-=======
     app.include_router(auditor.router)
     app.include_router(admin.router)
->>>>>>> web-audit
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

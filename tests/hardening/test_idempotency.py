@@ -18,7 +18,6 @@ from app.footage.models import Original
 from tests.factories import Account, account, give_consent, make_camera, make_owner, make_unit
 from tests.footage.test_footage import FORMATS, _video, approved  # noqa: F401  (approved: a fixture)
 
-
 # One incident time for every body: a repeat must be byte-for-byte the same request, even across a second.
 INCIDENT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
+import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +28,7 @@ from tests.web.browser import CHROMIUM, DESKTOP, PHONE, LiveService, live_servic
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "a browser test password"
+VERIFIER = Path(__file__).resolve().parents[2] / "scripts" / "verify_bundle.py"
 SHOTS = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else None
 
 
@@ -219,5 +223,31 @@ def test_area_request_owner_link_upload_clip_download_and_bundle(
     assert hashlib.sha256(clip_file.read_bytes()).hexdigest() == shown_sha256
     assert media.probe(str(clip_file)).video_codec == "h264"
 
-    for context in (desk, phone):
+    # The auditor (Vietnamese) verifies the log and exports the case's bundle, which verifies offline with the
+    # standalone verifier and the downloaded clip.
+    audit = browser.new_context(viewport=DESKTOP, accept_downloads=True, locale="vi-VN")
+    auditor_page = audit.new_page()
+    sign_in(auditor_page, base, seeded["auditor"])
+    auditor_page.goto(f"{base}/audit/custody?case_id={seeded['case']}")
+    expect(auditor_page.locator("table tbody tr").first).to_be_visible()
+    shot(auditor_page, "auditor-custody-log")
+    auditor_page.get_by_role("button", name="Chạy xác minh").click()
+    expect(auditor_page.locator("#verification-outcome")).to_have_attribute("data-ok", "true")
+    shot(auditor_page, "auditor-verification")
+    auditor_page.goto(f"{base}/audit/cases/{seeded['case']}")
+    expect(auditor_page.locator("h1")).to_contain_text(f"VV-{tag}")
+    shot(auditor_page, "auditor-case-exports")
+    with auditor_page.expect_download() as bundle_info:
+        auditor_page.get_by_role("button", name="Tải gói xác minh (zip)").click()
+    bundle = tmp_path / "bundle.zip"
+    bundle_info.value.save_as(bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        events = archive.read("events.jsonl").decode()
+    assert shown_sha256 in events, "the bundle's events name the clip that was downloaded"
+    verified = subprocess.run(
+        [sys.executable, str(VERIFIER), str(bundle), str(clip_file)], capture_output=True, text=True, check=False
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    for context in (desk, phone, audit):
         context.close()
