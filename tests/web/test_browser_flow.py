@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from app.core import embedded, media
 from tests.services import fresh_database
-from tests.web.browser import CHROMIUM, DESKTOP, PHONE, LiveService, live_service
+from tests.web.browser import ADMIN_EMAIL, ADMIN_PASSWORD, CHROMIUM, DESKTOP, PHONE, LiveService, live_service
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "a browser test password"
@@ -58,14 +58,14 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Page, base: str, email: str, language: str | None = None) -> None:
+def sign_in(page: Page, base: str, email: str, language: str | None = None, password: str = PASSWORD) -> None:
     if language:
         page.context.add_cookies([{"name": "lang", "value": language, "url": base}])
     page.goto(f"{base}/login")
     page.get_by_label(re.compile("Email|Thư điện tử", re.I)).fill(email)
-    page.get_by_label(re.compile("Password|Mật khẩu", re.I)).fill(PASSWORD)
+    page.get_by_label(re.compile("Password|Mật khẩu", re.I)).fill(password)
     page.locator("form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/$|/cases|/owner|/audit|/admin"))
+    page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
 
 
 def recording(directory: Path, seconds: int = 30) -> Path:
@@ -119,12 +119,14 @@ def seed(service: LiveService, tag: str) -> dict[str, str]:
             "legal_basis": "Thoả thuận Camera với ANTT",
         },
     )
+    cameras = []
     for label, lat, lon in (("Cổng trước", 10.77245, 106.69805), ("Quầy", 10.77250, 106.69812)):
-        service.post(
+        made = service.post(
             "/api/v1/cameras",
             admin,
             {"owner_id": owner["id"], "label": label, "lat": lat, "lon": lon, "retention_days": 14},
         )
+        cameras.append(made["id"])
     incident = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
     case = service.post(
         "/api/v1/cases",
@@ -139,7 +141,14 @@ def seed(service: LiveService, tag: str) -> dict[str, str]:
             "incident_end": (incident + timedelta(seconds=8)).isoformat(),
         },
     )
-    return {**people, "owner": owner_email, "case": case["id"], "incident": incident.isoformat()}
+    return {
+        **people,
+        "owner": owner_email,
+        "owner_id": owner["id"],
+        "camera": cameras[0],
+        "case": case["id"],
+        "incident": incident.isoformat(),
+    }
 
 
 def test_area_request_owner_link_upload_clip_download_and_bundle(
@@ -250,4 +259,98 @@ def test_area_request_owner_link_upload_clip_download_and_bundle(
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
     for context in (desk, phone, audit):
+        context.close()
+
+
+def test_owner_account_and_admin_pages_in_both_languages(
+    service: LiveService, browser: Browser, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    seeded = seed(service, tag)
+    admin = service.admin_headers
+    owner_id = seeded["owner_id"]
+    owner_login = f"chu-tiem-{tag}@example.org"
+    service.post(
+        "/api/v1/users",
+        admin,
+        {"email": owner_login, "password": PASSWORD, "full_name": "Trần Kim Thành", "role": "owner"}
+        | {"owner_id": owner_id},
+    )
+    investigator = service.token(seeded["investigator"], PASSWORD)
+    camera = seeded["camera"]
+    incident = datetime.fromisoformat(seeded["incident"])
+    service.post(
+        f"/api/v1/cases/{seeded['case']}/requests",
+        investigator,
+        {
+            "camera_id": camera,
+            "window_start": incident.isoformat(),
+            "window_end": (incident + timedelta(seconds=8)).isoformat(),
+            "purpose": "Nhận dạng nghi phạm",
+            "legal_basis": "Điều 88 BLTTHS",
+        },
+    )
+
+    # The owner with an account, on a phone in Vietnamese: the request in camera time, cameras, the ledger.
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
+    page = phone.new_page()
+    sign_in(page, service.base, owner_login)
+    expect(page.locator("h1")).to_have_text("Yêu cầu của tôi")
+    waiting = page.locator("#waiting")
+    expect(waiting).to_contain_text(incident.astimezone(HCM).strftime("%H:%M:%S"))
+    expect(waiting).to_contain_text("Asia/Ho_Chi_Minh")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "owner-requests-phone")
+    page.goto(f"{service.base}/owner/cameras")
+    expect(page.locator("#cameras")).to_contain_text("Cổng trước")
+    shot(page, "owner-cameras-phone")
+    page.goto(f"{service.base}/owner/ledger")
+    expect(page.locator("h1")).to_have_text("Nhật ký truy cập của tôi")
+    shot(page, "owner-ledger-phone")
+    # the same pages in English
+    page.goto(f"{service.base}/lang/en")
+    page.goto(f"{service.base}/owner/requests")
+    expect(page.locator("h1")).to_have_text("My requests")
+    expect(page.locator("#waiting h2")).to_have_text("Waiting for your answer")
+
+    # The admin (English) imports cameras; each refused row is listed with its field.
+    desk = browser.new_context(viewport=DESKTOP, locale="en-GB")
+    admin_page = desk.new_page()
+    sign_in(admin_page, service.base, ADMIN_EMAIL, language="en", password=ADMIN_PASSWORD)
+    csv_file = tmp_path / "cameras.csv"
+    csv_file.write_text(
+        "external_id,owner_id,label,lat,lon,retention_days\n"
+        f"IMP-{tag}-1,{owner_id},Cổng sau,10.7726,106.6982,14\n"
+        f"IMP-{tag}-2,{owner_id},Sân thượng,95.0,106.6982,14\n"
+        f"IMP-{tag}-3,{owner_id},Hẻm,10.7727,106.6983,0\n",
+        encoding="utf-8",
+    )
+    admin_page.goto(f"{service.base}/admin/cameras/import")
+    expect(admin_page.locator("h1")).to_have_text("Import cameras")
+    admin_page.locator("#import-form input[type=file]").set_input_files(str(csv_file))
+    admin_page.locator("#import-form button[type=submit]").click()
+    expect(admin_page.locator("#import-created")).to_have_text("1")
+    errors = admin_page.locator("#import-errors tbody tr")
+    expect(errors).to_have_count(2)
+    expect(errors.nth(0)).to_contain_text("lat")
+    expect(errors.nth(1)).to_contain_text("retention_days")
+    shot(admin_page, "admin-camera-import")
+    admin_page.goto(f"{service.base}/admin/users")
+    expect(admin_page.locator("#users")).to_contain_text(owner_login)
+    shot(admin_page, "admin-users")
+    # and in Vietnamese
+    admin_page.goto(f"{service.base}/lang/vi")
+    admin_page.goto(f"{service.base}/admin/cameras/import")
+    expect(admin_page.locator("h1")).to_have_text("Nhập camera")
+
+    # The investigator's list of cases and the sign-in page, for the record.
+    investigator_page = desk.new_page()
+    investigator_page.context.clear_cookies()
+    investigator_page.goto(f"{service.base}/login")
+    shot(investigator_page, "sign-in")
+    sign_in(investigator_page, service.base, seeded["investigator"])
+    investigator_page.goto(f"{service.base}/cases")
+    expect(investigator_page.locator("main")).to_contain_text(f"VV-{tag}")
+    shot(investigator_page, "investigator-cases")
+    for context in (phone, desk):
         context.close()
