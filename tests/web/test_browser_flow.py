@@ -246,6 +246,10 @@ def test_area_request_owner_link_upload_clip_download_and_bundle(
     auditor_page.goto(f"{base}/audit/cases/{seeded['case']}")
     expect(auditor_page.locator("h1")).to_contain_text(f"VV-{tag}")
     shot(auditor_page, "auditor-case-exports")
+    auditor_page.goto(f"{base}/audit/cases")
+    expect(auditor_page.locator("main")).to_contain_text(f"VV-{tag}")
+    shot(auditor_page, "auditor-cases")
+    auditor_page.goto(f"{base}/audit/cases/{seeded['case']}")
     with auditor_page.expect_download() as bundle_info:
         auditor_page.get_by_role("button", name="Tải gói xác minh (zip)").click()
     bundle = tmp_path / "bundle.zip"
@@ -301,6 +305,9 @@ def test_owner_account_and_admin_pages_in_both_languages(
     expect(waiting).to_contain_text("Asia/Ho_Chi_Minh")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "owner-requests-phone")
+    waiting.locator("a[href^='/owner/requests/']").first.click()
+    expect(page.get_by_role("button", name="Đồng ý cung cấp toàn bộ khoảng thời gian")).to_be_visible()
+    shot(page, "owner-request-phone")
     page.goto(f"{service.base}/owner/cameras")
     expect(page.locator("#cameras")).to_contain_text("Cổng trước")
     shot(page, "owner-cameras-phone")
@@ -338,6 +345,11 @@ def test_owner_account_and_admin_pages_in_both_languages(
     admin_page.goto(f"{service.base}/admin/users")
     expect(admin_page.locator("#users")).to_contain_text(owner_login)
     shot(admin_page, "admin-users")
+    admin_page.goto(f"{service.base}/admin/units")
+    expect(admin_page.locator("main")).to_contain_text(f"BT-{tag}")
+    shot(admin_page, "admin-units")
+    admin_page.goto(f"{service.base}/")
+    shot(admin_page, "home")
     # and in Vietnamese
     admin_page.goto(f"{service.base}/lang/vi")
     admin_page.goto(f"{service.base}/admin/cameras/import")
