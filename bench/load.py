@@ -36,7 +36,7 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def wrk(url: str, token: str | None, seconds: int, connections: int) -> dict[str, float]:
     """Requests/s and p50/p90/p99 latency (ms) of `url` under wrk with 2 threads."""
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         args[1:1] = ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -48,6 +48,12 @@ def wrk(url: str, token: str | None, seconds: int, connections: int) -> dict[str
     result["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
     result["rps"] = round(result["rps"], 1)
     return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def seed(http: httpx.Client, cameras: int) -> tuple[str, str]:
@@ -152,7 +158,13 @@ def main() -> None:
         }
         for path, auth in paths.values():  # warm-up
             wrk(base + path, auth, 2, opts.connections)
-        results = {name: wrk(base + path, auth, opts.seconds, opts.connections) for name, (path, auth) in paths.items()}
+        results = {}
+        for name, (path, auth) in paths.items():
+            before = cpu_seconds(api.pid)
+            results[name] = wrk(base + path, auth, opts.seconds, opts.connections)
+            served = results[name]["rps"] * opts.seconds
+            # the API process's CPU per request: where the time goes when the ratio is low
+            results[name]["api_cpu_ms_per_request"] = round((cpu_seconds(api.pid) - before) / served * 1000, 2)
         detail, bare = results["request detail GET /api/v1/requests/{id}"], results["bare GET /healthz"]
         results["ratio request detail / bare"] = {"rps": round(detail["rps"] / bare["rps"], 3)}
         print(json.dumps(results, indent=2, ensure_ascii=False))
