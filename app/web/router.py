@@ -20,21 +20,34 @@ from app.web.pages import LANG_COOKIE, SESSION_COOKIE, WebActor, check_csrf, ren
 router = APIRouter(include_in_schema=False)
 
 
+def _local_path(target: str | None) -> str:
+    """Where to go after sign-in: a path of this site only (never another host, as `//host` would be)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> Response:
-    return render(request, "login.html")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": _local_path(next)})
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(
-    request: Request, session: SessionDep, email: Annotated[str, Form()], password: Annotated[str, Form()]
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str | None, Form()] = None,
 ) -> Response:
     hours = get_settings().web_session_hours
+    target = _local_path(next)
     try:
         token, _ = auth.login(session, email, password, client_address(request), ttl=timedelta(hours=hours))
     except (Unauthorized, TooManyRequests) as exc:
-        return render(request, "login.html", {"error": exc.detail, "email": email}, status=exc.status)
-    response = RedirectResponse("/", status_code=303)
+        context = {"error": exc.detail, "email": email, "next": target}
+        return render(request, "login.html", context, status=exc.status)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -78,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from app.web import admin, auditor, investigator, owner, owner_registry, owner_requests
+    from app.web import admin, auditor, error_pages, investigator, owner, owner_registry, owner_requests
     from app.web.pages import LoginRequired
 
     app.include_router(router)
@@ -94,3 +107,4 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
     app.add_exception_handler(LoginRequired, to_login)
+    error_pages.install(app)
