@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,3 +64,19 @@ def seaweedfs(data_dir: Path) -> Iterator[embedded.EmbeddedS3]:
         yield server
     finally:
         server.stop()
+
+
+def wait_until_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    """Poll `base`/readyz until it answers 200; fail if the service exits or the time runs out."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("the service did not become ready")
+        time.sleep(0.3)

@@ -134,6 +134,19 @@ def current_actor(request: Request, session: SessionDep, token: Annotated[str | 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+def record_denial(request: Request, actor: Actor, action: str) -> None:
+    """Write a refused call to the security trail (its own transaction): who, what they tried, from where."""
+    audit.record_now(
+        "permission_denied",
+        user_id=actor.user_id,
+        email=actor.email,
+        client_address=actor.client_address,
+        method=request.method,
+        path=request.url.path,
+        details={"action": action, "role": str(actor.role)},
+    )
+
+
 def allow(action: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that lets through only the roles POLICY grants `action` (403 otherwise, logged)."""
     roles = POLICY[action]
@@ -141,16 +154,7 @@ def allow(action: str) -> Callable[..., Awaitable[Actor]]:
     # async: the role check needs no thread of its own (a denial's record is written in one, below)
     async def dependency(request: Request, actor: CurrentActor) -> Actor:
         if actor.role not in roles:
-            await run_in_threadpool(
-                audit.record_now,
-                "permission_denied",
-                user_id=actor.user_id,
-                email=actor.email,
-                client_address=actor.client_address,
-                method=request.method,
-                path=request.url.path,
-                details={"action": action, "role": str(actor.role)},
-            )
+            await run_in_threadpool(record_denial, request, actor, action)
             raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
         return actor
 

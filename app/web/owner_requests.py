@@ -17,9 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.auth import audit
 from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, record_denial
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden
 from app.core.idempotency import IdempotencyKey
@@ -43,15 +42,7 @@ WAITING_FOR_UPLOAD = ("approved", "partially_approved", "footage_mismatch")
 def owner_actor(request: Request, actor: WebActor) -> Actor:
     """Owner pages open only for an owner account linked to an owner record (403 for other roles, logged)."""
     if actor.role != Role.owner or actor.owner_id is None:
-        audit.record_now(
-            "permission_denied",
-            user_id=actor.user_id,
-            email=actor.email,
-            client_address=actor.client_address,
-            method=request.method,
-            path=request.url.path,
-            details={"action": "owner.pages", "role": str(actor.role)},
-        )
+        record_denial(request, actor, "owner.pages")
         raise Forbidden("These pages are for camera owners with an account.")
     return actor
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from app.core import embedded
+from tests.services import wait_until_ready
 
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "fuzzing admin password"
@@ -49,16 +49,7 @@ def running_service(env: dict[str, str], data_dir: Path) -> Iterator[Service]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the service did not become ready")
-            time.sleep(0.3)
+        wait_until_ready(base, process, 60)
         yield Service(base, process)
     finally:
         process.terminate()

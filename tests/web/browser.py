@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from app.core import embedded
+from tests.services import wait_until_ready
 
 # Debian's package; the tests never download a browser of their own.
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -113,16 +114,7 @@ def live_service(database_url: str, s3: embedded.EmbeddedS3, bucket: str, data_d
         }
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env)
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the service did not become ready")
-                time.sleep(0.3)
+            wait_until_ready(base, process)
             service = LiveService(base, inbox, process)
             service.admin_headers = service.token(ADMIN_EMAIL, ADMIN_PASSWORD)
             yield service
