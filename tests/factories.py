@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from fastapi.testclient import TestClient
@@ -111,3 +113,37 @@ def give_consent(owner_id: UUID, scope: str = "on_request", **fields: object) ->
             owner_id,
             ConsentCreate(scope=scope, **values),  # type: ignore[arg-type]
         ).id
+
+
+def case_with_request(client: TestClient, title: str = "Cướp giật điện thoại đường Đồng Khởi") -> tuple[Account, str]:
+    """An investigator of a new unit, a case opened yesterday and one request on a consenting owner's camera."""
+    investigator = account(client, Role.investigator, unit_id=make_unit())
+    owner = make_owner("Nhà thuốc Hạnh Phúc", "business")
+    give_consent(owner)
+    start = datetime.now(UTC) - timedelta(days=1)
+    case = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={
+            "number": f"VV-{uuid.uuid4().hex[:6]}",
+            "title": title,
+            "offence": "robbery",
+            "incident_lat": 10.7765,
+            "incident_lon": 106.7030,
+            "incident_start": start.isoformat(),
+            "incident_end": (start + timedelta(minutes=10)).isoformat(),
+        },
+    ).json()
+    filed = client.post(
+        f"/api/v1/cases/{case['id']}/requests",
+        headers=investigator.headers,
+        json={
+            "camera_id": str(make_camera(owner)),
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(minutes=10)).isoformat(),
+            "purpose": "Nhận dạng đối tượng",
+            "legal_basis": "Điều 88 Bộ luật Tố tụng hình sự",
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    return investigator, str(case["id"])

@@ -4,53 +4,17 @@ import csv
 import io
 import json
 import subprocess
-import uuid
 import zipfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from app.auth.models import Role
-from tests.factories import Account, account, give_consent, make_camera, make_owner, make_unit
-
-
-def _case_with_request(client: TestClient) -> tuple[Account, str]:
-    unit = make_unit()
-    investigator = account(client, Role.investigator, unit_id=unit)
-    owner = make_owner("Nhà thuốc Hạnh Phúc", "business")
-    give_consent(owner)
-    start = datetime.now(UTC) - timedelta(days=1)
-    case = client.post(
-        "/api/v1/cases",
-        headers=investigator.headers,
-        json={
-            "number": f"VV-{uuid.uuid4().hex[:6]}",
-            "title": "Cướp giật điện thoại đường Đồng Khởi",
-            "offence": "robbery",
-            "incident_lat": 10.7765,
-            "incident_lon": 106.7030,
-            "incident_start": start.isoformat(),
-            "incident_end": (start + timedelta(minutes=10)).isoformat(),
-        },
-    ).json()
-    filed = client.post(
-        f"/api/v1/cases/{case['id']}/requests",
-        headers=investigator.headers,
-        json={
-            "camera_id": str(make_camera(owner)),
-            "window_start": start.isoformat(),
-            "window_end": (start + timedelta(minutes=10)).isoformat(),
-            "purpose": "Nhận dạng đối tượng",
-            "legal_basis": "Điều 88 Bộ luật Tố tụng hình sự",
-        },
-    )
-    assert filed.status_code == 201, filed.text
-    return investigator, str(case["id"])
+from tests.factories import account, case_with_request
 
 
 def test_report_formats(client: TestClient, tmp_path: Path) -> None:
-    investigator, case_id = _case_with_request(client)
+    investigator, case_id = case_with_request(client)
     auditor = account(client, Role.auditor)
     report = client.get(f"/api/v1/cases/{case_id}/custody-report?format=json", headers=auditor.headers)
     assert report.status_code == 200
@@ -76,7 +40,7 @@ def test_report_formats(client: TestClient, tmp_path: Path) -> None:
 
 
 def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) -> None:
-    _, case_id = _case_with_request(client)
+    _, case_id = case_with_request(client)
     auditor = account(client, Role.auditor)
     bundle = client.get(f"/api/v1/cases/{case_id}/custody-report?format=bundle", headers=auditor.headers)
     assert bundle.status_code == 200
@@ -114,7 +78,7 @@ def test_bundle_verifies_offline_and_fails_after_one_changed_byte(client: TestCl
 
     from app.core.config import PROJECT_ROOT
 
-    _, case_id = _case_with_request(client)
+    _, case_id = case_with_request(client)
     auditor = account(client, Role.auditor)
     content = client.get(f"/api/v1/cases/{case_id}/custody-report?format=bundle", headers=auditor.headers).content
     good = tmp_path / "bundle.zip"
@@ -137,7 +101,7 @@ def test_bundle_verifies_offline_and_fails_after_one_changed_byte(client: TestCl
 
 
 def test_verification_over_http_is_itself_recorded(client: TestClient) -> None:
-    _case_with_request(client)
+    case_with_request(client)
     auditor = account(client, Role.auditor)
     result = client.post("/api/v1/custody/verify", headers=auditor.headers)
     assert result.status_code == 200, result.text

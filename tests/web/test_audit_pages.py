@@ -6,7 +6,6 @@ import csv
 import io
 import re
 import subprocess
-import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,13 @@ from app.auth.models import Role
 from app.core.config import get_settings, override_settings
 from app.core.db import dispose_engine
 from app.custody.service import append_event
-from tests.factories import PASSWORD, Account, account, give_consent, make_camera, make_owner, make_unit, make_user
+from tests.factories import (
+    PASSWORD,
+    account,
+    case_with_request,
+    make_owner,
+    make_user,
+)
 from tests.services import fresh_database
 
 
@@ -40,42 +45,9 @@ def _seqs(html: str) -> list[int]:
     return [int(s) for s in re.findall(r'<tr data-seq="(\d+)">', html)]
 
 
-def _case_with_request(client: TestClient, title: str = "Cướp giật điện thoại đường Đồng Khởi") -> tuple[Account, str]:
-    investigator = account(client, Role.investigator, unit_id=make_unit())
-    owner = make_owner("Nhà thuốc Hạnh Phúc", "business")
-    give_consent(owner)
-    start = datetime.now(UTC) - timedelta(days=1)
-    case = client.post(
-        "/api/v1/cases",
-        headers=investigator.headers,
-        json={
-            "number": f"VV-{uuid.uuid4().hex[:6]}",
-            "title": title,
-            "offence": "robbery",
-            "incident_lat": 10.7765,
-            "incident_lon": 106.7030,
-            "incident_start": start.isoformat(),
-            "incident_end": (start + timedelta(minutes=10)).isoformat(),
-        },
-    ).json()
-    filed = client.post(
-        f"/api/v1/cases/{case['id']}/requests",
-        headers=investigator.headers,
-        json={
-            "camera_id": str(make_camera(owner)),
-            "window_start": start.isoformat(),
-            "window_end": (start + timedelta(minutes=10)).isoformat(),
-            "purpose": "Nhận dạng đối tượng",
-            "legal_basis": "Điều 88 Bộ luật Tố tụng hình sự",
-        },
-    )
-    assert filed.status_code == 201, filed.text
-    return investigator, str(case["id"])
-
-
 def test_auditor_filters_the_custody_log_by_case_and_pages_through_it(client: TestClient) -> None:
-    investigator, case_id = _case_with_request(client)
-    _, other_case = _case_with_request(client, "Trộm xe máy đường Lê Lợi")
+    investigator, case_id = case_with_request(client)
+    _, other_case = case_with_request(client, "Trộm xe máy đường Lê Lợi")
     auditor = account(client, Role.auditor)
     expected = client.get(f"/api/v1/custody?case_id={case_id}", headers=auditor.headers).json()["items"]
     assert len(expected) >= 2
@@ -112,7 +84,7 @@ def test_auditor_filters_the_custody_log_by_case_and_pages_through_it(client: Te
 
 
 def test_investigator_sees_only_their_units_events_and_cannot_verify(client: TestClient) -> None:
-    _, case_id = _case_with_request(client)
+    _, case_id = case_with_request(client)
     _sign_in(client, Role.investigator)  # another unit
     page = client.get(f"/audit/custody?case_id={case_id}")
     assert page.status_code == 200 and _seqs(page.text) == []
@@ -122,7 +94,7 @@ def test_investigator_sees_only_their_units_events_and_cannot_verify(client: Tes
 
 
 def test_auditor_runs_verification_and_sees_ok(client: TestClient) -> None:
-    _case_with_request(client)
+    case_with_request(client)
     _sign_in(client, Role.auditor)
     page = client.get("/audit/custody")
     forged = client.post("/audit/custody/verify", data={"csrf_token": "forged"})
@@ -175,7 +147,7 @@ def test_verification_names_the_seq_of_a_row_tampered_with(own_database: str) ->
 
 
 def test_auditor_downloads_the_bundle_pdf_and_csv_from_the_case_page(client: TestClient, tmp_path: Path) -> None:
-    _, case_id = _case_with_request(client)
+    _, case_id = case_with_request(client)
     _sign_in(client, Role.auditor)
     listing = client.get("/audit/cases")
     assert f'href="/audit/cases/{case_id}"' in listing.text
