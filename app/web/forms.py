@@ -20,6 +20,22 @@ def local_to_utc(value: str, tz_name: str = DEFAULT_TZ) -> datetime:
     return parsed
 
 
+class FormError(ValueError):
+    """A form field a person must correct, in their language."""
+
+
+MIN_REASON_CHARS = 3
+
+
+def stated_reason(reason: str, refusal: str) -> str:
+    """The reason a person gave (denial, withdrawal), trimmed; `refusal` is what they are told when it is
+    missing or too short to mean anything."""
+    reason = reason.strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise FormError(refusal)
+    return reason
+
+
 def error_text(exc: Exception) -> str:
     """One line a person can act on, from a domain or validation error."""
     if isinstance(exc, DomainError):

@@ -14,7 +14,7 @@ from app.core.errors import DomainError
 from app.extractions import service as extractions
 from app.extractions.schemas import ApproveIn
 from app.footage import service as footage
-from app.web.forms import error_text, local_to_utc
+from app.web.forms import error_text, local_to_utc, stated_reason
 from app.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -65,9 +65,8 @@ def respond_deny(
 ) -> Response:
     assert actor.link_request_id is not None
     try:
-        if len(reason.strip()) < 3:
-            raise ValueError("reason: please say briefly why you refuse")
-        extractions.deny(session, actor, actor.link_request_id, reason.strip())
+        refusal = "reason: please say briefly why you refuse"
+        extractions.deny(session, actor, actor.link_request_id, stated_reason(reason, refusal))
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
         return _page(request, session, actor, token, error=error_text(exc))

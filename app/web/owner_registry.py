@@ -20,8 +20,8 @@ from app.core.errors import DomainError
 from app.registry import service as registry
 from app.registry.schemas import ConsentCreate, WithdrawIn
 from app.reports import custody_view
-from app.web.forms import DEFAULT_TZ, error_text
-from app.web.owner_requests import FormError, OwnerActor, local_field, page_gettext
+from app.web.forms import DEFAULT_TZ, error_text, stated_reason
+from app.web.owner_requests import OwnerActor, local_field, page_gettext
 from app.web.pages import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -105,9 +105,8 @@ def withdraw_consent(
     check_csrf(request, csrf_token)
     gettext = page_gettext(request)
     try:
-        if len(reason.strip()) < 3:
-            raise FormError(gettext("Reason: please say briefly why you withdraw (at least 3 characters)."))
-        registry.withdraw_consent(session, actor, consent_id, WithdrawIn(reason=reason.strip()).reason)
+        refusal = gettext("Reason: please say briefly why you withdraw (at least 3 characters).")
+        registry.withdraw_consent(session, actor, consent_id, WithdrawIn(reason=stated_reason(reason, refusal)).reason)
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
         if isinstance(exc, DomainError) and exc.status == 404:

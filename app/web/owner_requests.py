@@ -30,7 +30,7 @@ from app.footage.router import content_length, upload_headers
 from app.footage.schemas import OriginalReceived
 from app.registry import service as registry
 from app.web import i18n
-from app.web.forms import error_text, local_to_utc
+from app.web.forms import FormError, error_text, local_to_utc, stated_reason
 from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -53,10 +53,6 @@ OwnerActor = Annotated[Actor, Depends(owner_actor)]
 def page_gettext(request: Request) -> Callable[[str], str]:
     """The request's locale's gettext, for messages composed in Python (extracted by `make i18n`)."""
     return i18n.translations(locale_of(request)).gettext
-
-
-class FormError(ValueError):
-    """A form field a person must correct, in their language."""
 
 
 def local_field(value: str, tz_name: str, label: str, gettext: Callable[[str], str]) -> datetime:
@@ -143,9 +139,8 @@ def deny(
     check_csrf(request, csrf_token)
     gettext = page_gettext(request)
     try:
-        if len(reason.strip()) < 3:
-            raise FormError(gettext("Reason: please say briefly why you refuse (at least 3 characters)."))
-        extractions.deny(session, actor, request_id, reason.strip())
+        refusal = gettext("Reason: please say briefly why you refuse (at least 3 characters).")
+        extractions.deny(session, actor, request_id, stated_reason(reason, refusal))
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
         form = {"deny_reason": reason}
