@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router
-from app.core import health, metrics
+from app.core import health, metrics, reads
 from app.core.config import get_settings
 from app.core.errors import install_error_handlers
 from app.core.http import install_http_hardening
@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # Refuse to start against a bucket without Object Lock: evidence must never land there.
     await run_in_threadpool(get_storage().ensure_bucket, create=get_settings().s3_create_bucket)
-    yield
+    try:
+        yield
+    finally:
+        await reads.close()
 
 
 def create_app() -> FastAPI:

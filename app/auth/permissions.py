@@ -7,19 +7,20 @@ Role rules live in POLICY (action → roles); object rules in the `can_see_*` fu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import audit, tokens
 from app.auth.models import Role, User
-from app.core.db import SessionDep
+from app.core import reads
 from app.core.errors import Forbidden, NotFound, Unauthorized
 
 ADM, INV, SUP, OWN, AUD = Role.admin, Role.investigator, Role.supervisor, Role.owner, Role.auditor
@@ -104,28 +105,45 @@ def client_address(request: Request) -> str | None:
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def actor_from_token(session: Session, token: str, address: str | None) -> Actor | None:
-    """The active user behind a valid, unexpired, unrevoked token, as an Actor; None otherwise."""
-    claims = tokens.decode(token)
-    user = session.get(User, claims.user_id) if claims else None
-    if claims is None or user is None or not user.is_active or user.token_version != claims.version:
+# The token check runs on every authenticated call: one prepared statement on the read pool (no thread hop).
+_USER_FOR_TOKEN = reads.prepare(
+    select(User.id, User.role, User.email, User.unit_id, User.owner_id, User.is_active, User.token_version).where(
+        User.id == bindparam("user_id")
+    )
+)
+
+
+def _token_actor(
+    claims: tokens.TokenClaims | None, user: Mapping[Any, Any] | None, address: str | None
+) -> Actor | None:
+    """The Actor for a token's claims and its user's row: None unless the user is active and the token current."""
+    if claims is None or user is None or not user["is_active"] or user["token_version"] != claims.version:
         return None
     return Actor(
         kind="user",
-        role=Role(user.role),
-        user_id=user.id,
-        email=user.email,
-        unit_id=user.unit_id,
-        owner_id=user.owner_id,
+        role=Role(user["role"]),
+        user_id=user["id"],
+        email=user["email"],
+        unit_id=user["unit_id"],
+        owner_id=user["owner_id"],
         client_address=address,
     )
 
 
-def current_actor(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+def actor_from_token(session: Session, token: str, address: str | None) -> Actor | None:
+    """The active user behind a valid, unexpired, unrevoked token, as an Actor; None otherwise (pages' cookie)."""
+    claims = tokens.decode(token)
+    user = session.execute(_USER_FOR_TOKEN.core, {"user_id": claims.user_id}).mappings().first() if claims else None
+    return _token_actor(claims, user, address)
+
+
+async def current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
     """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
     if not token:
         raise Unauthorized()
-    actor = actor_from_token(session, token, client_address(request))
+    claims = tokens.decode(token)
+    user = await reads.fetch_one(_USER_FOR_TOKEN, {"user_id": claims.user_id}) if claims else None
+    actor = _token_actor(claims, user, client_address(request))
     if actor is None:
         raise Unauthorized("The token is invalid, expired or revoked; sign in again.")
     return actor

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     # Database (PostgreSQL only). Empty: the embedded PostgreSQL under data_dir is started.
     database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://u:p@h/db.")
+    read_pool_size: int = Field(
+        10, ge=1, le=200, description="Connections of the asyncio pool serving the hot read paths (app/core/reads.py)."
+    )
 
     # Object storage (any S3 server with Object Lock). Empty endpoint: the embedded SeaweedFS is started.
     s3_endpoint: str | None = Field(None, description="S3 endpoint as host:port.")

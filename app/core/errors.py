@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+import psycopg_pool
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -148,6 +150,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    @app.exception_handler(psycopg.OperationalError)  # the read pool (app.core.reads)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The database went away (restart, failover, network) or the pool is exhausted: the request may be
         # retried as it is, and the pool's pre-ping reconnects once the server is back.

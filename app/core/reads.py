@@ -1,0 +1,106 @@
+"""The read pool: the hot read paths answer from one statement each on an asyncio psycopg pool.
+
+Why beside the Session (app.core.db): an investigator's reads — the token check on every call, a request's
+detail, the request list, the coverage search — are most of the traffic. Through a sync Session each pays a
+thread hop in and out of the event loop, an ORM load, and `BEGIN`/`COMMIT` round trips; here a read is one
+statement, in autocommit (a single statement sees one snapshot), awaited on the event loop. Measured in
+docs/BENCHMARKS.md ("Read paths under load").
+
+The statements are SQLAlchemy Core built once with named bind parameters (so the same statement also runs
+through a Session where a page needs it) and compiled once for psycopg. Writes, and anything that needs a
+transaction, keep the Session.
+
+A dropped connection (the database restarted) fails the statement once; the pool then checks its idle
+connections, drops the broken ones, and the statement is tried again — the read is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.dialects.postgresql import psycopg as sa_psycopg
+from sqlalchemy.sql import ClauseElement, Executable
+
+from app.core.config import get_settings
+
+_DIALECT = sa_psycopg.dialect()  # type: ignore[no-untyped-call]
+_pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] | None = None
+_pool_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A Core statement and its psycopg text, compiled once. Run it with `fetch_all` / `fetch_one` (async) or
+    hand `.core` to a Session."""
+
+    core: Executable
+    sql: str
+
+
+def prepare(statement: Executable) -> Statement:
+    """Compile a Core statement built with `bindparam(...)` names for psycopg's `%(name)s` parameters."""
+    assert isinstance(statement, ClauseElement)
+    compiled = statement.compile(dialect=_DIALECT)
+    return Statement(core=statement, sql=str(compiled))
+
+
+def _connection_url() -> str:
+    url = get_settings().database_url
+    if not url:
+        raise RuntimeError("database_url is not set; start the embedded default first")
+    from app.core.db import normalise_url
+
+    # psycopg takes the libpq form of the URL; the SQLAlchemy driver name is not part of it.
+    return normalise_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+async def _get_pool() -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
+    global _pool, _pool_url
+    url = _connection_url()
+    if _pool is not None and _pool_url != url:
+        await close()
+    if _pool is None:
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = AsyncConnectionPool(
+            url,
+            min_size=2,
+            max_size=get_settings().read_pool_size,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=False,
+            timeout=2,  # waiting longer for a connection than a client would: answer 503 instead
+            name="reads",
+        )
+        await pool.open()
+        _pool, _pool_url = pool, url
+    return _pool
+
+
+async def close() -> None:
+    """Close the pool (the app's shutdown; a change of database in the tests)."""
+    global _pool, _pool_url
+    pool, _pool, _pool_url = _pool, None, None
+    if pool is not None:
+        await pool.close()
+
+
+async def fetch_all(statement: Statement, params: Mapping[str, Any] | None = None) -> Sequence[DictRow]:
+    """Every row of one statement, as dicts."""
+    pool = await _get_pool()
+    try:
+        async with pool.connection() as conn:
+            return await (await conn.execute(statement.sql, params)).fetchall()
+    except psycopg.OperationalError:
+        # The connection was lost (a restart): drop every broken idle connection, then once more.
+        await pool.check()
+        async with pool.connection() as conn:
+            return await (await conn.execute(statement.sql, params)).fetchall()
+
+
+async def fetch_one(statement: Statement, params: Mapping[str, Any] | None = None) -> DictRow | None:
+    """The first row of one statement, or None."""
+    rows = await fetch_all(statement, params)
+    return rows[0] if rows else None
