@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,9 @@ from app.custody.models import CustodyEvent, CustodyLogHead, CustodyPending
 
 def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
     # Store exactly what JSONB will give back, so the leaf can be recomputed from the row.
+    if _comes_back_as_is(value):
+        return value
+
     def default(obj: object) -> str:
         if isinstance(obj, datetime):
             return obj.isoformat()
@@ -26,6 +30,24 @@ def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
 
     loaded: dict[str, Any] = _as_jsonb_returns(json.loads(json.dumps(value, default=default)))
     return loaded
+
+
+def _comes_back_as_is(value: Any) -> bool:
+    """True when the JSON round trip below would return an equal value (the usual details: str keys, strings,
+    ints, small or fractional floats), so it can be skipped."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value) and not (value.is_integer() and abs(value) >= 1e16)
+    try:
+        if kind is dict:
+            return all(type(k) is str and _comes_back_as_is(v) for k, v in value.items())
+        if kind is list:
+            return all(_comes_back_as_is(v) for v in value)
+    except RecursionError:  # nested too deep (or circular): the round trip says what is wrong
+        return False
+    return False
 
 
 def _as_jsonb_returns(value: Any) -> Any:

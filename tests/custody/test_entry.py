@@ -1,14 +1,18 @@
-"""The writer's split of the canonical entry around the seq digits is canonical_entry, byte for byte."""
+"""What the writer computes in Python: the canonical entry split around the seq digits is canonical_entry, byte
+for byte, and details that skip the JSON round trip come out as the round trip would make them."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from app.custody import service
 from app.custody.entry import canonical_entry, entry_around_seq
+from app.custody.service import _json_safe
 
 BASE: dict[str, Any] = {
     "at": datetime(2026, 12, 1, 8, 30, 5, 7, tzinfo=UTC),
@@ -49,3 +53,23 @@ def test_head_seq_tail_is_the_canonical_entry(variant: dict[str, Any], seq: int)
     fields = {**BASE, **variant}
     head, tail = entry_around_seq(**fields)
     assert head + str(seq).encode() + tail == canonical_entry(seq=seq, **fields)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"component": "api", "client": "10.0.0.1", "n": 3, "ok": True, "none": None, "f": -2.5, "tiny": 1e-7},
+        {"nested": {"list": [1, "hai", None, True, {"deep": [0.5]}]}, "big_int": 10**20},
+        {"big_float": 2.5e16, "nested": [1e16, -1e17, 1e15]},
+        {"when": datetime(2026, 12, 1, tzinfo=UTC), "id": uuid.UUID(int=7), "raw": b"\x01\xff"},
+        {2: "int key", None: "none key", False: "bool key"},
+        {"tuple": (1, 2), "nan": float("nan")},
+    ],
+)
+def test_plain_details_skip_the_json_round_trip_with_the_same_result(
+    value: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick = _json_safe(value)
+    monkeypatch.setattr(service, "_comes_back_as_is", lambda _: False)
+    assert json.dumps(quick, sort_keys=True) == json.dumps(_json_safe(value), sort_keys=True)
