@@ -55,25 +55,14 @@ class CustodyLogHead(Base):
 
 
 class CustodyPending(Base):
-    """An event appended in a transaction that has not committed yet. At commit a deferred trigger
-    (`custody_sequence_pending`, migration 0007) gives it its seq, leaf hash and place in the frontier, writes it
-    to custody_events and removes this row; the log head is locked only for that moment. `entry_head` and
-    `entry_tail` are the canonical entry's bytes before and after the seq digits."""
+    """An event appended in a transaction that has not committed yet: its canonical entry's bytes before
+    (`entry_head`) and after (`entry_tail`) the seq digits. At commit a deferred trigger
+    (`custody_sequence_pending`, migrations 0007 and 0010) reads the event's columns from that entry, gives it
+    its seq, leaf hash and place in the frontier, writes it to custody_events and removes this row; the log
+    head is locked only for that moment."""
 
     __tablename__ = "custody_pending"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(Text)
-    object_type: Mapped[str | None] = mapped_column(Text)
-    object_id: Mapped[UUID | None]
-    sha256: Mapped[str | None] = mapped_column(Text)
-    version_id: Mapped[str | None] = mapped_column(Text)
-    case_id: Mapped[UUID | None]
-    reason: Mapped[str | None] = mapped_column(Text)
-    where: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    outcome: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     entry_head: Mapped[bytes] = mapped_column(LargeBinary)
     entry_tail: Mapped[bytes] = mapped_column(LargeBinary)

@@ -159,3 +159,30 @@ def test_events_take_their_seq_at_commit_in_the_order_they_were_appended(databas
         leaves = session.scalars(select(CustodyEvent.leaf_hash).order_by(CustodyEvent.seq)).all()
         assert (head.tree_size, head.root_hash) == root_from_leaves(leaves)
     engine.dispose()
+
+
+def test_the_stored_row_is_what_the_writer_was_given(database_url: str) -> None:
+    """The trigger reads the event's columns back from its canonical entry: escapes, control characters,
+    non-ASCII text, members named like the entry's own, times and ids all come back as given."""
+    engine = create_engine(database_url)
+    object_id, case_id = uuid.uuid4(), uuid.uuid4()
+    given = {
+        "actor": 'user:"quoted" \\ back\\slash',
+        "action": "test.escapes",
+        "object_type": "clip\ttab",
+        "object_id": object_id,
+        "sha256": "cd" * 32,
+        "version_id": "v/1\n2",
+        "case_id": case_id,
+        "reason": 'Lý do: \x01\x1f\x7f ☃ 𝄞 ,"seq":1,',
+        "where": {"component": "api", "seq": 3, "client": "::1"},
+        "outcome": "denied",
+        "details": {"seq": None, "sha256": "x", "list": [1.5, "\u00e9", {"at": "now"}], "big": 10**20},
+    }
+    with Session(engine) as session, session.begin():
+        append_event(session, **given)
+    with Session(engine) as session:
+        stored = session.scalars(select(CustodyEvent).where(CustodyEvent.object_id == object_id)).one()
+        assert {key: getattr(stored, key) for key in given} == given
+        assert stored.at.tzinfo is not None and _recomputed_leaf(stored) == stored.leaf_hash
+    engine.dispose()
