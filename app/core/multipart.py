@@ -6,8 +6,8 @@ a join of each part into one buffer. Here a part is sent as the pieces it was re
 `UNSIGNED-PAYLOAD`, with an `x-amz-checksum-crc32` header that the server checks before it keeps the part
 (`BadDigest` otherwise); the multipart upload is created with that algorithm and completed with every part's
 checksum, and the composite checksum the server reports for the object is compared with the parts sent.
-CRC32 is about twice as fast as SHA-256 here and is checked by every S3 server that implements the
-checksum headers (SeaweedFS does; a signed payload's hash it does not check at all).
+CRC32 (ISA-L's, some twenty times faster than zlib's and thirty than SHA-256) is checked by every S3 server
+that implements the checksum headers (SeaweedFS does; a signed payload's hash it does not check at all).
 
 What this module takes from the SDK beyond its public calls (its connection pool, URL builder, region lookup
 and request executor) is pinned by the minio version range in pyproject.toml.
@@ -19,7 +19,6 @@ import base64
 import contextlib
 import threading
 import xml.etree.ElementTree as ET
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +31,11 @@ from minio.error import S3Error
 from minio.helpers import DictType, md5sum_hash
 from minio.signer import sign_v4_s3
 from minio.time import to_amz_date, utcnow
+
+try:
+    from isal.isal_zlib import crc32
+except ImportError:  # pragma: no cover - a platform without its wheel: the same CRC, slower
+    from zlib import crc32
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -64,7 +68,7 @@ class Written:
 def crc32_of(pieces: Sequence[bytes]) -> int:
     crc = 0
     for piece in pieces:
-        crc = zlib.crc32(piece, crc)
+        crc = crc32(piece, crc)
     return crc
 
 
@@ -74,7 +78,7 @@ def _b64(crc: int) -> str:
 
 def composite_crc32(part_crcs: Sequence[int]) -> str:
     """S3's checksum of a multipart object: the CRC32 of the parts' CRC32s, then '-' and the part count."""
-    return f"{_b64(zlib.crc32(b''.join(c.to_bytes(4, 'big') for c in part_crcs)))}-{len(part_crcs)}"
+    return f"{_b64(crc32(b''.join(c.to_bytes(4, 'big') for c in part_crcs)))}-{len(part_crcs)}"
 
 
 class Writer:
