@@ -138,14 +138,14 @@ class Writer:
         self,
         key: str,
         source: PartSource,
-        first: Sequence[bytes],
         *,
         part_size: int,
         parts_in_flight: int,
         headers: dict[str, str],
     ) -> Written:
-        """A multipart upload of `first` and then `source`'s parts, `parts_in_flight` at a time: each part is
-        held until its request ends, so the memory is about `part_size` × (parts in flight + 2)."""
+        """A multipart upload of `source`'s parts, `parts_in_flight` at a time: each part is held until its
+        request ends, and one more while it waits for room, so the memory is about `part_size` × (parts in
+        flight + 1)."""
         upload_id = self.client._create_multipart_upload(
             self.bucket, key, {**headers, "x-amz-checksum-algorithm": "CRC32"}
         )
@@ -160,7 +160,7 @@ class Writer:
 
         try:
             with ThreadPoolExecutor(parts_in_flight, thread_name_prefix="s3-part") as pool:
-                pieces: Sequence[bytes] = first
+                pieces = source.read_part(part_size)
                 number = 0
                 while pieces:
                     number += 1

@@ -169,8 +169,10 @@ class Storage:
             if counted.size < part_size or counted.size == length:
                 written = self.writer.put(key, first, headers)
             else:
+                rest = _Resumed(first, counted)
+                del first  # held by `rest` until it is sent, by nothing after that
                 written = self.writer.upload(
-                    key, counted, first, part_size=part_size, parts_in_flight=UPLOAD_PARALLEL_PARTS, headers=headers
+                    key, rest, part_size=part_size, parts_in_flight=UPLOAD_PARALLEL_PARTS, headers=headers
                 )
         except ChecksumMismatch as exc:
             if exc.version_id:
@@ -305,6 +307,20 @@ class _Counted:
         if self.length is not None and got < size:
             raise StorageError(f"the stream ended after {self.size} of the {self.length} bytes declared")
         return pieces
+
+
+class _Resumed:
+    """A source whose first part was already read (to choose between a single put and a multipart upload)."""
+
+    def __init__(self, first: Sequence[bytes], rest: PartSource) -> None:
+        self.first: Sequence[bytes] | None = first
+        self.rest = rest
+
+    def read_part(self, size: int) -> Sequence[bytes]:
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
+        return self.rest.read_part(size)
 
 
 _storage: Storage | None = None
