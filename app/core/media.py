@@ -3,7 +3,7 @@
 The ffmpeg binary is the one imageio-ffmpeg ships in its wheel unless `ffmpeg_path` names another, so a
 fresh machine needs no system package. Probing uses PyAV, which bundles FFmpeg's libraries and reads
 local files and (presigned) URLs alike. PyAV is imported only where it is used: the API process inspects
-uploads through `inspect_isolated`, a child process, so FFmpeg's libraries (and their parsing of untrusted
+uploads through `Inspector`, a child process, so FFmpeg's libraries (and their parsing of untrusted
 input) stay out of the long-lived server's memory.
 """
 
@@ -228,35 +228,60 @@ def inspect(
     return info
 
 
-def inspect_isolated(
-    source: str | Path,
-    *,
-    options: dict[str, str] | None = None,
-    format: str | None = None,  # noqa: A002
-    timeout: float = 900,
-) -> MediaInfo:
-    """`inspect` in a child process. The source (a presigned URL is a credential) goes through stdin, never
-    the command line; the child answers with one JSON line."""
-    request = json.dumps({"source": str(source), "options": options or {}, "format": format})
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.core.media"], input=request, capture_output=True, text=True, timeout=timeout
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"inspecting the video took longer than {timeout:.0f} s") from exc
-    except OSError as exc:
-        raise MediaError(f"the media inspector did not start: {exc}") from exc
-    try:
-        answer = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError) as exc:
-        tail = "\n".join(done.stderr.strip().splitlines()[-3:])
-        raise MediaError(f"the media inspector failed (exit {done.returncode}): {tail}") from exc
-    if "error" in answer:
-        raise MediaError(str(answer["error"]))
-    return MediaInfo(**answer["info"])
+class Inspector:
+    """`inspect` in a child process, started ahead of its source: the child starts Python and loads PyAV
+    (about 0.4 s) while the caller is still receiving the file, then waits for the source on stdin (a
+    presigned URL is a credential: never on the command line) and answers with one JSON line."""
+
+    def __init__(self) -> None:
+        self._error: OSError | None = None
+        self._process: subprocess.Popen[str] | None = None
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "app.core.media"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError as exc:
+            self._error = exc
+
+    def inspect(
+        self,
+        source: str | Path,
+        *,
+        options: dict[str, str] | None = None,
+        format: str | None = None,  # noqa: A002
+        timeout: float = 900,
+    ) -> MediaInfo:
+        if self._process is None:
+            raise MediaError(f"the media inspector did not start: {self._error}")
+        request = json.dumps({"source": str(source), "options": options or {}, "format": format})
+        try:
+            stdout, stderr = self._process.communicate(request, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.close()
+            raise MediaError(f"inspecting the video took longer than {timeout:.0f} s") from exc
+        try:
+            answer = json.loads(stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError) as exc:
+            tail = "\n".join(stderr.strip().splitlines()[-3:])
+            raise MediaError(f"the media inspector failed (exit {self._process.returncode}): {tail}") from exc
+        if "error" in answer:
+            raise MediaError(str(answer["error"]))
+        return MediaInfo(**answer["info"])
+
+    def close(self) -> None:
+        """End the child if it has not answered (the upload was refused before the probe)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
 
 
 def _inspect_from_stdin() -> None:
+    import av  # noqa: F401 - loaded before the source arrives, while the caller may still be receiving it
+
     request = json.loads(sys.stdin.read())
     try:
         info = inspect(request["source"], options=request["options"], format=request["format"])

@@ -6,7 +6,7 @@ The evidence bucket must have Object Lock (and therefore versioning); every obje
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +16,13 @@ from typing import BinaryIO, Literal
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.credentials.credentials import Credentials
 from minio.error import S3Error
+from minio.helpers import genheaders
 from minio.retention import Retention
 
 from app.core.config import Settings, get_settings
+from app.core.multipart import ChecksumMismatch, PartSource, Refused, Writer
 
 RetentionMode = Literal["COMPLIANCE", "GOVERNANCE"]
 Headers = dict[str, str | list[str] | tuple[str]]
@@ -97,6 +100,9 @@ class Storage:
     def __init__(self, settings: Settings, *, fast: bool = False) -> None:
         self.bucket = settings.s3_bucket
         self.client = _client(settings, fast=fast)
+        self.writer = Writer(
+            self.client, self.bucket, Credentials(settings.s3_access_key or "", settings.s3_secret_key or "")
+        )
 
     # -- bucket ---------------------------------------------------------------------------------
     def has_object_lock(self) -> bool:
@@ -138,24 +144,47 @@ class Storage:
         part_size: int = PART_SIZE,
     ) -> StoredObject:
         """Stream `stream` to `key` (multipart when large or of unknown length); return its version."""
+        return self.put_parts(
+            key, _StreamParts(stream), length=length, content_type=content_type, metadata=metadata, part_size=part_size
+        )
+
+    def put_parts(
+        self,
+        key: str,
+        source: PartSource,
+        *,
+        length: int = -1,
+        content_type: str = "application/octet-stream",
+        metadata: Headers | None = None,
+        part_size: int = PART_SIZE,
+    ) -> StoredObject:
+        """Write `source`'s parts to `key`: one PutObject when it fits a part, else a multipart upload with
+        UPLOAD_PARALLEL_PARTS in flight. Every request carries the CRC32 of its bytes, which the server checks
+        before keeping them; with `length`, a source that ends early is refused."""
+        headers: dict[str, str] = {str(k): str(v) for k, v in genheaders(metadata, None, None, None, False).items()}
+        headers["Content-Type"] = content_type or "application/octet-stream"
+        counted = _Counted(source, None if length < 0 else length)
         try:
-            result = self.client.put_object(
-                self.bucket,
-                key,
-                stream,
-                length,
-                content_type=content_type,
-                metadata=metadata,
-                part_size=part_size if length < 0 or length > part_size else 0,
-                num_parallel_uploads=UPLOAD_PARALLEL_PARTS,
-            )
+            first = counted.read_part(part_size)
+            if counted.size < part_size or counted.size == length:
+                written = self.writer.put(key, first, headers)
+            else:
+                rest = _Resumed(first, counted)
+                del first  # held by `rest` until it is sent, by nothing after that
+                written = self.writer.upload(
+                    key, rest, part_size=part_size, parts_in_flight=UPLOAD_PARALLEL_PARTS, headers=headers
+                )
+        except ChecksumMismatch as exc:
+            if exc.version_id:
+                self.remove_version(key, exc.version_id)
+            raise StorageError(f"S3 stored other bytes than were sent for {key}: {exc}") from exc
         except S3Error as exc:
             raise StorageError(f"S3 refused the upload of {key}: {exc.code}") from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except (Refused, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"S3 server unreachable during upload of {key}: {exc}") from exc
-        if not result.version_id:
+        if not written.version_id:
             raise BucketWithoutObjectLock(f"S3 returned no version id for {key}; versioning is off")
-        return StoredObject(key=key, version_id=result.version_id, etag=result.etag or "")
+        return StoredObject(key=key, version_id=written.version_id, etag=written.etag)
 
     def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> StoredObject:
         with path.open("rb") as fh:
@@ -245,6 +274,53 @@ class Storage:
             self.client.remove_object(self.bucket, key, version_id=version_id)
         except S3Error as exc:
             raise StorageError(f"S3 refused deletion of {key}@{version_id}: {exc.code}") from exc
+
+
+class _StreamParts:
+    """A file-like as parts (one piece each)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def read_part(self, size: int) -> Sequence[bytes]:
+        pieces: list[bytes] = []
+        while size > 0 and (data := self.stream.read(size)):
+            pieces.append(data)
+            size -= len(data)
+        return pieces
+
+
+class _Counted:
+    """A source read up to a declared length (refused if it ends before), counting what it gives."""
+
+    def __init__(self, source: PartSource, length: int | None) -> None:
+        self.source = source
+        self.length = length
+        self.size = 0
+
+    def read_part(self, size: int) -> Sequence[bytes]:
+        if self.length is not None:
+            size = min(size, self.length - self.size)
+        pieces = self.source.read_part(size) if size > 0 else ()
+        got = sum(len(p) for p in pieces)
+        self.size += got
+        if self.length is not None and got < size:
+            raise StorageError(f"the stream ended after {self.size} of the {self.length} bytes declared")
+        return pieces
+
+
+class _Resumed:
+    """A source whose first part was already read (to choose between a single put and a multipart upload)."""
+
+    def __init__(self, first: Sequence[bytes], rest: PartSource) -> None:
+        self.first: Sequence[bytes] | None = first
+        self.rest = rest
+
+    def read_part(self, size: int) -> Sequence[bytes]:
+        if self.first is not None:
+            first, self.first = self.first, None
+            return first
+        return self.rest.read_part(size)
 
 
 _storage: Storage | None = None

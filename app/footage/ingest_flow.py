@@ -185,17 +185,22 @@ async def _receive(
     actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
 ) -> dict[str, Any]:
     prepared = await run_in_threadpool(_prepare, actor, request_id, headers)
+    # The probe's child process starts now and loads its libraries while the body streams.
+    inspector = await run_in_threadpool(media.Inspector)
     try:
-        received = await stream_to_storage(
-            chunks,
-            prepared.key,
-            get_settings().max_upload_bytes,
-            {"x-amz-meta-request-id": str(request_id)},
-            length=headers.content_length or None,
-        )
-    except StorageError as exc:
-        raise _unavailable(exc) from exc
-    return await run_in_threadpool(_accept, actor, prepared, received)
+        try:
+            received = await stream_to_storage(
+                chunks,
+                prepared.key,
+                get_settings().max_upload_bytes,
+                {"x-amz-meta-request-id": str(request_id)},
+                length=headers.content_length or None,
+            )
+        except StorageError as exc:
+            raise _unavailable(exc) from exc
+        return await run_in_threadpool(_accept, actor, prepared, received, inspector)
+    finally:
+        await run_in_threadpool(inspector.close)
 
 
 def _unavailable(exc: Exception) -> DomainError:
@@ -213,7 +218,7 @@ def _refuse(received: Received, error: DomainError) -> DomainError:
     return error
 
 
-def _accept(actor: Actor, prepared: Prepared, received: Received) -> dict[str, Any]:
+def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector) -> dict[str, Any]:
     if received.size == 0:
         raise _refuse(received, RuleViolation("body", "the upload is empty"))
     if prepared.client_sha256 and prepared.client_sha256 != received.sha256:
@@ -226,7 +231,7 @@ def _accept(actor: Actor, prepared: Prepared, received: Received) -> dict[str, A
     fmt, options = media.open_options(prepared.filename, prepared.frame_rate)
     url = get_storage().presign_get(received.key, received.version_id, timedelta(minutes=30))
     try:
-        info = media.inspect_isolated(url, options=options, format=fmt)
+        info = inspector.inspect(url, options=options, format=fmt)
     except media.MediaError as exc:
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
     if not info.duration_s:

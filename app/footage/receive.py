@@ -1,7 +1,7 @@
 """Receiving a recorder export: stream the request body to S3 while hashing it, then probe, lock and record.
 
-The body goes socket → S3 multipart upload through a small reader that pulls one chunk at a time from the
-ASGI stream, hashing and counting on the way: constant memory, one pass. Until the version is locked it is
+The body goes socket → S3 multipart upload through a small reader that hands the ASGI stream's chunks on in
+parts, hashing and counting on the way: constant memory, one pass. Until the version is locked it is
 removed on any refusal (hash mismatch, not a video, truncated, too large), so nothing unlocked is left behind.
 """
 
@@ -25,9 +25,11 @@ class Received:
 
 
 class HashingReader:
-    """A blocking file-like over an async byte stream. read(n) runs in a worker thread and asks the event loop
-    for n bytes in one hop (the loop gathers the socket's small chunks), so memory holds about one read and
-    the cost of crossing threads is paid per part, not per 64 KiB chunk."""
+    """The request body as parts for `Storage.put_parts`, hashed and counted on the way.
+
+    read_part(n) runs in a worker thread and asks the event loop for n bytes in one hop (the loop gathers the
+    socket's chunks and keeps them as they came: nothing is joined), so the cost of crossing threads is paid
+    per part, not per chunk, and memory holds about one part besides those in flight to S3."""
 
     def __init__(
         self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop, limit: int, expected: int | None = None
@@ -35,14 +37,16 @@ class HashingReader:
         self._chunks = chunks
         self.expected = expected
         self._loop = loop
-        self._leftover = b""  # the tail of the last chunk beyond the previous read (under one chunk)
-        self._done = False
+        self._leftover = b""  # the tail of the last chunk beyond the previous part (under one chunk); loop only
+        self._done = False  # the stream has ended; loop only
+        self._ended = False
         self.limit = limit
         self.size = 0
         self.digest = hashlib.sha256()
 
-    async def _gather(self, wanted: int) -> list[bytes]:
-        """Exactly `wanted` bytes as pieces (fewer only at the end of the stream), the excess kept for later."""
+    async def _gather(self, wanted: int) -> tuple[list[bytes], bool]:
+        """Exactly `wanted` bytes as pieces (fewer only at the end of the stream), the excess kept for the next
+        part; and whether the stream has ended with them."""
         parts = [self._leftover] if self._leftover else []
         have = len(self._leftover)
         self._leftover = b""
@@ -52,29 +56,29 @@ class HashingReader:
             except StopAsyncIteration:
                 self._done = True
                 break
-            parts.append(chunk)
-            have += len(chunk)
+            if chunk:
+                parts.append(chunk)
+                have += len(chunk)
         if have > wanted:
             excess = have - wanted
             self._leftover = parts[-1][-excess:]
             parts[-1] = parts[-1][:-excess]
-        return parts
+        return parts, self._done and not self._leftover
 
-    def read(self, size: int = -1) -> bytes:
-        wanted = (1 << 62) if size < 0 else size
-        if wanted <= 0 or (self._done and not self._leftover):
-            return b""
-        parts = asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop).result()
+    def read_part(self, size: int) -> list[bytes]:
+        if size <= 0 or self._ended:
+            return []
+        parts, self._ended = asyncio.run_coroutine_threadsafe(self._gather(size), self._loop).result()
         for piece in parts:
             self.size += len(piece)
             if self.size > self.limit:
                 raise PayloadTooLarge(f"the file exceeds the upload limit of {self.limit} bytes")
             self.digest.update(piece)
-        if self._done and not self._leftover and self.expected is not None and self.size < self.expected:
+        if self._ended and self.expected is not None and self.size < self.expected:
             raise RuleViolation(
                 "Content-Length", f"the body ended after {self.size} of the {self.expected} bytes declared"
             )
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return parts
 
 
 async def stream_to_storage(
@@ -82,17 +86,16 @@ async def stream_to_storage(
 ) -> Received:
     """Upload the stream under `key` (multipart), returning the version id, SHA-256 and size.
 
-    With the declared `length` the SDK reads exact parts; without it, it must read one byte past each part to
-    find the end, and copy every part twice more to move that byte along."""
+    With the declared `length` the parts are exact and a body that ends early is refused."""
     from starlette.concurrency import run_in_threadpool
 
     from app.core.storage import get_storage, part_size_for
 
     reader = HashingReader(chunks, asyncio.get_running_loop(), limit, expected=length)
     stored = await run_in_threadpool(
-        get_storage().put_stream,
+        get_storage().put_parts,
         key,
-        reader,  # type: ignore[arg-type]
+        reader,
         length=-1 if length is None else length,
         metadata=metadata,
         part_size=part_size_for(limit),

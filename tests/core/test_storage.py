@@ -3,12 +3,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from app.core import clock
+from app.core import clock, multipart
 from app.core.storage import StorageError, get_storage
 
 
@@ -56,3 +57,44 @@ def test_unlocked_version_can_be_removed(configured: str) -> None:
     store.remove_version(stored.key, stored.version_id)
     with pytest.raises(StorageError):
         store.stat(stored.key, stored.version_id)
+
+
+def _versions_under(key: str) -> list[str]:
+    store = get_storage()
+    return [str(o.version_id) for o in store.client.list_objects(store.bucket, prefix=key, include_version=True)]
+
+
+@pytest.mark.parametrize("size", [3000, 12 * 1024 * 1024], ids=["single put", "multipart"])
+def test_bytes_that_do_not_match_their_checksum_are_refused_and_nothing_is_kept(
+    configured: str, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """Each request carries the CRC32 of the bytes meant; the server checks it (the payload is not signed)."""
+    calls = {"n": 0}
+    real = multipart.crc32_of
+
+    def altered_in_transit(pieces: Sequence[bytes]) -> int:
+        calls["n"] += 1
+        return real(pieces) ^ (1 if calls["n"] == 2 or size < 5 * 1024 * 1024 else 0)
+
+    monkeypatch.setattr(multipart, "crc32_of", altered_in_transit)
+    key = f"tests/altered-{size}"
+    with pytest.raises(StorageError, match="BadDigest"):
+        get_storage().put_stream(key, io.BytesIO(os.urandom(size)), length=size, part_size=5 * 1024 * 1024)
+    assert _versions_under(key) == []
+
+
+def test_an_object_assembled_from_other_parts_than_were_sent_is_removed(
+    configured: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After completing, the object's composite checksum (as the server reports it) must be that of the parts."""
+    monkeypatch.setattr(multipart, "composite_crc32", lambda crcs: f"AAAAAA==-{len(crcs)}")
+    key = "tests/assembled"
+    with pytest.raises(StorageError, match="other bytes"):
+        get_storage().put_stream(key, io.BytesIO(os.urandom(11 * 1024 * 1024)), part_size=5 * 1024 * 1024)
+    assert _versions_under(key) == []
+
+
+def test_a_stream_shorter_than_declared_is_refused(configured: str) -> None:
+    with pytest.raises(StorageError, match="ended after"):
+        get_storage().put_stream("tests/short", io.BytesIO(b"x" * (6 * 1024 * 1024)), length=11 * 1024 * 1024)
+    assert _versions_under("tests/short") == []

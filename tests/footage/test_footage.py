@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -315,3 +316,30 @@ def test_a_worker_killed_mid_clip_ends_with_exactly_one_clip(
         if not o.is_delete_marker
     ]
     assert [(o.object_name, o.version_id) for o in versions] == [(clips[0].object_key, clips[0].version_id)]
+
+
+def test_a_body_past_the_upload_limit_is_refused_while_streaming_and_nothing_is_kept(
+    client: TestClient, approved: tuple[Account, Account, str, datetime]
+) -> None:
+    """Without a Content-Length the limit is found by counting: the upload stops there with 413."""
+    from app.core.config import get_settings, override_settings
+
+    _, owner, request_id, t0 = approved
+    previous = get_settings().max_upload_bytes
+    override_settings(max_upload_bytes=7 * 1024 * 1024)
+    try:
+
+        def body() -> Iterator[bytes]:
+            for _ in range(12):
+                yield b"\0" * (1024 * 1024)
+
+        response = client.put(
+            f"/api/v1/requests/{request_id}/original",
+            content=body(),
+            headers={**owner.headers, "X-Filename": "big.mp4", "X-Recording-Start": t0.isoformat()},
+        )
+    finally:
+        override_settings(max_upload_bytes=previous)
+    assert response.status_code == 413, response.text
+    assert str(7 * 1024 * 1024) in response.json()["detail"]
+    _no_evidence_left(request_id)
