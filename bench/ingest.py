@@ -148,12 +148,15 @@ def main() -> None:
         rounds = []
         # Raw and API puts alternate, so both meet the same state of the machine; the median round is reported.
         for n in range(opts.rounds):
+            s3_cpu = _cpu_s(s3.process.pid)
             started = time.perf_counter()
             with big.open("rb") as fh:
                 raw_client.put_object("evidence", f"bench/raw-{uuid.uuid4()}", fh, -1, part_size=16 * 1024 * 1024)
             raw_put = time.perf_counter() - started
+            raw_s3_cpu = _cpu_s(s3.process.pid) - s3_cpu
             window = t0 + timedelta(seconds=40 * n)
             request_id = new_request(window, window + timedelta(seconds=30))
+            api_cpu, s3_cpu = _cpu_s(api.pid), _cpu_s(s3.process.pid)
             started = time.perf_counter()
             with big.open("rb") as fh:
                 response = http.put(
@@ -169,7 +172,15 @@ def main() -> None:
             api_put = time.perf_counter() - started
             assert response.status_code == 201, response.text
             rounds.append(
-                {"raw_put_s": round(raw_put, 2), "api_put_s": round(api_put, 2), "ratio": round(raw_put / api_put, 3)}
+                {
+                    "raw_put_s": round(raw_put, 2),
+                    "api_put_s": round(api_put, 2),
+                    "ratio": round(raw_put / api_put, 3),
+                    # CPU seconds spent meanwhile: the API process with its probe child, the S3 server in each put
+                    "api_cpu_s": round(_cpu_s(api.pid) - api_cpu, 2),
+                    "s3_cpu_raw_s": round(raw_s3_cpu, 2),
+                    "s3_cpu_api_s": round(_cpu_s(s3.process.pid) - s3_cpu, 2),
+                }
             )
             print(json.dumps(rounds[-1]), flush=True)
         median = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
@@ -179,6 +190,7 @@ def main() -> None:
             "raw_MBps": round(size / median["raw_put_s"] / 1e6, 1),
             "api_MBps": round(size / median["api_put_s"] / 1e6, 1),
             "throughput_ratio_median": median["ratio"],
+            "api_cpu_s_median": sorted(r["api_cpu_s"] for r in rounds)[len(rounds) // 2],
             "api_peak_rss_mb": round(_hwm(api.pid) / 1024, 1),
             "api_peak_rss_before_reset_mb": round(rss_before / 1024, 1),
             "api_rss_before_upload_mb": round(rss_at_rest / 1024, 1),
@@ -259,6 +271,12 @@ def _status_kb(pid: int, field: str) -> int:
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of the process and of its children it has waited for, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _hwm(pid: int) -> int:

@@ -1,4 +1,4 @@
-"""The only code that talks to S3 (through the minio SDK).
+"""The only code that talks to S3 (through the minio SDK; its checksummed streaming writes in `multipart.py`).
 
 The evidence bucket must have Object Lock (and therefore versioning); every object is addressed by key
 *and* version id, so a later write under the same key can never stand in for evidence.
