@@ -78,39 +78,15 @@ def canonical_entry(*, seq: int, **fields: Any) -> bytes:
 _ENCODE_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-def entry_around_seq(
-    *,
-    at: datetime,
-    actor: str,
-    action: str,
-    object_type: str | None,
-    object_id: UUID | None,
-    sha256: str | None,
-    version_id: str | None,
-    case_id: UUID | None,
-    reason: str | None,
-    where: dict[str, Any],
-    outcome: str,
-    details: dict[str, Any],
-) -> tuple[bytes, bytes]:
-    """The canonical entry's bytes before and after the digits of its seq, for an event whose seq is given at
-    commit: head + str(seq) + tail is, byte for byte, :func:`canonical_entry` with that seq.
+def entry_around_seq(**fields: Any) -> tuple[bytes, bytes]:
+    """The canonical entry's bytes (fields as :func:`_entry` takes them) before and after the digits of its seq,
+    for an event whose seq is given at commit: head + str(seq) + tail is, byte for byte, :func:`canonical_entry`
+    with that seq.
 
     A JSON object with sorted keys and these separators is "{" + the members joined by "," + "}", each member
     the key's JSON, ":", the value's JSON; "seq" sorts between "reason" and "sha256". So the members before
     it are one such object without its "}", those after it one without its "{" (two encodings in all)."""
-    before = _ENCODE_SORTED(
-        {
-            "action": action,
-            "actor": actor,
-            "at": format_time(at),
-            "case_id": str(case_id) if case_id else None,
-            "details": details,
-            "object_id": str(object_id) if object_id else None,
-            "object_type": object_type,
-            "outcome": outcome,
-            "reason": reason,
-        }
-    )
-    after = _ENCODE_SORTED({"sha256": sha256, "version_id": version_id, "where": where})
+    members = _entry(seq=None, **fields)
+    before = _ENCODE_SORTED({key: value for key, value in members.items() if key < "seq"})
+    after = _ENCODE_SORTED({key: value for key, value in members.items() if key > "seq"})
     return (before[:-1] + ',"seq":').encode("utf-8"), ("," + after[1:]).encode("utf-8")
