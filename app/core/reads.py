@@ -46,6 +46,11 @@ def prepare(statement: Executable) -> Statement:
     """Compile a Core statement built with `bindparam(...)` names for psycopg's `%(name)s` parameters."""
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=_DIALECT)
+    # Only the names travel with `.sql`: a value bound inside the statement (`literal(...)`, a plain Python
+    # value in a comparison) would be silently lost, so it is refused here; spell constants with literal_column.
+    bound = sorted(name for name, value in compiled.params.items() if value is not None)
+    if bound:
+        raise ValueError(f"values bound inside a prepared statement would be lost: {', '.join(bound)}")
     return Statement(core=statement, sql=str(compiled))
 
 
