@@ -1,7 +1,8 @@
 """A request's detail: the request, its history (every transition), its originals and its clips, in one statement.
 
 The one definition of what the detail contains. The API reads it on the read pool (app.core.reads), awaited on
-the event loop; the owner's link view and the pages run the same statement through their Session. History,
+the event loop, joined to the caller's user row so that the token check is no statement of its own; the
+owner's link view and the pages run the detail statement through their Session. History,
 originals and clips come as JSON arrays built by PostgreSQL (`json_agg` of correlated subqueries), each in the
 order the detail has always shown: transitions by time then id, originals by arrival, clips by creation.
 """
@@ -10,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from anyio import to_thread
-from sqlalchemy import ColumnElement, bindparam, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.auth.permissions import Actor, ensure_visible
+from app.auth.permissions import TOKEN_USER, Actor, Bearer, authorise, ensure_visible
 from app.core import reads
 from app.extractions.listing import COLUMNS as REQUEST_COLUMNS
 from app.extractions.listing import request_fields
@@ -89,10 +90,33 @@ def detail_from_row(row: Mapping[Any, Any] | None) -> RequestDetail | None:
     return RequestDetail.model_validate(fields)
 
 
-async def request_detail(actor: Actor, request_id: UUID) -> RequestDetail:
-    """A request with its history, originals and clips, if the actor's scope covers it (404 and a logged denial
-    otherwise, as for any request): one statement on the read pool."""
-    detail = detail_from_row(await reads.fetch_one(DETAIL, {"request_id": request_id}))
+# The API's form: the caller's user row (the bearer-token check) joined to the detail, so the call is one
+# statement in all; no row when the user is gone, NULL detail columns when the request is.
+_USER = TOKEN_USER.subquery("actor")
+_DETAIL = cast("Select[Any]", DETAIL.core).subquery("detail")
+ACTOR_AND_DETAIL = reads.prepare(
+    select(*(column.label(f"actor_{column.key}") for column in _USER.c), *_DETAIL.c).select_from(
+        _USER.outerjoin(_DETAIL, true())
+    )
+)
+
+
+def _user_columns(row: Mapping[Any, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {key.removeprefix("actor_"): value for key, value in row.items() if key.startswith("actor_")}
+
+
+async def request_detail(token: Bearer, request_id: UUID) -> RequestDetail:
+    """A request with its history, originals and clips for the bearer of `token`: 401/403 as for any call, then
+    404 (and a logged denial, as for any request) unless the caller's scope covers it. One statement on the read
+    pool: the token's user row and the detail together."""
+    row = await reads.fetch_one(ACTOR_AND_DETAIL, {"user_id": token.user_id, "request_id": request_id})
+    user = (
+        {key.removeprefix("actor_"): value for key, value in row.items() if key.startswith("actor_")} if row else None
+    )
+    actor = await authorise(token, user, "requests.read")
+    detail = detail_from_row(row) if row is not None and row["id"] is not None else None
     if detail is None or not can_see_request(actor, detail):
         # the denial is written in its own transaction, through a Session: off the event loop
         await to_thread.run_sync(ensure_visible, False, actor, "request", request_id)

@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from app.auth.models import Role, SecurityEvent
+from app.auth.models import Role, SecurityEvent, User
 from app.auth.permissions import Actor
 from app.auth.schemas import Page
+from app.core import clock
+from app.core.config import get_settings
 from app.core.db import session_factory
 from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import RequestRead
@@ -192,3 +194,40 @@ def test_the_list_keeps_scope_filters_order_and_total(client: TestClient) -> Non
     # an offset past the end: no items, and still the total
     past = client.get("/api/v1/requests?offset=10", headers=first.headers).json()
     assert past == {"items": [], "total": 1}
+
+
+def test_the_detail_checks_the_token_in_its_own_statement_as_every_call_does(
+    client: TestClient, frozen_clock: clock.FrozenClock
+) -> None:
+    """The detail reads the caller's user row together with the request: absent, forged, expired, revoked
+    tokens and deactivated users still answer 401, before anything about the request is said."""
+    investigator, case_id = case_with_request(client)
+    request_id = client.get(f"/api/v1/requests?case_id={case_id}", headers=investigator.headers).json()["items"][0][
+        "id"
+    ]
+    paths = (f"/api/v1/requests/{request_id}", f"/api/v1/requests/{uuid.uuid4()}")
+    for path in paths:
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+        assert client.get(path, headers={"Authorization": f"Bearer {investigator.token}x"}).status_code == 401
+    assert client.get(paths[0], headers=investigator.headers).status_code == 200
+
+    # expiry is compared on every use, also for a token already seen
+    frozen_clock.advance(minutes=get_settings().token_ttl_minutes, seconds=1)
+    expired = client.get(paths[0], headers=investigator.headers)
+    assert expired.status_code == 401 and expired.headers["content-type"] == "application/problem+json"
+    frozen_clock.advance(minutes=-get_settings().token_ttl_minutes)
+
+    # revoked by logout: the user row's token version has moved on
+    fresh = account(client, Role.investigator, unit_id=investigator.unit_id)
+    assert client.get(paths[0], headers=fresh.headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=fresh.headers).status_code == 204
+    assert client.get(paths[0], headers=fresh.headers).status_code == 401
+
+    # a deactivated user
+    other = account(client, Role.auditor)
+    assert client.get(paths[0], headers=other.headers).status_code == 200
+    with session_factory()() as session, session.begin():
+        session.execute(update(User).where(User.id == other.id).values(is_active=False))
+    for path in paths:
+        assert client.get(path, headers=other.headers).status_code == 401
