@@ -1,10 +1,10 @@
 """A request's detail: the request, its history (every transition), its originals and its clips, in one statement.
 
 The one definition of what the detail contains. The API reads it on the read pool (app.core.reads), awaited on
-the event loop, joined to the caller's user row so that the token check is no statement of its own; the
-owner's link view and the pages run the detail statement through their Session. History,
-originals and clips come as JSON arrays built by PostgreSQL (`json_agg` of correlated subqueries), each in the
-order the detail has always shown: transitions by time then id, originals by arrival, clips by creation.
+the event loop, joined to the caller's user row so that the token check is no statement of its own; the owner's
+link view and the pages run the detail statement through their Session. History, originals and clips come as
+JSON arrays built by PostgreSQL (`json_agg` of correlated subqueries), each in the order the detail has always
+shown: transitions by time then id, originals by arrival, clips by creation.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ ACTOR_AND_DETAIL = reads.prepare(
 
 
 def _user_columns(row: Mapping[Any, Any] | None) -> dict[str, Any] | None:
+    """The TOKEN_USER part of an ACTOR_AND_DETAIL row, by its own column names."""
     if row is None:
         return None
     return {key.removeprefix("actor_"): value for key, value in row.items() if key.startswith("actor_")}
@@ -112,10 +113,7 @@ async def request_detail(token: Bearer, request_id: UUID) -> RequestDetail:
     404 (and a logged denial, as for any request) unless the caller's scope covers it. One statement on the read
     pool: the token's user row and the detail together."""
     row = await reads.fetch_one(ACTOR_AND_DETAIL, {"user_id": token.user_id, "request_id": request_id})
-    user = (
-        {key.removeprefix("actor_"): value for key, value in row.items() if key.startswith("actor_")} if row else None
-    )
-    actor = await authorise(token, user, "requests.read")
+    actor = await authorise(token, _user_columns(row), "requests.read")
     detail = detail_from_row(row) if row is not None and row["id"] is not None else None
     if detail is None or not can_see_request(actor, detail):
         # the denial is written in its own transaction, through a Session: off the event loop
