@@ -1,6 +1,6 @@
 """Where an authenticated read spends its CPU: the app called in-process (ASGI, no network, one request at a
 time) on probe routes that add one piece each — a sync endpoint (one thread hop), the session dependency, one
-query, the bearer-token check — beside the real /healthz, /api/v1/me and request detail.
+query, the bearer-token check — beside the real /healthz, /api/v1/me, the request detail and the request list.
 
 Real PostgreSQL (a database of its own, dropped after) and a SeaweedFS of its own; the probe routes exist only
 in this script's copy of the app.
@@ -63,7 +63,8 @@ def probe_routes() -> APIRouter:
     return probes
 
 
-async def call(app: FastAPI, path: str, token: str | None) -> None:
+async def call(app: FastAPI, target: str, token: str | None) -> None:
+    path, _, query = target.partition("?")
     headers = [(b"host", b"bench")]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
@@ -75,7 +76,7 @@ async def call(app: FastAPI, path: str, token: str | None) -> None:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 40000),
@@ -91,7 +92,7 @@ async def call(app: FastAPI, path: str, token: str | None) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
-    assert sent[0]["status"] == 200, (path, sent[0]["status"])
+    assert sent[0]["status"] == 200, (target, sent[0]["status"])
 
 
 def main() -> None:
@@ -136,6 +137,7 @@ def main() -> None:
                 "+ bearer-token check (a hop and the user's row)": ("/probe/actor", token),
                 "GET /api/v1/me": ("/api/v1/me", token),
                 "GET /api/v1/requests/{id}": (f"/api/v1/requests/{request_id}", token),
+                "GET /api/v1/requests?limit=50": ("/api/v1/requests?limit=50", token),
             }
 
             async def measure() -> dict[str, dict[str, float]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
@@ -106,11 +107,12 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 # The token check runs on every authenticated call: one prepared statement on the read pool (no thread hop).
-_USER_FOR_TOKEN = reads.prepare(
-    select(User.id, User.role, User.email, User.unit_id, User.owner_id, User.is_active, User.token_version).where(
-        User.id == bindparam("user_id")
-    )
-)
+# A hot read may instead join TOKEN_USER into its own statement and hand the row to `authorise`.
+TOKEN_USER = select(
+    User.id, User.role, User.email, User.unit_id, User.owner_id, User.is_active, User.token_version
+).where(User.id == bindparam("user_id"))
+_USER_FOR_TOKEN = reads.prepare(TOKEN_USER)
+_REVOKED = "The token is invalid, expired or revoked; sign in again."
 
 
 def _token_actor(
@@ -137,15 +139,53 @@ def actor_from_token(session: Session, token: str, address: str | None) -> Actor
     return _token_actor(claims, user, address)
 
 
-async def current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
-    """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
+@dataclass(frozen=True)
+class Bearer:
+    """A bearer token whose signature and expiry check, not yet matched with its user's row; and the call it
+    came with (for the denial record)."""
+
+    claims: tokens.TokenClaims
+    client_address: str | None
+    method: str
+    path: str
+
+    @property
+    def user_id(self) -> UUID:
+        return self.claims.user_id
+
+
+async def bearer(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Bearer:
+    """The bearer token's claims (401 when absent, invalid or expired), for a read that loads the user's row in
+    its own statement and then calls `authorise`."""
     if not token:
         raise Unauthorized()
     claims = tokens.decode(token)
-    user = await reads.fetch_one(_USER_FOR_TOKEN, {"user_id": claims.user_id}) if claims else None
-    actor = _token_actor(claims, user, client_address(request))
+    if claims is None:
+        raise Unauthorized(_REVOKED)
+    return Bearer(claims, client_address(request), request.method, request.url.path)
+
+
+BearerDep = Annotated[Bearer, Depends(bearer)]
+
+
+async def authorise(token: Bearer, user: Mapping[Any, Any] | None, action: str) -> Actor:
+    """What `current_actor` and `allow(action)` decide, from the user's row (TOKEN_USER's columns) read by the
+    caller: 401 unless the user is active and the token current, 403 (logged) outside the role's actions."""
+    actor = _token_actor(token.claims, user, token.client_address)
     if actor is None:
-        raise Unauthorized("The token is invalid, expired or revoked; sign in again.")
+        raise Unauthorized(_REVOKED)
+    if actor.role not in POLICY[action]:
+        await to_thread.run_sync(_record_denial, token.method, token.path, actor, action)
+        raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
+    return actor
+
+
+async def current_actor(token: BearerDep) -> Actor:
+    """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
+    user = await reads.fetch_one(_USER_FOR_TOKEN, {"user_id": token.user_id})
+    actor = _token_actor(token.claims, user, token.client_address)
+    if actor is None:
+        raise Unauthorized(_REVOKED)
     return actor
 
 
@@ -154,13 +194,17 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 def record_denial(request: Request, actor: Actor, action: str) -> None:
     """Write a refused call to the security trail (its own transaction): who, what they tried, from where."""
+    _record_denial(request.method, request.url.path, actor, action)
+
+
+def _record_denial(method: str, path: str, actor: Actor, action: str) -> None:
     audit.record_now(
         "permission_denied",
         user_id=actor.user_id,
         email=actor.email,
         client_address=actor.client_address,
-        method=request.method,
-        path=request.url.path,
+        method=method,
+        path=path,
         details={"action": action, "role": str(actor.role)},
     )
 

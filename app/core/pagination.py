@@ -17,7 +17,8 @@ class PageParams:
     offset: int
 
 
-def page_params(
+# async: a plain function would be run in the threadpool, a hop of its own on every list call
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> PageParams:

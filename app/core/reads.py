@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -46,11 +47,17 @@ def prepare(statement: Executable) -> Statement:
     """Compile a Core statement built with `bindparam(...)` names for psycopg's `%(name)s` parameters."""
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=_DIALECT)
+    # Only the names travel with `.sql`: a value bound inside the statement (`literal(...)`, a plain Python
+    # value in a comparison) would be silently lost, so it is refused here; spell constants with literal_column.
+    bound = sorted(name for name, value in compiled.params.items() if value is not None)
+    if bound:
+        raise ValueError(f"values bound inside a prepared statement would be lost: {', '.join(bound)}")
     return Statement(core=statement, sql=str(compiled))
 
 
-def _connection_url() -> str:
-    url = get_settings().database_url
+@lru_cache(maxsize=4)
+def _connection_url(url: str | None) -> str:
+    """The libpq form of the configured URL (parsed once per URL: every read asks for it)."""
     if not url:
         raise RuntimeError("database_url is not set; start the embedded default first")
     from app.core.db import normalise_url
@@ -61,7 +68,7 @@ def _connection_url() -> str:
 
 async def _get_pool() -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
     global _pool, _pool_url
-    url = _connection_url()
+    url = _connection_url(get_settings().database_url)
     if _pool is not None and _pool_url != url:
         await close()
     if _pool is None:

@@ -13,6 +13,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.db import Base
 
 
+def local_time(moment: datetime, timezone: str) -> str:
+    """A UTC time as the camera's clock shows it (ISO 8601 with the zone's offset): how windows reach owners."""
+    return moment.astimezone(ZoneInfo(timezone)).isoformat()
+
+
 class ExtractionRequest(Base):
     __tablename__ = "extraction_requests"
 
@@ -50,11 +55,11 @@ class ExtractionRequest(Base):
 
     @property
     def window_start_local(self) -> str:
-        return self.window_start.astimezone(ZoneInfo(self.camera_timezone)).isoformat()
+        return local_time(self.window_start, self.camera_timezone)
 
     @property
     def window_end_local(self) -> str:
-        return self.window_end.astimezone(ZoneInfo(self.camera_timezone)).isoformat()
+        return local_time(self.window_end, self.camera_timezone)
 
     __table_args__ = (
         CheckConstraint("window_end > window_start", name="window_ordered"),

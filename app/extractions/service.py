@@ -4,10 +4,10 @@ same transaction as the change."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth import links
@@ -28,7 +28,18 @@ S = RequestStatus
 
 
 # -- scope -----------------------------------------------------------------------------------
-def can_see_request(actor: Actor, request: ExtractionRequest) -> bool:
+class ScopedRequest(Protocol):
+    """What the scope rule reads of a request: a loaded row or a validated read of one."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def owner_id(self) -> UUID: ...
+    @property
+    def unit_id(self) -> UUID: ...
+
+
+def can_see_request(actor: Actor, request: ScopedRequest) -> bool:
     """Staff by the filing unit; owners only the requests addressed to them; a link only its own request."""
     if actor.kind == "link":
         return actor.link_request_id == request.id
@@ -37,16 +48,7 @@ def can_see_request(actor: Actor, request: ExtractionRequest) -> bool:
     return can_see_unit_object(actor, request.unit_id)
 
 
-def _scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.kind == "link":
-        return ExtractionRequest.id == actor.link_request_id
-    if actor.role in (Role.admin, Role.auditor):
-        return true()
-    if actor.role == Role.owner and actor.owner_id is not None:
-        return ExtractionRequest.owner_id == actor.owner_id
-    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
-        return ExtractionRequest.unit_id == actor.unit_id
-    return false()
+# The request list states the same rule as a condition of its statement: app.extractions.listing.scope_of.
 
 
 def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update: bool = False) -> ExtractionRequest:
@@ -57,35 +59,6 @@ def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update:
     ensure_visible(request is not None and can_see_request(actor, request), actor, "request", request_id)
     assert request is not None
     return request
-
-
-def list_requests(
-    session: Session,
-    actor: Actor,
-    *,
-    limit: int,
-    offset: int,
-    status: RequestStatus | None = None,
-    case_id: UUID | None = None,
-    camera_id: UUID | None = None,
-) -> tuple[list[ExtractionRequest], int]:
-    """Requests the actor may see, soonest overwrite deadline first."""
-    conditions = [_scope(actor)]
-    if status is not None:
-        conditions.append(ExtractionRequest.status == status.value)
-    if case_id is not None:
-        conditions.append(ExtractionRequest.case_id == case_id)
-    if camera_id is not None:
-        conditions.append(ExtractionRequest.camera_id == camera_id)
-    total = session.scalar(select(func.count()).select_from(ExtractionRequest).where(*conditions)) or 0
-    rows = session.scalars(
-        select(ExtractionRequest)
-        .where(*conditions)
-        .order_by(ExtractionRequest.overwrite_deadline, ExtractionRequest.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
 
 
 # -- moves -----------------------------------------------------------------------------------

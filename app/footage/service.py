@@ -7,7 +7,6 @@ from pathlib import PurePosixPath
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
@@ -19,36 +18,14 @@ from app.core.storage import get_storage
 from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
+from app.footage import detail
 from app.footage.models import Clip, Original
 
 
-def originals_of(session: Session, request_id: UUID) -> list[Original]:
-    return list(
-        session.scalars(select(Original).where(Original.request_id == request_id).order_by(Original.received_at))
-    )
-
-
-def clips_of(session: Session, request_id: UUID) -> list[Clip]:
-    return list(session.scalars(select(Clip).where(Clip.request_id == request_id).order_by(Clip.created_at)))
-
-
 def request_detail(session: Session, actor: Actor, request_id: UUID) -> dict[str, Any]:
-    """A request with its history, originals and clips, if the actor's scope covers it."""
-    request = extractions.get_request(session, actor, request_id)
-    return _detail(session, request)
-
-
-def _detail(session: Session, request: ExtractionRequest) -> dict[str, Any]:
-    from app.footage.schemas import RequestDetail
-
-    return RequestDetail.model_validate(
-        {
-            **{name: getattr(request, name) for name in RequestDetail.model_fields if hasattr(request, name)},
-            "history": request.history,
-            "originals": originals_of(session, request.id),
-            "clips": clips_of(session, request.id),
-        }
-    ).model_dump(by_alias=True)
+    """A request with its history, originals and clips, if the actor's scope covers it (the pages' form: plain
+    values, fields by their API names)."""
+    return detail.request_detail_in(session, actor, request_id).model_dump(by_alias=True)
 
 
 def get_original(session: Session, actor: Actor, original_id: UUID) -> Original:

@@ -17,7 +17,7 @@ from app.cases.schemas import CaseCreate
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
-from app.extractions import area
+from app.extractions import area, listing
 from app.extractions import service as extractions
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.footage import service as footage
@@ -82,7 +82,7 @@ def _render_case(
 ) -> Response:
     """The case page: the case, its requests, the map settings, and whatever the last action left to show."""
     case = cases.get_case(session, actor, case_id)
-    requests, _ = extractions.list_requests(session, actor, limit=500, offset=0, case_id=case.id)
+    requests, _ = listing.list_requests_in(session, actor, limit=500, offset=0, case_id=case.id)
     context = {"case": case, "requests": requests, "tz": ZoneInfo(DEFAULT_TZ), "tile_url": get_settings().map_tile_url}
     return render(request, "case.html", {**context, **extra}, status)
 

@@ -22,6 +22,7 @@ from app.auth.permissions import Actor, record_denial
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden
 from app.core.idempotency import IdempotencyKey
+from app.extractions import listing
 from app.extractions import service as extractions
 from app.extractions.schemas import ApproveIn
 from app.footage import ingest_flow
@@ -65,7 +66,7 @@ def local_field(value: str, tz_name: str, label: str, gettext: Callable[[str], s
 
 @router.get("/owner/requests", response_class=HTMLResponse)
 def my_requests(request: Request, session: SessionDep, actor: OwnerActor) -> Response:
-    items, _ = extractions.list_requests(session, actor, limit=500, offset=0)
+    items, _ = listing.list_requests_in(session, actor, limit=500, offset=0)
     cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
     return render(
         request,
