@@ -62,7 +62,11 @@ def test_postgres_restart_under_load_the_service_recovers_by_itself(configured: 
         def load() -> None:
             with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
                 while not stop.is_set():
-                    for path in ("/api/v1/me", "/api/v1/requests?limit=5"):
+                    for path in (
+                        "/api/v1/me",
+                        "/api/v1/requests?limit=5",
+                        "/api/v1/cameras?lat=10.7769&lon=106.7009&radius_m=500",  # the search's read pool
+                    ):
                         try:
                             seen[(phase["now"], http.get(path).status_code)] += 1
                         except httpx.HTTPError:
