@@ -101,16 +101,17 @@ async def close() -> None:
 
 
 async def fetch_all(statement: Statement, params: Mapping[str, Any] | None = None) -> Sequence[DictRow]:
-    """Every row of one statement, as dicts."""
+    """Every row of one statement, as dicts. Rows come in binary format: uuid, timestamptz and float columns
+    load with less work than from their text."""
     pool = await _get_pool()
     try:
         async with pool.connection() as conn:
-            return await (await conn.execute(statement.sql, statement.parameters(params))).fetchall()
+            return await (await conn.execute(statement.sql, statement.parameters(params), binary=True)).fetchall()
     except psycopg.OperationalError:
         # The connection was lost (a restart): drop every broken idle connection, then once more.
         await pool.check()
         async with pool.connection() as conn:
-            return await (await conn.execute(statement.sql, statement.parameters(params))).fetchall()
+            return await (await conn.execute(statement.sql, statement.parameters(params), binary=True)).fetchall()
 
 
 async def fetch_one(statement: Statement, params: Mapping[str, Any] | None = None) -> DictRow | None:

@@ -105,6 +105,8 @@ def _statements() -> tuple[reads.Statement, reads.Statement]:
 
 
 _PAGE, _COUNT = _statements()
+# The page's columns besides the camera's own, read by `_hits` and not part of a hit.
+_SEARCH_COLUMNS = ("distance_m", "total", "consent_valid_from", "consent_valid_until", "consent_withdrawn_at")
 _PAGE_OF_HITS = Page[CameraHit]
 
 
@@ -148,7 +150,9 @@ def _hits(rows: Sequence[Mapping[Any, Any]], lat: float, lon: float, at: datetim
             )
         ]
         deadline = at + timedelta(days=row["retention_days"])
-        hit = {name: row[name] for name in CAMERA_FIELDS}
+        hit = dict(row)  # the camera's columns (CAMERA_FIELDS), then what the search adds
+        for name in _SEARCH_COLUMNS:
+            del hit[name]
         hit["distance_m"] = round(float(row["distance_m"]), 2)
         hit["covers_point"] = geo.covers_point(
             row["lat"], row["lon"], row["direction_deg"], row["fov_deg"], row["range_m"], lat, lon
