@@ -17,7 +17,7 @@ connections, drops the broken ones, and the statement is tried again — the rea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +26,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects.postgresql import psycopg as sa_psycopg
 from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.core.config import get_settings
 
@@ -41,18 +42,25 @@ class Statement:
 
     core: Executable
     sql: str
+    constants: Mapping[str, Any] = field(default_factory=dict)
+
+    def parameters(self, params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """The caller's parameters plus the statement's own constants (literals in the Core expression)."""
+        if not self.constants:
+            return params
+        return {**self.constants, **params} if params else self.constants
 
 
 def prepare(statement: Executable) -> Statement:
-    """Compile a Core statement built with `bindparam(...)` names for psycopg's `%(name)s` parameters."""
+    """Compile a Core statement built with `bindparam(...)` names for psycopg's `%(name)s` parameters.
+
+    Literal values in the expression (`x / 2`, `func.least(1.0, ...)`) compile to parameters too; their values
+    are kept with the statement and sent with every execution."""
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=_DIALECT)
-    # Only the names travel with `.sql`: a value bound inside the statement (`literal(...)`, a plain Python
-    # value in a comparison) would be silently lost, so it is refused here; spell constants with literal_column.
-    bound = sorted(name for name, value in compiled.params.items() if value is not None)
-    if bound:
-        raise ValueError(f"values bound inside a prepared statement would be lost: {', '.join(bound)}")
-    return Statement(core=statement, sql=str(compiled))
+    assert isinstance(compiled, SQLCompiler)
+    constants = {name: value for name, value in compiled.params.items() if not compiled.binds[name].required}
+    return Statement(core=statement, sql=str(compiled), constants=constants)
 
 
 @lru_cache(maxsize=4)
@@ -95,16 +103,17 @@ async def close() -> None:
 
 
 async def fetch_all(statement: Statement, params: Mapping[str, Any] | None = None) -> Sequence[DictRow]:
-    """Every row of one statement, as dicts."""
+    """Every row of one statement, as dicts. Rows come in binary format: uuid, timestamptz and float columns
+    load with less work than from their text."""
     pool = await _get_pool()
     try:
         async with pool.connection() as conn:
-            return await (await conn.execute(statement.sql, params)).fetchall()
+            return await (await conn.execute(statement.sql, statement.parameters(params), binary=True)).fetchall()
     except psycopg.OperationalError:
         # The connection was lost (a restart): drop every broken idle connection, then once more.
         await pool.check()
         async with pool.connection() as conn:
-            return await (await conn.execute(statement.sql, params)).fetchall()
+            return await (await conn.execute(statement.sql, statement.parameters(params), binary=True)).fetchall()
 
 
 async def fetch_one(statement: Statement, params: Mapping[str, Any] | None = None) -> DictRow | None:

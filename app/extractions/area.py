@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import links
@@ -35,6 +36,9 @@ def file_area_request(session: Session, actor: Actor, case_id: UUID, body: AreaR
     case = service._open_case_for_filing(session, actor, case_id)
     service._check_window(body.window_start, body.window_end)
     hits, _ = registry.search(session, body.lat, body.lon, body.radius_m, body.window_start, SEARCH_LIMIT, 0)
+    # The search answers plain rows; the cameras to file for are loaded in one statement, not one per hit.
+    ids = [h["id"] for h in hits]
+    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))} if ids else {}
     group_id = uuid4()
     filed: list[ExtractionRequest] = []
     skipped: list[dict[str, Any]] = []
@@ -42,8 +46,7 @@ def file_area_request(session: Session, actor: Actor, case_id: UUID, body: AreaR
         if hit["covers_point"] is False:
             skipped.append({"camera_id": hit["id"], "reason": "field of view does not cover the point"})
             continue
-        camera = session.get(Camera, hit["id"])
-        assert camera is not None
+        camera = cameras[hit["id"]]
         try:
             with session.begin_nested():
                 filed.append(

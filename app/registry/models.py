@@ -71,8 +71,9 @@ class Camera(Base):
         CheckConstraint("range_m IS NULL OR range_m > 0", name="range_positive"),
         CheckConstraint(f"programme IN {PROGRAMMES}", name="programme_known"),
         CheckConstraint(f"status IN {CAMERA_STATUSES}", name="status_known"),
-        # The coverage search's bounding-box prefilter: a B-tree range scan on lat, then lon within it.
-        Index("ix_cameras_lat_lon", "lat", "lon"),
+        # The coverage search's bounding-box prefilter: a B-tree range scan on lat, then lon within it. It
+        # carries what the search ranks by (retention_days, id), so ranking reads the index only.
+        Index("ix_cameras_lat_lon", "lat", "lon", postgresql_include=["retention_days", "id"]),
     )
 
 

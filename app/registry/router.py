@@ -4,11 +4,11 @@ import tempfile
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.permissions import Actor, allow
+from app.auth.permissions import POLICY, Actor, allow, ensure_role
 from app.auth.schemas import Page
 from app.core import clock
 from app.core.db import SessionDep, session_factory
@@ -78,8 +78,7 @@ def create_camera(
 
 
 @router.get("/cameras", response_model=Page[CameraHit] | Page[CameraRead])
-def cameras(
-    session: SessionDep,
+async def cameras(
     page: PageDep,
     actor: Annotated[Actor, Depends(allow("cameras.read"))],
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
@@ -96,16 +95,22 @@ def cameras(
         missing = [n for n, g in zip(("lat", "lon", "radius_m"), given, strict=True) if not g][0]
         raise RuleViolation(missing, "lat, lon and radius_m go together")
     if all(given):
-        from app.auth.permissions import ensure_role
-
-        ensure_role(actor, "cameras.search")
+        if actor.role not in POLICY["cameras.search"]:
+            await run_in_threadpool(ensure_role, actor, "cameras.search")  # records the denial, answers 403
         if at is not None and at.tzinfo is None:
             raise RuleViolation("at", "needs a UTC offset, e.g. 2026-11-25T08:30:00+07:00")
         assert lat is not None and lon is not None and radius_m is not None
-        items, total = service.search(session, lat, lon, radius_m, at or clock.now(), page.limit, page.offset)
-        return {"items": [CameraHit.model_validate(i) for i in items], "total": total}
-    items_, total = service.list_cameras(session, actor, page.limit, page.offset)
-    return {"items": [CameraRead.model_validate(c) for c in items_], "total": total}
+        # The search answers from the read pool on the event loop; its page is validated once and sent as
+        # it serialises (the route's response_model still documents it).
+        hits = await service.search_page(lat, lon, radius_m, at or clock.now(), page.limit, page.offset)
+        return Response(hits.model_dump_json(), media_type="application/json")
+
+    def listing() -> dict[str, Any]:
+        with session_factory()() as session, session.begin():
+            items, total = service.list_cameras(session, actor, page.limit, page.offset)
+            return {"items": [CameraRead.model_validate(c) for c in items], "total": total}
+
+    return await run_in_threadpool(listing)
 
 
 @router.post("/cameras/import", response_model=ImportResult)

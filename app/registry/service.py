@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Float, and_, cast, func, literal, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
@@ -14,7 +13,8 @@ from app.auth.permissions import Actor, can_see_owner_object, ensure_visible
 from app.core import clock
 from app.core.errors import Conflict, Forbidden, RuleViolation
 from app.custody.service import append_event
-from app.registry import geo
+from app.registry import coverage
+from app.registry.consent import state_at
 from app.registry.models import Camera, Consent, Owner
 from app.registry.schemas import CameraCreate, CameraUpdate, ConsentCreate, OwnerCreate
 
@@ -110,23 +110,9 @@ def _consents_applying(session: Session, owner_id: UUID, camera_id: UUID) -> lis
     )
 
 
-def _state_of(consents: list[Consent], at: datetime) -> tuple[str, Consent | None]:
-    started = [c for c in consents if c.valid_from <= at]
-    for consent in started:
-        if (consent.withdrawn_at is None or consent.withdrawn_at > at) and (
-            consent.valid_until is None or consent.valid_until > at
-        ):
-            return "valid", consent
-    if any(c.withdrawn_at is not None and c.withdrawn_at <= at for c in started):
-        return "withdrawn", None
-    if started:
-        return "expired", None
-    return "none", None
-
-
 def consent_state(session: Session, camera: Camera, at: datetime) -> str:
     """ "valid" | "none" | "withdrawn" | "expired" for the camera at time `at`."""
-    return _state_of(_consents_applying(session, camera.owner_id, camera.id), at)[0]
+    return state_at(_consents_applying(session, camera.owner_id, camera.id), at)[0]
 
 
 def valid_consent_at(session: Session, camera_id: UUID, at: datetime) -> Consent | None:
@@ -134,7 +120,7 @@ def valid_consent_at(session: Session, camera_id: UUID, at: datetime) -> Consent
     camera = session.get(Camera, camera_id)
     if camera is None:
         return None
-    return _state_of(_consents_applying(session, camera.owner_id, camera.id), at)[1]
+    return state_at(_consents_applying(session, camera.owner_id, camera.id), at)[1]
 
 
 def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCreate) -> Consent:
@@ -208,101 +194,9 @@ def consent_history(session: Session, actor: Actor, owner_id: UUID) -> list[Cons
     return list(session.scalars(select(Consent).where(Consent.owner_id == owner_id).order_by(Consent.recorded_at)))
 
 
-# -- coverage search -------------------------------------------------------------------------------
-def _haversine_sql(lat: float, lon: float) -> Any:
-    """Great-circle distance (m) from the point to each camera, in SQL, for the exact radius filter."""
-    rlat, rlon = func.radians(Camera.lat), func.radians(Camera.lon)
-    plat, plon = func.radians(literal(lat)), func.radians(literal(lon))
-    a = func.power(func.sin((rlat - plat) / 2), 2) + func.cos(plat) * func.cos(rlat) * func.power(
-        func.sin((rlon - plon) / 2), 2
-    )
-    return cast(2 * geo.EARTH_RADIUS_M * func.asin(func.least(1.0, func.sqrt(a))), Float)
-
-
-def search(
-    session: Session, lat: float, lon: float, radius_m: float, at: datetime, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
-    """Cameras within `radius_m` of the point, soonest overwrite deadline first (deadline = at + retention).
-
-    An indexed bounding box narrows the rows (B-tree on lat, lon), the haversine distance decides.
-    """
-    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(lat, lon, radius_m)
-    distance = _haversine_sql(lat, lon).label("distance_m")
-    box = and_(Camera.lat.between(min_lat, max_lat), Camera.lon.between(min_lon, max_lon))
-    inner = select(Camera.id, distance, Camera.retention_days).where(box).subquery()
-    ranked = (
-        select(inner.c.id, inner.c.distance_m, func.count().over().label("total"))
-        .where(inner.c.distance_m <= radius_m)
-        .order_by(inner.c.retention_days, inner.c.distance_m, inner.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = session.execute(ranked).all()
-    total = rows[0].total if rows else _count_within(session, inner, radius_m) if offset else 0
-    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_([r.id for r in rows])))}
-    consents = _consents_for_owners(session, {c.owner_id for c in cameras.values()})
-    now = clock.now()
-    hits = []
-    for row in rows:
-        camera = cameras[row.id]
-        applying = [c for c in consents.get(camera.owner_id, []) if c.camera_id in (None, camera.id)]
-        deadline = at + timedelta(days=camera.retention_days)
-        hits.append(
-            {
-                **{name: getattr(camera, name) for name in _CAMERA_FIELDS},
-                "distance_m": round(float(row.distance_m), 2),
-                "covers_point": geo.covers_point(
-                    camera.lat, camera.lon, camera.direction_deg, camera.fov_deg, camera.range_m, lat, lon
-                ),
-                "consent": _state_of(applying, at)[0],
-                "overwrite_deadline": deadline,
-                "overwritten": deadline <= now,
-            }
-        )
-    return hits, int(total)
-
-
-def _count_within(session: Session, inner: Any, radius_m: float) -> int:
-    return int(session.scalar(select(func.count()).select_from(inner).where(inner.c.distance_m <= radius_m)) or 0)
-
-
-def _consents_for_owners(session: Session, owner_ids: set[UUID]) -> dict[UUID, list[Consent]]:
-    grouped: dict[UUID, list[Consent]] = {}
-    if not owner_ids:
-        return grouped
-    for consent in session.scalars(
-        select(Consent).where(Consent.owner_id.in_(owner_ids)).order_by(Consent.valid_from.desc())
-    ):
-        grouped.setdefault(consent.owner_id, []).append(consent)
-    return grouped
-
-
-_CAMERA_FIELDS = (
-    "id",
-    "owner_id",
-    "external_id",
-    "label",
-    "lat",
-    "lon",
-    "address",
-    "province",
-    "district",
-    "ward",
-    "direction_deg",
-    "fov_deg",
-    "range_m",
-    "indoor",
-    "recorder_make",
-    "recorder_model",
-    "recorder_firmware",
-    "retention_days",
-    "timezone",
-    "programme",
-    "status",
-    "last_verified_at",
-    "created_at",
-    "updated_at",
-)
+# -- coverage search: its statements and the one definition of a hit live in app/registry/coverage.py
+search = coverage.search
+search_page = coverage.search_page
 
 
 def list_cameras(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Camera], int]:

@@ -64,9 +64,14 @@ def test_postgres_restart_under_load_the_service_recovers_by_itself(configured: 
         def load() -> None:
             with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
                 while not stop.is_set():
-                    # the token check, the request list and a request's detail (404 here: none is filed) all
-                    # read on the read pool
-                    for path in ("/api/v1/me", "/api/v1/requests?limit=5", f"/api/v1/requests/{missing}"):
+                    # the token check, the request list, a request's detail (404 here: none is filed) and the
+                    # coverage search all read on the read pool
+                    for path in (
+                        "/api/v1/me",
+                        "/api/v1/requests?limit=5",
+                        f"/api/v1/requests/{missing}",
+                        "/api/v1/cameras?lat=10.7769&lon=106.7009&radius_m=500",
+                    ):
                         try:
                             seen[(phase["now"], http.get(path).status_code)] += 1
                         except httpx.HTTPError:

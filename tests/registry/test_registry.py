@@ -263,3 +263,66 @@ def test_import_reports_each_bad_row_and_round_trips(client: TestClient) -> None
     with session_factory()() as session:
         count = session.scalar(select(func.count()).select_from(Camera).where(Camera.external_id.like(f"{tag}%")))
         assert count == 2
+
+
+def test_search_hit_is_the_camera_as_read_plus_the_search_fields(client: TestClient) -> None:
+    """The search reads plain rows, not ORM objects: each hit still shows every field of the camera exactly as
+    GET /cameras/{id} does, and the Session path (pages, area requests) builds the same hits."""
+    from app.registry import service as registry
+    from app.registry.schemas import CameraHit
+
+    admin = account(client, Role.admin)
+    investigator = account(client, Role.investigator)
+    lat, lon = _isolated_point()
+    owner, other = make_owner(), make_owner()
+    give_consent(owner, valid_until=datetime(2025, 6, 1, tzinfo=UTC))
+    described = make_camera(
+        owner,
+        lat + DLAT,
+        lon,
+        address="12 Lê Lợi, Phường Bến Thành",
+        province="Hồ Chí Minh",
+        direction_deg=180,
+        fov_deg=75.5,
+        range_m=120,
+        recorder_make="Hikvision",
+        recorder_model="DS-7604",
+        recorder_firmware="4.1",
+        external_id=f"ext-{uuid.uuid4()}",
+        last_verified_at=datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC),
+        timezone="Asia/Bangkok",
+    )
+    bare = make_camera(owner, lat, lon + 0.0005, retention_days=7, indoor=True)
+    # a consent for one camera applies to that camera only
+    elsewhere = make_camera(other, lat - DLAT, lon, retention_days=30)
+    give_consent(other, camera_id=elsewhere)
+    uncovered = make_camera(other, lat - 2 * DLAT, lon, retention_days=30)
+    at = "2025-03-01T00:00:00+07:00"
+    body = client.get(
+        "/api/v1/cameras",
+        params={"lat": lat, "lon": lon, "radius_m": 500, "at": at},
+        headers=investigator.headers,
+    ).json()
+    assert body["total"] == 4
+    assert [i["id"] for i in body["items"]] == [str(bare), str(described), str(elsewhere), str(uncovered)]
+    extra = {"distance_m", "covers_point", "consent", "overwrite_deadline", "overwritten"}
+    for item in body["items"]:
+        camera = client.get(f"/api/v1/cameras/{item['id']}", headers=admin.headers).json()
+        assert {k: v for k, v in item.items() if k not in extra} == camera
+        assert list(item)[: len(camera)] == list(camera)  # same fields, same order
+    hits = {i["id"]: i for i in body["items"]}
+    assert hits[str(described)]["covers_point"] is True and hits[str(bare)]["covers_point"] is None
+    assert hits[str(described)]["consent"] == "valid" and hits[str(elsewhere)]["consent"] == "valid"
+    assert hits[str(uncovered)]["consent"] == "none"
+    assert hits[str(bare)]["overwrite_deadline"] == "2025-03-08T00:00:00+07:00"
+    assert hits[str(bare)]["overwritten"] is True
+    later = client.get(
+        "/api/v1/cameras",
+        params={"lat": lat, "lon": lon, "radius_m": 500, "at": "2025-07-01T00:00:00Z"},
+        headers=investigator.headers,
+    ).json()
+    assert {i["id"]: i["consent"] for i in later["items"]}[str(described)] == "expired"
+    with session_factory()() as session:
+        page, total = registry.search(session, lat, lon, 500, datetime.fromisoformat(at), 50, 0)
+    assert total == 4
+    assert [CameraHit.model_validate(h).model_dump(mode="json") for h in page] == body["items"]
