@@ -128,6 +128,7 @@ def main() -> None:
         app.include_router(probe_routes())
         with TestClient(app) as http:
             token, request_id = seed(http, 2000)
+            search = "radius_m=500&limit=100&at=2026-12-01T08:00:00%2B07:00"
             paths = {
                 "GET /healthz (async, no dependency)": ("/healthz", None),
                 "async endpoint, nothing else": ("/probe/async", None),
@@ -138,6 +139,10 @@ def main() -> None:
                 "GET /api/v1/me": ("/api/v1/me", token),
                 "GET /api/v1/requests/{id}": (f"/api/v1/requests/{request_id}", token),
                 "GET /api/v1/requests?limit=50": ("/api/v1/requests?limit=50", token),
+                # the coverage search: nothing within 500 m (the sparse case), then the first 100 of the seeded
+                # cameras around the area request's point
+                "GET /api/v1/cameras, 500 m, none found": (f"/api/v1/cameras?{search}&lat=20.5&lon=105.5", token),
+                "GET /api/v1/cameras, 500 m, first 100": (f"/api/v1/cameras?{search}&lat=10.78&lon=106.71", token),
             }
 
             async def measure() -> dict[str, dict[str, float]]:
