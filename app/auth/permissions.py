@@ -17,7 +17,6 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.auth import audit, tokens
 from app.auth.models import Role, User
@@ -174,9 +173,7 @@ async def authorise(token: Bearer, user: Mapping[Any, Any] | None, action: str) 
     actor = _token_actor(token.claims, user, token.client_address)
     if actor is None:
         raise Unauthorized(_REVOKED)
-    if actor.role not in POLICY[action]:
-        await to_thread.run_sync(_record_denial, token.method, token.path, actor, action)
-        raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
+    await _check_role(actor, action, token.method, token.path)
     return actor
 
 
@@ -209,15 +206,21 @@ def _record_denial(method: str, path: str, actor: Actor, action: str) -> None:
     )
 
 
+async def _check_role(actor: Actor, action: str, method: str, path: str) -> None:
+    """403 unless POLICY grants `action` to the actor's role; the refusal is recorded first, off the event loop."""
+    if actor.role not in POLICY[action]:
+        await to_thread.run_sync(_record_denial, method, path, actor, action)
+        raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
+
+
 def allow(action: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that lets through only the roles POLICY grants `action` (403 otherwise, logged)."""
-    roles = POLICY[action]
+    if action not in POLICY:  # caught when the route is declared, not on its first call
+        raise KeyError(f"no policy for the action {action!r}")
 
-    # async: the role check needs no thread of its own (a denial's record is written in one, below)
+    # async: the role check needs no thread of its own (a denial's record is written in one)
     async def dependency(request: Request, actor: CurrentActor) -> Actor:
-        if actor.role not in roles:
-            await run_in_threadpool(record_denial, request, actor, action)
-            raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
+        await _check_role(actor, action, request.method, request.url.path)
         return actor
 
     dependency.__name__ = f"allow_{action.replace('.', '_')}"
