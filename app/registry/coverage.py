@@ -24,35 +24,10 @@ from app.core import clock, reads
 from app.registry import geo
 from app.registry.consent import state_at
 from app.registry.models import Camera, Consent
-from app.registry.schemas import CameraHit
+from app.registry.schemas import CameraHit, CameraRead
 
-# The camera columns a hit shows (CameraRead's fields).
-CAMERA_FIELDS = (
-    "id",
-    "owner_id",
-    "external_id",
-    "label",
-    "lat",
-    "lon",
-    "address",
-    "province",
-    "district",
-    "ward",
-    "direction_deg",
-    "fov_deg",
-    "range_m",
-    "indoor",
-    "recorder_make",
-    "recorder_model",
-    "recorder_firmware",
-    "retention_days",
-    "timezone",
-    "programme",
-    "status",
-    "last_verified_at",
-    "created_at",
-    "updated_at",
-)
+# The camera columns a hit shows: CameraRead's fields, each a column of cameras.
+CAMERA_FIELDS = tuple(CameraRead.model_fields)
 
 
 def _haversine() -> Any:
