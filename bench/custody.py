@@ -4,7 +4,9 @@
 
 (a) `--writers` processes append `--per-writer` events each through the real writer
     (app.custody.service.append_event, one transaction per event), all at once; then the log is checked
-    for forks: seqs 1..N without gaps, every leaf recomputed, the root equal to the head's.
+    for forks: seqs 1..N without gaps, every leaf recomputed, the root equal to the head's. Before them, in
+    the same database and run, the same writers commit the raw operation: one plain row of the same entry bytes
+    per transaction, into a table with no custody log; the appends are reported as a ratio to it as well.
 (b) `--events` events are generated in Python (canonical entries, leaf hashes and the Merkle frontier computed
     exactly as the writer does) and COPYed into a fresh database; the head is set to their size and root in
     one UPDATE with triggers bypassed (session_replication_role = replica, this benchmark's own database
@@ -28,6 +30,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -35,10 +38,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.core import migrate
+from app.core import clock, migrate
 from app.core.config import override_settings
 from app.custody.checkpoints import sign_checkpoint
-from app.custody.entry import canonical_entry
+from app.custody.entry import canonical_entry, entry_around_seq
 from app.custody.merkle import frontier_append, frontier_root, leaf_hash
 from app.custody.service import append_event
 from app.custody.verify import verify_log
@@ -72,7 +75,12 @@ def dsn(url: str) -> str:
 
 
 # -- (a) concurrent appends ----------------------------------------------------------------------------
-def _writer(url: str, writer: int, count: int, start: multiprocessing.synchronize.Event) -> None:
+PLAIN_TABLE = "bench_plain_rows"
+
+
+def _writer(url: str, writer: int, count: int, start: multiprocessing.synchronize.Event, plain: bool) -> None:
+    """One writer: `count` transactions through a Session, each appending one event (or, with `plain`, each
+    inserting one row of the same two byte strings into a table with no custody log: the raw operation)."""
     engine = create_engine(url, pool_size=1)
     with engine.connect():
         pass  # connect before the clock starts
@@ -80,37 +88,54 @@ def _writer(url: str, writer: int, count: int, start: multiprocessing.synchroniz
     try:
         for i in range(count):
             with Session(engine) as session, session.begin():
-                append_event(
-                    session,
-                    actor=f"system:bench-writer-{writer}",
-                    action="bench.append",
-                    object_type="clip",
-                    object_id=uuid.uuid4(),
-                    reason="đo tốc độ ghi",
-                    where={"component": "bench", "writer": writer},
-                    details={"i": i},
-                )
+                event: dict[str, Any] = {
+                    "actor": f"system:bench-writer-{writer}",
+                    "action": "bench.append",
+                    "object_type": "clip",
+                    "object_id": uuid.uuid4(),
+                    "reason": "đo tốc độ ghi",
+                    "where": {"component": "bench", "writer": writer},
+                    "details": {"i": i},
+                }
+                if plain:
+                    entry = entry_around_seq(
+                        at=clock.now(), sha256=None, version_id=None, case_id=None, outcome="ok", **event
+                    )
+                    session.connection().exec_driver_sql(
+                        f"INSERT INTO {PLAIN_TABLE} (head, tail) VALUES (%s, %s)", entry
+                    )
+                else:
+                    append_event(session, **event)
     finally:
         engine.dispose()
+
+
+def _run_writers(url: str, writers: int, per_writer: int, plain: bool) -> float:
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    procs = [context.Process(target=_writer, args=(url, w, per_writer, start, plain)) for w in range(writers)]
+    for p in procs:
+        p.start()
+    time.sleep(3)  # let every writer import and connect
+    began = time.perf_counter()
+    start.set()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - began
+    if any(p.exitcode for p in procs):
+        sys.exit(f"a writer failed: exit codes {[p.exitcode for p in procs]}")
+    return elapsed
 
 
 def bench_appends(server: str, writers: int, per_writer: int, keep: bool) -> None:
     url = create_database(server, "bench_custody_appends")
     try:
-        context = multiprocessing.get_context("spawn")
-        start = context.Event()
-        procs = [context.Process(target=_writer, args=(url, w, per_writer, start)) for w in range(writers)]
-        for p in procs:
-            p.start()
-        time.sleep(3)  # let every writer import and connect
-        began = time.perf_counter()
-        start.set()
-        for p in procs:
-            p.join()
-        elapsed = time.perf_counter() - began
-        if any(p.exitcode for p in procs):
-            sys.exit(f"a writer failed: exit codes {[p.exitcode for p in procs]}")
         total = writers * per_writer
+        # The raw operation first, in the same database: one plain row per transaction, same writers, same bytes.
+        with psycopg.connect(dsn(url), autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE {PLAIN_TABLE} (id bigserial PRIMARY KEY, head bytea, tail bytea)")
+        plain = _run_writers(url, writers, per_writer, plain=True)
+        elapsed = _run_writers(url, writers, per_writer, plain=False)
         engine = create_engine(url)
         with Session(engine) as session:
             seqs_ok = session.execute(
@@ -120,6 +145,10 @@ def bench_appends(server: str, writers: int, per_writer: int, keep: bool) -> Non
         engine.dispose()
         print(f"appends: {writers} writers x {per_writer} = {total} events in {elapsed:.2f} s")
         print(f"  {total / elapsed:,.0f} events/s (one transaction per event)")
+        print(
+            f"  raw operation, same writers: {total / plain:,.0f} plain one-row transactions/s; "
+            f"appends / raw = {plain / elapsed:.2f}x"
+        )
         print(f"  rows, min seq, max seq: {tuple(seqs_ok)}; gap-free: {tuple(seqs_ok) == (total, 1, total)}")
         print(f"  verification: ok={result.ok}, tree size {result.tree_size}, problems {len(result.problems)}")
         if not result.ok or tuple(seqs_ok) != (total, 1, total):
