@@ -36,6 +36,12 @@ def normalise_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+# Every connection the service opens pins its session to UTC (API.md: times are stored UTC). Without it a server,
+# database or role set to a local zone (initdb writes the machine's zone into postgresql.conf) makes PostgreSQL hand
+# back timestamptz values, and the times it renders itself (json_agg), in that zone's offset. Only PGTZ in the
+# service's own environment still wins: libpq sends it after these options.
+SESSION_OPTIONS = "-c TimeZone=UTC"
+
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
 
@@ -46,7 +52,13 @@ def get_engine() -> Engine:
         url = get_settings().database_url
         if not url:
             raise RuntimeError("database_url is not set; start the embedded default first")
-        _engine = create_engine(normalise_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20)
+        _engine = create_engine(
+            normalise_url(url),
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args={"options": SESSION_OPTIONS},
+        )
         _factory = sessionmaker(_engine, expire_on_commit=False)
     return _engine
 

@@ -29,6 +29,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.core.config import get_settings
+from app.core.db import SESSION_OPTIONS
 
 _DIALECT = sa_psycopg.dialect()  # type: ignore[no-untyped-call]
 _pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] | None = None
@@ -84,7 +85,7 @@ async def _get_pool() -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
             url,
             min_size=2,
             max_size=get_settings().read_pool_size,
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            kwargs={"autocommit": True, "row_factory": dict_row, "options": SESSION_OPTIONS},
             open=False,
             timeout=2,  # waiting longer for a connection than a client would: answer 503 instead
             name="reads",

@@ -20,12 +20,12 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 
 from app.core.config import get_settings
-from app.core.db import normalise_url
+from app.core.db import SESSION_OPTIONS, normalise_url
 
 TASK_MODULES = ["app.jobs.tasks"]
 QUEUE_SCHEMA = "procrastinate"  # created by migration 0005
 # Every queue connection resolves procrastinate's unqualified tables and functions in its own schema.
-CONNECTION_OPTIONS = {"options": f"-c search_path={QUEUE_SCHEMA}"}
+CONNECTION_OPTIONS = {"options": f"-c search_path={QUEUE_SCHEMA} {SESSION_OPTIONS}"}
 
 queue = App(connector=PsycopgConnector(), import_paths=TASK_MODULES)
 
