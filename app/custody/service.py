@@ -39,7 +39,8 @@ def _comes_back_as_is(value: Any) -> bool:
     if kind is str or kind is int or kind is bool or value is None:
         return True
     if kind is float:
-        return math.isfinite(value) and not (value.is_integer() and abs(value) >= 1e16)
+        # JSONB has no negative zero (-0.0 comes back as 0.0), and see _as_jsonb_returns for the large ones.
+        return math.isfinite(value) and not (value.is_integer() and (abs(value) >= 1e16 or math.copysign(1, value) < 0))
     try:
         if kind is dict:
             return all(type(k) is str and _comes_back_as_is(v) for k, v in value.items())
@@ -53,8 +54,13 @@ def _comes_back_as_is(value: Any) -> bool:
 def _as_jsonb_returns(value: Any) -> Any:
     # JSONB stores numbers as exact decimals and prints an integral float of 1e16 or more without exponent
     # or fraction (2.5e16 comes back as 25000000000000000, an int): store it as that int from the start.
-    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e16:
-        return int(value)
+    # A decimal has no sign on zero: -0.0 comes back as 0.0, so it is stored as 0.0. JSON has no NaN or
+    # infinity at all (PostgreSQL refuses them): they are kept as the strings Python's json module writes.
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return json.dumps(value)
+        if value.is_integer():
+            return int(value) if abs(value) >= 1e16 else value + 0.0
     if isinstance(value, dict):
         return {k: _as_jsonb_returns(v) for k, v in value.items()}
     if isinstance(value, list):

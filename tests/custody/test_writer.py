@@ -186,3 +186,31 @@ def test_the_stored_row_is_what_the_writer_was_given(database_url: str) -> None:
         assert {key: getattr(stored, key) for key in given} == given
         assert stored.at.tzinfo is not None and _recomputed_leaf(stored) == stored.leaf_hash
     engine.dispose()
+
+
+def test_numbers_jsonb_would_rewrite_are_stored_as_it_gives_them_back(database_url: str) -> None:
+    """JSONB keeps numbers as exact decimals: it has no negative zero and prints large integral floats without
+    exponent. Details holding such numbers still recompute to their leaf (verification would otherwise call an
+    untouched row edited); NaN and infinities, which JSON cannot hold, are kept as strings instead of failing
+    the caller's commit."""
+    engine = create_engine(database_url)
+    object_id = uuid.uuid4()
+    details = {
+        "negative_zero": -0.0,
+        "in_a_list": [-0.0, 0.0, -1.5],
+        "nested": {"z": -0.0},
+        "large": 2.5e16,
+        "huge": 1e300,
+        "subnormal": -5e-324,
+        "fraction": 0.1 + 0.2,
+        "not_numbers": [float("nan"), float("inf"), float("-inf")],
+    }
+    with Session(engine) as session, session.begin():
+        append_event(session, actor="system:test", action="test.numbers", object_id=object_id, details=details)
+    with Session(engine) as session:
+        stored = session.scalars(select(CustodyEvent).where(CustodyEvent.object_id == object_id)).one()
+        assert _recomputed_leaf(stored) == stored.leaf_hash
+        assert stored.details["negative_zero"] == 0 and stored.details["large"] == 25_000_000_000_000_000
+        assert stored.details["subnormal"] == -5e-324 and stored.details["fraction"] == 0.1 + 0.2
+        assert stored.details["not_numbers"] == ["NaN", "Infinity", "-Infinity"]
+    engine.dispose()
