@@ -39,8 +39,9 @@ def _comes_back_as_is(value: Any) -> bool:
     if kind is str or kind is int or kind is bool or value is None:
         return True
     if kind is float:
-        # JSONB has no negative zero (-0.0 comes back as 0.0), and see _as_jsonb_returns for the large ones.
-        return math.isfinite(value) and not (value.is_integer() and (abs(value) >= 1e16 or math.copysign(1, value) < 0))
+        # Not NaN or infinities, large integral values or -0.0: see _as_jsonb_returns.
+        negative_zero = value == 0 and math.copysign(1.0, value) < 0
+        return math.isfinite(value) and not (value.is_integer() and abs(value) >= 1e16) and not negative_zero
     try:
         if kind is dict:
             return all(type(k) is str and _comes_back_as_is(v) for k, v in value.items())
