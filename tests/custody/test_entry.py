@@ -65,6 +65,8 @@ def test_head_seq_tail_is_the_canonical_entry(variant: dict[str, Any], seq: int)
         {"when": datetime(2026, 12, 1, tzinfo=UTC), "id": uuid.UUID(int=7), "raw": b"\x01\xff"},
         {2: "int key", None: "none key", False: "bool key"},
         {"tuple": (1, 2), "nan": float("nan")},
+        {"negative_zero": -0.0, "list": [-0.0, -3.0, 0.0, {"z": -0.0}]},
+        {"inf": float("inf"), "in_a_list": [float("-inf"), 1.5]},
     ],
 )
 def test_plain_details_skip_the_json_round_trip_with_the_same_result(
