@@ -45,8 +45,9 @@ def _connector(database_url: str | None, max_size: int) -> PsycopgConnector:
     return PsycopgConnector(conninfo=libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=max_size)
 
 
-def defer(task_name: str, **task_kwargs: Any) -> int:
-    """Queue a job by task name from any process (API, CLI, tests); returns the job id.
+def defer(task_name: str, *, queueing_lock: str | None = None, **task_kwargs: Any) -> int:
+    """Queue a job by task name from any process (API, CLI, tests); returns the job id. With `queueing_lock`,
+    procrastinate refuses a second waiting job of that lock (AlreadyEnqueued).
 
     Deferring goes through an app of its own, opened once per process with its own pool, so it never shares
     connector state with a worker running in the same process (the embedded default runs one beside the API).
@@ -57,7 +58,8 @@ def defer(task_name: str, **task_kwargs: Any) -> int:
         app.open()
         atexit.register(app.close)
         _deferrer = app
-    job_id: int = tasks.configure_task(name=task_name, job_manager=_deferrer.job_manager).defer(**task_kwargs)
+    job = tasks.configure_task(name=task_name, job_manager=_deferrer.job_manager, queueing_lock=queueing_lock)
+    job_id: int = job.defer(**task_kwargs)
     return job_id
 
 

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 @queue.periodic(cron="* * * * *", periodic_id="deliver-notifications")
-@queue.task(name="notifications.deliver_due", queueing_lock="notifications.deliver_due")
+@queue.task(name=notifications.DELIVERY_TASK, queueing_lock=notifications.DELIVERY_TASK)
 def deliver_notifications(timestamp: int) -> dict[str, int]:
     """Send every notification that is due (each minute); retries follow the outbox's own backoff."""
     report = notifications.deliver_due(session_factory())

@@ -55,6 +55,58 @@ def test_worker_runs_the_deferred_delivery(smtp_inbox: Inbox) -> None:
         assert row is not None and row.status == "sent"
 
 
+_REMINDER = {
+    "owner_name": "Lê Thị Hoa",
+    "camera_label": "Camera chợ Bến Thành",
+    "window_start": "07:00",
+    "window_end": "07:05",
+    "overwrite_deadline": "18/03/2026 07:00",
+    "link_url": None,
+    "link_expires_at": None,
+    "reason": "deadline",
+    "case_number": "VV-2",
+    "unit_name": "Công an phường Bến Thành",
+}
+
+
+def _waiting_delivery_runs() -> int:
+    with session_factory()() as session:
+        return session.scalar(
+            text("SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE task_name = :task AND status = 'todo'"),
+            {"task": service.DELIVERY_TASK},
+        )
+
+
+def test_a_committed_message_queues_a_delivery_run_at_once(smtp_inbox: Inbox) -> None:
+    """The commit asks the queue for a delivery run (a worker picks it up at once) instead of leaving the message
+    for the next minute's run; many messages wait for one run; a rollback asks for none."""
+    with session_factory()() as session, session.begin():
+        session.execute(text("UPDATE notifications SET status = 'failed' WHERE status = 'pending'"))
+    jobs.run_worker(wait=False)  # whatever earlier work left queued
+    assert _waiting_delivery_runs() == 0
+
+    with session_factory()() as session, session.begin():
+        service.enqueue(
+            session, channel="email", recipient="a@example.vn", template="request_reminder", context=_REMINDER
+        )
+        session.rollback()
+    assert _waiting_delivery_runs() == 0
+
+    queued = []
+    for recipient in ("b@example.vn", "c@example.vn"):
+        with session_factory()() as session, session.begin():
+            queued.append(
+                service.enqueue(
+                    session, channel="email", recipient=recipient, template="request_reminder", context=_REMINDER
+                ).id
+            )
+        assert _waiting_delivery_runs() == 1  # the second commit finds the first run still waiting
+    jobs.run_worker(wait=False)
+    assert sorted(str(m["To"]) for m in smtp_inbox.messages) == ["b@example.vn", "c@example.vn"]
+    with session_factory()() as session:
+        assert {session.get(Notification, i).status for i in queued} == {"sent"}  # type: ignore[union-attr]
+
+
 def test_every_periodic_job_is_registered() -> None:
     from app.jobs.queue import queue
 
