@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 @queue.periodic(cron="* * * * *", periodic_id="deliver-notifications")
 @queue.task(name=notifications.DELIVERY_TASK, queueing_lock=notifications.DELIVERY_TASK)
 def deliver_notifications(timestamp: int) -> dict[str, int]:
-    """Send every notification that is due (each minute); retries follow the outbox's own backoff."""
+    """Send every notification that is due: each minute, and at once when a transaction that queued one commits
+    (app.notifications.service); retries follow the outbox's own backoff."""
     report = notifications.deliver_due(session_factory())
     if report.sent or report.retried or report.failed:
         log.info("notifications: %d sent, %d to retry, %d failed", report.sent, report.retried, report.failed)
