@@ -62,7 +62,6 @@ def local_zone_client(configured: str) -> Iterator[TestClient]:
 
 def test_the_default_really_is_another_zone(local_zone_client: TestClient, configured: str) -> None:
     """The check below means something: a plain connection to that database is not in UTC."""
-
     with psycopg.connect(libpq_url(configured)) as conn:
         row = conn.execute("SHOW TimeZone").fetchone()
     assert row == ("Asia/Ho_Chi_Minh",)
