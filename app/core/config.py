@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Map tile URL template for the case map; empty shows markers on a blank map (offline stations).",
     )
+    map_tile_attribution: str = Field(
+        "© OpenStreetMap contributors",
+        description="Attribution the tile provider requires, shown in the map's corner (text only).",
+    )
 
     # Media tools
     ffmpeg_path: str | None = Field(None, description="ffmpeg binary; empty uses the one imageio-ffmpeg ships.")
