@@ -289,14 +289,18 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
         if prepared.vendor_format and prepared.converted_from is None:
             return _keep_for_conversion(actor, prepared, received, native, named, str(exc))
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
-    file_clock = _recorder_clock(received) if native == native_formats.DHAV else None
+    file_clock = (
+        recording_start.file_clock(received.key, received.version_id, received.size)
+        if native == native_formats.DHAV
+        else None
+    )
     if file_clock is not None:
         # The frames' stamps time the span to the millisecond (the demuxer's duration is whole seconds).
         info = dataclasses.replace(info, duration_s=round(file_clock.span_s + 1 / (info.frame_rate or 25), 6))
     start = _recording_start(prepared, file_clock, named)
     if start is None:
         raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
-    media_fields = {**info.as_dict(), **_native_fields(native, file_clock)}
+    media_fields = {**info.as_dict(), **recording_start.native_fields(native, file_clock)}
     return _lock_and_record(actor, prepared, received, media_fields, start)
 
 
@@ -310,48 +314,18 @@ def _no_time_stated(prepared: Prepared, named: recorder_names.NamedRecording | N
     return prepared.recording_start_recorder is None and named is None and prepared.converted_from is None
 
 
-def _recorder_clock(received: Received) -> native_formats.RecorderClock | None:
-    """The recorder's clock at the first and last frame of a DHAV original, from two ranged reads."""
-
-    def read(offset: int, length: int) -> bytes:
-        return get_storage().read_range(received.key, received.version_id, offset, length)
-
-    try:
-        return native_formats.read_recorder_clock(read, received.size)
-    except native_formats.NativeFormatError:
-        log.warning("DHAV original %s carries no readable frame stamps", received.key)
-        return None
-
-
 def _recording_start(
     prepared: Prepared, file_clock: native_formats.RecorderClock | None, named: recorder_names.NamedRecording | None
 ) -> RecordingStart | None:
-    start = recording_start.resolve(
+    parent = prepared.converted_from
+    return recording_start.resolve(
         file_time=file_clock.first if file_clock else None,
         header=prepared.recording_start_recorder,
         header_stated=prepared.recording_start_stated,
         named=named,
         tz_name=prepared.camera_timezone,
+        parent=(parent.original_id, parent.recording_start) if parent else None,
     )
-    parent = prepared.converted_from
-    if start is None and parent is not None:
-        # A converted copy rarely keeps the recorder's stamps: it starts when its parent starts.
-        details = {**parent.recording_start.details, "inherited_from_original": str(parent.original_id)}
-        return RecordingStart(parent.recording_start.recorder, parent.recording_start.source, details)
-    return start
-
-
-def _native_fields(native: str | None, file_clock: native_formats.RecorderClock | None) -> dict[str, Any]:
-    fields: dict[str, Any] = {"native_format": native}
-    if file_clock is not None:
-        fields["recorder_clock"] = {
-            "first_frame": file_clock.first.isoformat(),
-            "last_frame": file_clock.last.isoformat(),
-            "channel": file_clock.channel,
-            "ends_on_frame": file_clock.ends_on_frame,
-            "bytes_read": file_clock.bytes_read,
-        }
-    return fields
 
 
 def _keep_for_conversion(

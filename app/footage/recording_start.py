@@ -10,12 +10,18 @@ stamp, and the difference itself is evidence of how the time was established.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from app.core import native_formats
+from app.core.storage import get_storage
 from app.footage.recorder_names import NamedRecording
+
+log = logging.getLogger(__name__)
 
 FILE_HEADER_TOLERANCE_S = 2.0
 
@@ -45,11 +51,15 @@ def resolve(
     header_stated: str | None,
     named: NamedRecording | None,
     tz_name: str,
+    parent: tuple[UUID, RecordingStart] | None = None,
 ) -> RecordingStart | None:
     """The recording start by precedence file > header > file name; None when no source gives one.
 
     `file_time` and `named` are naive recorder-local readings (read in the camera's time zone); `header` is the
-    parsed header, already an instant."""
+    parsed header, already an instant. A converted copy (`parent` given) is not timed by its own name, which the
+    converting tool chose: without stamps or a header it starts when the original it was converted from starts."""
+    if parent is not None:
+        named = None
     from_file = local_to_utc(file_time, tz_name) if file_time is not None else None
     from_name = local_to_utc(named.start, tz_name) if named is not None else None
     details: dict[str, Any] = {
@@ -71,7 +81,39 @@ def resolve(
         chosen, source = header, RecordingStartSource.header
     elif from_name is not None:
         chosen, source = from_name, RecordingStartSource.filename
+    elif parent is not None:
+        parent_id, inherited = parent
+        details = {**inherited.details, **details, "inherited_from_original": str(parent_id)}
+        chosen, source = inherited.recorder, inherited.source
     else:
         return None
     details["recording_start_source"] = source.value
     return RecordingStart(chosen, source, details)
+
+
+def file_clock(key: str, version_id: str, size: int) -> native_formats.RecorderClock | None:
+    """The recorder's clock at the first and last frame of a stored DHAV original, from two ranged reads (its
+    head and its tail), however large the file."""
+
+    def read(offset: int, length: int) -> bytes:
+        return get_storage().read_range(key, version_id, offset, length)
+
+    try:
+        return native_formats.read_recorder_clock(read, size)
+    except native_formats.NativeFormatError:
+        log.warning("DHAV original %s carries no readable frame stamps", key)
+        return None
+
+
+def native_fields(native: str | None, clock: native_formats.RecorderClock | None) -> dict[str, Any]:
+    """What the original's media record says of its recorder-native container and frame stamps."""
+    fields: dict[str, Any] = {"native_format": native}
+    if clock is not None:
+        fields["recorder_clock"] = {
+            "first_frame": clock.first.isoformat(),
+            "last_frame": clock.last.isoformat(),
+            "channel": clock.channel,
+            "ends_on_frame": clock.ends_on_frame,
+            "bytes_read": clock.bytes_read,
+        }
+    return fields
