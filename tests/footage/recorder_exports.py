@@ -109,9 +109,12 @@ def write_dav(
     gop: int = 50,
     channel: int = 0,
     size: tuple[int, int] = (320, 240),
+    first_millis: int = 0,
+    first_sequence: int = 1,
 ) -> Path:
     """A ``.dav`` export whose first frame the recorder stamped `recorder_start` (naive recorder-local time,
-    whole seconds) and whose frames follow at `fps`."""
+    whole seconds) and whose frames follow at `fps`. `first_millis` and `first_sequence` continue the recorder's
+    millisecond counter and frame numbering (for a file's tail written apart from its head)."""
     assert recorder_start.microsecond == 0
     units = _generated_h264(seconds, fps, gop, size)
     with path.open("wb") as out:
@@ -121,9 +124,9 @@ def write_dav(
                 dhav_frame(
                     payload,
                     key=key,
-                    sequence=n + 1,
+                    sequence=first_sequence + n,
                     recorder_time=recorder_start + timedelta(milliseconds=offset_ms),
-                    millis=offset_ms,
+                    millis=first_millis + offset_ms,
                     channel=channel,
                     size=size,
                     fps=fps,
