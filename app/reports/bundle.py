@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import Actor
 from app.custody.bundle_parts import bundle_parts
 from app.custody.checkpoints import checkpoint_record
+from app.reports.export import record_export
 from app.reports.pdf import render_pdf
-from app.reports.service import record_export
 
 README = """# Custody bundle — case {number}
 
