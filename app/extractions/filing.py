@@ -36,7 +36,7 @@ from app.registry.models import Camera, Owner
 S = RequestStatus
 
 
-# -- one camera --------------------------------------------------------------------------------------------
+# -- one camera ------------------------------------------------------------------------------
 def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
     case = session.get(Case, case_id)
     ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
@@ -181,7 +181,7 @@ def _file(
     return request
 
 
-# -- an area -----------------------------------------------------------------------------------------------
+# -- an area ---------------------------------------------------------------------------------
 SEARCH_LIMIT = 5000
 
 
