@@ -31,6 +31,7 @@ from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
 from app.footage import recorder_names, recording_start
+from app.footage.cutting import CLIP_TASK
 from app.footage.models import Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.recording_start import RecordingStart
@@ -516,9 +517,8 @@ def _move_reason(prepared: Prepared, decode_error: str | None) -> str:
 def _queue_clip(request_id: UUID) -> None:
     """Defer the clip job; if the queue cannot be reached, the periodic clip sweep picks the request up."""
     try:
-        from app.jobs import queue
-        from app.jobs.tasks import make_clip
+        from app.core import queue  # loaded on first use: the API process needs no queue client until then
 
-        queue.defer(make_clip.name, request_id=str(request_id))
+        queue.defer(CLIP_TASK, request_id=str(request_id))
     except Exception:  # noqa: BLE001 - the sweep is the fallback, the upload has succeeded
         log.warning("could not defer the clip job for %s; the sweep will make it", request_id, exc_info=True)
