@@ -12,14 +12,14 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
 from app.auth.permissions import Actor, record_denial
-from app.core.db import SessionDep
+from app.core.db import SessionDep, write_session
 from app.core.errors import DomainError, Forbidden
 from app.core.idempotency import IdempotencyKey
 from app.extractions import listing
@@ -27,7 +27,7 @@ from app.extractions import service as extractions
 from app.extractions.schemas import ApproveIn
 from app.footage import ingest_flow
 from app.footage import service as footage
-from app.footage.router import content_length, upload_headers
+from app.footage.router import UploadHeadersDep
 from app.footage.schemas import OriginalReceived
 from app.registry import service as registry
 from app.web import i18n
@@ -149,23 +149,23 @@ def deny(
     return RedirectResponse(f"/owner/requests/{request_id}", status_code=303)
 
 
+def upload_csrf(request: Request) -> None:
+    """The upload's CSRF token, from its X-CSRF-Token header: checked before a byte of the body is read."""
+    check_csrf(request, None)
+
+
 @router.put("/owner/requests/{request_id}/original", response_model=OriginalReceived, status_code=201)
 async def upload_original(
     request_id: UUID,
     request: Request,
     session: SessionDep,
     actor: OwnerActor,
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
+    _: Annotated[None, Depends(upload_csrf)],
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """The page's upload: the API's streamed ingest behind the session cookie and the X-CSRF-Token header."""
-    check_csrf(request, None)  # before a byte of the body is read
     session.close()  # the upload may take long: hold no database connection meanwhile
-    headers = upload_headers(
-        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    return await ingest_flow.receive_original(
+        write_session, actor, request_id, request.stream(), headers, idempotency_key
     )
-    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)
