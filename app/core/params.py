@@ -9,7 +9,16 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from app.core.errors import RuleViolation
@@ -42,10 +51,31 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only), AfterValidato
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
+# Bidirectional overrides and isolates make "gpj.exe" read as "exe.jpg" and a name read backwards on every page
+# and report; other control characters have no place in a typed field either (tab and line breaks excepted).
+_HIDDEN_CONTROLS = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_text(value: str) -> str:
+    """Refuse text carrying control or bidirectional-override characters."""
+    if _HIDDEN_CONTROLS.search(value):
+        raise ValueError("must not contain control or text-direction characters")
+    return value
+
+
 class Schema(BaseModel):
-    """Base of every request and response schema: NaN and infinities are refused in every float field."""
+    """Base of every request and response schema: NaN and infinities are refused in every float field, and
+    control or text-direction characters in every text field of an input."""
 
     model_config = ConfigDict(allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _visible_text(cls, value: Any) -> Any:
+        # Only what people send is checked; a read schema (built from rows) shows what is stored.
+        if isinstance(value, str) and not cls.model_config.get("from_attributes"):
+            return visible_text(value)
+        return value
 
 
 T = TypeVar("T")

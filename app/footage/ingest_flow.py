@@ -184,7 +184,8 @@ async def _receive(
 def _unavailable(exc: Exception) -> DomainError:
     from app.core.errors import ServiceUnavailable
 
-    return ServiceUnavailable(f"evidence storage is unavailable; nothing was kept, retry the upload ({exc})")
+    log.warning("evidence storage failed during an upload: %s", exc)
+    return ServiceUnavailable("evidence storage is unavailable; nothing was kept, retry the upload")
 
 
 def _refuse(received: Received, error: DomainError) -> DomainError:

@@ -133,3 +133,15 @@ def test_the_database_refuses_a_nan_offset_and_an_impossible_incident(
         with session_factory()() as session, pytest.raises(IntegrityError, match="ck_"):
             assert session.execute(text(statement), params).rowcount == 1  # type: ignore[attr-defined]
             session.flush()
+
+
+@pytest.mark.parametrize("name", ["Tiệm \u202evàng", "Cổng\u2066A\u2069", "Nhà\x00 số 5", "Quầy\x1b[31m"])
+def test_names_with_control_or_direction_characters_are_refused(client: TestClient, name: str) -> None:
+    admin = account(client, Role.admin)
+    refused = client.post("/api/v1/owners", headers=admin.headers, json={"name": name, "kind": "business"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "name"
+    kept = client.post(
+        "/api/v1/owners", headers=admin.headers, json={"name": "Tiệm vàng Kim Thành", "kind": "business"}
+    )
+    assert kept.status_code == 201, kept.text
