@@ -3,10 +3,13 @@ SeaweedFS started for the session, and the real ffmpeg. Nothing here is mocked."
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -61,11 +64,34 @@ def configured(database_url: str, s3_server: embedded.EmbeddedS3, tmp_path_facto
     return database_url
 
 
+# What a problem's words must never carry: they are read by owners and officers, not by the people who run the
+# server. Internal addresses (presigned storage URLs), file-system paths and exception names stay in the log.
+LEAKS = re.compile(r"https?://|/tmp/|/work/|/root/|\.py\b|\b\w*(?:Error|Exception):|Exception\b|Traceback")
+
+
+def problem_leaks(response: httpx.Response) -> list[str]:
+    """The words of a problem+json answer (`detail`, `errors[].message`) that leak server internals."""
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return []
+    response.read()
+    body = json.loads(response.content)
+    words = [str(body.get("detail") or "")]
+    words += [str(e.get("message") or "") for e in body.get("errors") or [] if isinstance(e, dict)]
+    return [w for w in words if LEAKS.search(w)]
+
+
+def refuse_leaking_problems(response: httpx.Response) -> None:
+    leaks = problem_leaks(response)
+    if leaks:
+        raise AssertionError(f"{response.request.method} {response.request.url.path}: problem words leak: {leaks}")
+
+
 @pytest.fixture()
 def client(configured: str) -> Iterator[TestClient]:
     from app.main import create_app
 
     with TestClient(create_app()) as test_client:
+        test_client.event_hooks["response"].append(refuse_leaking_problems)
         yield test_client
 
 

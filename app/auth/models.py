@@ -31,6 +31,8 @@ class Unit(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(Text)
     code: Mapped[str] = mapped_column(Text, unique=True)
+    # What owners are told to call about a request (shown on their link page and in every message to them).
+    phone: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

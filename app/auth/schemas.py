@@ -32,6 +32,8 @@ class MeRead(Schema):
 class UnitCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
+    # the duty phone owners may call, e.g. "0243 826 0000" or "+84 24 3826 0000"
+    phone: str | None = Field(None, max_length=30, pattern=r"^\+?[0-9][0-9 .()-]{5,28}$")
 
 
 class UnitRead(Schema):
@@ -40,6 +42,7 @@ class UnitRead(Schema):
     id: UUID
     name: str
     code: str
+    phone: str | None = None
     created_at: datetime
 
 

@@ -31,7 +31,7 @@ def hash_password(password: str) -> str:
 def create_unit(session: Session, body: UnitCreate) -> Unit:
     if session.scalar(select(Unit).where(Unit.code == body.code)) is not None:
         raise Conflict(f"a unit with code {body.code!r} already exists")
-    unit = Unit(name=body.name, code=body.code)
+    unit = Unit(name=body.name, code=body.code, phone=body.phone)
     session.add(unit)
     session.flush()
     return unit

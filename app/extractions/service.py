@@ -99,6 +99,8 @@ def move(
     )
     if goal not in IN_OWNERS_HANDS:
         links.complete(session, request.id)
+    elif source not in IN_OWNERS_HANDS:
+        links.reopen(session, request.id)
     session.flush()
     return step
 

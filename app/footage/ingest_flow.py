@@ -244,7 +244,7 @@ def _accept(
     unit: UnitOfWork, actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector
 ) -> dict[str, Any]:
     if received.size == 0:
-        raise _refuse(received, RuleViolation("body", "the upload is empty"))
+        raise _refuse(received, RuleViolation("body", EMPTY))
     if prepared.client_sha256 and prepared.client_sha256 != received.sha256:
         raise _refuse(
             received,
@@ -265,7 +265,9 @@ def _accept(
     except media.MediaError as exc:
         if prepared.vendor_format and prepared.converted_from is None:
             return _keep_for_conversion(unit, actor, prepared, received, native, named, str(exc))
-        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
+        # the decoder's own words (which name the internal storage address) go to the log, never to the uploader
+        log.info("refused an upload for request %s: %s", prepared.request_id, exc)
+        raise _refuse(received, RuleViolation("body", NOT_PLAYABLE)) from exc
     file_clock = (
         recording_start.file_clock(received.key, received.version_id, received.size)
         if native == native_formats.DHAV
@@ -281,6 +283,12 @@ def _accept(
     return _lock_and_record(unit, actor, prepared, received, media_fields, start)
 
 
+# What an uploader is told, in words a shopkeeper acts on (the pages show the catalogue's translation).
+EMPTY = "The file is empty: nothing arrived. Choose the recording file again and upload it."
+NOT_PLAYABLE = (
+    "This file does not play as a video. Choose another file: the whole export as the recorder made it, "
+    "not a photo, a shortcut or a piece of it."
+)
 NO_TIME = (
     "state the recorder's clock at the first frame (ISO 8601, e.g. 2026-11-24T21:15:00): neither the file nor "
     "its name carries it"

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from app.auth.links import LinkActor
+from app.auth.links import LinkActor, LinkViewer
 from app.auth.permissions import Actor, BearerDep, allow
 from app.core.db import SessionDep, write_session
 from app.core.idempotency import IdempotencyKey
@@ -34,8 +34,9 @@ async def get_request(request_id: UUID, token: BearerDep) -> Any:
 
 
 @router.get("/respond/{token}", response_model=RequestDetail, tags=["owner link"])
-def link_view(token: str, session: SessionDep, actor: LinkActor) -> Any:
-    # the link's use is recorded in this Session's transaction, so the detail is read in it too
+def link_view(token: str, session: SessionDep, actor: LinkViewer) -> Any:
+    # a completed link still reads (what was asked, answered and became of it); the link's use is recorded in
+    # this Session's transaction, so the detail is read in it too
     assert actor.link_request_id is not None
     return validated_json(detail.request_detail_in(session, actor, actor.link_request_id))
 

@@ -141,14 +141,19 @@ def unit_create(
     csrf_token: Annotated[str, Form()],
     name: Annotated[str, Form()] = "",
     code: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     ensure_role(actor, "units.write")
     return form_action(
         session,
-        lambda: auth.create_unit(session, UnitCreate(name=name.strip(), code=code.strip())),
+        lambda: auth.create_unit(
+            session, UnitCreate(name=name.strip(), code=code.strip(), phone=phone.strip() or None)
+        ),
         done=lambda _: RedirectResponse(f"/admin/units?{urlencode({'q': code.strip()})}", status_code=303),
-        again=lambda error: _render_units(request, session, error=error, form={"name": name, "code": code}),
+        again=lambda error: _render_units(
+            request, session, error=error, form={"name": name, "code": code, "phone": phone}
+        ),
     )
 
 

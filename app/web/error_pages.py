@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from app.web import i18n
 from app.web.labels import N_
-from app.web.pages import LoginRequired, render
+from app.web.pages import LANG_COOKIE, LoginRequired, render
 
 # What a reader is told, by status; the problem's own detail follows it.
 EXPLANATIONS = {
@@ -45,6 +46,18 @@ TITLES = (
     N_("Internal error"),
 )
 PASSED_ON = ("retry-after", "allow")
+# Refusals an owner meets while handing footage over, worded for them (app.footage.ingest_flow, app.auth.links);
+# the answers to the owners' uploads and links carry them in the reader's language.
+OWNER_REFUSALS = (
+    N_("The file is empty: nothing arrived. Choose the recording file again and upload it."),
+    N_(
+        "This file does not play as a video. Choose another file: the whole export as the recorder made it, "
+        "not a photo, a shortcut or a piece of it."
+    ),
+    N_("This link no longer opens: it is unknown, expired or withdrawn. Call the police unit that sent it."),
+    N_("This request has been answered through this link; the link now only shows what happened."),
+)
+OWNER_PATHS = ("/api/v1/respond/", "/owner/requests/")
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
@@ -54,6 +67,30 @@ def wants_page(request: Request) -> bool:
     return not path.startswith(("/api/", "/static/")) and "text/html" in request.headers.get("accept", "")
 
 
+def _in_readers_language(request: Request, answer: Response) -> Response:
+    """An owner's upload or link refused: the problem's words in the language the reader's browser asked for
+    (its language cookie or Accept-Language), when the catalogue has them; other clients keep the API's words."""
+    if not request.url.path.startswith(OWNER_PATHS):
+        return answer
+    if LANG_COOKIE not in request.cookies and "accept-language" not in request.headers:
+        return answer
+    gettext = i18n.translations(
+        i18n.pick_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    ).gettext
+    problem: dict[str, Any] = json.loads(bytes(answer.body))
+    errors = problem.get("errors") or []
+    said = [str(e.get("message", "")) for e in errors] if errors else [str(problem.get("detail", ""))]
+    worded = [str(gettext(message)) for message in said]
+    if worded == said:
+        return answer
+    problem["detail"] = " ".join(worded)
+    for error, words in zip(errors, worded, strict=False):
+        error["message"] = words
+    body = json.dumps(problem, ensure_ascii=False).encode("utf-8")
+    headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
+    return Response(body, status_code=answer.status_code, headers=headers, media_type=answer.media_type)
+
+
 def _as_page(api_handler: Handler) -> Handler:
     async def handler(request: Request, exc: Exception) -> Response:
         answer = api_handler(request, exc)
@@ -61,7 +98,7 @@ def _as_page(api_handler: Handler) -> Handler:
             answer = await answer
         assert isinstance(answer, Response)
         if not wants_page(request):
-            return answer
+            return _in_readers_language(request, answer)
         problem: dict[str, Any] = json.loads(bytes(answer.body))
         page = render(
             request,

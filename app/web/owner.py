@@ -1,34 +1,94 @@
-"""Owner pages: the one-time link page (no account, phone-first) for answering and uploading."""
+"""Owner pages: the one-time link page (no account, phone-first) for answering and uploading.
+
+The link page never dead-ends: while the request is in the owner's hands it offers the answer or the upload; once
+answered (refused, or the footage arrived) it keeps showing, read-only until the link expires, what was asked, what
+the owner answered and when, and what became of it — with whom to call. A dead link (unknown, expired, withdrawn)
+is a 404 page saying so in plain words."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from app.auth.links import LinkActor
+from app.auth.links import LinkViewer
+from app.auth.models import OwnerLink
+from app.auth.permissions import Actor
 from app.core.db import SessionDep
 from app.extractions import service as extractions
+from app.extractions.owner_view import owner_facing
 from app.extractions.schemas import ApproveIn
+from app.extractions.states import IN_OWNERS_HANDS, RequestStatus
 from app.footage import service as footage
+from app.notifications.wording import HOME_ZONE, moment_text, window_text
+from app.reports.names import size_words
+from app.web import i18n
 from app.web.forms import form_action, local_to_utc, stated_reason
-from app.web.pages import render
+from app.web.pages import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, session: SessionDep, actor: LinkActor, token: str, **extra: object) -> Response:
+def owner_context(session: Session, request: Request, request_id: Any, actor: Actor) -> dict[str, Any]:
+    """What the owner pages (link and account) show of a request: the detail, the request as its owner reads it,
+    and times worded to the second with the zone named in the reader's language."""
+    detail = footage.request_detail(session, actor, request_id)
+    facing = owner_facing(session, extractions.get_request(session, actor, request_id))
+    gettext = i18n.translations(locale_of(request)).gettext
+    zone = str(gettext("Vietnam time")) if facing.timezone == HOME_ZONE else facing.timezone
+
+    def window(start: datetime | None, end: datetime | None) -> str:
+        return window_text(start, end, facing.timezone, zone)
+
+    def moment(value: datetime | None) -> str:
+        return moment_text(value, facing.timezone, zone)
+
+    received = [o["received_at"] for o in detail["originals"]]
+    return {
+        "req": detail,
+        "facing": facing,
+        "win": window,
+        "at": moment,
+        "size": lambda n: size_words(n, locale_of(request)),
+        "arrived_at": max(received) if received else None,
+        "live": RequestStatus(facing.status) in IN_OWNERS_HANDS,
+        "tel": lambda phone: "".join(c for c in phone if c.isdigit() or c == "+"),
+    }
+
+
+def _page(request: Request, session: SessionDep, actor: Actor, token: str, **extra: object) -> Response:
     assert actor.link_request_id is not None
-    detail = footage.request_detail(session, actor, actor.link_request_id)
-    return render(
-        request, "respond.html", {"req": detail, "token": token, **extra}, status=422 if "error" in extra else 200
-    )
+    link = session.get(OwnerLink, actor.link_id)
+    context = owner_context(session, request, actor.link_request_id, actor)
+    context |= {"token": token, "link_expires_at": link.expires_at if link else None}
+    return render(request, "respond.html", {**context, **extra}, status=422 if "error" in extra else 200)
+
+
+def _answered(session: Session, actor: Actor) -> bool:
+    """The request has left the owner's hands (the link only reads now): a repeated answer shows the outcome."""
+    assert actor.link_request_id is not None
+    status = extractions.get_request(session, actor, actor.link_request_id).status
+    return RequestStatus(status) not in IN_OWNERS_HANDS
 
 
 @router.get("/respond/{token}", response_class=HTMLResponse)
-def respond_page(request: Request, token: str, session: SessionDep, actor: LinkActor) -> Response:
+def respond_page(request: Request, token: str, session: SessionDep, actor: LinkViewer) -> Response:
     return _page(request, session, actor, token)
+
+
+def _act(request: Request, token: str, session: SessionDep, actor: Actor, action: Callable[[], object]) -> Response:
+    if _answered(session, actor):
+        return RedirectResponse(f"/respond/{token}", status_code=303)
+    return form_action(
+        session,
+        action,
+        done=lambda _: RedirectResponse(f"/respond/{token}", status_code=303),
+        again=lambda error: _page(request, session, actor, token, error=error),
+    )
 
 
 @router.post("/respond/{token}/approve", response_class=HTMLResponse)
@@ -36,7 +96,7 @@ def respond_approve(
     request: Request,
     token: str,
     session: SessionDep,
-    actor: LinkActor,
+    actor: LinkViewer,
     approved_start: Annotated[str | None, Form()] = None,
     approved_end: Annotated[str | None, Form()] = None,
     reason: Annotated[str | None, Form()] = None,
@@ -53,24 +113,22 @@ def respond_approve(
         )
         extractions.approve(session, actor, request_id, body)
 
-    return form_action(
-        session,
-        approve,
-        done=lambda _: RedirectResponse(f"/respond/{token}", status_code=303),
-        again=lambda error: _page(request, session, actor, token, error=error),
-    )
+    return _act(request, token, session, actor, approve)
 
 
 @router.post("/respond/{token}/deny", response_class=HTMLResponse)
 def respond_deny(
-    request: Request, token: str, session: SessionDep, actor: LinkActor, reason: Annotated[str, Form()] = ""
+    request: Request, token: str, session: SessionDep, actor: LinkViewer, reason: Annotated[str, Form()] = ""
 ) -> Response:
     request_id = actor.link_request_id
     assert request_id is not None
-    refusal = "reason: please say briefly why you refuse"
-    return form_action(
+    refusal = i18n.translations(locale_of(request)).gettext(
+        "Reason: please say briefly why you refuse (at least 3 characters)."
+    )
+    return _act(
+        request,
+        token,
         session,
+        actor,
         lambda: extractions.deny(session, actor, request_id, stated_reason(reason, refusal)),
-        done=lambda _: RedirectResponse(f"/respond/{token}", status_code=303),
-        again=lambda error: _page(request, session, actor, token, error=error),
     )

@@ -25,12 +25,12 @@ from app.extractions import listing
 from app.extractions import service as extractions
 from app.extractions.schemas import ApproveIn
 from app.footage import ingest_flow
-from app.footage import service as footage
 from app.footage.router import UploadHeadersDep
 from app.footage.schemas import OriginalReceived
 from app.registry import service as registry
 from app.web import i18n
 from app.web.forms import FormError, form_action, local_to_utc, stated_reason
+from app.web.owner import owner_context
 from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -82,9 +82,7 @@ def my_requests(request: Request, session: SessionDep, actor: OwnerActor) -> Res
 def _render_request(
     request: Request, session: Session, actor: Actor, request_id: UUID, *, status: int = 200, **extra: Any
 ) -> Response:
-    detail = footage.request_detail(session, actor, request_id)
-    camera = registry.get_camera(session, actor, detail["camera_id"])
-    context = {"req": detail, "camera": camera, "to_local": _datetime_local_value}
+    context = owner_context(session, request, request_id, actor) | {"to_local": _datetime_local_value}
     return render(request, "owner_request.html", {**context, **extra}, status)
 
 

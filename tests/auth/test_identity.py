@@ -14,7 +14,7 @@ from app.auth.models import Role, SecurityEvent
 from app.cli import cli
 from app.core import clock
 from app.core.db import session_factory
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound
 from tests.factories import PASSWORD, account, make_unit, make_user, sign_in
 
 
@@ -179,17 +179,27 @@ def test_owner_links_are_single_purpose_and_expire(configured: str, frozen_clock
     frozen_clock.advance(days=10)
     with session_factory()() as session, session.begin(), pytest.raises(NotFound):
         links.resolve(session, token, "10.0.0.7")
-    # revoked and completed links are refused too
-    for close in (lambda s, lk: links.revoke(s, lk.id), lambda s, lk: links.complete(s, lk.request_id)):
-        with session_factory()() as session, session.begin():
-            fresh, fresh_token = links.issue(session, uuid4(), None, ttl=timedelta(days=1))
-            close(session, fresh)
-        with session_factory()() as session, session.begin(), pytest.raises(NotFound):
-            links.resolve(session, fresh_token, "10.0.0.8")
+    # revoked links are refused; a completed link only reads (acting through it is a conflict) until it expires
+    with session_factory()() as session, session.begin():
+        revoked, revoked_token = links.issue(session, uuid4(), None, ttl=timedelta(days=1))
+        links.revoke(session, revoked.id)
+    with session_factory()() as session, session.begin(), pytest.raises(NotFound):
+        links.resolve(session, revoked_token, "10.0.0.8", read_only=True)
+    with session_factory()() as session, session.begin():
+        used, used_token = links.issue(session, uuid4(), None, ttl=timedelta(days=1))
+        links.complete(session, used.request_id)
+    with session_factory()() as session, session.begin(), pytest.raises(Conflict):
+        links.resolve(session, used_token, "10.0.0.8")
+    with session_factory()() as session, session.begin():
+        assert links.resolve(session, used_token, "10.0.0.9", read_only=True).id == used.id
+    frozen_clock.advance(days=2)
+    with session_factory()() as session, session.begin(), pytest.raises(NotFound):
+        links.resolve(session, used_token, "10.0.0.8", read_only=True)
     with session_factory()() as session:
         used = session.scalars(select(SecurityEvent).where(SecurityEvent.kind == "owner_link_used")).all()
         refused = session.scalars(select(SecurityEvent).where(SecurityEvent.kind == "owner_link_refused")).all()
     assert any(e.client_address == "10.0.0.7" and e.details["request_id"] == str(request_id) for e in used)
+    assert any(e.client_address == "10.0.0.9" and e.details.get("read_only") for e in used)
     assert {e.details["reason"] for e in refused} >= {"unknown", "expired", "revoked", "completed"}
 
 

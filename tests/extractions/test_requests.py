@@ -116,9 +116,12 @@ def test_area_request_to_owner_answers_end_to_end(client: TestClient, smtp_inbox
     request_b = by_camera[str(cam_b)]["id"]
     denied = client.post(f"/api/v1/requests/{request_b}/deny", json={"reason": "Camera hỏng hôm đó"}, headers=b.headers)
     assert denied.status_code == 200 and denied.json()["status"] == "denied"
-    # B's link is closed now the request left B's hands
+    # B's link only reads now the request left B's hands: it shows the answer, and acts no more
     token_b = re.findall(r"/respond/([A-Za-z0-9_-]{43})", mail_b[0].get_content())[0]
-    assert client.get(f"/api/v1/respond/{token_b}").status_code == 404
+    reread = client.get(f"/api/v1/respond/{token_b}")
+    assert reread.status_code == 200 and reread.json()["status"] == "denied"
+    again = client.post(f"/api/v1/respond/{token_b}/approve", json={})
+    assert again.status_code == 409 and again.json()["link"] == "completed"
 
     detail_a = client.get(f"/api/v1/requests/{by_camera[str(cam_a1)]['id']}", headers=investigator.headers).json()
     assert [(h["from"], h["to"]) for h in detail_a["history"]] == [("draft", "submitted"), ("submitted", "approved")]

@@ -182,7 +182,7 @@ def test_bad_uploads_leave_nothing(
     truncated = tmp_path / "cut.mp4"
     truncated.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
     refused = _upload(client, owner, request_id, truncated, t0.isoformat())
-    assert refused.status_code == 422 and "not a playable video" in refused.json()["detail"]
+    assert refused.status_code == 422 and "does not play as a video" in refused.json()["detail"]
     no_start = client.put(
         f"/api/v1/requests/{request_id}/original", content=b"x", headers={**owner.headers, "X-Filename": "a.mp4"}
     )

@@ -192,7 +192,7 @@ def test_undecodable_without_vendor_header_is_refused_and_nothing_kept(
     _, owner, request_id, t0 = approved
     blob = write_vendor_blob(tmp_path / "ch01_20261123201200.dav")
     refused = _put(client, owner, request_id, blob, **{"X-Recording-Start": t0.isoformat()})
-    assert refused.status_code == 422 and "not a playable video" in refused.json()["detail"]
+    assert refused.status_code == 422 and "does not play as a video" in refused.json()["detail"]
     no_time = write_vendor_blob(tmp_path / "export.bin")
     unnamed = _put(client, owner, request_id, no_time, **{"X-Vendor-Format": "Hik-Connect"})
     assert unnamed.status_code == 422 and unnamed.json()["errors"][0]["field"] == "X-Recording-Start"

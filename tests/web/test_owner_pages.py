@@ -147,7 +147,9 @@ def test_owner_answers_in_camera_time_uploads_through_the_page_and_sees_the_ledg
     assert partial.status_code == 303
     approved = client.get(partial.headers["location"]).text
     assert "đồng ý một phần" in approved
-    assert format_local(world.t0 + timedelta(seconds=5), TZ, "vi") in approved
+    # the part agreed, to the second, with the zone in words
+    assert f"{(world.t0 + timedelta(seconds=5)).astimezone(ZoneInfo(TZ)):%H:%M:%S} →" in approved
+    assert "(giờ Việt Nam, UTC+7)" in approved
     assert f'data-url="/owner/requests/{world.to_approve}/original"' in approved and f'data-csrf="{token}"' in approved
     assert "Đồng hồ của đầu ghi hiển thị mấy giờ ở hình đầu tiên của tệp này?" in approved  # the fields explained
 
@@ -360,5 +362,8 @@ def test_the_link_page_keeps_its_upload_to_the_link_api(client: TestClient) -> N
         _, token = links.issue(session, uuid.UUID(filed["id"]), None)
     page = client.get(f"/respond/{token}")
     assert page.status_code == 200 and "Xác định xe gây tai nạn" in page.text
-    assert format_local(t0, TZ, "vi") in page.text
+    assert (
+        f"{t0.astimezone(ZoneInfo(TZ)):%H:%M:%S} → {(t0 + timedelta(seconds=30)).astimezone(ZoneInfo(TZ)):%H:%M:%S}, "
+        in page.text
+    )
     assert f'data-url="/api/v1/respond/{token}/original"' in page.text and "data-csrf" not in page.text
