@@ -19,17 +19,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import links
-from app.auth.models import Role, Unit
+from app.auth.models import Role
 from app.auth.permissions import Actor, can_see_unit_object, ensure_visible, system_actor
 from app.cases.models import Case
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, Forbidden, RuleViolation
 from app.extractions.models import ExtractionRequest
+from app.extractions.owner_view import owner_facing
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.extractions.service import move, new_link
 from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus
 from app.notifications import service as notifications
+from app.notifications.wording import moment_text, zone_words
 from app.registry import service as registry
 from app.registry.models import Camera, Owner
 
@@ -229,41 +231,50 @@ def file_area_request(session: Session, actor: Actor, case_id: UUID, body: AreaR
 
 
 def notify_owners(session: Session, actor: Actor, requests: list[ExtractionRequest]) -> None:
-    """One message per owner for the requests just filed, each waiting request with its own one-time link."""
+    """One message per owner for the requests just filed, each waiting request with its own one-time link; it
+    names every camera (label, address), the unit and its phone, the case and the officer's role, and gives each
+    window to the second."""
     by_owner: dict[UUID, list[ExtractionRequest]] = defaultdict(list)
     for request in requests:
         by_owner[request.owner_id].append(request)
-    unit = session.get(Unit, requests[0].unit_id) if requests else None
     for owner_id, owned in by_owner.items():
         owner = session.get(Owner, owner_id)
         assert owner is not None
         cameras: list[dict[str, Any]] = []
         tokens: list[str] = []
         expires = None
-        for request in owned:
-            camera = session.get(Camera, request.camera_id)
-            assert camera is not None
-            entry = _camera_entry(camera, request)
+        facings = [owner_facing(session, request) for request in owned]
+        for request, facing in zip(owned, facings, strict=True):
+            words = facing.words(owner.locale)
+            entry = {
+                "label": facing.camera_label,
+                "address": facing.camera_address,
+                "window": words["window"],
+                "window_start": words["window_start"],
+                "window_end": words["window_end"],
+                "overwrite_deadline": words["overwrite_deadline"],
+                "request_id": str(request.id),
+                "status": request.status,
+            }
             if RequestStatus(request.status) in IN_OWNERS_HANDS:
                 link, token = new_link(session, actor, request)
                 entry["link_url"] = links.link_url(token)
                 tokens.append(token)
                 expires = link.expires_at
             cameras.append(entry)
+        first = facings[0]
         context = {
-            "owner_name": owner.name,
-            "unit_name": unit.name if unit else "",
-            "case_number": str(owned[0].case_id),
+            **{key: first.words(owner.locale)[key] for key in ("owner_name", "unit_name", "unit_phone", "case_number")},
+            "officer_role": first.officer_role,
             "cameras": cameras,
             "purpose": owned[0].purpose,
             "legal_basis": owned[0].legal_basis,
             "link_url": cameras[0].get("link_url") if len(cameras) == 1 else None,
-            "link_expires_at": camera_time(expires, owned[0].camera_timezone) if expires else "",
+            "link_expires_at": moment_text(expires, first.timezone, zone_words(first.timezone, owner.locale))
+            if expires
+            else "",
             "owner_phone": owner.phone,
         }
-        case = session.get(Case, owned[0].case_id)
-        if case is not None:
-            context["case_number"] = case.number
         notifications.notify(
             session,
             email=owner.email,

@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Unit, User
+from app.auth.permissions import Actor
 from app.cases.models import Case
 from app.custody.models import CustodyEvent
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.states import RequestStatus
+from app.notifications import service as notifications
 from app.notifications.wording import moment_text, window_text, zone_words
 from app.registry.models import Camera, Owner
 
@@ -127,4 +129,36 @@ def owner_facing(session: Session, request: ExtractionRequest) -> OwnerFacing:
         answered_at=answered.at if answered else None,
         answer_reason=answered.reason if answered else None,
         covered=_covered(session, request),
+    )
+
+
+def notify_mismatch(
+    session: Session, request: ExtractionRequest, actor: Actor, covered: tuple[datetime, datetime]
+) -> None:
+    """Tell the owner that the file they sent missed the window: which range it covers, which is needed, and a
+    fresh one-time link to upload again (the links they hold open again too), inside the caller's transaction."""
+    from app.auth import links
+    from app.extractions.service import new_link
+
+    owner = session.get(Owner, request.owner_id)
+    assert owner is not None
+    facing = owner_facing(session, request)
+    words = facing.words(owner.locale)
+    zone = zone_words(facing.timezone, owner.locale)
+    link, token = new_link(session, actor, request)
+    context = {
+        **words,
+        "covered": window_text(*covered, facing.timezone, zone),
+        "link_url": links.link_url(token),
+        "link_expires_at": moment_text(link.expires_at, facing.timezone, zone),
+    }
+    notifications.notify(
+        session,
+        email=owner.email,
+        template="footage_mismatch",
+        context=context,
+        locale=owner.locale,
+        subject_type="request",
+        subject_id=request.id,
+        secrets=[token],
     )

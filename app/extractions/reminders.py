@@ -8,17 +8,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import OwnerLink, Unit
+from app.auth.models import OwnerLink
 from app.auth.permissions import system_actor
-from app.cases.models import Case
 from app.core import clock
 from app.core.config import get_settings
 from app.custody.service import append_event
-from app.extractions.filing import camera_time
 from app.extractions.models import ExtractionRequest
+from app.extractions.owner_view import owner_facing
 from app.extractions.states import IN_OWNERS_HANDS
 from app.notifications import service as notifications
-from app.registry.models import Camera, Owner
+from app.notifications.wording import moment_text, zone_words
+from app.registry.models import Owner
 
 REMINDER_TASK = "requests.remind_owners"  # the periodic reminders, by the name it is queued under
 
@@ -82,22 +82,18 @@ def _remind(
     link_expires_at: datetime | None = None,
 ) -> None:
     owner = session.get(Owner, request.owner_id)
-    camera = session.get(Camera, request.camera_id)
-    case = session.get(Case, request.case_id)
-    unit = session.get(Unit, request.unit_id)
-    assert owner is not None and camera is not None and case is not None
-    tz = request.camera_timezone
+    assert owner is not None
+    facing = owner_facing(session, request)
+    words = facing.words(owner.locale)
     context = {
-        "owner_name": owner.name,
-        "camera_label": camera.label,
-        "window_start": camera_time(request.window_start, tz),
-        "window_end": camera_time(request.window_end, tz),
-        "overwrite_deadline": camera_time(request.overwrite_deadline, tz),
+        **{key: words[key] for key in ("owner_name", "camera_label", "camera_address", "window")},
+        **{key: words[key] for key in ("window_start", "window_end", "overwrite_deadline", "case_number")},
+        **{key: words[key] for key in ("unit_name", "unit_phone", "officer_role")},
         "link_url": None,
-        "link_expires_at": camera_time(link_expires_at, tz) if link_expires_at else None,
+        "link_expires_at": moment_text(link_expires_at, facing.timezone, zone_words(facing.timezone, owner.locale))
+        if link_expires_at
+        else None,
         "reason": reason,
-        "case_number": case.number,
-        "unit_name": unit.name if unit else "",
     }
     queued = notifications.notify(
         session,

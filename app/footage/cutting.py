@@ -27,6 +27,7 @@ from app.core import clock, media
 from app.core.config import get_settings
 from app.core.storage import get_storage
 from app.custody.service import append_event
+from app.extractions import owner_view
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
@@ -341,3 +342,5 @@ def _mismatch(factory: sessionmaker[Session], request_id: UUID, original: Origin
             "the footage does not cover the requested window",
             details={"original_id": str(original.id), "covered": covered},
         )
+        span = original.recording_start_true, original.recording_start_true + timedelta(seconds=duration)
+        owner_view.notify_mismatch(session, request, actor, span)

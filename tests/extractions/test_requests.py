@@ -99,7 +99,7 @@ def test_area_request_to_owner_answers_end_to_end(client: TestClient, smtp_inbox
     mail_a = [m for m in smtp_inbox.messages if m["To"] == f"a-{tag}@example.org"]
     mail_b = [m for m in smtp_inbox.messages if m["To"] == f"b-{tag}@example.org"]
     assert len(mail_a) == 1 and len(mail_b) == 1  # one message per owner, listing every camera
-    text_a = mail_a[0].get_content()
+    text_a = mail_a[0].get_body(("plain",)).get_content()
     assert "Cửa trước" in text_a and "Cửa sau" in text_a
     links_a = re.findall(r"/respond/([A-Za-z0-9_-]{43})", text_a)
     assert len(links_a) == 2
@@ -117,7 +117,7 @@ def test_area_request_to_owner_answers_end_to_end(client: TestClient, smtp_inbox
     denied = client.post(f"/api/v1/requests/{request_b}/deny", json={"reason": "Camera hỏng hôm đó"}, headers=b.headers)
     assert denied.status_code == 200 and denied.json()["status"] == "denied"
     # B's link only reads now the request left B's hands: it shows the answer, and acts no more
-    token_b = re.findall(r"/respond/([A-Za-z0-9_-]{43})", mail_b[0].get_content())[0]
+    token_b = re.findall(r"/respond/([A-Za-z0-9_-]{43})", mail_b[0].get_body(("plain",)).get_content())[0]
     reread = client.get(f"/api/v1/respond/{token_b}")
     assert reread.status_code == 200 and reread.json()["status"] == "denied"
     again = client.post(f"/api/v1/respond/{token_b}/approve", json={})

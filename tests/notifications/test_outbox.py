@@ -86,7 +86,7 @@ def test_vietnamese_email_arrives_intact(smtp_inbox: Inbox, frozen_clock: clock.
     [message] = smtp_inbox.messages
     assert message["Subject"] == "Yêu cầu trích xuất dữ liệu camera – vụ việc VV-2026-0314"
     assert message["To"] == "huong@example.vn" and message["X-Notification-Id"] == str(queued.id)
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     assert "Kính gửi Nguyễn Thị Hương" in body
     assert "Camera cổng trước (12 Lê Lợi, Quận 1)" in body and "- Camera sân sau:" in body
     assert f"/respond/{TOKEN}" in body and "hết hạn lúc 24/03/2026 08:59" in body
@@ -104,7 +104,7 @@ def test_english_template(smtp_inbox: Inbox) -> None:
     service.deliver_due(session_factory())
     [message] = smtp_inbox.messages
     assert message["Subject"] == "Camera footage extraction request – case VV-2026-0314"
-    assert "Please sign in to answer the request." in message.get_content()
+    assert "Please sign in to answer the request." in message.get_body(("plain",)).get_content()
 
 
 def test_nothing_is_queued_when_the_transaction_rolls_back(configured: str) -> None:

@@ -49,7 +49,7 @@ def test_worker_runs_the_deferred_delivery(smtp_inbox: Inbox) -> None:
     jobs.run_worker(wait=False)
     [message] = smtp_inbox.messages
     assert message["Subject"] == "Nhắc lại: yêu cầu trích xuất dữ liệu camera – vụ việc VV-1"
-    assert "sẽ bị ghi đè lúc 17/03/2026 20:10" in message.get_content()
+    assert "sẽ bị ghi đè lúc 17/03/2026 20:10" in message.get_body(("plain",)).get_content()
     with session_factory()() as session:
         row = session.get(Notification, queued.id)
         assert row is not None and row.status == "sent"
