@@ -4,19 +4,18 @@ same transaction as the change."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth import links
-from app.auth.models import Role
-from app.auth.permissions import Actor, can_see_unit_object, ensure_role, ensure_visible
+from app.auth.permissions import Actor, ensure_may, ensure_visible
 from app.cases.models import Case
 from app.core import clock
 from app.core.config import get_settings
-from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import ApproveIn, RequestCreate
@@ -27,28 +26,7 @@ from app.registry.models import Camera
 S = RequestStatus
 
 
-# -- scope -----------------------------------------------------------------------------------
-class ScopedRequest(Protocol):
-    """What the scope rule reads of a request: a loaded row or a validated read of one."""
-
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def owner_id(self) -> UUID: ...
-    @property
-    def unit_id(self) -> UUID: ...
-
-
-def can_see_request(actor: Actor, request: ScopedRequest) -> bool:
-    """Staff by the filing unit; owners only the requests addressed to them; a link only its own request."""
-    if actor.kind == "link":
-        return actor.link_request_id == request.id
-    if actor.role == Role.owner:
-        return actor.owner_id is not None and actor.owner_id == request.owner_id
-    return can_see_unit_object(actor, request.unit_id)
-
-
-# The request list states the same rule as a condition of its statement: app.extractions.listing.scope_of.
+# -- scope: who may see and act on a request is ruled in app.auth.permissions (`can_see_request`, `ensure_may`)
 
 
 def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update: bool = False) -> ExtractionRequest:
@@ -56,8 +34,10 @@ def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update:
     if for_update:
         query = query.with_for_update()
     request = session.scalar(query)
-    ensure_visible(request is not None and can_see_request(actor, request), actor, "request", request_id)
+    if request is None:
+        ensure_visible(False, actor, "request", request_id)
     assert request is not None
+    ensure_may(actor, "requests.read", request)
     return request
 
 
@@ -108,10 +88,10 @@ def move(
 # -- filing ----------------------------------------------------------------------------------
 def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
     case = session.get(Case, case_id)
-    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
+    if case is None:
+        ensure_visible(False, actor, "case", case_id)
     assert case is not None
-    if actor.role != Role.investigator or case.unit_id != actor.unit_id:
-        raise Forbidden("only an investigator of the case's unit may file requests for it")
+    ensure_may(actor, "requests.file", case)
     if case.status != "open":
         raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
     return case
@@ -256,11 +236,7 @@ def _file(
 
 # -- owner response --------------------------------------------------------------------------
 def _ensure_may_answer(actor: Actor, request: ExtractionRequest) -> None:
-    if actor.kind == "link":
-        return  # the link dependency already scoped it to this request
-    ensure_role(actor, "requests.respond")
-    if actor.role == Role.owner and actor.owner_id != request.owner_id:
-        ensure_visible(False, actor, "request", request.id)
+    ensure_may(actor, "requests.respond", request)
 
 
 def approve(session: Session, actor: Actor, request_id: UUID, body: ApproveIn) -> ExtractionRequest:
@@ -297,8 +273,7 @@ def deny(session: Session, actor: Actor, request_id: UUID, reason: str) -> Extra
 
 def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> ExtractionRequest:
     request = get_request(session, actor, request_id, for_update=True)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may cancel a request")
+    ensure_may(actor, "requests.cancel", request)
     move(session, request, S.cancelled, actor, reason)
     return request
 
@@ -306,8 +281,7 @@ def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> Ext
 # -- owner links -----------------------------------------------------------------------------
 def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, str]:
     request = get_request(session, actor, request_id)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may issue owner links")
+    ensure_may(actor, "links.issue", request)
     if RequestStatus(request.status) not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     return new_link(session, actor, request)
@@ -331,8 +305,7 @@ def new_link(session: Session, actor: Actor, request: ExtractionRequest) -> tupl
 
 def revoke_link(session: Session, actor: Actor, request_id: UUID, link_id: UUID) -> None:
     request = get_request(session, actor, request_id)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may revoke owner links")
+    ensure_may(actor, "links.revoke", request)
     link = links.revoke(session, link_id)
     if link.request_id != request.id:
         raise NotFound(f"owner link {link_id} not found")

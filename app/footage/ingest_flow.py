@@ -18,12 +18,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, ensure_may
 from app.core import clock, idempotency, media
 from app.core.config import get_settings
 from app.core.db import session_factory
-from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
+from app.core.errors import Conflict, DomainError, PayloadTooLarge, RuleViolation
 from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
 from app.extractions import service as extractions
@@ -89,8 +88,7 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
         raise PayloadTooLarge(f"the file exceeds the upload limit of {settings.max_upload_bytes} bytes")
     with session_factory()() as session:
         request = extractions.get_request(session, actor, request_id)
-        if actor.kind != "link" and not (actor.role == Role.owner and actor.owner_id == request.owner_id):
-            raise Forbidden("only the camera's owner hands over footage")
+        ensure_may(actor, "footage.upload", request)
         if RequestStatus(request.status) not in ACCEPTING:
             raise Conflict(
                 f"the request is {request.status}; footage is accepted once it is approved",

@@ -11,8 +11,7 @@ from uuid import UUID
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, may
 from app.cases.models import Case
 from app.core.errors import RuleViolation
 from app.extractions.models import ExtractionRequest
@@ -24,7 +23,7 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
     """Requests filed in [start, end) and cases closed in it, by status, district and unit."""
     if end <= start:
         raise RuleViolation("to", "must be after from")
-    if actor.role == Role.supervisor:
+    if not may(actor, "stats.all_units"):
         if unit_id is not None and unit_id != actor.unit_id:
             raise RuleViolation("unit_id", "a supervisor sees only their own unit")
         unit_id = actor.unit_id
