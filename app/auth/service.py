@@ -80,7 +80,7 @@ def create_user(session: Session, body: UserCreate) -> User:
         email=email,
         password_hash=hash_password(body.password),
         full_name=body.full_name,
-        role=body.role.value,
+        role=body.role,
         unit_id=body.unit_id,
         owner_id=body.owner_id,
     )
@@ -197,7 +197,7 @@ def ensure_first_admin(session: Session) -> str | None:
             email=settings.admin_email.lower(),
             password_hash=hash_password(password),
             full_name="Administrator",
-            role=Role.admin.value,
+            role=Role.admin,
         )
     )
     session.flush()

@@ -84,7 +84,7 @@ def create_case(session: Session, actor: Actor, body: CaseCreate) -> Case:
         incident_end=body.incident_end,
         unit_id=actor.unit_id,
         lead_investigator_id=lead_id,
-        status=CaseStatus.open.value,
+        status=CaseStatus.open,
         created_by=actor.user_id,
         created_at=now,
         updated_at=now,
@@ -145,7 +145,7 @@ def list_cases(
 
 
 def _ensure_open(case: Case) -> None:
-    if case.status != CaseStatus.open.value:
+    if case.status != CaseStatus.open:
         raise Conflict(f"case {case.id} is closed and can no longer change", extra={"status": case.status})
 
 
@@ -187,7 +187,7 @@ def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -
     ensure_may(actor, "cases.write", case)
     _ensure_open(case)
     now = clock.now()
-    case.status = CaseStatus.closed.value
+    case.status = CaseStatus.closed
     case.outcome = body.outcome
     case.footage_contributed = body.footage_contributed
     case.closed_at = now

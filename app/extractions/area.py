@@ -19,7 +19,7 @@ from app.core.errors import DomainError
 from app.extractions import service
 from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import AreaRequestCreate
-from app.extractions.states import IN_OWNERS_HANDS, RequestStatus
+from app.extractions.states import IN_OWNERS_HANDS
 from app.notifications import service as notifications
 from app.registry import service as registry
 from app.registry.models import Camera, Owner
@@ -87,7 +87,7 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
             camera = session.get(Camera, request.camera_id)
             assert camera is not None
             entry = _camera_entry(camera, request)
-            if RequestStatus(request.status) in IN_OWNERS_HANDS:
+            if request.status in IN_OWNERS_HANDS:
                 link, token = service.new_link(session, actor, request)
                 entry["link_url"] = links.link_url(token)
                 tokens.append(token)

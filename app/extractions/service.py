@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import links
 from app.auth.permissions import Actor, ensure_may, ensure_visible
-from app.cases.models import Case
+from app.cases.models import Case, CaseStatus
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, RuleViolation
@@ -56,14 +56,14 @@ def move(
     source = request.status
     goal = check_transition(source, target)
     now = clock.now()
-    request.status = goal.value
+    request.status = goal
     request.updated_at = now
     step = RequestTransition(
         request_id=request.id,
         at=now,
         actor=actor.label,
         from_status=source,
-        to_status=goal.value,
+        to_status=goal,
         reason=reason,
     )
     session.add(step)
@@ -92,7 +92,7 @@ def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case
         ensure_visible(False, actor, "case", case_id)
     assert case is not None
     ensure_may(actor, "requests.file", case)
-    if case.status != "open":
+    if case.status != CaseStatus.open:
         raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
     return case
 
@@ -168,7 +168,7 @@ def _file(
         select(ExtractionRequest.id).where(
             ExtractionRequest.case_id == case.id,
             ExtractionRequest.camera_id == camera.id,
-            ExtractionRequest.status.in_([s.value for s in ACTIVE]),
+            ExtractionRequest.status.in_(sorted(ACTIVE)),
             ExtractionRequest.window_start < window_end,
             ExtractionRequest.window_end > window_start,
         )
@@ -193,7 +193,7 @@ def _file(
         legal_basis=legal_basis,
         priority=priority,
         overwrite_deadline=window_start + timedelta(days=camera.retention_days),
-        status=S.draft.value,
+        status=S.draft,
         consent_id=consent.id if consent is not None else None,
         created_by=actor.user_id,
         created_at=now,
@@ -282,7 +282,7 @@ def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> Ext
 def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, str]:
     request = get_request(session, actor, request_id)
     ensure_may(actor, "links.issue", request)
-    if RequestStatus(request.status) not in IN_OWNERS_HANDS:
+    if request.status not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     return new_link(session, actor, request)
 
@@ -344,7 +344,7 @@ def expire_unanswered(session: Session, now: datetime | None = None) -> list[Ext
     overdue = list(
         session.scalars(
             select(ExtractionRequest)
-            .where(ExtractionRequest.status == S.submitted.value, ExtractionRequest.overwrite_deadline <= moment)
+            .where(ExtractionRequest.status == S.submitted, ExtractionRequest.overwrite_deadline <= moment)
             .order_by(ExtractionRequest.overwrite_deadline)
             .with_for_update(skip_locked=True)
         )

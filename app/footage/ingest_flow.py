@@ -89,7 +89,7 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
     with session_factory()() as session:
         request = extractions.get_request(session, actor, request_id)
         ensure_may(actor, "footage.upload", request)
-        if RequestStatus(request.status) not in ACCEPTING:
+        if request.status not in ACCEPTING:
             raise Conflict(
                 f"the request is {request.status}; footage is accepted once it is approved",
                 extra={"status": request.status},
