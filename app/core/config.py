@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description=(
-            "Addresses or networks (JSON list, e.g. [\"10.0.0.5\", \"10.1.0.0/16\"]) of the reverse proxies whose "
+            'Addresses or networks (JSON list, e.g. ["10.0.0.5", "10.1.0.0/16"]) of the reverse proxies whose '
             "X-Forwarded-For is believed; empty believes none, so no client can choose the address that sign-in "
             "limits, security events and custody record."
         ),
