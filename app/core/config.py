@@ -61,6 +61,9 @@ class Settings(BaseSettings):
         "requests, or a full download first (for S3 servers without range support).",
     )
     max_upload_bytes: int = Field(20 * 1024**3, gt=0, description="Largest recorder export accepted (413 past it).")
+    upload_expiry_hours: int = Field(
+        24, gt=0, description="A resumable upload left without a request this long is discarded with its parts."
+    )
 
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
     download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")

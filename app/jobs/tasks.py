@@ -104,6 +104,16 @@ def sweep_orphans(timestamp: int) -> dict[str, int]:
     }
 
 
+@queue.periodic(cron="*/15 * * * *", periodic_id="sweep-uploads")
+@queue.task(name="footage.sweep_uploads", queueing_lock="footage.sweep_uploads")
+def sweep_uploads(timestamp: int) -> dict[str, int]:
+    """Every 15 minutes: resumable uploads past their expiry are aborted with their parts, and their rows go."""
+    from app.footage.uploads import sweep_expired
+
+    report = sweep_expired()
+    return {"expired": report.expired, "strays": report.strays}
+
+
 @queue.periodic(cron="41 * * * *", periodic_id="sweep-retention")
 @queue.task(name="retention.sweep", queueing_lock="retention.sweep")
 def sweep_retention(timestamp: int | None = None) -> dict[str, int]:
