@@ -8,7 +8,8 @@
   var CHUNK = 5 * 1024 * 1024; // one S3 part per request: each acknowledged request is kept by the server
 
   function show(form, bar, percent, result, loaded, total) {
-    var p = total ? Math.floor((loaded / total) * 100) : 0;
+    // 100 % only once the server has stored and checked the file (succeeded), not when the last byte left.
+    var p = total ? Math.min(99, Math.floor((loaded / total) * 100)) : 0;
     bar.value = p;
     percent.textContent = p + "%";
   }
