@@ -6,14 +6,14 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from app.jobs.queue import WorkerThread
+    from app.core.queue import WorkerThread
 
-from app.core.config import child_environment, get_settings
+from app.core.config import Settings, child_environment, get_settings
 
 cli = typer.Typer(help="Camera-footage extraction request tracker.", no_args_is_help=True)
 
@@ -57,7 +57,7 @@ def serve(
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
+            **proxy_options(settings),
         )
     finally:
         if worker is not None:
@@ -66,9 +66,17 @@ def serve(
             backend.stop()
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """X-Forwarded-For is read only from TRUSTED_PROXIES; with none configured it is ignored altogether."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
+
+
 def _worker_beside_api() -> WorkerThread:
     """The embedded default's single worker: a thread with its own event loop, stopped before the backends."""
-    from app.jobs.queue import WorkerThread
+    from app.core.queue import WorkerThread
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     worker = WorkerThread()
     worker.start()
@@ -153,8 +161,8 @@ def migrate(
 @cli.command()
 def worker() -> None:
     """Run the durable job queue's worker (periodic tasks included) until SIGTERM/SIGINT."""
-    from app.core import embedded
-    from app.jobs import queue
+    from app.core import embedded, queue
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     _logging()
     started = embedded.start_missing_backends() if not get_settings().database_url else []

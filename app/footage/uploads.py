@@ -124,15 +124,14 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
             raise RuleViolation("Upload-Metadata", "request_id must name the request (a UUID)") from exc
     if not meta.get("filename"):
         raise RuleViolation("Upload-Metadata", "filename must name the exported file, e.g. ch01_20261124.mp4")
-    if not meta.get("recording_start"):
-        raise RuleViolation("Upload-Metadata", "recording_start must state the recorder's clock at the first frame")
     headers = UploadHeaders(
         filename=meta["filename"],
         content_length=length,
         client_sha256=meta.get("sha256") or None,
-        recording_start=meta["recording_start"],
+        recording_start=meta.get("recording_start") or None,
         clock_offset_s=meta.get("clock_offset_seconds") or None,
         frame_rate=meta.get("frame_rate") or None,
+        vendor_format=meta.get("vendor_format") or None,
     )
     return create(actor, request_id, length, headers)
 

@@ -83,7 +83,8 @@ async def create_upload(
     upload_metadata: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Begin an upload: `Upload-Metadata` names `request_id` (with a bearer token) or `token` (an owner link),
-    `filename`, `recording_start`, and optionally `clock_offset_seconds`, `sha256`, `frame_rate`."""
+    `filename`, and as the PUT's headers `recording_start`, `clock_offset_seconds`, `sha256`, `frame_rate`,
+    `vendor_format`."""
     state = await run_in_threadpool(
         uploads.begin, actor, upload_metadata or "", upload_length, client_address(request), request.url.path
     )

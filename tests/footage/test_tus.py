@@ -217,7 +217,7 @@ def test_who_may_upload_is_checked_at_creation_and_at_completion(client: TestCli
     assert create(client, 100, {}, **meta).status_code == 401
     assert create(client, 100, investigator.headers, **meta).status_code == 403
     assert create(client, 100, other_owner.headers, **meta).status_code == 404
-    assert create(client, 100, owner.headers, **{**meta, "recording_start": ""}).status_code == 422
+    assert create(client, 100, owner.headers, **{**meta, "filename": ""}).status_code == 422
     assert create(client, 100, owner.headers, **{**meta, "sha256": "nothex"}).status_code == 422
     assert create(client, 10**15, owner.headers, **meta).status_code == 413
 
