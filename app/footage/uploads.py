@@ -57,6 +57,7 @@ from app.footage.upload_models import ResumableUpload, UploadedPart
 
 log = logging.getLogger(__name__)
 PARTS_IN_FLIGHT = 2
+UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
 
 class UploadBusy(DomainError):
