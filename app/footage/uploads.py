@@ -37,7 +37,7 @@ from app.auth.models import OwnerLink
 from app.auth.permissions import Actor
 from app.core import clock, media
 from app.core.config import get_settings
-from app.core.db import get_engine, session_factory
+from app.core.db import get_engine, session_factory, write_session
 from app.core.errors import (
     Conflict,
     DomainError,
@@ -143,7 +143,9 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
     limit = get_settings().max_upload_bytes
     if length > limit:
         raise PayloadTooLarge(f"Upload-Length exceeds the upload limit of {limit} bytes")
-    prepared = ingest_flow.prepare(actor, request_id, dataclasses.replace(headers, content_length=length))
+    prepared = ingest_flow.prepare(
+        write_session, actor, request_id, dataclasses.replace(headers, content_length=length)
+    )
     storage = get_storage()
     # The multipart upload first: a crash before the row leaves one the sweep finds by its age (never a row
     # pointing at nothing).
@@ -399,7 +401,7 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
     (verify the client's hash, probe, lock, record with custody) exactly as a streamed PUT."""
     headers = UploadHeaders(**{**upload.upload_headers, "content_length": upload.length})
     try:
-        prepared = ingest_flow.prepare(actor, upload.request_id, headers)
+        prepared = ingest_flow.prepare(write_session, actor, upload.request_id, headers)
     except DomainError:
         _discard(upload)  # the request stopped accepting footage (or the account lost the right) meanwhile
         raise
@@ -430,7 +432,7 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
             size=upload.length,
         )
         try:
-            original = ingest_flow.accept(actor, prepared, received, inspector)
+            original = ingest_flow.accept(write_session, actor, prepared, received, inspector)
         except DomainError:
             _discard(_as_completed(upload))  # the refused version is already removed; the row goes too
             raise
