@@ -56,6 +56,7 @@ def readyz() -> JSONResponse:
             },
             status_code=503,
             media_type="application/problem+json",
+            headers={"Retry-After": "5"},
         )
     return JSONResponse({"status": "ready", "checks": checks})
 
