@@ -164,6 +164,7 @@ def create_user(
 
     from pydantic import ValidationError
 
+    import app.models  # noqa: F401 - every mapper, so the user's relationships resolve in a fresh process
     from app.auth import service as auth
     from app.auth.schemas import UserCreate
     from app.core import embedded
