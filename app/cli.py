@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -45,6 +46,9 @@ def serve(
 
     _logging()
     allocator.pin_mmap_threshold()
+    # SIGTERM ends the process through the `finally` below, so the worker and the embedded backends stop with it
+    # (uvicorn re-raises the signal once it has shut down; by default that would kill the process on the spot).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # PUBLIC_BASE_URL, when unset, follows the address actually served.
     override_settings(host=host or get_settings().host, port=port or get_settings().port)
     started = embedded.start_missing_backends(serving=True)
@@ -85,6 +89,10 @@ def serve(
         if worker is not None:
             worker.stop()
         embedded.stop_backends(started)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def first_admin_file() -> Path:
