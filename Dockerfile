@@ -6,6 +6,7 @@ WORKDIR /srv/footage
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
+COPY scripts/verify_bundle.py ./scripts/
 COPY storage/README.md storage/buckets.json ./storage/
 RUN pip install -e . && useradd --system --home /srv/footage footage && chown -R footage /srv/footage
 USER footage

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from app.jobs.queue import WorkerThread
 
-from app.core.config import child_environment, get_settings
+from app.core.config import Settings, child_environment, get_settings
 
 cli = typer.Typer(help="Camera-footage extraction request tracker.", no_args_is_help=True)
 
@@ -77,7 +77,7 @@ def serve(
                 host=settings.host,
                 port=settings.port,
                 log_level=settings.log_level.lower(),
-                proxy_headers=True,
+                **proxy_options(settings),
             )
         )
         created = _file_identity(credentials) != before and credentials.exists()
@@ -128,6 +128,13 @@ def _boxed(lines: list[str]) -> str:
     width = max(len(line) for line in lines)
     rule = "+" + "-" * (width + 2) + "+"
     return "\n".join(["", rule, *(f"| {line.ljust(width)} |" for line in lines), rule, ""])
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """X-Forwarded-For is read only from TRUSTED_PROXIES; with none configured it is ignored altogether."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
 
 
 def _worker_beside_api() -> WorkerThread:

@@ -110,7 +110,7 @@ def bare_sql(dsn: str, points: list[tuple[float, float]]) -> list[float]:
     timings = []
     with psycopg.connect(dsn) as conn:
         for lat, lon in points:
-            min_lat, max_lat, min_lon, max_lon = geo.bounding_box(lat, lon, 500)
+            min_lat, max_lat, (min_lon, max_lon), _ = geo.bounding_box(lat, lon, 500)  # no antimeridian here
             started = time.perf_counter()
             conn.execute(
                 """

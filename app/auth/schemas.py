@@ -7,17 +7,18 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.models import Role
+from app.core.params import Schema
 
 T = TypeVar("T")
 
 
-class TokenRead(BaseModel):
+class TokenRead(Schema):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
 
 
-class MeRead(BaseModel):
+class MeRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -28,12 +29,12 @@ class MeRead(BaseModel):
     owner_id: UUID | None
 
 
-class UnitCreate(BaseModel):
+class UnitCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
-class UnitRead(BaseModel):
+class UnitRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -42,7 +43,7 @@ class UnitRead(BaseModel):
     created_at: datetime
 
 
-class UserCreate(BaseModel):
+class UserCreate(Schema):
     email: EmailStr
     password: str = Field(min_length=10, max_length=200)
     full_name: str = Field(min_length=1, max_length=200)

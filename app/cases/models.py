@@ -45,6 +45,10 @@ class Case(Base):
 
     __table_args__ = (
         CheckConstraint("incident_end > incident_start", name="incident_window_ordered"),
+        CheckConstraint(
+            "incident_start >= '1970-01-01 00:00:00+00' AND incident_end < '2200-01-01 00:00:00+00'",
+            name="incident_years",
+        ),
         CheckConstraint("incident_lat BETWEEN -90 AND 90 AND incident_lon BETWEEN -180 AND 180", name="incident_wgs84"),
         CheckConstraint("status IN ('open','closed')", name="status_known"),
         # A closed case always says how it ended; an open one has no outcome yet.

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from app.cases.models import CaseStatus
+from app.core.params import Schema, UtcDatetime
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CaseNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-# Times arrive with any offset and are kept in UTC.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     number: CaseNumber
@@ -31,7 +30,7 @@ class CaseCreate(BaseModel):
     lead_investigator_id: UUID | None = Field(None, description="Default: the investigator opening the case.")
 
 
-class CaseUpdate(BaseModel):
+class CaseUpdate(Schema):
     """Fields left out stay as they are; `null` is refused for required fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -49,14 +48,14 @@ class CaseUpdate(BaseModel):
     )
 
 
-class CaseClose(BaseModel):
+class CaseClose(Schema):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Text200
     footage_contributed: bool
 
 
-class CaseRead(BaseModel):
+class CaseRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -80,12 +79,12 @@ class CaseRead(BaseModel):
     retention_category: str | None
 
 
-class CasePage(BaseModel):
+class CasePage(Schema):
     items: list[CaseRead]
     total: int
 
 
-class RetentionCategoryCreate(BaseModel):
+class RetentionCategoryCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")
@@ -95,7 +94,7 @@ class RetentionCategoryCreate(BaseModel):
     description: str | None = Field(None, max_length=2000)
 
 
-class RetentionCategoryRead(BaseModel):
+class RetentionCategoryRead(Schema):
     code: str
     name: str
     retention_days: float

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); empty keeps CORS off."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            'Addresses or networks (JSON list, e.g. ["10.0.0.5", "10.1.0.0/16"]) of the reverse proxies whose '
+            "X-Forwarded-For is believed; empty believes none, so no client can choose the address that sign-in "
+            "limits, security events and custody record."
+        ),
+    )
     max_request_body_bytes: int = Field(
         25 * 1024 * 1024, gt=0, description="Cap on request bodies other than evidence uploads (camera imports)."
     )
@@ -81,6 +89,10 @@ class Settings(BaseSettings):
     map_tile_url: str = Field(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Map tile URL template for the case map; empty shows markers on a blank map (offline stations).",
+    )
+    map_tile_attribution: str = Field(
+        "© OpenStreetMap contributors",
+        description="Attribution the tile provider requires, shown in the map's corner (text only).",
     )
 
     # Media tools

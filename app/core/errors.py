@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.storage import StorageError
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -69,8 +71,17 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+# How long a client waits before retrying after a 503 (a database or S3 server restarting is back within seconds).
+RETRY_AFTER_S = 5
+
+
 class ServiceUnavailable(DomainError):
+    """A backend is down; the request may be retried as it is, after RETRY_AFTER_S."""
+
     status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail, extra=extra, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 class RuleViolation(DomainError):
@@ -161,7 +172,20 @@ def install_error_handlers(app: FastAPI) -> None:
             "Service unavailable",
             "the database is unavailable; retry in a few seconds",
             slug="database-unavailable",
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(StorageError)
+    async def _storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The S3 server is unreachable or refused: the reason goes to the log, never to the client (it can carry
+        # the server's address and a presigned URL).
+        log.warning("evidence storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "evidence storage is unavailable; retry in a few seconds",
+            slug="storage-unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
     @app.exception_handler(Exception)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -9,6 +11,9 @@ from sqlalchemy import text
 from app.core import media, metrics, storage
 from app.core.config import get_settings
 from app.core.db import get_engine
+from app.core.errors import RETRY_AFTER_S
+
+log = logging.getLogger(__name__)
 
 
 def check_database() -> str | None:
@@ -46,17 +51,19 @@ def readyz() -> JSONResponse:
     checks = readiness()
     failed = [name for name, state in checks.items() if state != "ok"]
     if failed:
+        # Anyone may ask: the answer names what failed, the reasons (addresses, ports, errors) go to the log.
+        log.warning("not ready: %s", "; ".join(f"{name}: {checks[name]}" for name in failed))
         return JSONResponse(
             {
                 "type": "https://footage-tracker.example/problems/not-ready",
                 "title": "Service not ready",
                 "status": 503,
-                "detail": "not ready: " + ", ".join(f"{n} ({checks[n]})" for n in failed),
-                "checks": checks,
+                "detail": "not ready: " + ", ".join(failed),
+                "checks": {name: "ok" if state == "ok" else "unavailable" for name, state in checks.items()},
             },
             status_code=503,
             media_type="application/problem+json",
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     return JSONResponse({"status": "ready", "checks": checks})
 

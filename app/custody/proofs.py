@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import RuleViolation
+from app.core.errors import DomainError, RuleViolation
 from app.custody.merkle import EMPTY_ROOT, MerkleTree, node_hash
 from app.custody.models import CustodyEvent
 from app.custody.service import log_head
@@ -56,8 +56,17 @@ class ConsistencyProof:
         return {"first": self.first, "second": self.second, "proof": [h.hex() for h in self.proof]}
 
 
-class LogIntegrityError(RuntimeError):
-    """The stored events cannot form the log (a gap in the sequence): no proof can be served."""
+class LogIntegrityError(DomainError):
+    """The stored events cannot form the log (a gap in the sequence): no proof can be served until it is mended."""
+
+    status, slug, title = 409, "custody-log-damaged", "Custody log damaged"
+
+    def __init__(self, missing_seq: int) -> None:
+        super().__init__(
+            f"custody event {missing_seq} is missing from the log, so no proof can be computed; run the full "
+            "verification (POST /api/v1/custody/verify or footage verify-custody) for the list of damage",
+            extra={"missing_seq": missing_seq},
+        )
 
 
 class PackedTree(MerkleTree):
@@ -140,10 +149,10 @@ def _tree_covering(session: Session, tree_size: int) -> PackedTree:
             )
             for seq, leaf in rows:
                 if seq != tree.size + 1:
-                    raise LogIntegrityError(f"custody event {tree.size + 1} is missing; run verify-custody")
+                    raise LogIntegrityError(tree.size + 1)
                 tree.append(leaf)
             if tree.size < tree_size:
-                raise LogIntegrityError(f"custody event {tree.size + 1} is missing; run verify-custody")
+                raise LogIntegrityError(tree.size + 1)
         return tree
 
 

@@ -4,14 +4,16 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
+
+from app.core.params import BoundedDatetime, Schema
 
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
-class _Window(BaseModel):
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+class _Window(Schema):
+    window_start: BoundedDatetime
+    window_end: BoundedDatetime
     purpose: str = Field(min_length=3, max_length=2000)
     legal_basis: str = Field(min_length=3, max_length=500)
     priority: Priority = "normal"
@@ -33,17 +35,17 @@ class AreaRequestCreate(_Window):
     radius_m: float = Field(gt=0, le=5000)
 
 
-class ApproveIn(BaseModel):
+class ApproveIn(Schema):
     reason: str | None = Field(None, max_length=2000)
-    approved_start: AwareDatetime | None = None
-    approved_end: AwareDatetime | None = None
+    approved_start: BoundedDatetime | None = None
+    approved_end: BoundedDatetime | None = None
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Schema):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-class TransitionRead(BaseModel):
+class TransitionRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     actor: str
@@ -53,7 +55,7 @@ class TransitionRead(BaseModel):
     reason: str | None
 
 
-class RequestRead(BaseModel):
+class RequestRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -79,18 +81,18 @@ class RequestRead(BaseModel):
     responded_at: datetime | None
 
 
-class SkippedCamera(BaseModel):
+class SkippedCamera(Schema):
     camera_id: UUID
     reason: str
 
 
-class AreaRequestResult(BaseModel):
+class AreaRequestResult(Schema):
     group_id: UUID
     requests: list[RequestRead]
     skipped: list[SkippedCamera]
 
 
-class LinkRead(BaseModel):
+class LinkRead(Schema):
     id: UUID
     request_id: UUID
     url: str

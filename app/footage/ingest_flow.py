@@ -24,6 +24,7 @@ from app.core import clock, idempotency, media
 from app.core.config import get_settings
 from app.core.db import session_factory
 from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
+from app.core.params import EARLIEST_YEAR, FINITE_FLOAT, LATEST_YEAR, header_value, within_years
 from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
 from app.extractions import service as extractions
@@ -37,6 +38,8 @@ from app.footage.schemas import OriginalReceived
 log = logging.getLogger(__name__)
 ACCEPTING = {RequestStatus.approved, RequestStatus.partially_approved, RequestStatus.footage_mismatch}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# A recorder a week off is already far outside what owners report; larger values are typing errors.
+MAX_CLOCK_OFFSET_S = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,13 @@ class Prepared:
 def parse_recording_start(value: str, tz_name: str) -> datetime:
     """The recorder's clock at the first frame; without an offset it is read in the camera's time zone."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = within_years(datetime.fromisoformat(value.strip()))
     except ValueError as exc:
-        raise RuleViolation("X-Recording-Start", "must be an ISO 8601 time, e.g. 2026-11-24T21:15:00+07:00") from exc
+        raise RuleViolation(
+            "X-Recording-Start",
+            f"must be an ISO 8601 time between the years {EARLIEST_YEAR} and {LATEST_YEAR}, "
+            "e.g. 2026-11-24T21:15:00+07:00",
+        ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz_name))
     return parsed.astimezone(UTC)
@@ -101,18 +108,16 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
             raise RuleViolation("X-Content-SHA256", "must be 64 hexadecimal characters")
         offset = 0.0
         if headers.clock_offset_s not in (None, ""):
-            try:
-                offset = float(str(headers.clock_offset_s))
-            except ValueError as exc:
-                raise RuleViolation("X-Clock-Offset-Seconds", "must be a number of seconds") from exc
-            if abs(offset) > 7 * 86400:
+            offset = header_value(
+                FINITE_FLOAT, "X-Clock-Offset-Seconds", str(headers.clock_offset_s), "must be a number of seconds"
+            )
+            if abs(offset) > MAX_CLOCK_OFFSET_S:
                 raise RuleViolation("X-Clock-Offset-Seconds", "must be within a week of true time")
         rate = None
         if headers.frame_rate not in (None, ""):
-            try:
-                rate = float(str(headers.frame_rate))
-            except ValueError as exc:
-                raise RuleViolation("X-Frame-Rate", "must be a number of frames per second") from exc
+            rate = header_value(
+                FINITE_FLOAT, "X-Frame-Rate", str(headers.frame_rate), "must be a number of frames per second"
+            )
             if not 0 < rate <= 240:
                 raise RuleViolation("X-Frame-Rate", "must be between 0 and 240")
         filename = _safe_filename(headers.filename)
@@ -206,7 +211,8 @@ async def _receive(
 def _unavailable(exc: Exception) -> DomainError:
     from app.core.errors import ServiceUnavailable
 
-    return ServiceUnavailable(f"evidence storage is unavailable; nothing was kept, retry the upload ({exc})")
+    log.warning("evidence storage failed during an upload: %s", exc)
+    return ServiceUnavailable("evidence storage is unavailable; nothing was kept, retry the upload")
 
 
 def _refuse(received: Received, error: DomainError) -> DomainError:

@@ -49,6 +49,8 @@ class Original(Base):
         UniqueConstraint("object_key", "version_id", name="uq_originals_object_version"),
         CheckConstraint("size > 0", name="size_positive"),
         CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        # PostgreSQL orders NaN above every number, so this also refuses NaN and the infinities.
+        CheckConstraint("clock_offset_s BETWEEN -604800 AND 604800", name="clock_offset_finite"),
     )
 
 

@@ -4,12 +4,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from app.core.params import Schema
 from app.extractions.schemas import RequestRead, TransitionRead
 
 
-class MediaRead(BaseModel):
+class MediaRead(Schema):
     container: str | None = None
     video_codec: str | None = None
     audio_codec: str | None = None
@@ -20,7 +21,7 @@ class MediaRead(BaseModel):
     frame_rate: float | None = None
 
 
-class OriginalRead(BaseModel):
+class OriginalRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -42,7 +43,7 @@ class OriginalRead(BaseModel):
     legal_hold: bool
 
 
-class ClipRead(BaseModel):
+class ClipRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -71,19 +72,19 @@ class RequestDetail(RequestRead):
     clips: list[ClipRead]
 
 
-class DownloadLinkIn(BaseModel):
+class DownloadLinkIn(Schema):
     purpose: str = Field(min_length=3, max_length=500)
     expires_in_s: int | None = Field(None, gt=0)
 
 
-class DownloadLinkRead(BaseModel):
+class DownloadLinkRead(Schema):
     url: str
     expires_at: datetime
     sha256: str
     version_id: str
 
 
-class OriginalReceived(BaseModel):
+class OriginalReceived(Schema):
     id: UUID
     sha256: str
     size: int

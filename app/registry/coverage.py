@@ -43,7 +43,10 @@ def _haversine() -> Any:
 def _statements() -> tuple[reads.Statement, reads.Statement]:
     box = and_(
         Camera.lat.between(bindparam("min_lat", type_=Float), bindparam("max_lat", type_=Float)),
-        Camera.lon.between(bindparam("min_lon", type_=Float), bindparam("max_lon", type_=Float)),
+        or_(
+            Camera.lon.between(bindparam("min_lon", type_=Float), bindparam("max_lon", type_=Float)),
+            Camera.lon.between(bindparam("min_lon_2", type_=Float), bindparam("max_lon_2", type_=Float)),
+        ),
     )
     inner = select(Camera.id, _haversine().label("distance_m"), Camera.retention_days).where(box).subquery("box")
     within = inner.c.distance_m <= bindparam("radius_m", type_=Float)
@@ -95,7 +98,7 @@ class _ConsentTerms:
 
 
 def _params(lat: float, lon: float, radius_m: float, limit: int, offset: int) -> dict[str, Any]:
-    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(lat, lon, radius_m)
+    min_lat, max_lat, (min_lon, max_lon), (min_lon_2, max_lon_2) = geo.bounding_box(lat, lon, radius_m)
     return {
         "lat": lat,
         "lon": lon,
@@ -104,6 +107,8 @@ def _params(lat: float, lon: float, radius_m: float, limit: int, offset: int) ->
         "max_lat": max_lat,
         "min_lon": min_lon,
         "max_lon": max_lon,
+        "min_lon_2": min_lon_2,
+        "max_lon_2": max_lon_2,
         "limit": limit,
         "offset": offset,
     }

@@ -25,12 +25,28 @@ def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return (math.degrees(math.atan2(y, x)) + 360) % 360
 
 
-def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
-    """(min_lat, max_lat, min_lon, max_lon) enclosing the circle; lon span widened by the latitude."""
+LonRange = tuple[float, float]
+NO_LONGITUDES: LonRange = (1.0, 0.0)  # an empty range (min > max): matches nothing
+ALL_LONGITUDES: LonRange = (-180.0, 180.0)
+
+
+def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, LonRange, LonRange]:
+    """(min_lat, max_lat, first longitude range, second longitude range) enclosing the circle; the longitude
+    span is widened by the latitude. A circle across the antimeridian needs two longitude ranges (the second is
+    NO_LONGITUDES otherwise); one around a pole takes every longitude."""
     dlat = radius_m / METRES_PER_DEGREE_LAT
-    cos_lat = max(math.cos(math.radians(min(89.9, abs(lat) + dlat))), 1e-6)
-    dlon = min(180.0, dlat / cos_lat)
-    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+    min_lat, max_lat = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    if min_lat <= -90.0 or max_lat >= 90.0:
+        return min_lat, max_lat, ALL_LONGITUDES, NO_LONGITUDES
+    dlon = dlat / max(math.cos(math.radians(max(abs(min_lat), abs(max_lat)))), 1e-9)
+    if dlon >= 180.0:
+        return min_lat, max_lat, ALL_LONGITUDES, NO_LONGITUDES
+    west, east = lon - dlon, lon + dlon
+    if west < -180.0:
+        return min_lat, max_lat, (-180.0, east), (west + 360.0, 180.0)
+    if east > 180.0:
+        return min_lat, max_lat, (west, 180.0), (-180.0, east - 360.0)
+    return min_lat, max_lat, (west, east), NO_LONGITUDES
 
 
 def covers_point(

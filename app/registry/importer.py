@@ -10,6 +10,7 @@ import codecs
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
@@ -29,31 +30,108 @@ from app.registry.schemas import CameraCreate, CameraRead
 
 BATCH = 1000
 EXPORT_FIELDS = [name for name in CameraRead.model_fields if name not in {"id", "created_at", "updated_at"}]
-Row = tuple[int, dict[str, Any]]
 
 
 def sniff_geojson(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
 
 
+@dataclass(frozen=True)
+class RowProblem:
+    """A row that could not be read at all; reported with its number like any refused row."""
+
+    field: str
+    message: str
+
+
+Row = tuple[int, dict[str, Any] | RowProblem]
+
+
 def csv_rows(stream: IO[bytes]) -> Iterator[Row]:
-    """Data rows numbered from 2 (row 1 is the header), empty cells as None; UTF-8 with or without BOM."""
-    text = codecs.getreader("utf-8-sig")(stream)
-    reader = csv.DictReader(text)
-    for number, record in enumerate(reader, start=2):
-        yield number, {k.strip(): (v.strip() if v.strip() else None) for k, v in record.items() if k}
+    """Data rows numbered from 2 (row 1 is the header), empty cells as None; UTF-8 with or without BOM.
+    A row with more or fewer cells than the header, an unterminated quote or an over-long cell is reported as a
+    RowProblem for that row; the rows after it are still read."""
+    reader = csv.reader(codecs.getreader("utf-8-sig")(stream), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise RuleViolation("body", f"the header row is not readable CSV ({exc})") from exc
+    if len(header) > MAX_CSV_COLUMNS:
+        raise RuleViolation("body", f"the header has {len(header)} columns; at most {MAX_CSV_COLUMNS} are read")
+    number = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            yield number, RowProblem("row", f"not readable CSV ({exc}); check its quotes")
+            continue
+        if not cells:
+            continue
+        number += 1
+        if len(cells) != len(header):
+            yield number, RowProblem("row", f"the row has {len(cells)} cells where the header has {len(header)}")
+            continue
+        yield number, {name: (cell.strip() or None) for name, cell in zip(header, cells, strict=True) if name}
+
+
+# A Feature is at most a few levels deep (collection → features → feature → properties/geometry → coordinates);
+# deeper input is refused before anything is built from it, so a small body cannot make the parser grow without
+# bound (a 200 KB body nested 100,000 levels deep once drove the process out of memory).
+MAX_GEOJSON_DEPTH = 16
+MAX_CSV_COLUMNS = 200
+FEATURE_DEPTH = 3
 
 
 def geojson_rows(stream: IO[bytes]) -> Iterator[Row]:
     """Features numbered from 1; Point geometry gives lon/lat, properties the rest."""
-    for number, feature in enumerate(ijson.items(stream, "features.item", use_float=True), start=1):
+    for number, feature in enumerate(_features(stream), start=1):
+        if not isinstance(feature, dict):
+            raise RuleViolation("body", f"feature {number} is not a GeoJSON object")
         props = dict(feature.get("properties") or {})
         geometry = feature.get("geometry") or {}
-        coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
+        coords = geometry.get("coordinates") if isinstance(geometry, dict) and geometry.get("type") == "Point" else None
         if isinstance(coords, list) and len(coords) >= 2:
             props.setdefault("lon", coords[0])
             props.setdefault("lat", coords[1])
         yield number, props
+
+
+def _features(stream: IO[bytes]) -> Iterator[Any]:
+    """Each element of the top-level `features` array, built from the parser's events with the depth checked at
+    every opening bracket (ijson's own `items` keeps a prefix per level and grows with the depth)."""
+    depth = 0  # after an opening bracket: its level (the top object is 1, a feature object 3)
+    in_features = False
+    key: str | None = None
+    builder: ijson.ObjectBuilder | None = None
+    for event, value in ijson.basic_parse(stream, use_float=True):
+        if event in ("start_map", "start_array"):
+            depth += 1
+            if depth > MAX_GEOJSON_DEPTH:
+                raise RuleViolation("body", f"the GeoJSON is nested deeper than {MAX_GEOJSON_DEPTH} levels")
+        if builder is not None:
+            builder.event(event, value)
+            if event in ("end_map", "end_array") and depth == FEATURE_DEPTH:
+                yield builder.value
+                builder = None
+        elif in_features and depth == 2 and event == "end_array":
+            in_features = False
+        elif in_features:
+            builder = ijson.ObjectBuilder()
+            builder.event(event, value)
+            if event not in ("start_map", "start_array"):
+                yield builder.value
+                builder = None
+        elif depth == 1 and event == "map_key":
+            key = value
+        elif depth == 2 and event == "start_array" and key == "features":
+            in_features = True
+        if event in ("end_map", "end_array"):
+            depth -= 1
 
 
 def import_cameras(
@@ -92,8 +170,13 @@ def import_cameras(
             updated += sum(1 for r in results if not r[1])
         batch.clear()
 
-    for number, record in rows:
+    for number, read in rows:
         seen += 1
+        if isinstance(read, RowProblem):
+            errors.append({"row": number, "field": read.field, "message": read.message})
+            continue
+        # An empty cell means "not given": the field's default applies (e.g. the programme's time zone).
+        record = {name: value for name, value in read.items() if value is not None}
         if not record.get("external_id"):
             errors.append({"row": number, "field": "external_id", "message": "required to import (upsert key)"})
             continue

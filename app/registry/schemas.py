@@ -5,7 +5,9 @@ from typing import Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import ConfigDict, EmailStr, Field, field_validator
+
+from app.core.params import BoundedDatetime, Schema
 
 OwnerKind = Literal["person", "household", "business", "school", "agency", "community", "police"]
 Programme = Literal["police", "private"]
@@ -27,7 +29,7 @@ def _check_zone(value: str | None) -> str | None:
     return value
 
 
-class OwnerCreate(BaseModel):
+class OwnerCreate(Schema):
     name: str = Field(min_length=1, max_length=300)
     kind: OwnerKind
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()\- .]{6,40}$")
@@ -36,7 +38,7 @@ class OwnerCreate(BaseModel):
     locale: Literal["vi", "en"] = "vi"
 
 
-class OwnerRead(BaseModel):
+class OwnerRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -49,7 +51,7 @@ class OwnerRead(BaseModel):
     created_at: datetime
 
 
-class CameraFields(BaseModel):
+class CameraFields(Schema):
     label: str = Field(min_length=1, max_length=300)
     lat: float = Lat
     lon: float = Lon
@@ -68,7 +70,7 @@ class CameraFields(BaseModel):
     timezone: str = "Asia/Ho_Chi_Minh"
     programme: Programme = "private"
     status: CameraStatus = "active"
-    last_verified_at: AwareDatetime | None = None
+    last_verified_at: BoundedDatetime | None = None
 
     _zone = field_validator("timezone")(_check_zone)
 
@@ -78,7 +80,7 @@ class CameraCreate(CameraFields):
     external_id: str | None = Field(None, min_length=1, max_length=200)
 
 
-class CameraUpdate(BaseModel):
+class CameraUpdate(Schema):
     label: str | None = Field(None, min_length=1, max_length=300)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
@@ -97,7 +99,7 @@ class CameraUpdate(BaseModel):
     timezone: str | None = None
     programme: Programme | None = None
     status: CameraStatus | None = None
-    last_verified_at: AwareDatetime | None = None
+    last_verified_at: BoundedDatetime | None = None
 
     _zone = field_validator("timezone")(_check_zone)
 
@@ -120,17 +122,17 @@ class CameraHit(CameraRead):
     overwritten: bool
 
 
-class ConsentCreate(BaseModel):
+class ConsentCreate(Schema):
     camera_id: UUID | None = None
     scope: ConsentScope
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime | None = None
+    valid_from: BoundedDatetime
+    valid_until: BoundedDatetime | None = None
     terms_version: str = Field(min_length=1, max_length=50)
     legal_basis: str = Field(min_length=3, max_length=500)
     given_by: str | None = Field(None, max_length=300, description="Who gave it (default: the owner's name).")
 
 
-class ConsentRead(BaseModel):
+class ConsentRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -147,17 +149,17 @@ class ConsentRead(BaseModel):
     withdrawn_reason: str | None
 
 
-class WithdrawIn(BaseModel):
+class WithdrawIn(Schema):
     reason: str = Field(min_length=3, max_length=1000)
 
 
-class ImportError_(BaseModel):
+class ImportError_(Schema):
     row: int
     field: str
     message: str
 
 
-class ImportResult(BaseModel):
+class ImportResult(Schema):
     created: int
     updated: int
     errors: list[ImportError_]

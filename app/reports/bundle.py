@@ -2,7 +2,7 @@
 
 Contents: report.json and report.pdf (the case report), events.jsonl (one exported custody event per line),
 checkpoint.json (a checkpoint signed for this export), public_key.pem, proofs.jsonl (one inclusion proof per
-event, against the checkpoint's tree size) and README.md (how to verify).
+event, against the checkpoint's tree size), verify_bundle.py (the offline verifier) and README.md (how to verify).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor
+from app.core.config import PROJECT_ROOT
 from app.custody.bundle_parts import bundle_parts
 from app.custody.checkpoints import checkpoint_record
 from app.reports.pdf import render_pdf
@@ -33,17 +34,41 @@ Files:
 - `public_key.pem` — the key that signed it (its SHA-256 over the raw 32 bytes is the checkpoint's `key_id`).
 - `proofs.jsonl` — for each event, the RFC 6962 audit path from its leaf to the checkpoint's root.
 - `report.json`, `report.pdf` — the case, its requests, originals and clips (hashes, version ids, derivation).
+- `verify_bundle.py` — the verifier (Python standard library and `cryptography` only; short enough to read).
 
-Verify offline (Python 3 and the `cryptography` package; nothing of the service is needed):
+Verify offline (Python 3.11 or later and the `cryptography` package; nothing of the service is needed). Unzip
+this archive, then, in the folder it made, run the verifier on the zip itself (or on the folder):
 
-    python verify_bundle.py custody-bundle.zip [clip-file ...]
+    pip install cryptography
+    python verify_bundle.py {bundle_name} [clip-file ...]
+    python verify_bundle.py .
+
+It prints VERIFIED and exits with 0 when everything checks, FAIL lines and exit status 1 otherwise.
 
 It checks the signature and key id, recomputes every event's leaf from its fields (canonical JSON: keys sorted,
 no spaces, UTF-8; leaf = SHA-256(0x00 || entry)), checks each inclusion proof against the signed root
 (node = SHA-256(0x01 || left || right)), that report.json and report.pdf have the hashes the export's own
 custody event recorded, and, for clip files given, that their SHA-256 appears in the events. Any changed byte
-in an event, a proof, the checkpoint or the report makes it fail.
+in an event, a proof, the checkpoint or the report makes it fail. The SHA-256 of `verify_bundle.py` is recorded by
+the export's custody event too; compare it, and the checkpoint's `key_id`, with what the service publishes.
 """
+
+
+VERIFIER = "verify_bundle.py"
+
+
+def verifier_source() -> bytes:
+    """The offline verifier shipped in every bundle: scripts/verify_bundle.py of this service."""
+    path = PROJECT_ROOT / "scripts" / VERIFIER
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing: the service's bundles ship it (copy scripts/ into the image)")
+    return path.read_bytes()
+
+
+def bundle_name(report: dict[str, Any]) -> str:
+    """The bundle's download name (the README's command names it)."""
+    number = str(report["case"]["number"])
+    return "custody-bundle-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in number) + ".zip"
 
 
 def build_bundle(session: Session, actor: Actor, case_id: UUID, report: dict[str, Any]) -> bytes:
@@ -51,7 +76,7 @@ def build_bundle(session: Session, actor: Actor, case_id: UUID, report: dict[str
     the case's events and the export event, each with its inclusion proof against a checkpoint signed now."""
     report_json = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8")
     report_pdf = render_pdf(report)
-    files = {"report.json": report_json, "report.pdf": report_pdf}
+    files = {"report.json": report_json, "report.pdf": report_pdf, VERIFIER: verifier_source()}
     export = record_export(
         session,
         actor,
@@ -64,7 +89,8 @@ def build_bundle(session: Session, actor: Actor, case_id: UUID, report: dict[str
     issued_at = checkpoint_record(parts.checkpoint)["issued_at"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.md", README.format(number=report["case"]["number"], issued_at=issued_at))
+        readme = README.format(number=report["case"]["number"], issued_at=issued_at, bundle_name=bundle_name(report))
+        archive.writestr("README.md", readme)
         for name, content in {**files, **parts.files}.items():
             archive.writestr(name, content)
     return buffer.getvalue()

@@ -6,31 +6,39 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.models import Unit
 from app.auth.permissions import Actor, ensure_role
 from app.cases import service as cases
 from app.core import clock
 from app.custody.bundle_parts import exported_event
+from app.custody.checkpoints import checkpoint_record, current_checkpoint
 from app.custody.entry import ENTRY_FIELDS, format_time
 from app.custody.models import CustodyEvent
 from app.custody.service import append_event_sequenced
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
+from app.reports.names import DEFAULT_ZONE, Names, load_names, local_moment, names_for_events, translate
 
-EVENT_COLUMNS = (*ENTRY_FIELDS, "leaf_hash")
+# The log's own fields (what its leaves commit to), then the same event in words.
+EVENT_COLUMNS = (*ENTRY_FIELDS, "leaf_hash", "at_local", "actor_name", "action_label", "object_name")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such cells get a "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]:
-    """Everything an auditor needs about one case's evidence, as plain data."""
+def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi") -> dict[str, Any]:
+    """Everything an auditor needs about one case's evidence, as plain data: ids as the log records them, and
+    beside them names, local times and labels in `locale` (the PDF and CSV show those)."""
     ensure_role(actor, "reports.export")
     case = cases.get_case(session, actor, case_id)
     requests = list(
@@ -59,8 +67,15 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
         for e in events
         if e.object_type == "request" and isinstance(e.details.get("transition_id"), int)
     }
+    exported = [exported_event(e) for e in events]
+    names = _names(session, case.lead_investigator_id, requests, originals, clips, exported)
+    zone = names.zone_of(requests[0].camera_id) if requests else DEFAULT_ZONE
+    request_camera = {r.id: r.camera_id for r in requests}
+    checkpoint = checkpoint_record(current_checkpoint(session))
     return {
         "generated_at": format_time(clock.now()),
+        "timezone": zone,
+        "locale": locale,
         "case": {
             "id": str(case.id),
             "number": case.number,
@@ -71,18 +86,31 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
             "footage_contributed": case.footage_contributed,
             "incident_start": _iso(case.incident_start),
             "incident_end": _iso(case.incident_end),
+            "incident_start_local": local_moment(case.incident_start, zone, locale),
+            "incident_end_local": local_moment(case.incident_end, zone, locale),
             "incident_lat": case.incident_lat,
             "incident_lon": case.incident_lon,
             "unit_id": str(case.unit_id),
+            "unit_name": session.scalar(select(Unit.name).where(Unit.id == case.unit_id)),
+            "lead_investigator_id": str(case.lead_investigator_id),
+            "lead_investigator_name": names.person(case.lead_investigator_id, locale),
         },
         "requests": [
             {
                 "id": str(r.id),
                 "camera_id": str(r.camera_id),
+                "camera_name": names.camera(r.camera_id, locale),
+                "camera_label": names.camera_label(r.camera_id, locale),
+                "camera_address": names.cameras[r.camera_id].address if r.camera_id in names.cameras else None,
+                "camera_timezone": r.camera_timezone,
                 "owner_id": str(r.owner_id),
+                "owner_name": names.cameras[r.camera_id].owner if r.camera_id in names.cameras else None,
                 "status": r.status,
+                "status_label": translate(locale, r.status),
                 "window_start": _iso(r.window_start),
                 "window_end": _iso(r.window_end),
+                "window_start_local": local_moment(r.window_start, r.camera_timezone, locale),
+                "window_end_local": local_moment(r.window_end, r.camera_timezone, locale),
                 "approved_start": _iso(r.approved_start),
                 "approved_end": _iso(r.approved_end),
                 "purpose": r.purpose,
@@ -91,7 +119,9 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
                 "history": [
                     {
                         "at": _iso(t.at),
+                        "at_local": local_moment(t.at, r.camera_timezone, locale),
                         "actor": t.actor,
+                        "actor_name": names.actor(t.actor, locale),
                         "from": t.from_status,
                         "to": t.to_status,
                         "reason": t.reason,
@@ -105,7 +135,10 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
         "originals": [
             {
                 "id": str(o.id),
+                "name": names.original(o.id, locale),
                 "request_id": str(o.request_id),
+                "camera_id": str(request_camera[o.request_id]),
+                "camera_name": names.camera(request_camera[o.request_id], locale),
                 "filename": o.filename,
                 "size": o.size,
                 "sha256": o.sha256,
@@ -114,7 +147,11 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
                 "media": o.media,
                 "recording_start_recorder": _iso(o.recording_start_recorder),
                 "clock_offset_s": o.clock_offset_s,
+                # the span the recording covers in true time (its clock offset taken out)
+                "recorded_start": _iso(o.recording_start_true),
+                "recorded_end": _iso(o.recording_start_true + timedelta(seconds=float(o.media.get("duration_s") or 0))),
                 "uploaded_by": o.uploaded_by,
+                "uploaded_by_name": names.actor(o.uploaded_by, locale),
                 "received_at": _iso(o.received_at),
                 "retention_mode": o.retention_mode,
                 "retain_until": _iso(o.retain_until),
@@ -124,9 +161,12 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
         "clips": [
             {
                 "id": str(c.id),
+                "name": names.clip(c.id, locale),
                 "original_id": str(c.original_id),
                 "parent_sha256": c.parent_sha256,
                 "request_id": str(c.request_id),
+                "camera_id": str(request_camera[c.request_id]),
+                "camera_name": names.camera(request_camera[c.request_id], locale),
                 "sha256": c.sha256,
                 "size": c.size,
                 "version_id": c.version_id,
@@ -140,8 +180,49 @@ def case_report(session: Session, actor: Actor, case_id: UUID) -> dict[str, Any]
             }
             for c in clips
         ],
-        "events": [exported_event(e) for e in events],
+        "events": [
+            {
+                **e,
+                "at_local": local_moment(datetime.fromisoformat(e["at"]), zone, locale),
+                "actor_name": names.actor(e["actor"], locale),
+                "action_label": translate(locale, e["action"]),
+                "object_name": names.object(e["object_type"], e["object_id"], locale),
+            }
+            for e in exported
+        ],
+        "checkpoint": checkpoint,
     }
+
+
+def _names(
+    session: Session,
+    lead_id: UUID,
+    requests: list[ExtractionRequest],
+    originals: list[Original],
+    clips: list[Clip],
+    events: list[dict[str, Any]],
+) -> Names:
+    """One batch of names for the whole report: the events' actors and objects, and the evidence's cameras."""
+    names = names_for_events(session, events)
+    extra = load_names(
+        session,
+        actors=[t.actor for r in requests for t in r.history] + [o.uploaded_by for o in originals],
+        users=[lead_id],
+        cameras=[r.camera_id for r in requests],
+        requests=[r.id for r in requests],
+        originals=[o.id for o in originals],
+        clips=[c.id for c in clips],
+    )
+    for part in ("users", "links", "cameras", "requests", "originals", "clips", "cases"):
+        getattr(names, part).update(getattr(extra, part))
+    return names
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def events_csv(report: dict[str, Any]) -> bytes:
@@ -153,7 +234,9 @@ def events_csv(report: dict[str, Any]) -> bytes:
     for event in report["events"]:
         writer.writerow(
             [
-                json.dumps(event[c], ensure_ascii=False, sort_keys=True) if isinstance(event[c], dict) else event[c]
+                _cell(json.dumps(event[c], ensure_ascii=False, sort_keys=True))
+                if isinstance(event[c], dict)
+                else _cell(event[c])
                 for c in EVENT_COLUMNS
             ]
         )

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from app.core.errors import DomainError
+from app.core.params import within_years
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 
 def local_to_utc(value: str, tz_name: str = DEFAULT_TZ) -> datetime:
     """A datetime-local field (no offset) read as wall-clock time in `tz_name`."""
-    parsed = datetime.fromisoformat(value)
+    parsed = within_years(datetime.fromisoformat(value))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz_name))
     return parsed

@@ -83,7 +83,13 @@ def _render_case(
     """The case page: the case, its requests, the map settings, and whatever the last action left to show."""
     case = cases.get_case(session, actor, case_id)
     requests, _ = listing.list_requests_in(session, actor, limit=500, offset=0, case_id=case.id)
-    context = {"case": case, "requests": requests, "tz": ZoneInfo(DEFAULT_TZ), "tile_url": get_settings().map_tile_url}
+    context = {
+        "case": case,
+        "requests": requests,
+        "tz": ZoneInfo(DEFAULT_TZ),
+        "tile_url": get_settings().map_tile_url,
+        "tile_attribution": get_settings().map_tile_attribution,
+    }
     return render(request, "case.html", {**context, **extra}, status)
 
 

@@ -116,6 +116,8 @@ def _upload_through_an_s3_outage(client: TestClient, own_s3: list[embedded.Embed
     assert response.status_code == 503, response.text
     problem = response.json()
     assert problem["status"] == 503 and "storage" in problem["detail"]
+    assert response.headers["Retry-After"].isdigit()
+    assert "127.0.0.1" not in problem["detail"] and "http" not in problem["detail"]  # no internal address
     assert _evidence_of(request_id) == (0, 0)
 
     # The same server comes back where it was; the service is not restarted or reconfigured.

@@ -30,9 +30,12 @@ def test_report_formats(client: TestClient, tmp_path: Path) -> None:
     assert pdf.headers["content-type"] == "application/pdf"
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf.content)
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True)
-    assert "Cướp giật điện thoại đường Đồng Khởi" in text.stdout
-    assert "Điều 88 Bộ luật Tố tụng hình sự" in text.stdout
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    words = " ".join(text.stdout.split())  # table cells wrap
+    assert "Cướp giật điện thoại đường Đồng Khởi" in words
+    assert "Điều 88 Bộ luật Tố tụng hình sự" in words
 
     # every export is itself in the custody log
     log = client.get(f"/api/v1/custody?case_id={case_id}&action=report.exported", headers=auditor.headers).json()
@@ -53,6 +56,7 @@ def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) 
         "proofs.jsonl",
         "checkpoint.json",
         "public_key.pem",
+        "verify_bundle.py",
     }
     events = [json.loads(line) for line in archive.read("events.jsonl").decode().splitlines()]
     proofs = [json.loads(line) for line in archive.read("proofs.jsonl").decode().splitlines()]
@@ -61,6 +65,7 @@ def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) 
     assert events[-1]["action"] == "report.exported" and set(events[-1]["details"]["bundle_files"]) == {
         "report.json",
         "report.pdf",
+        "verify_bundle.py",
     }
     assert all(p["tree_size"] == checkpoint["tree_size"] for p in proofs)
     served = client.get(

@@ -91,8 +91,10 @@ class LiveService:
 
 
 @contextmanager
-def live_service(database_url: str, s3: embedded.EmbeddedS3, bucket: str, data_dir: Path) -> Iterator[LiveService]:
-    """`footage serve` with one worker beside it, until the block ends."""
+def live_service(
+    database_url: str, s3: embedded.EmbeddedS3, bucket: str, data_dir: Path, **settings: str
+) -> Iterator[LiveService]:
+    """`footage serve` with one worker beside it, until the block ends; `settings` add environment variables."""
     port = embedded.free_ports(1)[0]
     base = f"http://127.0.0.1:{port}"
     with smtp_server() as (inbox, smtp_port):
@@ -111,6 +113,7 @@ def live_service(database_url: str, s3: embedded.EmbeddedS3, bucket: str, data_d
             "SMTP_PORT": str(smtp_port),
             "MAP_TILE_URL": "",  # no tiles: stations often have no internet, the page must work without them
             "LOG_LEVEL": "warning",
+            **settings,
         }
         process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env)
         try:

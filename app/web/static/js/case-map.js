@@ -9,13 +9,21 @@
     if (hours < 168) return "#bc4c00";
     return "#1a7f37";
   }
+  function escapeText(value) {
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span.innerHTML;
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.getElementById("map");
     if (!el || !window.L) return;
     var centre = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
     var map = L.map(el).setView(centre, 16);
     if (el.dataset.tiles) {
-      L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "" }).addTo(map);
+      L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map);
+      // Leaflet reads an attribution as HTML: the configured text is escaped before it is handed over.
+      map.attributionControl.setPrefix(false);
+      map.attributionControl.addAttribution(escapeText(el.dataset.attribution || ""));
     }
     L.circleMarker(centre, { radius: 8, color: "#0b5cad", weight: 3, fillOpacity: 0.2 }).addTo(map);
     // A click on the map centres the area request there; the circle shows the radius the form will ask for.
@@ -50,7 +58,10 @@
           }).addTo(map);
           var text = camera.label + " — " + el.dataset.labelDeadline + ": " + camera.overwrite_deadline_local +
             " · " + el.dataset.labelConsent + ": " + camera.consent;
-          marker.bindTooltip(text);
+          // Labels come from owners and imports: shown as text, never parsed as HTML.
+          var tip = document.createElement("span");
+          tip.textContent = text;
+          marker.bindTooltip(tip);
           var row = document.createElement("tr");
           row.className = "camera-row";
           row.dataset.cameraId = camera.id;
