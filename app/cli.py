@@ -17,7 +17,7 @@ import typer
 if TYPE_CHECKING:
     import uvicorn
 
-    from app.jobs.queue import WorkerThread
+    from app.core.queue import WorkerThread
 
 from app.core.config import Settings, child_environment, get_settings
 
@@ -139,7 +139,8 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 def _worker_beside_api() -> WorkerThread:
     """The embedded default's single worker: a thread with its own event loop, stopped before the backends."""
-    from app.jobs.queue import WorkerThread
+    from app.core.queue import WorkerThread
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     worker = WorkerThread()
     worker.start()
@@ -230,8 +231,8 @@ def migrate(
 @cli.command()
 def worker() -> None:
     """Run the durable job queue's worker (periodic tasks included) until SIGTERM/SIGINT."""
-    from app.core import embedded
-    from app.jobs import queue
+    from app.core import embedded, queue
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     _logging()
     started = embedded.start_missing_backends() if not get_settings().database_url else []

@@ -203,6 +203,18 @@ class Storage:
             response.close()
             response.release_conn()
 
+    def read_range(self, key: str, version_id: str, offset: int, length: int) -> bytes:
+        """`length` bytes of one version from `offset` (one ranged GET: a file's head or tail, not the file)."""
+        try:
+            response = self.client.get_object(self.bucket, key, version_id=version_id, offset=offset, length=length)
+        except S3Error as exc:
+            raise StorageError(f"S3 refused the read of {key}@{version_id}: {exc.code}") from exc
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
     def iter_version(self, key: str, version_id: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         with self.open_version(key, version_id) as response:
             yield from response.stream(chunk_size)

@@ -36,6 +36,14 @@ class OriginalRead(Schema):
     recording_start_stated: str
     clock_offset_s: float
     recording_start_true: datetime
+    recording_start_source: str
+    vendor_format: str | None = None
+    needs_conversion: bool = False
+    conversion_message: str | None = None
+    parent_original_id: UUID | None = None
+    parent_sha256: str | None = None
+    conversion_tool: str | None = None
+    conversion_tool_version: str | None = None
     uploaded_by: str
     received_at: datetime
     retention_mode: str
@@ -92,4 +100,8 @@ class OriginalReceived(Schema):
     media: MediaRead
     frame_rate_assumed: bool
     recording_start_recorder: datetime
+    recording_start_source: str = "header"
     clock_offset_s: float
+    needs_conversion: bool = False
+    conversion_message: str | None = None
+    parent_original_id: UUID | None = None

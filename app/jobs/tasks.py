@@ -1,11 +1,21 @@
-"""Durable background tasks and their schedules."""
+"""The task table: every durable background task, the name it runs under and its schedule.
+
+Each name is a constant of the domain that owns the work, which defers it by that name (app.core.queue.defer);
+only the worker entry points import this module.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from app.core.db import session_factory
-from app.jobs.queue import queue
+from app.core.queue import queue
+from app.custody.checkpoints import CHECKPOINT_TASK
+from app.extractions.reminders import REMINDER_TASK
+from app.extractions.service import EXPIRE_TASK
+from app.footage.cutting import CLIP_SWEEP_TASK, CLIP_TASK
+from app.footage.orphans import ORPHAN_SWEEP_TASK
+from app.footage.retention import RETENTION_SWEEP_TASK
 from app.notifications import service as notifications
 
 log = logging.getLogger(__name__)
@@ -23,7 +33,7 @@ def deliver_notifications(timestamp: int) -> dict[str, int]:
 
 
 @queue.periodic(cron="* * * * *", periodic_id="expire-requests")
-@queue.task(name="requests.expire_unanswered", queueing_lock="requests.expire_unanswered")
+@queue.task(name=EXPIRE_TASK, queueing_lock=EXPIRE_TASK)
 def expire_requests(timestamp: int) -> int:
     """Requests still unanswered at their overwrite deadline become expired."""
     from app.extractions import service as extractions
@@ -35,7 +45,7 @@ def expire_requests(timestamp: int) -> int:
     return len(expired)
 
 
-@queue.task(name="clips.make", retry=3, queueing_lock="clips.make")
+@queue.task(name=CLIP_TASK, retry=3, queueing_lock=CLIP_TASK)
 def make_clip(request_id: str) -> str | None:
     """Cut the clip of a request whose footage arrived (idempotent: a retry finds the clip already made)."""
     from uuid import UUID
@@ -47,7 +57,7 @@ def make_clip(request_id: str) -> str | None:
 
 
 @queue.periodic(cron="* * * * *", periodic_id="sweep-clips")
-@queue.task(name="clips.sweep", queueing_lock="clips.sweep")
+@queue.task(name=CLIP_SWEEP_TASK, queueing_lock=CLIP_SWEEP_TASK)
 def sweep_clips(timestamp: int) -> int:
     """Make clips for requests whose footage arrived but whose clip job was lost (crash, queue unreachable)."""
     from sqlalchemy import select
@@ -68,7 +78,7 @@ def sweep_clips(timestamp: int) -> int:
 
 
 @queue.periodic(cron="*/5 * * * *", periodic_id="remind-owners")
-@queue.task(name="requests.remind_owners", queueing_lock="requests.remind_owners")
+@queue.task(name=REMINDER_TASK, queueing_lock=REMINDER_TASK)
 def remind_owners(timestamp: int) -> dict[str, int]:
     """Remind owners before the overwrite deadline and before their link expires."""
     from app.extractions import reminders
@@ -78,7 +88,7 @@ def remind_owners(timestamp: int) -> dict[str, int]:
 
 
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
-@queue.task(name="custody.checkpoint", queueing_lock="custody.checkpoint")
+@queue.task(name=CHECKPOINT_TASK, queueing_lock=CHECKPOINT_TASK)
 def checkpoint_custody(timestamp: int) -> int | None:
     """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
     from app.custody.checkpoints import issue_checkpoint_if_grown
@@ -89,7 +99,7 @@ def checkpoint_custody(timestamp: int) -> int | None:
 
 
 @queue.periodic(cron="17 * * * *", periodic_id="sweep-orphans")
-@queue.task(name="footage.sweep_orphans", queueing_lock="footage.sweep_orphans")
+@queue.task(name=ORPHAN_SWEEP_TASK, queueing_lock=ORPHAN_SWEEP_TASK)
 def sweep_orphans(timestamp: int) -> dict[str, int]:
     """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
     versions from crashed uploads are removed after the grace period."""
@@ -105,7 +115,7 @@ def sweep_orphans(timestamp: int) -> dict[str, int]:
 
 
 @queue.periodic(cron="41 * * * *", periodic_id="sweep-retention")
-@queue.task(name="retention.sweep", queueing_lock="retention.sweep")
+@queue.task(name=RETENTION_SWEEP_TASK, queueing_lock=RETENTION_SWEEP_TASK)
 def sweep_retention(timestamp: int | None = None) -> dict[str, int]:
     """Hourly (and when a case closes): release legal holds of closed cases' evidence, delete versions past
     retention that are free of holds; each a custody event."""

@@ -17,8 +17,7 @@ from app.cases.schemas import CaseCreate
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
-from app.extractions import area, listing
-from app.extractions import service as extractions
+from app.extractions import filing, listing
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.footage import service as footage
 from app.registry import service as registry
@@ -120,7 +119,7 @@ def file_request(
             purpose=purpose,
             legal_basis=legal_basis,
         )
-        filed = extractions.file_request(session, actor, case_id, body)
+        filed = filing.file_request(session, actor, case_id, body)
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
         return _render_case(request, session, actor, case_id, status=422, error=error_text(exc))
@@ -153,7 +152,7 @@ def file_area_request(
             purpose=purpose,
             legal_basis=legal_basis,
         )
-        result = area.file_area_request(session, actor, case_id, body)
+        result = filing.file_area_request(session, actor, case_id, body)
     except (DomainError, ValidationError, ValueError) as exc:
         session.rollback()
         return _render_case(request, session, actor, case_id, status=422, error=error_text(exc))
