@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import audit
 from app.auth.models import OwnerLink
-from app.auth.permissions import Actor, client_address
+from app.auth.permissions import Actor, ActorKind, client_address
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import SessionDep
@@ -141,7 +141,9 @@ def link_actor(
 ) -> Actor:
     """Dependency for the /respond/{token} routes that act: the owner holding a live link, as an Actor."""
     link = resolve(session, token, client_address(request), request.url.path)
-    return Actor(kind="link", link_id=link.id, link_request_id=link.request_id, client_address=client_address(request))
+    return Actor(
+        kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address(request)
+    )
 
 
 def link_viewer(
@@ -150,7 +152,9 @@ def link_viewer(
     """Dependency for the /respond/{token} routes that only read: a live link, or one whose request was answered
     (completed), which keeps showing what happened until it expires."""
     link = resolve(session, token, client_address(request), request.url.path, read_only=True)
-    return Actor(kind="link", link_id=link.id, link_request_id=link.request_id, client_address=client_address(request))
+    return Actor(
+        kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address(request)
+    )
 
 
 LinkActor = Annotated[Actor, Depends(link_actor)]

@@ -13,18 +13,16 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import links
-from app.auth.models import Role
-from app.auth.permissions import Actor, can_see_unit_object, ensure_visible, system_actor
-from app.cases.models import Case
+from app.auth.permissions import Actor, ensure_may, ensure_visible, system_actor
+from app.cases.models import Case, CaseStatus
 from app.core import clock
 from app.core.config import get_settings
-from app.core.errors import Conflict, DomainError, Forbidden, RuleViolation
+from app.core.errors import Conflict, DomainError, RuleViolation
 from app.extractions.models import ExtractionRequest
 from app.extractions.owner_view import owner_facing
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
@@ -41,11 +39,11 @@ S = RequestStatus
 # -- one camera ------------------------------------------------------------------------------
 def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
     case = session.get(Case, case_id)
-    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
+    if case is None:
+        ensure_visible(False, actor, "case", case_id)
     assert case is not None
-    if actor.role != Role.investigator or case.unit_id != actor.unit_id:
-        raise Forbidden("only an investigator of the case's unit may file requests for it")
-    if case.status != "open":
+    ensure_may(actor, "requests.file", case)
+    if case.status != CaseStatus.open:
         raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
     return case
 
@@ -119,7 +117,7 @@ def _file(
         select(ExtractionRequest.id).where(
             ExtractionRequest.case_id == case.id,
             ExtractionRequest.camera_id == camera.id,
-            ExtractionRequest.status.in_([s.value for s in ACTIVE]),
+            ExtractionRequest.status.in_(sorted(ACTIVE)),
             ExtractionRequest.window_start < window_end,
             ExtractionRequest.window_end > window_start,
         )
@@ -144,7 +142,7 @@ def _file(
         legal_basis=legal_basis,
         priority=priority,
         overwrite_deadline=window_start + timedelta(days=camera.retention_days),
-        status=S.draft.value,
+        status=S.draft,
         consent_id=consent.id if consent is not None else None,
         created_by=actor.user_id,
         created_at=now,
@@ -256,7 +254,7 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
                 "request_id": str(request.id),
                 "status": request.status,
             }
-            if RequestStatus(request.status) in IN_OWNERS_HANDS:
+            if request.status in IN_OWNERS_HANDS:
                 link, token = new_link(session, actor, request)
                 entry["link_url"] = links.link_url(token)
                 tokens.append(token)
@@ -285,21 +283,3 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
             subject_id=owner.id,
             secrets=tokens,
         )
-
-
-def camera_time(value: Any, tz: str) -> str:
-    """A time as owners read it in messages: the camera's wall clock, with the zone named."""
-    return str(value.astimezone(ZoneInfo(tz)).strftime("%H:%M %d/%m/%Y")) + f" ({tz})"
-
-
-def _camera_entry(camera: Camera, request: ExtractionRequest) -> dict[str, Any]:
-    tz = request.camera_timezone
-    return {
-        "label": camera.label,
-        "address": camera.address,
-        "window_start": camera_time(request.window_start, tz),
-        "window_end": camera_time(request.window_end, tz),
-        "overwrite_deadline": camera_time(request.overwrite_deadline, tz),
-        "request_id": str(request.id),
-        "status": request.status,
-    }

@@ -57,7 +57,7 @@ OWNER_REFUSALS = (
     N_("This link no longer opens: it is unknown, expired or withdrawn. Call the police unit that sent it."),
     N_("This request has been answered through this link; the link now only shows what happened."),
 )
-OWNER_PATHS = ("/api/v1/respond/", "/owner/requests/")
+OWNER_PATHS = ("/api/v1/respond/", "/api/v1/uploads", "/owner/requests/")
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
