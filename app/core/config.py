@@ -119,6 +119,25 @@ class Settings(BaseSettings):
     )
     link_reminder_hours: int = Field(24, gt=0, description="Remind owners this many hours before their link expires.")
     owner_link_ttl_days: int = Field(10, gt=0, le=90, description="Default lifetime of a one-time owner link.")
+    # The camera programme's current terms: recorded with every consent an owner gives on the pages, and shown
+    # to them to read (an owner never types a version or a legal basis).
+    programme_terms_version: str = Field("CAMERA-ANTT-2026-01", min_length=1, max_length=50)
+    programme_terms_text: str = Field(
+        "Chương trình Camera với an ninh trật tự. Khi Quý vị đồng ý, công an có thể đề nghị trích xuất hình ảnh từ "
+        "camera của Quý vị để phục vụ điều tra, xác minh vụ việc. Mỗi lần đề nghị đều ghi rõ camera, khoảng thời "
+        "gian, vụ việc và đơn vị đề nghị; Quý vị có thể đồng ý, đồng ý một phần hoặc từ chối (trừ khi Quý vị chọn "
+        "tự động đồng ý). Dữ liệu Quý vị cung cấp chỉ được dùng cho vụ việc đó, được niêm phong và mọi lần truy cập "
+        "đều được ghi lại để Quý vị xem. Quý vị có thể rút lại sự đồng ý bất cứ lúc nào; việc rút lại không ảnh "
+        "hưởng đến dữ liệu đã cung cấp trước đó.",
+        min_length=1,
+        description="The programme's terms as owners read them before consenting.",
+    )
+    programme_legal_basis: str = Field(
+        "Sự đồng ý của chủ camera theo Nghị định 13/2023/NĐ-CP; Điều 88 Bộ luật Tố tụng hình sự 2015",
+        min_length=3,
+        max_length=500,
+        description="The legal basis recorded with a consent given under the programme's terms.",
+    )
     login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
     login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")
     admin_email: str = Field("admin@example.org", description="First admin created on an empty database.")

@@ -65,9 +65,15 @@ def list_events(
     return [exported_event(e) for e in rows], total
 
 
-def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Every event on the footage an owner provided and on what was derived from it (views, downloads, clips)."""
+def owner_ledger(
+    session: Session, actor: Actor, limit: int, offset: int, locale: str = "vi"
+) -> tuple[list[dict[str, Any]], int]:
+    """Every event on the footage an owner provided and on what was derived from it (views, downloads, clips), as
+    the owner reads it: who as words (officers as role · unit), what was touched by name — never a person's id,
+    an owner link's id or a client address."""
     from sqlalchemy import func
+
+    from app.reports.names import names_for_events, reason_words
 
     if not may(actor, "custody.ledger") or actor.owner_id is None:
         return [], 0
@@ -79,7 +85,23 @@ def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tup
     )
     total = session.scalar(select(func.count()).select_from(CustodyEvent).where(condition)) or 0
     rows = session.scalars(select(CustodyEvent).where(condition).order_by(CustodyEvent.seq).limit(limit).offset(offset))
-    return [exported_event(e) for e in rows], total
+    events = [exported_event(e) for e in rows]
+    names = names_for_events(session, events)
+    return [
+        {
+            "seq": event["seq"],
+            "at": event["at"],
+            "who": names.actor(event["actor"], locale, for_owner=True),
+            "action": event["action"],
+            "object_type": event["object_type"],
+            "object": names.object(event["object_type"], event["object_id"], locale),
+            "sha256": event["sha256"],
+            "reason": reason_words(event["reason"], locale),
+            "outcome": event["outcome"],
+            "leaf_hash": event["leaf_hash"],
+        }
+        for event in events
+    ], total
 
 
 def verify_and_record(session: Session, actor: Actor, component: str = "api") -> dict[str, Any]:

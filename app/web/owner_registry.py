@@ -3,6 +3,7 @@ the footage I handed over."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -14,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor
 from app.core import clock
+from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.registry import service as registry
 from app.registry.schemas import ConsentCreate, WithdrawIn
 from app.reports import custody_view
-from app.web.forms import DEFAULT_TZ, form_action, stated_reason
+from app.web.forms import DEFAULT_TZ, FormError, form_action, stated_reason
 from app.web.owner_requests import OwnerActor, local_field, page_gettext
-from app.web.pages import check_csrf, render
+from app.web.pages import check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 LEDGER_PAGE = 100
@@ -37,6 +39,8 @@ def _render_cameras(request: Request, session: Session, actor: Actor, *, status:
         "camera_labels": {c.id: c.label for c in cameras},
         "today": now.astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%dT%H:%M"),
         "tz": DEFAULT_TZ,
+        "terms_version": get_settings().programme_terms_version,
+        "terms_text": get_settings().programme_terms_text,
     }
     return render(request, "owner_cameras.html", {**context, **extra}, status)
 
@@ -44,6 +48,37 @@ def _render_cameras(request: Request, session: Session, actor: Actor, *, status:
 @router.get("/owner/cameras", response_class=HTMLResponse)
 def my_cameras(request: Request, session: SessionDep, actor: OwnerActor) -> Response:
     return _render_cameras(request, session, actor)
+
+
+SCOPES = ("on_request", "auto_approve")
+
+
+def _consent_from_form(
+    actor: Actor, cameras: dict[str, UUID], form: dict[str, str], gettext: Callable[[str], str]
+) -> ConsentCreate:
+    """The consent an owner gives on the page, under the programme's current terms (filled in here, never typed);
+    each field that makes no sense is refused in words the owner acts on."""
+    if form["agree"] != "yes":
+        raise FormError(gettext("Tick the box to say you have read and accept the programme's terms."))
+    if form["scope"] not in SCOPES:
+        raise FormError(gettext("Choose when the police may have your footage: each time you agree, or always."))
+    if form["camera_id"] and form["camera_id"] not in cameras:
+        raise FormError(gettext("Choose one of your cameras, or all of them."))
+    valid_from = local_field(form["valid_from"], DEFAULT_TZ, gettext("Valid from"), gettext)
+    valid_until = (
+        local_field(form["valid_until"], DEFAULT_TZ, gettext("Valid until"), gettext) if form["valid_until"] else None
+    )
+    if valid_until is not None and valid_until <= valid_from:
+        raise FormError(gettext("The end date must come after the start date (or leave it empty)."))
+    settings = get_settings()
+    return ConsentCreate(
+        camera_id=cameras[form["camera_id"]] if form["camera_id"] else None,
+        scope="auto_approve" if form["scope"] == "auto_approve" else "on_request",
+        valid_from=valid_from,
+        valid_until=valid_until,
+        terms_version=settings.programme_terms_version,
+        legal_basis=settings.programme_legal_basis,
+    )
 
 
 @router.post("/owner/consents", response_class=HTMLResponse)
@@ -54,36 +89,27 @@ def give_consent(
     csrf_token: Annotated[str | None, Form()] = None,
     scope: Annotated[str, Form()] = "",
     valid_from: Annotated[str, Form()] = "",
-    terms_version: Annotated[str, Form()] = "",
-    legal_basis: Annotated[str, Form()] = "",
     camera_id: Annotated[str, Form()] = "",
     valid_until: Annotated[str, Form()] = "",
+    agree: Annotated[str, Form()] = "",
 ) -> Response:
-    """Consent for all my cameras (no camera chosen) or one of them; times read in Asia/Ho_Chi_Minh."""
+    """Consent for all my cameras (no camera chosen) or one of them, under the programme's current terms (their
+    version and legal basis recorded by the system); times read in Asia/Ho_Chi_Minh."""
     check_csrf(request, csrf_token)
     assert actor.owner_id is not None
     owner_id = actor.owner_id
     gettext = page_gettext(request)
     form = {
-        "camera_id": camera_id,
-        "scope": scope,
-        "valid_from": valid_from,
-        "valid_until": valid_until,
-        "terms_version": terms_version,
-        "legal_basis": legal_basis,
+        "camera_id": camera_id.strip(),
+        "scope": scope.strip(),
+        "valid_from": valid_from.strip(),
+        "valid_until": valid_until.strip(),
+        "agree": agree.strip(),
     }
 
     def give() -> None:
-        body = ConsentCreate.model_validate(
-            {
-                **form,
-                "camera_id": camera_id or None,
-                "valid_from": local_field(valid_from, DEFAULT_TZ, gettext("Valid from"), gettext),
-                "valid_until": local_field(valid_until, DEFAULT_TZ, gettext("Valid until"), gettext)
-                if valid_until
-                else None,
-            }
-        )
+        cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
+        body = _consent_from_form(actor, {str(c.id): c.id for c in cameras}, form, gettext)
         registry.give_consent(session, actor, owner_id, body)
 
     return form_action(
@@ -122,7 +148,7 @@ def my_ledger(
     request: Request, session: SessionDep, actor: OwnerActor, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
 ) -> Response:
     """Who touched what I handed over, oldest first, in my cameras' time zone (Asia/Ho_Chi_Minh if they differ)."""
-    items, total = custody_view.owner_ledger(session, actor, LEDGER_PAGE, offset)
+    items, total = custody_view.owner_ledger(session, actor, LEDGER_PAGE, offset, locale_of(request))
     cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
     zones = {c.timezone for c in cameras}
     events = [{**item, "at": datetime.fromisoformat(item["at"])} for item in items]

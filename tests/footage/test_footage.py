@@ -237,9 +237,15 @@ def test_owner_b_and_another_unit_cannot_reach_the_footage(
     # the owner who handed it over sees the original and who touched it
     assert client.get(f"/api/v1/originals/{original_id}", headers=owner.headers).status_code == 200
     client.post(f"/api/v1/clips/{clip.id}/download-link", json={"purpose": "Hồ sơ vụ án"}, headers=investigator.headers)
-    ledger = client.get("/api/v1/me/ledger", headers=owner.headers).json()
+    answer = client.get("/api/v1/me/ledger", headers=owner.headers)
+    ledger = answer.json()
     actions = [e["action"] for e in ledger["items"]]
     assert "original.received" in actions and "clip.created" in actions and "clip.download_link_issued" in actions
+    # officers as role · unit: no user id, no owner-link id, no client address in what the owner reads
+    issued = next(e for e in ledger["items"] if e["action"] == "clip.download_link_issued")
+    assert issued["who"].startswith("điều tra viên · ")
+    assert str(investigator.id) not in answer.text and "user:" not in answer.text and "owner-link:" not in answer.text
+    assert "testclient" not in answer.text and all("where" not in e and "details" not in e for e in ledger["items"])
     auditor = account(client, Role.auditor)
     assert (
         client.post(

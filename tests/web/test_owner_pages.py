@@ -203,8 +203,10 @@ def test_owner_answers_in_camera_time_uploads_through_the_page_and_sees_the_ledg
     assert ledger.status_code == 200
     rows = ledger.text.split('id="ledger"', 1)[1].split("</table>", 1)[0]
     assert "Đã nhận bản gốc" in rows and "Cấp đường dẫn tải bản gốc" in rows
-    assert f"user:{world.investigator.id}" in rows and "Trích xuất phục vụ điều tra vụ trộm" in rows
-    assert f"({TZ})" in rows and digest[:16] in rows
+    # officers as role · unit, never by id; no client address; the hash only in the technical details
+    assert "điều tra viên · Công an phường Bến Nghé" in rows and "Trích xuất phục vụ điều tra vụ trộm" in rows
+    assert str(world.investigator.id) not in ledger.text and "user:" not in rows and "testclient" not in rows
+    assert f"({TZ})" in rows and digest in rows.split("<details>", 1)[1]
 
     client.get("/lang/en")
     english = client.get("/owner/ledger").text
@@ -225,38 +227,26 @@ def test_owner_gives_and_withdraws_consent_and_sees_the_history(client: TestClie
     assert 'data-consent="valid"' in page.text
     token = _csrf(page.text)
 
-    backwards = client.post(
-        "/owner/consents",
-        data={
-            "csrf_token": token,
-            "camera_id": str(gate),
-            "scope": "auto_approve",
-            "valid_from": "2026-06-01T08:00",
-            "valid_until": "2026-05-01T08:00",
-            "terms_version": "2026-05",
-            "legal_basis": "Thỏa thuận riêng cho cổng trường",
-        },
-    )
-    assert backwards.status_code == 422 and 'role="alert"' in backwards.text and "valid_until" in backwards.text
-    assert 'value="2026-05"' in backwards.text and "Thỏa thuận riêng cho cổng trường" in backwards.text  # kept
+    # the terms are the programme's, shown to read; the owner types no version or legal basis
+    assert 'name="terms_version"' not in page.text and 'name="legal_basis"' not in page.text
+    assert 'id="terms"' in page.text and "CAMERA-ANTT-2026-01" in page.text
+    form = {"csrf_token": token, "camera_id": str(gate), "scope": "auto_approve", "valid_from": "2026-06-01T08:00"}
+    backwards = client.post("/owner/consents", data={**form, "valid_until": "2026-05-01T08:00", "agree": "yes"})
+    assert backwards.status_code == 422 and 'role="alert"' in backwards.text
+    assert "Ngày kết thúc phải sau ngày bắt đầu" in backwards.text and 'value="2026-05-01T08:00"' in backwards.text
+    unread = client.post("/owner/consents", data=form)
+    assert unread.status_code == 422 and "Hãy đánh dấu vào ô" in unread.text
+    nonsense = client.post("/owner/consents", data={**form, "scope": "?", "agree": "yes"})
+    assert nonsense.status_code == 422 and "Hãy chọn khi nào công an được nhận" in nonsense.text
+    not_mine = client.post("/owner/consents", data={**form, "camera_id": "?", "agree": "yes"})
+    assert not_mine.status_code == 422 and "Hãy chọn một camera của Quý vị" in not_mine.text
 
-    given = client.post(
-        "/owner/consents",
-        follow_redirects=False,
-        data={
-            "csrf_token": token,
-            "camera_id": str(gate),
-            "scope": "auto_approve",
-            "valid_from": "2026-06-01T08:00",
-            "valid_until": "",
-            "terms_version": "2026-05",
-            "legal_basis": "Thỏa thuận riêng cho cổng trường",
-        },
-    )
+    given = client.post("/owner/consents", follow_redirects=False, data={**form, "valid_until": "", "agree": "yes"})
     assert given.status_code == 303
     page = client.get("/owner/cameras").text
     history = page.split('id="consents"', 1)[1].split('id="give-consent"', 1)[0]
     assert "Tự động đồng ý mọi yêu cầu" in history and "Camera cổng trường" in history
+    assert "CAMERA-ANTT-2026-01" in history  # the terms recorded with it, by the system
     assert format_local(datetime(2026, 6, 1, 1, 0, tzinfo=UTC), TZ, "vi") in history  # 08:00 in Ho Chi Minh
     withdraw_actions = re.findall(r'action="(/owner/consents/[0-9a-f-]+/withdraw)"', history)
     assert len(withdraw_actions) == 2
