@@ -74,6 +74,8 @@ def problem_leaks(response: httpx.Response) -> list[str]:
     if not response.headers.get("content-type", "").startswith("application/problem+json"):
         return []
     response.read()
+    if not response.content:  # a HEAD answer carries the headers only
+        return []
     body = json.loads(response.content)
     words = [str(body.get("detail") or "")]
     words += [str(e.get("message") or "") for e in body.get("errors") or [] if isinstance(e, dict)]
