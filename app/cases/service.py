@@ -16,6 +16,7 @@ from app.cases.models import Case, CaseStatus, RetentionCategory
 from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
 from app.core import clock
 from app.core.errors import Conflict, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 
 
@@ -59,7 +60,7 @@ def _record(session: Session, actor: Actor, action: str, case: Case, details: di
         object_id=case.id,
         case_id=case.id,
         where=actor.where(),
-        details=details,
+        details={**details, "row": row_state("cases", case)},
     )
 
 

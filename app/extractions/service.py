@@ -16,6 +16,7 @@ from app.auth.models import Role
 from app.auth.permissions import Actor, can_see_unit_object, ensure_role, ensure_visible
 from app.core import clock
 from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import ApproveIn
@@ -95,7 +96,13 @@ def move(
         case_id=request.case_id,
         reason=reason,
         where=actor.where(),
-        details={"from": source, "to": goal.value, "transition_id": step.id, **(details or {})},
+        details={
+            "from": source,
+            "to": goal.value,
+            "transition_id": step.id,
+            **(details or {}),
+            "row": row_state("extraction_requests", request),
+        },
     )
     if goal not in IN_OWNERS_HANDS:
         links.complete(session, request.id)

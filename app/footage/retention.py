@@ -32,6 +32,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.storage import RetentionMode, StorageError, get_storage
 from app.custody.recompute import DELETED_ACTION
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
@@ -97,6 +98,10 @@ def _closed_case_objects(
         return list(session.scalars(query))
 
 
+def _table(row: Original | Clip) -> str:
+    return "clips" if isinstance(row, Clip) else "originals"
+
+
 def _event_fields(row: Original | Clip, case_id: UUID) -> dict[str, Any]:
     return {
         "object_type": "clip" if isinstance(row, Clip) else "original",
@@ -129,7 +134,11 @@ def _release(
             action="retention.hold_released",
             sha256=row.sha256,
             reason="every case referencing it is closed",
-            details={"object_key": row.object_key, "retain_until": row.retain_until.isoformat()},
+            details={
+                "object_key": row.object_key,
+                "retain_until": row.retain_until.isoformat(),
+                "row": row_state(_table(row), row),
+            },
             **_event_fields(row, case_id),
         )
         report.released.append(str(row_id))
@@ -164,7 +173,12 @@ def _delete(
             action=DELETED_ACTION,
             reason="retention period over, no legal hold, every case referencing it closed",
             # no sha256 field: the event records a removal, not an object to re-hash
-            details={"object_key": row.object_key, "sha256": row.sha256, "retain_until": row.retain_until.isoformat()},
+            details={
+                "object_key": row.object_key,
+                "sha256": row.sha256,
+                "retain_until": row.retain_until.isoformat(),
+                "row": row_state(_table(row), row),
+            },
             **_event_fields(row, case.id),
         )
         report.deleted.append(str(row_id))

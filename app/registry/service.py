@@ -12,6 +12,7 @@ from app.auth.models import Role
 from app.auth.permissions import Actor, can_see_owner_object, ensure_visible
 from app.core import clock
 from app.core.errors import Conflict, Forbidden, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.registry import coverage
 from app.registry.consent import state_at
@@ -161,6 +162,7 @@ def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCr
             "valid_from": body.valid_from.isoformat(),
             "valid_until": body.valid_until.isoformat() if body.valid_until else None,
             "terms_version": body.terms_version,
+            "row": row_state("consents", consent),
         },
     )
     return consent
@@ -184,7 +186,7 @@ def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: s
         object_id=consent.id,
         reason=reason,
         where=actor.where(),
-        details={"owner_id": str(consent.owner_id)},
+        details={"owner_id": str(consent.owner_id), "row": row_state("consents", consent)},
     )
     return consent
 
