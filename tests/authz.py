@@ -85,6 +85,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/cases/{case_id}"): Row(STAFF, 404),
     ("PATCH", "/api/v1/cases/{case_id}"): only("investigator", ok=404),
     ("POST", "/api/v1/cases/{case_id}/close"): only("investigator", ok=422),
+    ("POST", "/api/v1/cases/{case_id}/legal-hold"): only("supervisor", "admin", ok=422),
+    ("POST", "/api/v1/cases/{case_id}/legal-hold/release"): only("supervisor", "admin", ok=422),
     ("GET", "/api/v1/retention-categories"): Row(STAFF, 200),
     ("POST", "/api/v1/retention-categories"): only("admin", ok=422),
     # extraction requests

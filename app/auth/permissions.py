@@ -46,6 +46,7 @@ POLICY: dict[str, frozenset[Role]] = {
     # cases and requests
     "cases.read": frozenset({ADM, INV, SUP, AUD}),
     "cases.write": frozenset({INV}),
+    "cases.hold": frozenset({ADM, SUP}),
     "retention.read": frozenset({ADM, INV, SUP, AUD}),
     "retention.write": frozenset({ADM}),
     "requests.read": EVERYONE,
