@@ -86,9 +86,9 @@ def _worker_beside_api() -> WorkerThread:
 def _bootstrap_admin() -> None:
     """On an empty database, create the first admin and print a generated password once."""
     from app.auth import service as auth
-    from app.core.db import session_factory
+    from app.core.db import write_session
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         generated = auth.ensure_first_admin(session)
     if generated:
         email = get_settings().admin_email
@@ -112,12 +112,12 @@ def create_user(
     from app.auth import service as auth
     from app.auth.schemas import UserCreate
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.core.errors import DomainError
 
     started = embedded.start_missing_backends() if not get_settings().database_url else []
     try:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             unit_id = auth.unit_by_code(session, unit).id if unit else None
             body = UserCreate(
                 email=email,
@@ -181,7 +181,7 @@ def import_cameras(
     """Import cameras (upsert by external_id), reporting every bad row; exits 1 when any row was refused."""
     from app.auth.permissions import system_actor
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.registry import importer
 
     started = embedded.start_missing_backends() if not get_settings().database_url else []
@@ -197,7 +197,7 @@ def import_cameras(
                 last = fh.tell()
 
             rows = importer.geojson_rows(fh) if geojson else importer.csv_rows(fh)
-            with session_factory()() as session, session.begin():
+            with write_session() as session:
                 result = importer.import_cameras(session, system_actor("import-cameras"), rows, progress)
         typer.echo(f"created {result['created']}, updated {result['updated']}, refused {len(result['errors'])}")
         for error in result["errors"]:
@@ -216,7 +216,7 @@ def demo(
 ) -> None:
     """Seed a believable province: owners and cameras around real streets of Ho Chi Minh City."""
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.registry import demo as demo_data
 
     started = embedded.start_missing_backends() if not get_settings().database_url else []
@@ -224,7 +224,7 @@ def demo(
         from app.core import migrate as migrations
 
         migrations.upgrade()
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             if demo_data.already_seeded(session):
                 typer.echo("the demo province is already there")
                 return
@@ -249,13 +249,13 @@ def verify_custody(
     import json
 
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import read_session
     from app.custody.verify import verify_log
 
     _logging()
     started = embedded.start_missing_backends() if not get_settings().database_url else []
     try:
-        with session_factory()() as session:
+        with read_session() as session:
             result = verify_log(session, include_objects=objects, workers=workers)
     finally:
         for backend in reversed(started):
@@ -290,13 +290,13 @@ def sweep_orphans(
     from datetime import timedelta
 
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.footage.orphans import sweep_orphans as sweep
 
     _logging()
     started = embedded.start_missing_backends()
     try:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             report = sweep(session, grace=timedelta(minutes=grace_minutes), remove=remove)
     finally:
         for backend in reversed(started):

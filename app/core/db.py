@@ -1,8 +1,15 @@
-"""Engine, sessions and the declarative base. PostgreSQL only."""
+"""Engine, sessions and the declarative base. PostgreSQL only.
+
+The ways into the database, and the only ones: `SessionDep` (a request's one transaction), `write_session()`
+(one unit of work anywhere else: the CLI, a task, a deliberate transaction of its own), `read_session()` (reads
+with nothing to commit), and the async read pool of app.core.reads for the hot read paths. A service takes the
+Session it is given; one that needs several short transactions on purpose takes a `UnitOfWork` parameter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -88,3 +95,21 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """One unit of work: a session in one transaction, committed when the block ends, rolled back if it raises."""
+    with session_factory()() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for reads only: nothing is committed; the transaction it began ends with the block."""
+    with session_factory()() as session:
+        yield session
+
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+"""What a service that runs several transactions of its own is given (`write_session`, or a test's own)."""

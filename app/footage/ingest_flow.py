@@ -15,14 +15,13 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import Role
 from app.auth.permissions import Actor
 from app.core import clock, idempotency, media, native_formats
 from app.core.config import get_settings
-from app.core.db import session_factory
+from app.core.db import UnitOfWork
 from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
 from app.core.params import EARLIEST_YEAR, FINITE_FLOAT, LATEST_YEAR, header_value, within_years
 from app.core.storage import StorageError, get_storage
@@ -110,11 +109,11 @@ def _safe_filename(raw: str) -> str:
     return name
 
 
-def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
+def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
     settings = get_settings()
     if headers.content_length is not None and headers.content_length > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file exceeds the upload limit of {settings.max_upload_bytes} bytes")
-    with session_factory()() as session:
+    with unit() as session:
         request = extractions.get_request(session, actor, request_id)
         if actor.kind != "link" and not (actor.role == Role.owner and actor.owner_id == request.owner_id):
             raise Forbidden("only the camera's owner hands over footage")
@@ -174,63 +173,37 @@ def vendor_format_named(value: str | None) -> str | None:
 
 
 async def receive_original(
+    unit: UnitOfWork,
     actor: Actor,
     request_id: UUID,
     chunks: AsyncIterator[bytes],
     headers: UploadHeaders,
     idempotency_key: str | None = None,
 ) -> dict[str, Any] | JSONResponse:
-    """Stream, hash, probe, lock and record one recorder export. With an Idempotency-Key the key is claimed (and
-    committed) before the bytes stream, so a repeat while this one runs is a 409 and a repeat after it returns
-    the stored answer without storing the bytes again; a failed upload releases its key."""
-    if idempotency_key is None:
-        return await _receive(actor, request_id, chunks, headers)
+    """Stream, hash, probe, lock and record one recorder export, each database step a short transaction of
+    `unit`'s. With an Idempotency-Key the key is claimed (and committed) before the bytes stream, so a repeat while
+    this one runs is a 409 and a repeat after it returns the stored answer without storing the bytes again; a
+    failed upload releases its key."""
     print_ = idempotency.fingerprint("PUT", f"/requests/{request_id}/original", dataclasses.asdict(headers))
-    earlier = await run_in_threadpool(_claim_upload_key, actor.label, idempotency_key, print_)
-    if earlier is not None:
-        async for _ in chunks:  # read the repeated body to its end, keep nothing of it
-            pass
-        return earlier
-    try:
-        result = await _receive(actor, request_id, chunks, headers)
-    except BaseException:
-        await run_in_threadpool(_release_upload_key, actor.label, idempotency_key)
-        raise
-    await run_in_threadpool(_complete_upload_key, actor.label, idempotency_key, result)
-    return result
-
-
-def _claim_upload_key(owner: str, key: str, print_: str) -> JSONResponse | None:
-    with session_factory()() as session, session.begin():
-        earlier = idempotency.claim(session, owner, key, print_)
-        return idempotency.replay(earlier) if earlier is not None else None
-
-
-def _release_upload_key(owner: str, key: str) -> None:
-    with session_factory()() as session, session.begin():
-        session.execute(
-            delete(idempotency.IdempotencyRecord).where(
-                idempotency.IdempotencyRecord.owner == owner,
-                idempotency.IdempotencyRecord.key == key,
-                idempotency.IdempotencyRecord.status_code.is_(None),
-            )
-        )
-
-
-def _complete_upload_key(owner: str, key: str, result: dict[str, Any]) -> None:
-    with session_factory()() as session, session.begin():
-        idempotency.complete(session, owner, key, 201, OriginalReceived.model_validate(result).model_dump(mode="json"))
+    async with idempotency.claimed(unit, actor.label, idempotency_key, print_) as held:
+        if held.replay is not None:
+            async for _ in chunks:  # read the repeated body to its end, keep nothing of it
+                pass
+            return held.replay
+        result = await _receive(unit, actor, request_id, chunks, headers)
+        held.complete(201, OriginalReceived, result)
+        return result
 
 
 async def _receive(
-    actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
+    unit: UnitOfWork, actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
 ) -> dict[str, Any]:
-    prepared = await run_in_threadpool(_prepare, actor, request_id, headers)
-    return await receive_prepared(actor, prepared, chunks, headers.content_length)
+    prepared = await run_in_threadpool(_prepare, unit, actor, request_id, headers)
+    return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)
 
 
 async def receive_prepared(
-    actor: Actor, prepared: Prepared, chunks: AsyncIterator[bytes], content_length: int | None
+    unit: UnitOfWork, actor: Actor, prepared: Prepared, chunks: AsyncIterator[bytes], content_length: int | None
 ) -> dict[str, Any]:
     """Stream, verify, probe, lock and record a file whose upload was authorised and checked into `prepared`."""
     request_id = prepared.request_id
@@ -247,7 +220,7 @@ async def receive_prepared(
             )
         except StorageError as exc:
             raise _unavailable(exc) from exc
-        return await run_in_threadpool(_accept, actor, prepared, received, inspector)
+        return await run_in_threadpool(_accept, unit, actor, prepared, received, inspector)
     finally:
         await run_in_threadpool(inspector.close)
 
@@ -268,7 +241,9 @@ def _refuse(received: Received, error: DomainError) -> DomainError:
     return error
 
 
-def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector) -> dict[str, Any]:
+def _accept(
+    unit: UnitOfWork, actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector
+) -> dict[str, Any]:
     if received.size == 0:
         raise _refuse(received, RuleViolation("body", "the upload is empty"))
     if prepared.client_sha256 and prepared.client_sha256 != received.sha256:
@@ -290,7 +265,7 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
             raise media.MediaError("no duration could be read")
     except media.MediaError as exc:
         if prepared.vendor_format and prepared.converted_from is None:
-            return _keep_for_conversion(actor, prepared, received, native, named, str(exc))
+            return _keep_for_conversion(unit, actor, prepared, received, native, named, str(exc))
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
     file_clock = (
         recording_start.file_clock(received.key, received.version_id, received.size)
@@ -304,7 +279,7 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
     if start is None:
         raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
     media_fields = {**info.as_dict(), **recording_start.native_fields(native, file_clock)}
-    return _lock_and_record(actor, prepared, received, media_fields, start)
+    return _lock_and_record(unit, actor, prepared, received, media_fields, start)
 
 
 NO_TIME = (
@@ -332,6 +307,7 @@ def _recording_start(
 
 
 def _keep_for_conversion(
+    unit: UnitOfWork,
     actor: Actor,
     prepared: Prepared,
     received: Received,
@@ -345,11 +321,12 @@ def _keep_for_conversion(
     if start is None:
         raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
     return _lock_and_record(
-        actor, prepared, received, {"native_format": native}, start, decode_error=decode_error[-2000:]
+        unit, actor, prepared, received, {"native_format": native}, start, decode_error=decode_error[-2000:]
     )
 
 
 def _lock_and_record(
+    unit: UnitOfWork,
     actor: Actor,
     prepared: Prepared,
     received: Received,
@@ -363,10 +340,11 @@ def _lock_and_record(
     # evidence row pointing at an unlocked object.
     get_storage().lock(received.key, received.version_id, mode=prepared.lock.mode, until=retain_until)
     get_storage().set_legal_hold(received.key, received.version_id, True)
-    return _record(actor, prepared, received, media_fields, retain_until, start, decode_error)
+    return _record(unit, actor, prepared, received, media_fields, retain_until, start, decode_error)
 
 
 def _record(
+    unit: UnitOfWork,
     actor: Actor,
     prepared: Prepared,
     received: Received,
@@ -376,7 +354,7 @@ def _record(
     decode_error: str | None,
 ) -> dict[str, Any]:
     parent = prepared.converted_from
-    with session_factory()() as session, session.begin():
+    with unit() as session:
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
         original = Original(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from app.cases.service import RETENTION_FOLLOW_TASK
-from app.core.db import session_factory
+from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
 from app.custody.checkpoints import CHECKPOINT_TASK
 from app.extractions.reminders import REMINDER_TASK
@@ -39,7 +39,7 @@ def expire_requests(timestamp: int) -> int:
     """Requests still unanswered at their overwrite deadline become expired."""
     from app.extractions import service as extractions
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         expired = extractions.expire_unanswered(session)
     if expired:
         log.info("requests: %d expired unanswered", len(expired))
@@ -66,7 +66,7 @@ def sweep_clips(timestamp: int) -> int:
     from app.extractions.models import ExtractionRequest
     from app.footage.cutting import make_clip as cut_clip
 
-    with session_factory()() as session:
+    with read_session() as session:
         waiting = list(
             session.scalars(select(ExtractionRequest.id).where(ExtractionRequest.status == "footage_received"))
         )
@@ -84,7 +84,7 @@ def remind_owners(timestamp: int) -> dict[str, int]:
     """Remind owners before the overwrite deadline and before their link expires."""
     from app.extractions import reminders
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         return reminders.send_due_reminders(session)
 
 
@@ -94,7 +94,7 @@ def checkpoint_custody(timestamp: int) -> int | None:
     """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
     from app.custody.checkpoints import issue_checkpoint_if_grown
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         issued = issue_checkpoint_if_grown(session)
         return issued.tree_size if issued else None
 
@@ -106,7 +106,7 @@ def sweep_orphans(timestamp: int) -> dict[str, int]:
     versions from crashed uploads are removed after the grace period."""
     from app.footage.orphans import sweep_orphans as sweep
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         report = sweep(session)
     return {
         "objects_without_rows": len(report.objects_without_rows),
