@@ -76,55 +76,85 @@ def _differences(
             )
 
 
-def _stream(session: Session, statement: str) -> Iterator[Any]:
-    result = session.connection().execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(text(statement))
-    yield from result
+def _stream(session: Session, statement: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+    connection = session.connection().execution_options(stream_results=True, yield_per=STREAM_ROWS)
+    yield from connection.execute(text(statement), params or {})
 
 
-def _expected_rows(session: Session) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
-    """(table, id) -> (seq, values) of each row's last recorded state: one streamed pass over the events."""
-    expected: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-    statement = "SELECT seq, details->'row' AS row FROM custody_events WHERE details ? 'row' ORDER BY seq"
-    for seq, state in _stream(session, statement):
-        if isinstance(state, dict) and state.get("table") in TRACKED and isinstance(state.get("values"), dict):
-            expected[(str(state["table"]), str(state.get("id")))] = (seq, state["values"])
-    return expected
+def _canonical_sql(column: str, data_type: str) -> str:
+    """A column as JSON in the log's canonical form (app/custody/rows.py canonical), computed by PostgreSQL."""
+    if data_type == "timestamp with time zone":
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    if data_type == "uuid":
+        return f"{column}::text"
+    return column
+
+
+def _comparison(session: Session) -> str:
+    """One statement comparing every tracked table with the last recorded state of each of its rows: the log's
+    states (one pass over the events) full-joined with the tables' canonical rows, answering only the rows that
+    differ, lack an event or lack their row. PostgreSQL does the matching; Python only words the answers."""
+    types = {
+        (table, column): data_type
+        for table, column, data_type in session.execute(
+            text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ANY(:tables)"
+            ),
+            {"tables": list(TRACKED)},
+        )
+    }
+    live = []
+    for table, (_, fields) in TRACKED.items():
+        pairs = ", ".join(f"'{name}', {_canonical_sql(name, types[(table, name)])}" for name in fields)
+        live.append(f"SELECT '{table}' AS tbl, id::text AS id, jsonb_build_object({pairs}) AS live FROM {table}")
+    return f"""
+        WITH logged AS (
+            SELECT DISTINCT ON (details->'row'->>'table', details->'row'->>'id')
+                   details->'row'->>'table' AS tbl, details->'row'->>'id' AS id, seq, details->'row'->'values' AS vals
+            FROM custody_events WHERE details ? 'row'
+            ORDER BY details->'row'->>'table', details->'row'->>'id', seq DESC
+        ), live AS ({" UNION ALL ".join(live)})
+        SELECT coalesce(live.tbl, logged.tbl) AS tbl, coalesce(live.id, logged.id) AS id, logged.seq, logged.vals,
+               live.live
+        FROM live FULL JOIN logged ON logged.tbl = live.tbl AND logged.id = live.id
+        WHERE (logged.tbl IS NULL OR logged.tbl = ANY(:tables))
+          AND (live.id IS NULL OR logged.id IS NULL OR NOT live.live @> logged.vals)
+        ORDER BY logged.seq NULLS FIRST, 2
+    """
 
 
 def check_rows(session: Session) -> tuple[list[DataProblem], dict[tuple[str, str], list[RowLock]], int]:
     """Compare every tracked row with the log: (problems, the live evidence rows' locks by (key, version),
-    the number of rows read). One query over the events, then one per table, all streamed."""
-    expected = _expected_rows(session)
+    the number of rows compared). One statement for the comparison, one per evidence table for the locks."""
     problems: list[DataProblem] = []
-    locks: dict[tuple[str, str], list[RowLock]] = {}
-    count = 0
-    for table, (noun, fields) in TRACKED.items():
-        columns = ", ".join(fields)
-        for record in _stream(session, f"SELECT id, {columns} FROM {table}"):
-            count += 1
-            values = record._mapping
-            row_id = str(values["id"])
-            live = {name: canonical(values[name]) for name in fields}
-            logged = expected.pop((table, row_id), None)
-            if logged is None:
-                problems.append(
-                    DataProblem(NOT_IN_LOG, row_id, f"{noun} {row_id[:8]}… is in the table but not in the log")
-                )
-            else:
-                problems.extend(_differences(noun, row_id, live, logged[1], logged[0]))
-            if table in EVIDENCE_TABLES and values["deleted_at"] is None:
-                lock = RowLock(noun, row_id, values["retention_mode"], values["retain_until"], values["legal_hold"])
-                locks.setdefault((values["object_key"], values["version_id"]), []).append(lock)
-    for (table, row_id), (seq, _) in sorted(expected.items(), key=lambda item: item[1][0]):
+    for table, row_id, seq, logged, live in _stream(session, _comparison(session), {"tables": list(TRACKED)}):
         noun = TRACKED[table][0]
-        problems.append(
-            DataProblem(
-                NOT_IN_TABLE,
-                row_id,
-                f"{noun} {row_id[:8]}… is in the log but not in the table",
-                f"last recorded by seq {seq}",
+        if logged is None:
+            problems.append(DataProblem(NOT_IN_LOG, row_id, f"{noun} {row_id[:8]}… is in the table but not in the log"))
+        elif live is None:
+            problems.append(
+                DataProblem(
+                    NOT_IN_TABLE,
+                    row_id,
+                    f"{noun} {row_id[:8]}… is in the log but not in the table",
+                    f"last recorded by seq {seq}",
+                )
             )
+        else:
+            problems.extend(_differences(noun, row_id, live, logged, seq))
+    count = 0
+    for table in TRACKED:
+        count += session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    locks: dict[tuple[str, str], list[RowLock]] = {}
+    for table in EVIDENCE_TABLES:
+        noun = TRACKED[table][0]
+        statement = (
+            f"SELECT id, object_key, version_id, retention_mode, retain_until, legal_hold FROM {table} "
+            "WHERE deleted_at IS NULL"
         )
+        for row_id, key, version, mode, until, hold in _stream(session, statement):
+            locks.setdefault((key, version), []).append(RowLock(noun, str(row_id), mode, until, hold))
     return problems, locks, count
 
 
