@@ -99,7 +99,7 @@ def _closed_case_objects(
             .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
             .join(Case, Case.id == ExtractionRequest.case_id)
             .where(
-                Case.status == CaseStatus.closed.value,
+                Case.status == CaseStatus.closed,
                 Case.manual_hold_reason.is_(None),
                 model.deleted_at.is_(None),
                 model.legal_hold.is_(held),
@@ -170,7 +170,7 @@ def _delete(
         request = session.get(ExtractionRequest, row.request_id)
         assert request is not None
         case = session.get(Case, request.case_id)
-        if case is None or case.status != CaseStatus.closed.value or case.manual_hold_reason is not None:
+        if case is None or case.status != CaseStatus.closed or case.manual_hold_reason is not None:
             return  # nothing referenced by an open or manually held case is deleted
         if isinstance(row, Original) and session.scalar(
             select(Clip.id).where(Clip.original_id == row.id, Clip.deleted_at.is_(None)).limit(1)
