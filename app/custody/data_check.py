@@ -5,7 +5,7 @@ order gives every tracked row's expected values; each table is then read once, s
 
 - "<noun> <id>… <field> is X in the table but Y in the log" (kind "row differs from the log");
 - "<noun> <id>… is in the table but not in the log": a row no event wrote (kind "row not in the log"). Rows
-  that existed before the log recorded row states got a baseline event from migration 0014, so this is a row
+  that existed before the log recorded row states got a baseline event from migration 0015, so this is a row
   written around the services, e.g. a consent inserted with SQL;
 - "<noun> <id>… is in the log but not in the table" (kind "row missing from the table").
 

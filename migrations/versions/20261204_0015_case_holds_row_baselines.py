@@ -4,8 +4,8 @@ user records the row's security-relevant fields in its custody event, and verifi
 with them. Rows written before carry no such state, so each gets one event (`row.baseline`) recording the row
 as it stands at this migration; verification then covers them like any other row.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 09:00:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
