@@ -87,6 +87,8 @@ def _render_request(
         },
         "polling": current not in TERMINAL,
         "poll_seconds": POLL_SECONDS,
+        "shown": current.value,
+        "changed": False,
     }
     return render(request, "request.html", {**context, **extra}, status)
 

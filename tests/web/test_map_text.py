@@ -47,8 +47,8 @@ def test_camera_labels_are_text_in_the_map_tooltips_and_the_tiles_are_attributed
             "number": f"VV-{uuid.uuid4().hex[:6]}",
             "title": "Trộm",
             "offence": "theft",
-            "incident_lat": "10.7769",
-            "incident_lon": "106.7009",
+            "incident_lat": "21.0285",  # away from the other tests' cameras: this page shows this test's only
+            "incident_lon": "105.8542",
             "incident_start": start,
             "incident_end": end,
         },
@@ -56,7 +56,7 @@ def test_camera_labels_are_text_in_the_map_tooltips_and_the_tiles_are_attributed
     assert made.status_code == 303, made.text
     owner = make_owner()
     give_consent(owner)
-    make_camera(owner, 10.7770, 106.7010, label=HOSTILE)
+    make_camera(owner, 21.0286, 105.8543, label=HOSTILE)
 
     fetched: list[str] = []
 
