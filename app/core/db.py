@@ -18,6 +18,7 @@ from sqlalchemy import DateTime, MetaData, create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from app.core import db_timeouts
 from app.core.config import get_settings
 
 NAMING = {
@@ -56,15 +57,19 @@ _factory: sessionmaker[Session] | None = None
 def get_engine() -> Engine:
     global _engine, _factory
     if _engine is None:
-        url = get_settings().database_url
+        settings = get_settings()
+        url = settings.database_url
         if not url:
             raise RuntimeError("database_url is not set; start the embedded default first")
+        libpq_url = normalise_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
         _engine = create_engine(
             normalise_url(url),
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=20,
-            connect_args={"options": SESSION_OPTIONS},
+            # Bounded connects, statements and waits on a server that does not answer (app.core.db_timeouts).
+            creator=db_timeouts.sync_connector(libpq_url, settings, SESSION_OPTIONS),
+            pool_timeout=settings.database_statement_timeout_seconds or 30,
         )
         _factory = sessionmaker(_engine, expire_on_commit=False)
     return _engine

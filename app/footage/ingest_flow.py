@@ -492,6 +492,12 @@ def _move_reason(prepared: Prepared, decode_error: str | None) -> str:
     return "recorder export received"
 
 
+# A resumable upload (footage/uploads.py) has its object in S3 already: it takes the same checks at creation and
+# completion, and joins at the accept step.
+prepare = _prepare
+accept = _accept
+
+
 def _queue_clip(request_id: UUID) -> None:
     """Defer the clip job; if the queue cannot be reached, the periodic clip sweep picks the request up."""
     try:

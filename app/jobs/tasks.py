@@ -16,6 +16,7 @@ from app.extractions.service import EXPIRE_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK, CLIP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
 from app.footage.retention import RETENTION_SWEEP_TASK
+from app.footage.uploads import UPLOAD_SWEEP_TASK
 from app.notifications import service as notifications
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,16 @@ def sweep_orphans(timestamp: int) -> dict[str, int]:
         "rows_without_objects": len(report.rows_without_objects),
         "removed": len(report.removed),
     }
+
+
+@queue.periodic(cron="*/15 * * * *", periodic_id="sweep-uploads")
+@queue.task(name=UPLOAD_SWEEP_TASK, queueing_lock=UPLOAD_SWEEP_TASK)
+def sweep_uploads(timestamp: int) -> dict[str, int]:
+    """Every 15 minutes: resumable uploads past their expiry are aborted with their parts, and their rows go."""
+    from app.footage.uploads import sweep_expired
+
+    report = sweep_expired()
+    return {"expired": report.expired, "strays": report.strays}
 
 
 @queue.periodic(cron="41 * * * *", periodic_id="sweep-retention")
