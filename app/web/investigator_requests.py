@@ -153,7 +153,7 @@ def resend_link(
 def qr_svg(url: str) -> Markup:
     """The link as an inline SVG QR code (error correction M: readable from a phone screen held up to another)."""
     buffer = BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, scale=5, border=2)
+    segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, scale=5, border=2, omitsize=True)
     return Markup(buffer.getvalue().decode("ascii"))  # noqa: S704 - segno's own output: no user text in it
 
 

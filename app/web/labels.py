@@ -83,4 +83,7 @@ CUSTODY_LABELS = (
     N_("shown as a QR code to the owner"),
 )
 
+# What a custody event touched, when it is no footage, request, camera or case (those are named).
+OBJECT_LABELS = (N_("consent"), N_("retention_category"), N_("camera_import"), N_("object"))
+
 COVERAGE_LABELS = (N_("faces the place"), N_("faces away"), N_("direction unknown"))
