@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import links
-from app.auth.models import Role, Unit
-from app.auth.permissions import Actor, can_see_unit_object, ensure_visible, system_actor
-from app.cases.models import Case
+from app.auth.models import Unit
+from app.auth.permissions import Actor, ensure_may, ensure_visible, system_actor
+from app.cases.models import Case, CaseStatus
 from app.core import clock
 from app.core.config import get_settings
-from app.core.errors import Conflict, DomainError, Forbidden, RuleViolation
+from app.core.errors import Conflict, DomainError, RuleViolation
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
@@ -40,11 +40,11 @@ S = RequestStatus
 # -- one camera ------------------------------------------------------------------------------
 def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
     case = session.get(Case, case_id)
-    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
+    if case is None:
+        ensure_visible(False, actor, "case", case_id)
     assert case is not None
-    if actor.role != Role.investigator or case.unit_id != actor.unit_id:
-        raise Forbidden("only an investigator of the case's unit may file requests for it")
-    if case.status != "open":
+    ensure_may(actor, "requests.file", case)
+    if case.status != CaseStatus.open:
         raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
     return case
 
@@ -118,7 +118,7 @@ def _file(
         select(ExtractionRequest.id).where(
             ExtractionRequest.case_id == case.id,
             ExtractionRequest.camera_id == camera.id,
-            ExtractionRequest.status.in_([s.value for s in ACTIVE]),
+            ExtractionRequest.status.in_(sorted(ACTIVE)),
             ExtractionRequest.window_start < window_end,
             ExtractionRequest.window_end > window_start,
         )
@@ -143,7 +143,7 @@ def _file(
         legal_basis=legal_basis,
         priority=priority,
         overwrite_deadline=window_start + timedelta(days=camera.retention_days),
-        status=S.draft.value,
+        status=S.draft,
         consent_id=consent.id if consent is not None else None,
         created_by=actor.user_id,
         created_at=now,
@@ -245,7 +245,7 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
             camera = session.get(Camera, request.camera_id)
             assert camera is not None
             entry = _camera_entry(camera, request)
-            if RequestStatus(request.status) in IN_OWNERS_HANDS:
+            if request.status in IN_OWNERS_HANDS:
                 link, token = new_link(session, actor, request)
                 entry["link_url"] = links.link_url(token)
                 tokens.append(token)
@@ -296,19 +296,18 @@ def _camera_entry(camera: Camera, request: ExtractionRequest) -> dict[str, Any]:
 
 
 # -- after filing: a new link, a second request --------------------------------------------------
-def _filing_investigator(session: Session, actor: Actor, request_id: UUID, what: str) -> ExtractionRequest:
+def _filing_investigator(session: Session, actor: Actor, request_id: UUID, action: str) -> ExtractionRequest:
     from app.extractions.service import get_request
 
     request = get_request(session, actor, request_id, for_update=True)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden(f"only an investigator of the filing unit may {what}")
+    ensure_may(actor, action, request)
     return request
 
 
 def resend_link(session: Session, actor: Actor, request_id: UUID) -> ExtractionRequest:
     """Send the owner the request again with a new one-time link; the links sent before stop working."""
-    request = _filing_investigator(session, actor, request_id, "resend owner links")
-    if RequestStatus(request.status) not in IN_OWNERS_HANDS:
+    request = _filing_investigator(session, actor, request_id, "links.issue")
+    if request.status not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     revoke_live_links(session, actor, request)
     notify_owners(session, actor, [request])
@@ -318,8 +317,8 @@ def resend_link(session: Session, actor: Actor, request_id: UUID) -> ExtractionR
 def link_for_display(session: Session, actor: Actor, request_id: UUID) -> tuple[ExtractionRequest, str, Any]:
     """A new one-time link to show the owner on the officer's screen (a QR code, for owners without email): the
     links before it stop working, and the display is recorded in the custody log. Returns (request, url, expiry)."""
-    request = _filing_investigator(session, actor, request_id, "show owner links")
-    if RequestStatus(request.status) not in IN_OWNERS_HANDS:
+    request = _filing_investigator(session, actor, request_id, "links.issue")
+    if request.status not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     revoke_live_links(session, actor, request)
     link, token = new_link(session, actor, request)
@@ -342,7 +341,7 @@ def re_request(
 ) -> ExtractionRequest:
     """After footage that does not cover the window: withdraw the request and ask the same camera again for the
     window given (the same purpose and legal basis), the owner told with a new link."""
-    old = _filing_investigator(session, actor, request_id, "ask again")
+    old = _filing_investigator(session, actor, request_id, "requests.cancel")
     if old.status != S.footage_mismatch.value:
         raise Conflict(f"a {old.status} request cannot become re_requested; only after a footage mismatch")
     case = _open_case_for_filing(session, actor, old.case_id)

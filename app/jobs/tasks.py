@@ -64,11 +64,14 @@ def sweep_clips(timestamp: int) -> int:
     from sqlalchemy import select
 
     from app.extractions.models import ExtractionRequest
+    from app.extractions.states import RequestStatus
     from app.footage.cutting import make_clip as cut_clip
 
     with read_session() as session:
         waiting = list(
-            session.scalars(select(ExtractionRequest.id).where(ExtractionRequest.status == "footage_received"))
+            session.scalars(
+                select(ExtractionRequest.id).where(ExtractionRequest.status == RequestStatus.footage_received)
+            )
         )
     for request_id in waiting:
         try:

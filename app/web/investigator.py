@@ -203,8 +203,15 @@ def _render_case(
     locale = locale_of(request)
     case = cases.get_case(session, actor, case_id)
     requests, _total = listing.list_requests_in(session, actor, limit=500, offset=0, case_id=case.id)
-    hits, camera_total = registry.search(
-        session, case.incident_lat, case.incident_lon, MAP_RADIUS_M, case.incident_start, CAMERA_PAGE, cameras_offset
+    hits, camera_total = registry.search_for(
+        session,
+        actor,
+        case.incident_lat,
+        case.incident_lon,
+        MAP_RADIUS_M,
+        case.incident_start,
+        CAMERA_PAGE,
+        cameras_offset,
     )
     area = extra.get("area_result")
     skipped_ids = [s["camera_id"] for s in area["skipped"]] if isinstance(area, dict) else []
@@ -348,8 +355,8 @@ def case_cameras(
     """Cameras within 500 m of the incident for the case map, soonest overwrite first, a page at a time (the
     total says whether there are more)."""
     case = cases.get_case(session, actor, case_id)
-    hits, total = registry.search(
-        session, case.incident_lat, case.incident_lon, MAP_RADIUS_M, case.incident_start, limit, offset
+    hits, total = registry.search_for(
+        session, actor, case.incident_lat, case.incident_lon, MAP_RADIUS_M, case.incident_start, limit, offset
     )
     names = load_names(session, cameras={h["id"] for h in hits})
     items = camera_rows(hits, names, locale_of(request))

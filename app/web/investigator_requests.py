@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, may
 from app.core.db import SessionDep
 from app.extractions import filing
 from app.extractions import service as extractions
@@ -43,7 +42,8 @@ def covered_range(detail: dict[str, Any]) -> tuple[datetime, datetime] | None:
 
 
 def _may_act(actor: Actor, detail: dict[str, Any]) -> bool:
-    return actor.role == Role.investigator and actor.unit_id == detail["unit_id"]
+    """The filing unit's investigators act on a request; others (supervisors, auditors) only read it."""
+    return may(actor, "requests.cancel") and actor.unit_id == detail["unit_id"]
 
 
 def _wall(value: datetime | None, zone: str) -> str:

@@ -9,8 +9,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
-from app.auth.models import Role
-from app.auth.permissions import actor_from_token, client_address
+from app.auth.permissions import actor_from_token, client_address, may
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import TooManyRequests, Unauthorized
@@ -85,11 +84,11 @@ def switch_language(request: Request, code: str, session: SessionDep) -> Respons
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, actor: WebActor) -> Response:
-    """Owners go to their requests; the unit's staff see its open requests, the ones at risk first."""
-    if actor.role == Role.owner:
+    """Owners go to their requests; a unit's staff see its open requests, the ones at risk first."""
+    if may(actor, "owner.pages"):
         return RedirectResponse("/owner/requests", status_code=303)  # an owner's home is their requests
     context: dict[str, object] = {"role": actor.role}
-    if actor.role in (Role.investigator, Role.supervisor):
+    if actor.unit_id is not None and may(actor, "cases.read"):
         context.update(investigator.dashboard(session, actor))
     return render(request, "home.html", context)
 
