@@ -50,12 +50,14 @@ POLICY: dict[str, frozenset[Role]] = {
     # cases and requests
     "cases.read": frozenset({ADM, INV, SUP, AUD}),
     "cases.write": frozenset({INV}),
+    "cases.hold": frozenset({ADM, SUP}),
     "retention.read": frozenset({ADM, INV, SUP, AUD}),
     "retention.write": frozenset({ADM}),
     "requests.read": EVERYONE,
     "requests.file": frozenset({INV}),
     "requests.respond": frozenset({OWN, ADM}),
     "requests.cancel": frozenset({INV}),
+    "requests.close": frozenset({INV}),
     "links.manage": frozenset({INV}),
     # evidence
     "footage.upload": frozenset({OWN}),
@@ -445,6 +447,11 @@ def _cancel_request(actor: Actor, request: ScopedRequest) -> None:
     _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may cancel a request")
 
 
+def _close_request(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may close a request")
+
+
 def _issue_link(actor: Actor, request: ScopedRequest) -> None:
     _see_request(actor, request)
     _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may issue owner links")
@@ -478,10 +485,12 @@ def acts_for_owner_of(actor: Actor, owned: OwnedObject) -> bool | None:
 OBJECT_RULES: dict[str, Callable[[Actor, Any], None]] = {
     "cases.read": _see_case,
     "cases.write": _see_case,
+    "cases.hold": _see_case,
     "requests.read": _see_request,
     "requests.file": _file_on_case,
     "requests.respond": _answer_request,
     "requests.cancel": _cancel_request,
+    "requests.close": _close_request,
     "links.issue": _issue_link,
     "links.revoke": _revoke_link,
     "footage.upload": _upload_footage,
