@@ -104,6 +104,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # footage (probe body "not a video", no X-Recording-Start → 422 before anything is stored)
     ("PUT", "/api/v1/requests/{request_id}/original"): only("owner", ok=422),
     ("PUT", "/api/v1/respond/{token}/original"): by_link(422),
+    ("POST", "/api/v1/requests/{request_id}/clock-checks"): only("owner", "investigator", ok=422),
+    ("POST", "/api/v1/requests/{request_id}/clock-checks/photo"): only("owner", "investigator", ok=422),
+    ("GET", "/api/v1/requests/{request_id}/clock-checks"): Row(ALL, 404),
+    ("POST", "/api/v1/respond/{token}/clock-checks"): by_link(422),
+    ("POST", "/api/v1/respond/{token}/clock-checks/photo"): by_link(422),
     ("GET", "/api/v1/originals/{original_id}"): Row(ALL, 404),
     ("GET", "/api/v1/clips/{clip_id}"): Row(ALL, 404),
     ("POST", "/api/v1/clips/{clip_id}/download-link"): only("investigator", "supervisor", "auditor", "owner", ok=422),

@@ -30,7 +30,8 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage.models import Original
+from app.footage.clock_checks import offset_for_upload
+from app.footage.models import ClockOffsetSource, Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.retention import LockPeriod, lock_period
 from app.footage.schemas import OriginalReceived
@@ -65,6 +66,8 @@ class Prepared:
     client_sha256: str | None
     recording_start_stated: str
     lock: LockPeriod
+    clock_offset_source: ClockOffsetSource = ClockOffsetSource.none
+    clock_check_id: UUID | None = None
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -106,8 +109,10 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
         client_sha = headers.client_sha256.strip().lower() if headers.client_sha256 else None
         if client_sha is not None and not HEX64.match(client_sha):
             raise RuleViolation("X-Content-SHA256", "must be 64 hexadecimal characters")
-        offset = 0.0
+        # Without the header, the request's latest clock check applies (else 0); the header wins when given.
+        offset, offset_source, check_id = offset_for_upload(session, request.id)
         if headers.clock_offset_s not in (None, ""):
+            offset_source, check_id = ClockOffsetSource.header, None
             offset = header_value(
                 FINITE_FLOAT, "X-Clock-Offset-Seconds", str(headers.clock_offset_s), "must be a number of seconds"
             )
@@ -134,6 +139,8 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
             client_sha256=client_sha,
             recording_start_stated=headers.recording_start.strip(),
             lock=lock_period(session, request.case_id),
+            clock_offset_source=offset_source,
+            clock_check_id=check_id,
         )
 
 
@@ -272,6 +279,8 @@ def _record(
             recording_start_recorder=prepared.recording_start_recorder,
             recording_start_stated=prepared.recording_start_stated,
             clock_offset_s=prepared.clock_offset_s,
+            clock_offset_source=prepared.clock_offset_source.value,
+            clock_check_id=prepared.clock_check_id,
             uploaded_by=actor.label,
             client_address=actor.client_address,
             received_at=clock.now(),
@@ -313,6 +322,8 @@ def _record(
                 **media_fields,
                 "recording_start_recorder": original.recording_start_recorder.isoformat(),
                 "clock_offset_s": original.clock_offset_s,
+                "clock_offset_source": original.clock_offset_source,
+                "clock_check_id": str(original.clock_check_id) if original.clock_check_id else None,
                 "frame_rate_assumed": original.frame_rate_assumed,
             },
             **common,
@@ -348,6 +359,8 @@ def _record(
             "frame_rate_assumed": original.frame_rate_assumed,
             "recording_start_recorder": original.recording_start_recorder,
             "clock_offset_s": original.clock_offset_s,
+            "clock_offset_source": original.clock_offset_source,
+            "clock_check_id": original.clock_check_id,
         }
     _queue_clip(prepared.request_id)
     return result

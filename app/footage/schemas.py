@@ -6,8 +6,9 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from app.core.params import Schema
+from app.core.params import FiniteFloat, IsoDateTime, Schema
 from app.extractions.schemas import RequestRead, TransitionRead
+from app.footage.models import ClockCheckMethod, ClockOffsetSource
 
 
 class MediaRead(Schema):
@@ -35,6 +36,8 @@ class OriginalRead(Schema):
     recording_start_recorder: datetime
     recording_start_stated: str
     clock_offset_s: float
+    clock_offset_source: ClockOffsetSource
+    clock_check_id: UUID | None
     recording_start_true: datetime
     uploaded_by: str
     received_at: datetime
@@ -58,6 +61,9 @@ class ClipRead(Schema):
     requested_end: datetime
     actual_start: datetime
     actual_end: datetime
+    clock_offset_s: float
+    clock_offset_source: ClockOffsetSource
+    clock_check_id: UUID | None
     shortfall: dict[str, Any]
     tool: str
     tool_version: str
@@ -93,3 +99,29 @@ class OriginalReceived(Schema):
     frame_rate_assumed: bool
     recording_start_recorder: datetime
     clock_offset_s: float
+    clock_offset_source: ClockOffsetSource
+    clock_check_id: UUID | None
+
+
+class ClockCheckIn(Schema):
+    # What the recorder's screen shows now, as read: naive local time, read in the camera's time zone.
+    displayed: IsoDateTime = Field(examples=["2026-11-23T20:14:05"])
+    method: ClockCheckMethod | None = None
+    # Seconds between reading the screen and sending, by the client's own elapsed-time clock (so the client's
+    # wrong wall clock does not matter); given, the reading is dated that much before receipt, more precisely.
+    read_ago_s: FiniteFloat | None = Field(None, ge=0, le=600)
+
+
+class ClockCheckRead(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    request_id: UUID
+    offset_seconds: float
+    method: ClockCheckMethod
+    measured_at: datetime
+    uncertainty_s: float
+    displayed: str
+    measured_by: str
+    photo_sha256: str | None = None
+    photo_version_id: str | None = None
