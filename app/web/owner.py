@@ -9,11 +9,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.auth.links import LinkActor
+from app.core import clock
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.extractions import service as extractions
 from app.extractions.schemas import ApproveIn
 from app.footage import service as footage
+from app.footage.clock_checks import latest_check
 from app.web.forms import error_text, local_to_utc, stated_reason
 from app.web.pages import render
 
@@ -23,8 +25,13 @@ router = APIRouter(include_in_schema=False)
 def _page(request: Request, session: SessionDep, actor: LinkActor, token: str, **extra: object) -> Response:
     assert actor.link_request_id is not None
     detail = footage.request_detail(session, actor, actor.link_request_id)
+    # the clock step: the latest reading, and true time for the page's ticking clock
+    clock_step = {"latest_clock_check": latest_check(session, actor.link_request_id), "server_now": clock.now()}
     return render(
-        request, "respond.html", {"req": detail, "token": token, **extra}, status=422 if "error" in extra else 200
+        request,
+        "respond.html",
+        {"req": detail, "token": token, **clock_step, **extra},
+        status=422 if "error" in extra else 200,
     )
 
 
