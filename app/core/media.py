@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import get_settings
+from app.core.native_formats import DHAV, IMKH, IMKH_HEADER_SIZE
 
 
 class MediaError(Exception):
@@ -90,14 +91,31 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
 
 
 RAW_H264_SUFFIXES = (".264", ".h264")
+# Read front to back only: raw H.264 has no timestamps to seek by; the DHAV demuxer seeks only within what it read.
+UNSEEKABLE_FORMATS = frozenset({"h264", "dhav"})
 
 
-def open_options(filename: str, frame_rate: float | None) -> tuple[str | None, dict[str, str]]:
-    """(forced format, demuxer options): a raw H.264 elementary stream carries no container or timestamps,
-    so it is read as `h264` at the stated frame rate."""
+def open_options(
+    filename: str, frame_rate: float | None, native: str | None = None
+) -> tuple[str | None, dict[str, str]]:
+    """(forced format, demuxer options). A raw H.264 elementary stream carries no container or timestamps, so it
+    is read as `h264` at the stated frame rate; an IMKH export is read as the program stream behind its header;
+    DHAV is named so that a misleading extension (a `.mp4` that is DHAV) cannot send the probe astray."""
+    if native == IMKH:
+        return "mpeg", {"skip_initial_bytes": str(IMKH_HEADER_SIZE)}
+    if native == DHAV:
+        return "dhav", {}
     if filename.lower().endswith(RAW_H264_SUFFIXES):
         return "h264", {"framerate": f"{frame_rate or 25}"}
     return None, {}
+
+
+def input_args(format: str | None, options: dict[str, str]) -> list[str]:  # noqa: A002
+    """The ffmpeg command-line form of (forced format, demuxer options), placed before `-i`."""
+    args = ["-f", format] if format else []
+    for name, value in options.items():
+        args += [f"-{name}", value]
+    return args
 
 
 def probe(
@@ -177,7 +195,7 @@ def check_playable(
                     break
             if frames == 0:
                 raise MediaError("no video frame decodes")
-            if duration_s and duration_s > 4 and format is None:
+            if duration_s and duration_s > 4 and format not in UNSEEKABLE_FORMATS:
                 container.seek(int((duration_s - 2) * av.time_base), any_frame=False, backward=True)
                 tail = 0
                 for _frame in container.decode(stream):

@@ -1,11 +1,12 @@
-"""Filing, answering and moving extraction requests. Every move is a history row and a custody event, in the
-same transaction as the change."""
+"""Moving extraction requests through their states: the owner's answer, cancelling, owner links, expiry.
+Every move is a history row and a custody event, in the same transaction as the change. Filing, which
+creates requests, is app.extractions.filing."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -13,18 +14,15 @@ from sqlalchemy.orm import Session
 from app.auth import links
 from app.auth.models import Role
 from app.auth.permissions import Actor, can_see_unit_object, ensure_role, ensure_visible
-from app.cases.models import Case
 from app.core import clock
-from app.core.config import get_settings
 from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
-from app.extractions.schemas import ApproveIn, RequestCreate
-from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus, check_transition
-from app.registry import service as registry
-from app.registry.models import Camera
+from app.extractions.schemas import ApproveIn
+from app.extractions.states import IN_OWNERS_HANDS, RequestStatus, check_transition
 
 S = RequestStatus
+EXPIRE_TASK = "requests.expire_unanswered"  # the periodic expiry, by the name it is queued under
 
 
 # -- scope -----------------------------------------------------------------------------------
@@ -103,155 +101,6 @@ def move(
         links.complete(session, request.id)
     session.flush()
     return step
-
-
-# -- filing ----------------------------------------------------------------------------------
-def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
-    case = session.get(Case, case_id)
-    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
-    assert case is not None
-    if actor.role != Role.investigator or case.unit_id != actor.unit_id:
-        raise Forbidden("only an investigator of the case's unit may file requests for it")
-    if case.status != "open":
-        raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
-    return case
-
-
-def eligibility(session: Session, camera: Camera, window_start: datetime, now: datetime) -> tuple[str | None, Any]:
-    """(reason the camera cannot be asked, None) or (None, the consent that allows it / None for police cameras)."""
-    if camera.status == "decommissioned":
-        return "camera is decommissioned", None
-    deadline = window_start + timedelta(days=camera.retention_days)
-    if deadline <= now:
-        return f"footage already overwritten (deadline {deadline.isoformat()})", None
-    if camera.programme == "police":
-        return None, None
-    consent = registry.valid_consent_at(session, camera.id, now)
-    if consent is None:
-        return "no valid consent", None
-    return None, consent
-
-
-def file_request(session: Session, actor: Actor, case_id: UUID, body: RequestCreate) -> ExtractionRequest:
-    """File one request, applying every filing rule (each a 422/409 that names it)."""
-    case = _open_case_for_filing(session, actor, case_id)
-    camera = session.get(Camera, body.camera_id)
-    if camera is None:
-        raise RuleViolation("camera_id", f"camera {body.camera_id} does not exist")
-    request = _file(
-        session,
-        actor,
-        case,
-        camera,
-        body.window_start,
-        body.window_end,
-        body.purpose,
-        body.legal_basis,
-        body.priority,
-        group_id=None,
-    )
-    from app.extractions.area import notify_owners  # area builds on this module
-
-    notify_owners(session, actor, [request])
-    return request
-
-
-def _check_window(window_start: datetime, window_end: datetime) -> None:
-    max_hours = get_settings().max_request_window_hours
-    if window_end <= window_start:
-        raise RuleViolation("window_end", "must be after window_start")
-    if window_end - window_start > timedelta(hours=max_hours):
-        raise RuleViolation("window_end", f"the window may last at most {max_hours} hours")
-
-
-def _file(
-    session: Session,
-    actor: Actor,
-    case: Case,
-    camera: Camera,
-    window_start: datetime,
-    window_end: datetime,
-    purpose: str,
-    legal_basis: str,
-    priority: str,
-    *,
-    group_id: UUID | None,
-) -> ExtractionRequest:
-    _check_window(window_start, window_end)
-    now = clock.now()
-    reason, consent = eligibility(session, camera, window_start, now)
-    if reason is not None:
-        deadline = window_start + timedelta(days=camera.retention_days)
-        field = "window_start" if "overwritten" in reason else "camera_id"
-        raise RuleViolation(field, reason, extra={"overwrite_deadline": deadline.isoformat()})
-    duplicate = session.scalar(
-        select(ExtractionRequest.id).where(
-            ExtractionRequest.case_id == case.id,
-            ExtractionRequest.camera_id == camera.id,
-            ExtractionRequest.status.in_([s.value for s in ACTIVE]),
-            ExtractionRequest.window_start < window_end,
-            ExtractionRequest.window_end > window_start,
-        )
-    )
-    if duplicate is not None:
-        raise Conflict(
-            f"request {duplicate} already asks this camera for an overlapping window of this case",
-            extra={"existing_request_id": str(duplicate)},
-        )
-    assert actor.user_id is not None
-    request = ExtractionRequest(
-        id=uuid4(),
-        case_id=case.id,
-        camera_id=camera.id,
-        unit_id=case.unit_id,
-        owner_id=camera.owner_id,
-        group_id=group_id,
-        window_start=window_start,
-        window_end=window_end,
-        camera_timezone=camera.timezone,
-        purpose=purpose,
-        legal_basis=legal_basis,
-        priority=priority,
-        overwrite_deadline=window_start + timedelta(days=camera.retention_days),
-        status=S.draft.value,
-        consent_id=consent.id if consent is not None else None,
-        created_by=actor.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(request)
-    session.flush()
-    move(
-        session,
-        request,
-        S.submitted,
-        actor,
-        purpose,
-        action="request.filed",
-        details={
-            "camera_id": str(camera.id),
-            "window_start": window_start.isoformat(),
-            "window_end": window_end.isoformat(),
-            "legal_basis": legal_basis,
-            "consent_id": str(request.consent_id) if request.consent_id else None,
-            "programme": camera.programme,
-        },
-    )
-    if consent is not None and consent.scope == "auto_approve":
-        from app.auth.permissions import system_actor
-
-        request.auto_approved = True
-        request.approved_start, request.approved_end = window_start, window_end
-        request.responded_at = now
-        move(
-            session,
-            request,
-            S.approved,
-            system_actor("consent"),
-            f"auto_approve consent {consent.id}",
-            details={"consent_id": str(consent.id)},
-        )
-    return request
 
 
 # -- owner response --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ class RequestStatus(enum.StrEnum):
     cancelled = "cancelled"
     footage_received = "footage_received"
     footage_mismatch = "footage_mismatch"
+    needs_conversion = "needs_conversion"
     clip_ready = "clip_ready"
     delivered = "delivered"
     closed = "closed"
@@ -34,12 +35,16 @@ TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
     S.draft: frozenset({S.submitted, S.cancelled}),
     # Owner answers (approve / partly / deny), the deadline passes unanswered, or the investigator withdraws.
     S.submitted: frozenset({S.approved, S.partially_approved, S.denied, S.expired, S.cancelled}),
-    S.approved: frozenset({S.footage_received, S.cancelled}),
-    S.partially_approved: frozenset({S.footage_received, S.cancelled}),
+    # A file no reader here decodes, kept because the uploader named its vendor format, waits for conversion.
+    S.approved: frozenset({S.footage_received, S.needs_conversion, S.cancelled}),
+    S.partially_approved: frozenset({S.footage_received, S.needs_conversion, S.cancelled}),
     # The footage either covers the approved window (a clip can be cut) or it does not.
     S.footage_received: frozenset({S.clip_ready, S.footage_mismatch}),
     # After a mismatch the owner may upload again; otherwise the investigator closes the request.
-    S.footage_mismatch: frozenset({S.footage_received, S.cancelled, S.closed}),
+    S.footage_mismatch: frozenset({S.footage_received, S.needs_conversion, S.cancelled, S.closed}),
+    # An investigator uploads the converted file (a derivative of the kept original) and clipping proceeds from it;
+    # or gives up on the file.
+    S.needs_conversion: frozenset({S.footage_received, S.cancelled, S.closed}),
     S.clip_ready: frozenset({S.delivered}),
     S.delivered: frozenset({S.closed}),
     S.denied: frozenset(),

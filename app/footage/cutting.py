@@ -1,9 +1,11 @@
 """Cutting a clip of the requested window out of an original, by stream copy, and recording how it was made.
 
 True time → recorder time (add the recorder's clock offset) → offset into the file (minus the recorder's clock
-at the first frame). MP4 and Matroska originals are cut directly; MPEG-TS, AVI and raw H.264 are first
-remuxed (stream copy, no re-encoding) into a container with an exact timestamp index, because seeking in
-them with -c copy lands imprecisely. The actual first and last frame times are read back from the clip.
+at the first frame). MP4 and Matroska originals are cut directly; MPEG-TS, AVI, raw H.264, Dahua DHAV and
+(IMKH) program streams are first remuxed (stream copy, no re-encoding) into a container with an exact timestamp
+index, because seeking in them with -c copy lands imprecisely. That remux is a working copy, not kept: the clip's
+recorded commands name it, so the clip can be remade from the original the same way. The actual first and last
+frame times are read back from the clip.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from app.footage.models import Clip, Original
 from app.footage.retention import lock_period
 
 log = logging.getLogger(__name__)
+# The names the clip work is queued under: one request's clip, and the sweep that catches lost clip jobs.
+CLIP_TASK = "clips.make"
+CLIP_SWEEP_TASK = "clips.sweep"
 DIRECT = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv"}
 
 
@@ -76,9 +81,15 @@ class CutResult:
     container: str
 
 
+def demuxer(original: Original) -> tuple[str | None, dict[str, str]]:
+    """How ffmpeg must open the original: forced format and demuxer options (raw H.264, IMKH, DHAV)."""
+    rate = float(original.media.get("frame_rate") or 25)
+    return media.open_options(original.filename, rate, original.media.get("native_format"))
+
+
 def cuts_directly(original: Original) -> bool:
     """MP4 and Matroska originals carry an index: ffmpeg seeks in them precisely, also over HTTP ranges."""
-    fmt, _ = media.open_options(original.filename, None)
+    fmt, _ = demuxer(original)
     return str(original.media.get("container") or "") in DIRECT and fmt is None
 
 
@@ -89,7 +100,7 @@ def cut(
     presigned URL; `source_label` names it in the recorded commands (a URL's signature is a credential)."""
     container = str(original.media.get("container") or "")
     commands: list[list[str]] = []
-    fmt, options = media.open_options(original.filename, float(original.media.get("frame_rate") or 25))
+    fmt, options = demuxer(original)
 
     def recorded(args: list[str]) -> list[str]:
         return ["ffmpeg", *(source_label if source_label and a == str(source) else a for a in args)]
@@ -99,9 +110,7 @@ def cut(
         seekable, ext = source, DIRECT[container]
     else:
         seekable, ext = workdir / "remuxed.mp4", ".mkv"
-        args = ["-fflags", "+genpts"]
-        if fmt:
-            args += ["-f", fmt, "-framerate", options["framerate"]]
+        args = ["-fflags", "+genpts", *media.input_args(fmt, options)]
         args += ["-i", str(source), "-map", "0", "-c", "copy", "-y", str(seekable)]
         media.run_ffmpeg(args)
         commands.append(recorded(args))

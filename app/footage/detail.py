@@ -26,11 +26,11 @@ from app.extractions.listing import request_fields
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import TransitionRead
 from app.extractions.service import can_see_request
-from app.footage.models import Clip, Original
+from app.footage.models import CONVERSION_MESSAGE, Clip, Original
 from app.footage.schemas import ClipRead, OriginalRead, RequestDetail
 
 # Shown but not stored: the first frame in true time, derived as Original.recording_start_true derives it.
-ORIGINAL_DERIVED = ("recording_start_true",)
+ORIGINAL_DERIVED = ("recording_start_true", "conversion_message")
 
 
 def _json_list(
@@ -78,7 +78,11 @@ DETAIL = reads.prepare(
 
 def _original_fields(original: dict[str, Any]) -> dict[str, Any]:
     recorder_time = datetime.fromisoformat(original["recording_start_recorder"])
-    return {**original, "recording_start_true": recorder_time - timedelta(seconds=original["clock_offset_s"])}
+    return {
+        **original,
+        "recording_start_true": recorder_time - timedelta(seconds=original["clock_offset_s"]),
+        "conversion_message": CONVERSION_MESSAGE if original["needs_conversion"] else None,
+    }
 
 
 def detail_from_row(row: Mapping[Any, Any] | None) -> RequestDetail | None:

@@ -15,14 +15,13 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import Role
 from app.auth.permissions import Actor
-from app.core import clock, idempotency, media
+from app.core import clock, idempotency, media, native_formats
 from app.core.config import get_settings
-from app.core.db import session_factory
+from app.core.db import UnitOfWork
 from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
 from app.core.params import EARLIEST_YEAR, FINITE_FLOAT, LATEST_YEAR, header_value, within_years
 from app.core.storage import StorageError, get_storage
@@ -30,9 +29,12 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
+from app.footage import recorder_names, recording_start
 from app.footage.clock_checks import offset_for_upload
+from app.footage.cutting import CLIP_TASK
 from app.footage.models import ClockOffsetSource, Original
 from app.footage.receive import Received, stream_to_storage
+from app.footage.recording_start import RecordingStart
 from app.footage.retention import LockPeriod, lock_period
 from app.footage.schemas import OriginalReceived
 
@@ -48,9 +50,22 @@ class UploadHeaders:
     filename: str
     content_length: int | None
     client_sha256: str | None
-    recording_start: str
+    recording_start: str | None
     clock_offset_s: str | None
     frame_rate: str | None
+    # The maker or player of a file no reader here decodes: with it such a file is kept for conversion.
+    vendor_format: str | None = None
+
+
+@dataclass(frozen=True)
+class ConvertedFrom:
+    """The kept original a converted copy derives from, and how it was converted (as the investigator states)."""
+
+    original_id: UUID
+    sha256: str
+    tool: str
+    tool_version: str
+    recording_start: RecordingStart
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,7 @@ class Prepared:
     original_id: UUID
     key: str
     filename: str
-    recording_start_recorder: datetime
+    recording_start_recorder: datetime | None  # as stated in X-Recording-Start, if it was
     clock_offset_s: float
     frame_rate: float | None
     client_sha256: str | None
@@ -68,6 +83,9 @@ class Prepared:
     lock: LockPeriod
     clock_offset_source: ClockOffsetSource = ClockOffsetSource.none
     clock_check_id: UUID | None = None
+    camera_timezone: str = "Asia/Ho_Chi_Minh"
+    vendor_format: str | None = None
+    converted_from: ConvertedFrom | None = None
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -93,11 +111,11 @@ def _safe_filename(raw: str) -> str:
     return name
 
 
-def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
+def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
     settings = get_settings()
     if headers.content_length is not None and headers.content_length > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file exceeds the upload limit of {settings.max_upload_bytes} bytes")
-    with session_factory()() as session:
+    with unit() as session:
         request = extractions.get_request(session, actor, request_id)
         if actor.kind != "link" and not (actor.role == Role.owner and actor.owner_id == request.owner_id):
             raise Forbidden("only the camera's owner hands over footage")
@@ -133,70 +151,68 @@ def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared
             original_id=original_id,
             key=f"originals/{request.id}/{original_id}/{filename}",
             filename=filename,
-            recording_start_recorder=parse_recording_start(headers.recording_start, request.camera_timezone),
+            recording_start_recorder=stated_recording_start(headers.recording_start, request.camera_timezone),
             clock_offset_s=offset,
             frame_rate=rate,
             client_sha256=client_sha,
-            recording_start_stated=headers.recording_start.strip(),
+            recording_start_stated=(headers.recording_start or "").strip(),
             lock=lock_period(session, request.case_id),
             clock_offset_source=offset_source,
             clock_check_id=check_id,
+            camera_timezone=request.camera_timezone,
+            vendor_format=vendor_format_named(headers.vendor_format),
         )
 
 
+def stated_recording_start(value: str | None, tz_name: str) -> datetime | None:
+    """X-Recording-Start parsed, or None when not given (the file or its name may carry the time)."""
+    return parse_recording_start(value, tz_name) if value and value.strip() else None
+
+
+def vendor_format_named(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    name = value.strip()
+    if len(name) > 100 or not name.isprintable():
+        raise RuleViolation("X-Vendor-Format", "name the recorder's maker or player in at most 100 characters")
+    return name
+
+
 async def receive_original(
+    unit: UnitOfWork,
     actor: Actor,
     request_id: UUID,
     chunks: AsyncIterator[bytes],
     headers: UploadHeaders,
     idempotency_key: str | None = None,
 ) -> dict[str, Any] | JSONResponse:
-    """Stream, hash, probe, lock and record one recorder export. With an Idempotency-Key the key is claimed (and
-    committed) before the bytes stream, so a repeat while this one runs is a 409 and a repeat after it returns
-    the stored answer without storing the bytes again; a failed upload releases its key."""
-    if idempotency_key is None:
-        return await _receive(actor, request_id, chunks, headers)
+    """Stream, hash, probe, lock and record one recorder export, each database step a short transaction of
+    `unit`'s. With an Idempotency-Key the key is claimed (and committed) before the bytes stream, so a repeat while
+    this one runs is a 409 and a repeat after it returns the stored answer without storing the bytes again; a
+    failed upload releases its key."""
     print_ = idempotency.fingerprint("PUT", f"/requests/{request_id}/original", dataclasses.asdict(headers))
-    earlier = await run_in_threadpool(_claim_upload_key, actor.label, idempotency_key, print_)
-    if earlier is not None:
-        async for _ in chunks:  # read the repeated body to its end, keep nothing of it
-            pass
-        return earlier
-    try:
-        result = await _receive(actor, request_id, chunks, headers)
-    except BaseException:
-        await run_in_threadpool(_release_upload_key, actor.label, idempotency_key)
-        raise
-    await run_in_threadpool(_complete_upload_key, actor.label, idempotency_key, result)
-    return result
-
-
-def _claim_upload_key(owner: str, key: str, print_: str) -> JSONResponse | None:
-    with session_factory()() as session, session.begin():
-        earlier = idempotency.claim(session, owner, key, print_)
-        return idempotency.replay(earlier) if earlier is not None else None
-
-
-def _release_upload_key(owner: str, key: str) -> None:
-    with session_factory()() as session, session.begin():
-        session.execute(
-            delete(idempotency.IdempotencyRecord).where(
-                idempotency.IdempotencyRecord.owner == owner,
-                idempotency.IdempotencyRecord.key == key,
-                idempotency.IdempotencyRecord.status_code.is_(None),
-            )
-        )
-
-
-def _complete_upload_key(owner: str, key: str, result: dict[str, Any]) -> None:
-    with session_factory()() as session, session.begin():
-        idempotency.complete(session, owner, key, 201, OriginalReceived.model_validate(result).model_dump(mode="json"))
+    async with idempotency.claimed(unit, actor.label, idempotency_key, print_) as held:
+        if held.replay is not None:
+            async for _ in chunks:  # read the repeated body to its end, keep nothing of it
+                pass
+            return held.replay
+        result = await _receive(unit, actor, request_id, chunks, headers)
+        held.complete(201, OriginalReceived, result)
+        return result
 
 
 async def _receive(
-    actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
+    unit: UnitOfWork, actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
 ) -> dict[str, Any]:
-    prepared = await run_in_threadpool(_prepare, actor, request_id, headers)
+    prepared = await run_in_threadpool(_prepare, unit, actor, request_id, headers)
+    return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)
+
+
+async def receive_prepared(
+    unit: UnitOfWork, actor: Actor, prepared: Prepared, chunks: AsyncIterator[bytes], content_length: int | None
+) -> dict[str, Any]:
+    """Stream, verify, probe, lock and record a file whose upload was authorised and checked into `prepared`."""
+    request_id = prepared.request_id
     # The probe's child process starts now and loads its libraries while the body streams.
     inspector = await run_in_threadpool(media.Inspector)
     try:
@@ -206,11 +222,11 @@ async def _receive(
                 prepared.key,
                 get_settings().max_upload_bytes,
                 {"x-amz-meta-request-id": str(request_id)},
-                length=headers.content_length or None,
+                length=content_length or None,
             )
         except StorageError as exc:
             raise _unavailable(exc) from exc
-        return await run_in_threadpool(_accept, actor, prepared, received, inspector)
+        return await run_in_threadpool(_accept, unit, actor, prepared, received, inspector)
     finally:
         await run_in_threadpool(inspector.close)
 
@@ -231,7 +247,9 @@ def _refuse(received: Received, error: DomainError) -> DomainError:
     return error
 
 
-def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector) -> dict[str, Any]:
+def _accept(
+    unit: UnitOfWork, actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector
+) -> dict[str, Any]:
     if received.size == 0:
         raise _refuse(received, RuleViolation("body", "the upload is empty"))
     if prepared.client_sha256 and prepared.client_sha256 != received.sha256:
@@ -241,27 +259,108 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
                 "X-Content-SHA256", f"the bytes received hash to {received.sha256}, not {prepared.client_sha256}"
             ),
         )
-    fmt, options = media.open_options(prepared.filename, prepared.frame_rate)
+    native = native_formats.sniff(get_storage().read_range(received.key, received.version_id, 0, 64))
+    named = recorder_names.parse(prepared.filename) if prepared.converted_from is None else None
+    if native != native_formats.DHAV and _no_time_stated(prepared, named):
+        raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
+    fmt, options = media.open_options(prepared.filename, prepared.frame_rate, native)
     url = get_storage().presign_get(received.key, received.version_id, timedelta(minutes=30))
     try:
         info = inspector.inspect(url, options=options, format=fmt)
+        if not info.duration_s:
+            raise media.MediaError("no duration could be read")
     except media.MediaError as exc:
+        if prepared.vendor_format and prepared.converted_from is None:
+            return _keep_for_conversion(unit, actor, prepared, received, native, named, str(exc))
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
-    if not info.duration_s:
-        raise _refuse(received, RuleViolation("body", "not a playable video: no duration could be read"))
+    file_clock = (
+        recording_start.file_clock(received.key, received.version_id, received.size)
+        if native == native_formats.DHAV
+        else None
+    )
+    if file_clock is not None:
+        # The frames' stamps time the span to the millisecond (the demuxer's duration is whole seconds).
+        info = dataclasses.replace(info, duration_s=round(file_clock.span_s + 1 / (info.frame_rate or 25), 6))
+    start = _recording_start(prepared, file_clock, named)
+    if start is None:
+        raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
+    media_fields = {**info.as_dict(), **recording_start.native_fields(native, file_clock)}
+    return _lock_and_record(unit, actor, prepared, received, media_fields, start)
+
+
+NO_TIME = (
+    "state the recorder's clock at the first frame (ISO 8601, e.g. 2026-11-24T21:15:00): neither the file nor "
+    "its name carries it"
+)
+
+
+def _no_time_stated(prepared: Prepared, named: recorder_names.NamedRecording | None) -> bool:
+    return prepared.recording_start_recorder is None and named is None and prepared.converted_from is None
+
+
+def _recording_start(
+    prepared: Prepared, file_clock: native_formats.RecorderClock | None, named: recorder_names.NamedRecording | None
+) -> RecordingStart | None:
+    parent = prepared.converted_from
+    return recording_start.resolve(
+        file_time=file_clock.first if file_clock else None,
+        header=prepared.recording_start_recorder,
+        header_stated=prepared.recording_start_stated,
+        named=named,
+        tz_name=prepared.camera_timezone,
+        parent=(parent.original_id, parent.recording_start) if parent else None,
+    )
+
+
+def _keep_for_conversion(
+    unit: UnitOfWork,
+    actor: Actor,
+    prepared: Prepared,
+    received: Received,
+    native: str | None,
+    named: recorder_names.NamedRecording | None,
+    decode_error: str,
+) -> dict[str, Any]:
+    """A file nothing here decodes, kept because the uploader named its vendor format: hashed, locked and
+    recorded like any original, marked as needing conversion; the request waits for the converted copy."""
+    start = _recording_start(prepared, None, named)
+    if start is None:
+        raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
+    return _lock_and_record(
+        unit, actor, prepared, received, {"native_format": native}, start, decode_error=decode_error[-2000:]
+    )
+
+
+def _lock_and_record(
+    unit: UnitOfWork,
+    actor: Actor,
+    prepared: Prepared,
+    received: Received,
+    media_fields: dict[str, Any],
+    start: RecordingStart,
+    *,
+    decode_error: str | None = None,
+) -> dict[str, Any]:
     retain_until = prepared.lock.until()
     # Lock before the row exists: a crash in between leaves a locked orphan the sweep reports, never an
     # evidence row pointing at an unlocked object.
     get_storage().lock(received.key, received.version_id, mode=prepared.lock.mode, until=retain_until)
     get_storage().set_legal_hold(received.key, received.version_id, True)
-    return _record(actor, prepared, received, info, retain_until)
+    return _record(unit, actor, prepared, received, media_fields, retain_until, start, decode_error)
 
 
 def _record(
-    actor: Actor, prepared: Prepared, received: Received, info: media.MediaInfo, retain_until: datetime
+    unit: UnitOfWork,
+    actor: Actor,
+    prepared: Prepared,
+    received: Received,
+    media_fields: dict[str, Any],
+    retain_until: datetime,
+    start: RecordingStart,
+    decode_error: str | None,
 ) -> dict[str, Any]:
-    media_fields = info.as_dict()
-    with session_factory()() as session, session.begin():
+    parent = prepared.converted_from
+    with unit() as session:
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
         original = Original(
@@ -276,8 +375,9 @@ def _record(
             media=media_fields,
             frame_rate_assumed=prepared.frame_rate is None
             and media.open_options(prepared.filename, None)[0] is not None,
-            recording_start_recorder=prepared.recording_start_recorder,
+            recording_start_recorder=start.recorder,
             recording_start_stated=prepared.recording_start_stated,
+            recording_start_source=start.source.value,
             clock_offset_s=prepared.clock_offset_s,
             clock_offset_source=prepared.clock_offset_source.value,
             clock_check_id=prepared.clock_check_id,
@@ -287,6 +387,13 @@ def _record(
             retention_mode=prepared.lock.mode,
             retain_until=retain_until,
             legal_hold=True,
+            vendor_format=prepared.vendor_format,
+            needs_conversion=decode_error is not None,
+            decode_error=decode_error,
+            parent_original_id=parent.original_id if parent else None,
+            parent_sha256=parent.sha256 if parent else None,
+            conversion_tool=parent.tool if parent else None,
+            conversion_tool_version=parent.tool_version if parent else None,
         )
         session.add(original)
         session.flush()
@@ -308,6 +415,7 @@ def _record(
                 "filename": original.filename,
                 "request_id": str(request.id),
                 "uploaded_by": actor.label,
+                **_lineage(prepared),
             },
             **common,
         )
@@ -317,14 +425,17 @@ def _record(
             )
         append_event(
             session,
-            action="original.probed",
+            action="original.needs_conversion" if decode_error is not None else "original.probed",
             details={
                 **media_fields,
+                **start.details,
                 "recording_start_recorder": original.recording_start_recorder.isoformat(),
                 "clock_offset_s": original.clock_offset_s,
                 "clock_offset_source": original.clock_offset_source,
                 "clock_check_id": str(original.clock_check_id) if original.clock_check_id else None,
                 "frame_rate_assumed": original.frame_rate_assumed,
+                # the decoder's own words stay in the original's record; the log says that it refused
+                **({"decoder_refused": True, "vendor_format": prepared.vendor_format} if decode_error else {}),
             },
             **common,
         )
@@ -342,10 +453,10 @@ def _record(
         extractions.move(
             session,
             request,
-            RequestStatus.footage_received,
+            RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
             actor,
-            "recorder export received",
-            details={"original_id": str(original.id)},
+            _move_reason(prepared, decode_error),
+            details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
         )
         result = {
             "id": original.id,
@@ -358,20 +469,53 @@ def _record(
             },
             "frame_rate_assumed": original.frame_rate_assumed,
             "recording_start_recorder": original.recording_start_recorder,
+            "recording_start_source": original.recording_start_source,
             "clock_offset_s": original.clock_offset_s,
             "clock_offset_source": original.clock_offset_source,
             "clock_check_id": original.clock_check_id,
+            "needs_conversion": original.needs_conversion,
+            "conversion_message": original.conversion_message,
+            "parent_original_id": original.parent_original_id,
         }
-    _queue_clip(prepared.request_id)
+    if decode_error is None:
+        _queue_clip(prepared.request_id)
     return result
+
+
+def _lineage(prepared: Prepared) -> dict[str, Any]:
+    parent = prepared.converted_from
+    details: dict[str, Any] = {}
+    if prepared.vendor_format:
+        details["vendor_format"] = prepared.vendor_format
+    if parent is not None:
+        details |= {
+            "derived_from": str(parent.original_id),
+            "parent_sha256": parent.sha256,
+            "conversion_tool": parent.tool,
+            "conversion_tool_version": parent.tool_version,
+        }
+    return details
+
+
+def _move_reason(prepared: Prepared, decode_error: str | None) -> str:
+    if decode_error is not None:
+        return f"kept for conversion: no reader here decodes this {prepared.vendor_format} file"
+    if prepared.converted_from is not None:
+        return "converted copy of the kept original received"
+    return "recorder export received"
+
+
+# A resumable upload (footage/uploads.py) has its object in S3 already: it takes the same checks at creation and
+# completion, and joins at the accept step.
+prepare = _prepare
+accept = _accept
 
 
 def _queue_clip(request_id: UUID) -> None:
     """Defer the clip job; if the queue cannot be reached, the periodic clip sweep picks the request up."""
     try:
-        from app.jobs import queue
-        from app.jobs.tasks import make_clip
+        from app.core import queue  # loaded on first use: the API process needs no queue client until then
 
-        queue.defer(make_clip.name, request_id=str(request_id))
+        queue.defer(CLIP_TASK, request_id=str(request_id))
     except Exception:  # noqa: BLE001 - the sweep is the fallback, the upload has succeeded
         log.warning("could not defer the clip job for %s; the sweep will make it", request_id, exc_info=True)

@@ -14,6 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
+# What the API says of a file kept for conversion (the decoder's own words stay in the record, not in the API).
+CONVERSION_MESSAGE = (
+    "No player here opens this file. An investigator converts it with the recorder maker's player or tool and "
+    "uploads the converted copy; the clip is cut from that copy."
+)
+
 
 class ClockCheckMethod(enum.StrEnum):
     """How the recorder's screen was read."""
@@ -108,6 +114,21 @@ class Original(Base):
     retain_until: Mapped[datetime]
     legal_hold: Mapped[bool] = mapped_column(default=True)
     deleted_at: Mapped[datetime | None]  # the version was deleted at the end of its retention
+    # Where recording_start_recorder came from: the file's own stamps, the uploader's header, or the file name.
+    recording_start_source: Mapped[str] = mapped_column(Text, server_default="header")
+    # A vendor format no reader here decodes, kept on the uploader's word: ffmpeg's own words stay internal.
+    vendor_format: Mapped[str | None] = mapped_column(Text)
+    needs_conversion: Mapped[bool] = mapped_column(server_default="false")
+    decode_error: Mapped[str | None] = mapped_column(Text)
+    # A converted copy of such an original: its parent and the converting tool, as the investigator stated them.
+    parent_original_id: Mapped[UUID | None] = mapped_column(ForeignKey("originals.id"))
+    parent_sha256: Mapped[str | None] = mapped_column(Text)
+    conversion_tool: Mapped[str | None] = mapped_column(Text)
+    conversion_tool_version: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def conversion_message(self) -> str | None:
+        return CONVERSION_MESSAGE if self.needs_conversion else None
 
     @property
     def recording_start_true(self) -> datetime:
@@ -124,6 +145,9 @@ class Original(Base):
             "clock_offset_source IN ('header','clock_check','none') "
             "AND (clock_offset_source = 'clock_check') = (clock_check_id IS NOT NULL)",
             name="clock_offset_source_known",
+        ),
+        CheckConstraint(
+            "recording_start_source IN ('file', 'header', 'filename')", name="recording_start_source_known"
         ),
     )
 

@@ -37,6 +37,7 @@ from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 
 log = logging.getLogger(__name__)
+RETENTION_SWEEP_TASK = "retention.sweep"  # the hourly sweep, by the name it is queued under
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _event_fields(row: Original | Clip, case_id: UUID) -> dict[str, Any]:
         "object_id": row.id,
         "version_id": row.version_id,
         "case_id": case_id,
-        "where": {"component": "worker", "task": "retention.sweep"},
+        "where": {"component": "worker", "task": RETENTION_SWEEP_TASK},
     }
 
 

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Header, Request
 
 from app.auth.links import LinkActor
 from app.auth.permissions import Actor, BearerDep, allow
-from app.core.db import SessionDep
-from app.core.errors import RuleViolation
+from app.core.db import SessionDep, write_session
 from app.core.idempotency import IdempotencyKey
 from app.core.responses import validated_json
-from app.footage import detail, ingest_flow, service
+from app.footage import conversion, detail, ingest_flow, service
+from app.footage.conversion import ConversionHeaders
 from app.footage.ingest_flow import UploadHeaders
 from app.footage.schemas import (
     ClipRead,
@@ -48,24 +48,28 @@ def content_length(request: Request) -> int | None:
 
 
 def upload_headers(
-    x_filename: str,
-    content_length: int | None,
-    x_content_sha256: str | None,
-    x_recording_start: str | None,
-    x_clock_offset_seconds: str | None,
-    x_frame_rate: str | None,
+    request: Request,
+    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    x_recording_start: Annotated[str | None, Header()] = None,
+    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
+    x_frame_rate: Annotated[str | None, Header()] = None,
+    x_vendor_format: Annotated[str | None, Header(max_length=100)] = None,
 ) -> UploadHeaders:
-    """The upload headers as the ingest flow takes them (shared with the owner pages' upload endpoint)."""
-    if not x_recording_start:
-        raise RuleViolation("X-Recording-Start", "state the recorder's clock at the first frame (ISO 8601)")
+    """The upload headers as the ingest flow takes them (every upload endpoint, the owner pages' too).
+    X-Recording-Start may be left out when the file (DHAV) or its recorder-given name carries the time."""
     return UploadHeaders(
         filename=x_filename,
-        content_length=content_length,
+        content_length=content_length(request),
         client_sha256=x_content_sha256,
         recording_start=x_recording_start,
         clock_offset_s=x_clock_offset_seconds,
         frame_rate=x_frame_rate,
+        vendor_format=x_vendor_format,
     )
+
+
+UploadHeadersDep = Annotated[UploadHeaders, Depends(upload_headers)]
 
 
 @router.put("/requests/{request_id}/original", response_model=OriginalReceived, status_code=201)
@@ -74,19 +78,14 @@ async def upload_original(
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.upload"))],
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """The recorder's native export as the raw body, streamed to evidence storage and hashed on the way."""
     session.close()  # the upload may take long: hold no database connection meanwhile
-    headers = upload_headers(
-        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    return await ingest_flow.receive_original(
+        write_session, actor, request_id, request.stream(), headers, idempotency_key
     )
-    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)
 
 
 @router.put("/respond/{token}/original", response_model=OriginalReceived, status_code=201, tags=["owner link"])
@@ -95,20 +94,45 @@ async def link_upload_original(
     request: Request,
     session: SessionDep,
     actor: LinkActor,
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     session.commit()  # keep the link's recorded use, and hold no connection during the upload
     session.close()
     assert actor.link_request_id is not None
-    headers = upload_headers(
-        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    return await ingest_flow.receive_original(
+        write_session, actor, actor.link_request_id, request.stream(), headers, idempotency_key
     )
-    return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers, idempotency_key)
+
+
+@router.post("/originals/{original_id}/converted", response_model=OriginalReceived, status_code=201)
+async def upload_converted(
+    original_id: UUID,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("requests.file"))],
+    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
+    x_parent_sha256: Annotated[str, Header(min_length=64, max_length=64)],
+    x_converted_by: Annotated[str, Header(min_length=1, max_length=200)],
+    x_converter_version: Annotated[str, Header(min_length=1, max_length=200)],
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    x_recording_start: Annotated[str | None, Header()] = None,
+    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
+) -> Any:
+    """A converted copy of an original kept for conversion (a vendor format), as the raw body: recorded as a
+    derivative of that original (its SHA-256, the converting tool and version as stated); the clip is cut from it."""
+    session.close()
+    headers = ConversionHeaders(
+        filename=x_filename,
+        content_length=content_length(request),
+        client_sha256=x_content_sha256,
+        parent_sha256=x_parent_sha256,
+        tool=x_converted_by,
+        tool_version=x_converter_version,
+        recording_start=x_recording_start,
+        clock_offset_s=x_clock_offset_seconds,
+    )
+    return await conversion.receive_conversion(write_session, actor, original_id, request.stream(), headers)
 
 
 @router.get("/originals/{original_id}", response_model=OriginalRead)

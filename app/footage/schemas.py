@@ -39,6 +39,14 @@ class OriginalRead(Schema):
     clock_offset_source: ClockOffsetSource
     clock_check_id: UUID | None
     recording_start_true: datetime
+    recording_start_source: str
+    vendor_format: str | None = None
+    needs_conversion: bool = False
+    conversion_message: str | None = None
+    parent_original_id: UUID | None = None
+    parent_sha256: str | None = None
+    conversion_tool: str | None = None
+    conversion_tool_version: str | None = None
     uploaded_by: str
     received_at: datetime
     retention_mode: str
@@ -98,6 +106,7 @@ class OriginalReceived(Schema):
     media: MediaRead
     frame_rate_assumed: bool
     recording_start_recorder: datetime
+    recording_start_source: str = "header"
     clock_offset_s: float
     clock_offset_source: ClockOffsetSource
     clock_check_id: UUID | None
@@ -125,3 +134,6 @@ class ClockCheckRead(Schema):
     measured_by: str
     photo_sha256: str | None = None
     photo_version_id: str | None = None
+    needs_conversion: bool = False
+    conversion_message: str | None = None
+    parent_original_id: UUID | None = None

@@ -88,12 +88,12 @@ def verify_and_record(session: Session, actor: Actor, component: str = "api") ->
     """Recompute the whole log (leaves, root, signed checkpoints) and re-hash every stored object version, in a
     snapshot of its own; that it ran, and what it found, is a custody event in the caller's transaction."""
     from app.auth.permissions import ensure_role
-    from app.core.db import session_factory
+    from app.core.db import read_session
     from app.custody.service import append_event
     from app.custody.verify import verify_log
 
     ensure_role(actor, "custody.verify")
-    with session_factory()() as snapshot:
+    with read_session() as snapshot:
         result = verify_log(snapshot, include_objects=True, workers=1).as_record()
     append_event(
         session,

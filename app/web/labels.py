@@ -21,6 +21,7 @@ STATUS_LABELS = (
     N_("cancelled"),
     N_("footage_received"),
     N_("footage_mismatch"),
+    N_("needs_conversion"),
     N_("clip_ready"),
     N_("delivered"),
 )
@@ -48,6 +49,7 @@ LEDGER_LABELS = (
     N_("request.cancelled"),
     N_("request.footage_received"),
     N_("request.footage_mismatch"),
+    N_("request.needs_conversion"),
     N_("request.clip_ready"),
     N_("request.delivered"),
     N_("request.closed"),
@@ -57,6 +59,7 @@ LEDGER_LABELS = (
     N_("original.received"),
     N_("original.hash_verified"),
     N_("original.probed"),
+    N_("original.needs_conversion"),
     N_("original.locked"),
     N_("original.download_link_issued"),
     N_("clip.created"),

@@ -29,5 +29,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_cases_incident_years", "cases", type_="check")
-    op.drop_constraint("ck_originals_clock_offset_finite", "originals", type_="check")
+    op.execute("ALTER TABLE cases DROP CONSTRAINT ck_cases_incident_years")
+    op.execute("ALTER TABLE originals DROP CONSTRAINT ck_originals_clock_offset_finite")
