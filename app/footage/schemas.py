@@ -110,6 +110,9 @@ class OriginalReceived(Schema):
     clock_offset_s: float
     clock_offset_source: ClockOffsetSource
     clock_check_id: UUID | None
+    needs_conversion: bool = False
+    conversion_message: str | None = None
+    parent_original_id: UUID | None = None
 
 
 class ClockCheckIn(Schema):
@@ -134,6 +137,3 @@ class ClockCheckRead(Schema):
     measured_by: str
     photo_sha256: str | None = None
     photo_version_id: str | None = None
-    needs_conversion: bool = False
-    conversion_message: str | None = None
-    parent_original_id: UUID | None = None

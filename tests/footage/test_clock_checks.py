@@ -301,3 +301,36 @@ def test_a_photo_that_is_no_image_is_refused_and_not_kept(
     assert bad_reading.status_code == 422 and bad_reading.json()["errors"][0]["field"] == "displayed"
     store = get_storage()
     assert [v for v in store.list_versions(f"clock-photos/{request_id}/")] == []
+
+
+def test_a_converted_copy_keeps_its_parents_offset_and_source(
+    client: TestClient, approved: tuple[Account, Account, str, datetime], true_time: clock.FrozenClock, tmp_path: Path
+) -> None:
+    from tests.footage.recorder_exports import dahua_name, write_vendor_blob
+
+    investigator, owner, request_id, t0 = approved
+    check = _check(client, owner, request_id, displayed=_screen(true_time.current + timedelta(seconds=90))).json()
+    stamped = (t0 + timedelta(seconds=90)).astimezone(HCM).replace(tzinfo=None)
+    blob = write_vendor_blob(tmp_path / dahua_name(1, stamped, stamped + timedelta(seconds=20)))
+    kept = client.put(
+        f"/api/v1/requests/{request_id}/original",
+        content=blob.read_bytes(),
+        headers={**owner.headers, "X-Filename": blob.name, "X-Vendor-Format": "SmartPSS"},
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["clock_offset_source"] == "clock_check" and kept.json()["clock_check_id"] == check["id"]
+    converted = _video(tmp_path, "converted.mp4", FORMATS["mp4-h264"][1])
+    copy = client.post(
+        f"/api/v1/originals/{kept.json()['id']}/converted",
+        content=converted.read_bytes(),
+        headers={
+            **investigator.headers,
+            "X-Filename": converted.name,
+            "X-Parent-SHA256": hashlib.sha256(blob.read_bytes()).hexdigest(),
+            "X-Converted-By": "SmartPlayer",
+            "X-Converter-Version": "3.2.1",
+        },
+    )
+    assert copy.status_code == 201, copy.text
+    assert copy.json()["clock_offset_s"] == 90.0
+    assert copy.json()["clock_offset_source"] == "clock_check" and copy.json()["clock_check_id"] == check["id"]
