@@ -121,7 +121,7 @@ def _record(
         id=check_id,
         request_id=request.id,
         camera_id=request.camera_id,
-        method=reading.method.value,
+        method=reading.method,
         displayed_stated=body.displayed.isoformat(),
         displayed_at=reading.displayed_at,
         measured_at=reading.measured_at,

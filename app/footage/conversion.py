@@ -78,7 +78,7 @@ def _prepare(unit: UnitOfWork, actor: Actor, original_id: UUID, headers: Convers
         # the parent's offset and its provenance, unless the header states another
         offset, offset_source, check_id = (
             parent.clock_offset_s,
-            ClockOffsetSource(parent.clock_offset_source),
+            parent.clock_offset_source,
             parent.clock_check_id,
         )
         if headers.clock_offset_s not in (None, ""):

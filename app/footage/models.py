@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.core.enum_column import EnumText
 
 # What the API says of a file kept for conversion (the decoder's own words stay in the record, not in the API).
 CONVERSION_MESSAGE = (
@@ -45,7 +46,7 @@ class ClockCheck(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
     camera_id: Mapped[UUID] = mapped_column(ForeignKey("cameras.id"), index=True)
-    method: Mapped[str] = mapped_column(Text)
+    method: Mapped[ClockCheckMethod] = mapped_column(EnumText(ClockCheckMethod))
     # What the person typed (as sent) and that reading in UTC, read in the camera's time zone.
     displayed_stated: Mapped[str] = mapped_column(Text)
     displayed_at: Mapped[datetime]
@@ -105,7 +106,9 @@ class Original(Base):
     recording_start_stated: Mapped[str] = mapped_column(Text)
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
     # Where clock_offset_s came from (ClockOffsetSource) and, from a clock check, which one.
-    clock_offset_source: Mapped[str] = mapped_column(Text, default=ClockOffsetSource.none.value)
+    clock_offset_source: Mapped[ClockOffsetSource] = mapped_column(
+        EnumText(ClockOffsetSource), default=ClockOffsetSource.none
+    )
     clock_check_id: Mapped[UUID | None] = mapped_column(ForeignKey("clock_checks.id"))
     uploaded_by: Mapped[str] = mapped_column(Text)
     client_address: Mapped[str | None] = mapped_column(Text)
@@ -171,7 +174,9 @@ class Clip(Base):
     actual_end: Mapped[datetime]
     # The recorder clock offset removed to place the cut in true time, and where it came from (the parent's).
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
-    clock_offset_source: Mapped[str] = mapped_column(Text, default=ClockOffsetSource.none.value)
+    clock_offset_source: Mapped[ClockOffsetSource] = mapped_column(
+        EnumText(ClockOffsetSource), default=ClockOffsetSource.none
+    )
     clock_check_id: Mapped[UUID | None] = mapped_column(ForeignKey("clock_checks.id"))
     shortfall: Mapped[dict[str, Any]] = mapped_column(JSONB)
     tool: Mapped[str] = mapped_column(Text)

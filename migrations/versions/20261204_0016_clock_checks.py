@@ -3,9 +3,9 @@ for a photo the locked object); originals and clips: which recorder clock offset
 from (header | clock_check | none, and the check). Rows stored before say "header" when they carry an offset
 (the header was the only way to state one) and "none" otherwise; clips take their original's.
 
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-03 10:00:00
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-04 10:00:00
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
