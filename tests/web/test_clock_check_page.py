@@ -196,6 +196,8 @@ def test_clock_step_in_english_and_on_a_desktop(service: LiveService, browser: B
     _, url, _ = approved_request_link(service)
     for viewport, size in (("phone", PHONE), ("desktop", DESKTOP)):
         context = browser.new_context(viewport=size, locale="en-GB")
+        # English by the language switch's cookie (the browser's own language is not consulted)
+        context.add_cookies([{"name": "lang", "value": "en", "url": service.base}])
         page = context.new_page()
         page.goto(url)
         step = page.locator("#clock-check")

@@ -3,8 +3,8 @@ for a photo the locked object); originals and clips: which recorder clock offset
 from (header | clock_check | none, and the check). Rows stored before say "header" when they carry an offset
 (the header was the only way to state one) and "none" otherwise; clips take their original's.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
