@@ -286,10 +286,15 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
         info = inspector.inspect(url, options=options, format=fmt)
         if not info.duration_s:
             raise media.MediaError("no duration could be read")
+    except media.TruncatedMedia as exc:
+        # a recording cut short is refused even with a vendor format named: it decodes, it is just incomplete
+        log.info("refused a cut-short upload %s: %s", received.key, exc)
+        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc.plain}")) from exc
     except media.MediaError as exc:
         if prepared.vendor_format and prepared.converted_from is None:
             return _keep_for_conversion(actor, prepared, received, native, named, str(exc))
-        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
+        log.info("refused an unplayable upload %s: %s", received.key, exc)  # the decoder's words: log only
+        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc.plain}")) from exc
     file_clock = (
         recording_start.file_clock(received.key, received.version_id, received.size)
         if native == native_formats.DHAV
