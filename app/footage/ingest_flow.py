@@ -30,7 +30,7 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage import recorder_names, recording_start
+from app.footage import recorder_names, recording_start, segments
 from app.footage.models import Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.recording_start import RecordingStart
@@ -83,6 +83,8 @@ class Prepared:
     camera_timezone: str = "Asia/Ho_Chi_Minh"
     vendor_format: str | None = None
     converted_from: ConvertedFrom | None = None
+    # False for one file of an export in several (POST .../originals): the request waits for `complete`.
+    completes: bool = True
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -177,20 +179,23 @@ async def receive_original(
     chunks: AsyncIterator[bytes],
     headers: UploadHeaders,
     idempotency_key: str | None = None,
+    *,
+    completes: bool = True,
 ) -> dict[str, Any] | JSONResponse:
     """Stream, hash, probe, lock and record one recorder export. With an Idempotency-Key the key is claimed (and
     committed) before the bytes stream, so a repeat while this one runs is a 409 and a repeat after it returns
     the stored answer without storing the bytes again; a failed upload releases its key."""
     if idempotency_key is None:
-        return await _receive(actor, request_id, chunks, headers)
-    print_ = idempotency.fingerprint("PUT", f"/requests/{request_id}/original", dataclasses.asdict(headers))
+        return await _receive(actor, request_id, chunks, headers, completes)
+    route = ("PUT", f"/requests/{request_id}/original") if completes else ("POST", f"/requests/{request_id}/originals")
+    print_ = idempotency.fingerprint(*route, dataclasses.asdict(headers))
     earlier = await run_in_threadpool(_claim_upload_key, actor.label, idempotency_key, print_)
     if earlier is not None:
         async for _ in chunks:  # read the repeated body to its end, keep nothing of it
             pass
         return earlier
     try:
-        result = await _receive(actor, request_id, chunks, headers)
+        result = await _receive(actor, request_id, chunks, headers, completes)
     except BaseException:
         await run_in_threadpool(_release_upload_key, actor.label, idempotency_key)
         raise
@@ -221,9 +226,11 @@ def _complete_upload_key(owner: str, key: str, result: dict[str, Any]) -> None:
 
 
 async def _receive(
-    actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
+    actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders, completes: bool = True
 ) -> dict[str, Any]:
     prepared = await run_in_threadpool(_prepare, actor, request_id, headers)
+    if not completes:
+        prepared = dataclasses.replace(prepared, completes=False)
     return await receive_prepared(actor, prepared, chunks, headers.content_length)
 
 
@@ -382,6 +389,11 @@ def _record(
     with session_factory()() as session, session.begin():
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
+        if not prepared.completes and RequestStatus(request.status) not in segments.ACCEPTING:
+            raise Conflict(  # the export was declared whole while this file streamed
+                f"the request is {request.status}; its export was completed, no further file is taken",
+                extra={"status": request.status},
+            )
         original = Original(
             id=prepared.original_id,
             request_id=request.id,
@@ -411,6 +423,7 @@ def _record(
             parent_sha256=parent.sha256 if parent else None,
             conversion_tool=parent.tool if parent else None,
             conversion_tool_version=parent.tool_version if parent else None,
+            arrived_after_transition_id=segments.latest_transition_id(session, request.id),
         )
         session.add(original)
         session.flush()
@@ -465,14 +478,15 @@ def _record(
             },
             **common,
         )
-        extractions.move(
-            session,
-            request,
-            RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
-            actor,
-            _move_reason(prepared, decode_error),
-            details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
-        )
+        if prepared.completes:
+            extractions.move(
+                session,
+                request,
+                RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
+                actor,
+                _move_reason(prepared, decode_error),
+                details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
+            )
         result = {
             "id": original.id,
             "sha256": original.sha256,
@@ -490,7 +504,7 @@ def _record(
             "conversion_message": original.conversion_message,
             "parent_original_id": original.parent_original_id,
         }
-    if decode_error is None:
+    if decode_error is None and prepared.completes:
         _queue_clip(prepared.request_id)
     return result
 
