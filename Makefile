@@ -25,10 +25,9 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	PORT=$(PORT) $(BIN)/footage serve
 
+# ruff, ruff-format and mypy --strict on app/, as .pre-commit-config.yaml lists them (the git hook runs the same).
 lint: install-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy app
+	$(BIN)/pre-commit run --all-files
 
 # Debian tools the tests use for real: pdftotext reads the PDF reports back; Debian's chromium is the browser
 # Playwright drives (never `playwright install`).

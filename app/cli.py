@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from app.jobs.queue import WorkerThread
+    import uvicorn
+
+    from app.core.queue import WorkerThread
 
 from app.core.config import Settings, child_environment, get_settings
 
@@ -30,19 +36,33 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: settings PORT).")] = None,
     with_worker: Annotated[bool, typer.Option(help="Run one background worker beside the API.")] = True,
 ) -> None:
-    """Start the API; with no DATABASE_URL / S3_ENDPOINT, start the embedded PostgreSQL / SeaweedFS first."""
+    """Start the API; with no DATABASE_URL / S3_ENDPOINT, start the embedded PostgreSQL / SeaweedFS first (and
+    record them under DATA_DIR, so other `footage` commands use them instead of starting their own)."""
     import uvicorn
 
     from app.core import allocator, embedded
+    from app.core.config import override_settings
     from app.main import create_app
 
     _logging()
     allocator.pin_mmap_threshold()
-    started = embedded.start_missing_backends()
+    # SIGTERM ends the process through the `finally` below, so the worker and the embedded backends stop with it
+    # (uvicorn re-raises the signal once it has shut down; by default that would kill the process on the spot).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # PUBLIC_BASE_URL, when unset, follows the address actually served.
+    override_settings(host=host or get_settings().host, port=port or get_settings().port)
+    started = embedded.start_missing_backends(serving=True)
+    supervisor = next(
+        (embedded.Supervisor(backend) for backend in started if isinstance(backend, embedded.EmbeddedS3)), None
+    )
+    if supervisor is not None:
+        supervisor.start()
     worker: WorkerThread | None = None
     try:
         # Migrations and the first admin run in a child process: Alembic, its templates and the queue's schema
         # code then never occupy the server's memory.
+        credentials = first_admin_file()
+        before = _file_identity(credentials)
         subprocess.run(
             [sys.executable, "-m", "app", "migrate", "--first-admin"],
             env=child_environment(get_settings()),
@@ -51,19 +71,63 @@ def serve(
         settings = get_settings()
         if with_worker:
             worker = _worker_beside_api()
-        typer.echo(f"serving on http://{host or settings.host}:{port or settings.port}")
-        uvicorn.run(
-            create_app(),
-            host=host or settings.host,
-            port=port or settings.port,
-            log_level=settings.log_level.lower(),
-            **proxy_options(settings),
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+                **proxy_options(settings),
+            )
         )
+        created = _file_identity(credentials) != before and credentials.exists()
+        threading.Thread(target=_announce, args=(server, credentials if created else None), daemon=True).start()
+        server.run()
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         if worker is not None:
             worker.stop()
-        for backend in reversed(started):
-            backend.stop()
+        embedded.stop_backends(started)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def first_admin_file() -> Path:
+    """Where a generated first-admin password is written (mode 0600), once, when the admin is created."""
+    return get_settings().data_dir / "first-admin.txt"
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def _announce(server: uvicorn.Server, credentials: Path | None) -> None:
+    """Once the server accepts connections: where it serves and, on the first start, the first admin's
+    credentials in a box that stands out of the install and start-up output."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.1)
+    settings = get_settings()
+    lines = [f"Serving on http://{settings.host}:{settings.port}", f"Owner links use {settings.public_base_url}"]
+    if credentials is not None:
+        email, password = credentials.read_text().splitlines()[:2]
+        lines += ["", "First admin (shown once):", f"  email:    {email}", f"  password: {password}"]
+        lines += [f"Also written to {credentials} (mode 0600); delete it once noted."]
+    typer.echo(_boxed(lines))
+
+
+def _boxed(lines: list[str]) -> str:
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join(["", rule, *(f"| {line.ljust(width)} |" for line in lines), rule, ""])
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -75,7 +139,8 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 def _worker_beside_api() -> WorkerThread:
     """The embedded default's single worker: a thread with its own event loop, stopped before the backends."""
-    from app.jobs.queue import WorkerThread
+    from app.core.queue import WorkerThread
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     worker = WorkerThread()
     worker.start()
@@ -83,15 +148,22 @@ def _worker_beside_api() -> WorkerThread:
 
 
 def _bootstrap_admin() -> None:
-    """On an empty database, create the first admin and print a generated password once."""
+    """On an empty database create the first admin; a generated password is written once to a 0600 file
+    under DATA_DIR (`footage serve` shows it in a box when it is done starting)."""
     from app.auth import service as auth
-    from app.core.db import session_factory
+    from app.core.db import write_session
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         generated = auth.ensure_first_admin(session)
     if generated:
-        email = get_settings().admin_email
-        typer.echo(f"first admin created: {email} / password {generated}  (shown once; set ADMIN_PASSWORD to choose)")
+        path = first_admin_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{get_settings().admin_email}\n{generated}\n")
+        partial.replace(path)
+        typer.echo(f"first admin created: {get_settings().admin_email}; its password is in {path} (mode 0600)")
 
 
 @cli.command("create-user")
@@ -108,15 +180,16 @@ def create_user(
 
     from pydantic import ValidationError
 
+    import app.models  # noqa: F401 - every mapper, so the user's relationships resolve in a fresh process
     from app.auth import service as auth
     from app.auth.schemas import UserCreate
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.core.errors import DomainError
 
-    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    started = embedded.start_missing_backends(need_s3=False)
     try:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             unit_id = auth.unit_by_code(session, unit).id if unit else None
             body = UserCreate(
                 email=email,
@@ -132,8 +205,7 @@ def create_user(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     finally:
-        for backend in started:
-            backend.stop()
+        embedded.stop_backends(started)
 
 
 @cli.command()
@@ -146,22 +218,21 @@ def migrate(
     from app.core import migrate as migrations
 
     _logging()
-    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    started = embedded.start_missing_backends(need_s3=False)
     try:
         migrations.upgrade(revision)
         typer.echo(f"database at {revision}")
         if first_admin:
             _bootstrap_admin()
     finally:
-        for backend in started:
-            backend.stop()
+        embedded.stop_backends(started)
 
 
 @cli.command()
 def worker() -> None:
     """Run the durable job queue's worker (periodic tasks included) until SIGTERM/SIGINT."""
-    from app.core import embedded
-    from app.jobs import queue
+    from app.core import embedded, queue
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     _logging()
     started = embedded.start_missing_backends() if not get_settings().database_url else []
@@ -180,10 +251,10 @@ def import_cameras(
     """Import cameras (upsert by external_id), reporting every bad row; exits 1 when any row was refused."""
     from app.auth.permissions import system_actor
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.registry import importer
 
-    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    started = embedded.start_missing_backends(need_s3=False)
     try:
         with path.open("rb") as fh:
             geojson = importer.sniff_geojson(fh.read(64))
@@ -196,7 +267,7 @@ def import_cameras(
                 last = fh.tell()
 
             rows = importer.geojson_rows(fh) if geojson else importer.csv_rows(fh)
-            with session_factory()() as session, session.begin():
+            with write_session() as session:
                 result = importer.import_cameras(session, system_actor("import-cameras"), rows, progress)
         typer.echo(f"created {result['created']}, updated {result['updated']}, refused {len(result['errors'])}")
         for error in result["errors"]:
@@ -204,8 +275,7 @@ def import_cameras(
         if result["errors"]:
             raise typer.Exit(1)
     finally:
-        for backend in started:
-            backend.stop()
+        embedded.stop_backends(started)
 
 
 @cli.command()
@@ -215,23 +285,22 @@ def demo(
 ) -> None:
     """Seed a believable province: owners and cameras around real streets of Ho Chi Minh City."""
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.registry import demo as demo_data
 
-    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    started = embedded.start_missing_backends()
     try:
         from app.core import migrate as migrations
 
         migrations.upgrade()
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             if demo_data.already_seeded(session):
                 typer.echo("the demo province is already there")
                 return
             made = demo_data.seed(session, owners=owners, cameras=cameras)
         typer.echo(f"seeded {made['owners']} owners, {made['cameras']} cameras, {made['consents']} consents")
     finally:
-        for backend in started:
-            backend.stop()
+        embedded.stop_backends(started)
 
 
 @cli.command("verify-custody")
@@ -248,17 +317,16 @@ def verify_custody(
     import json
 
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import read_session
     from app.custody.verify import verify_log
 
     _logging()
-    started = embedded.start_missing_backends() if not get_settings().database_url else []
+    started = embedded.start_missing_backends(need_s3=objects)
     try:
-        with session_factory()() as session:
+        with read_session() as session:
             result = verify_log(session, include_objects=objects, workers=workers)
     finally:
-        for backend in reversed(started):
-            backend.stop()
+        embedded.stop_backends(started)
     if as_json:
         typer.echo(json.dumps(result.as_record(), indent=2, ensure_ascii=False))
     else:
@@ -289,17 +357,16 @@ def sweep_orphans(
     from datetime import timedelta
 
     from app.core import embedded
-    from app.core.db import session_factory
+    from app.core.db import write_session
     from app.footage.orphans import sweep_orphans as sweep
 
     _logging()
     started = embedded.start_missing_backends()
     try:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             report = sweep(session, grace=timedelta(minutes=grace_minutes), remove=remove)
     finally:
-        for backend in reversed(started):
-            backend.stop()
+        embedded.stop_backends(started)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:

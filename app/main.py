@@ -19,6 +19,7 @@ from app.core.openapi import document_problems
 from app.core.storage import get_storage
 from app.extractions.router import router as extractions_router
 from app.footage.router import router as footage_router
+from app.footage.uploads_router import router as uploads_router
 from app.registry.router import router as registry_router
 from app.reports.custody_router import router as custody_router
 from app.reports.router import router as reports_router
@@ -58,6 +59,7 @@ def create_app() -> FastAPI:
     app.include_router(auth_router)
     app.include_router(extractions_router)
     app.include_router(footage_router)
+    app.include_router(uploads_router)
     app.include_router(registry_router)
     app.include_router(cases_router)
     app.include_router(reports_router)

@@ -8,6 +8,7 @@ from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the c
 from app.custody import models as custody_models
 from app.extractions import models as extractions_models
 from app.footage import models as footage_models
+from app.footage import upload_models  # noqa: F401 - the resumable_uploads tables
 from app.notifications import models as notifications_models
 from app.registry import models as registry_models
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import SecurityEvent
 from app.core import clock
-from app.core.db import session_factory
+from app.core.db import write_session
 
 
 def record(
@@ -43,5 +43,5 @@ def record(
 
 def record_now(kind: str, **fields: Any) -> None:
     """Record a security event in a transaction of its own (survives the caller's rollback)."""
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         record(session, kind, **fields)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import audit, tokens
 from app.auth.models import Role, SecurityEvent, Unit, User
+from app.auth.permissions import acts_for_owner, belongs_to_unit
 from app.auth.schemas import UnitCreate, UserCreate
 from app.core import clock
 from app.core.config import get_settings
@@ -62,16 +63,16 @@ def create_user(session: Session, body: UserCreate) -> User:
     email = str(body.email).lower()
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email!r} already exists")
-    if body.role in (Role.investigator, Role.supervisor):
+    if belongs_to_unit(body.role):
         if body.unit_id is None:
             raise RuleViolation("unit_id", f"a {body.role} must belong to a unit")
         if session.get(Unit, body.unit_id) is None:
             raise RuleViolation("unit_id", f"unit {body.unit_id} does not exist")
     elif body.unit_id is not None and session.get(Unit, body.unit_id) is None:
         raise RuleViolation("unit_id", f"unit {body.unit_id} does not exist")
-    if body.role == Role.owner and body.owner_id is None:
+    if acts_for_owner(body.role) and body.owner_id is None:
         raise RuleViolation("owner_id", "an owner account must name the owner record it acts for")
-    if body.role != Role.owner and body.owner_id is not None:
+    if not acts_for_owner(body.role) and body.owner_id is not None:
         raise RuleViolation("owner_id", "only owner accounts act for an owner record")
     if body.owner_id is not None and not _owner_exists(session, body.owner_id):
         raise RuleViolation("owner_id", f"owner {body.owner_id} does not exist")
@@ -79,7 +80,7 @@ def create_user(session: Session, body: UserCreate) -> User:
         email=email,
         password_hash=hash_password(body.password),
         full_name=body.full_name,
-        role=body.role.value,
+        role=body.role,
         unit_id=body.unit_id,
         owner_id=body.owner_id,
     )
@@ -196,7 +197,7 @@ def ensure_first_admin(session: Session) -> str | None:
             email=settings.admin_email.lower(),
             password_hash=hash_password(password),
             full_name="Administrator",
-            role=Role.admin.value,
+            role=Role.admin,
         )
     )
     session.flush()

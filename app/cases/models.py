@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Te
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.core.enum_column import EnumText
 
 
 class CaseStatus(enum.StrEnum):
@@ -32,7 +33,7 @@ class Case(Base):
     # The unit of the investigator who opened the case: it decides who may see the case and its requests.
     unit_id: Mapped[UUID] = mapped_column(ForeignKey("units.id"))
     lead_investigator_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(Text, default=CaseStatus.open.value)
+    status: Mapped[CaseStatus] = mapped_column(EnumText(CaseStatus), default=CaseStatus.open)
     outcome: Mapped[str | None] = mapped_column(Text)
     footage_contributed: Mapped[bool | None]
     created_by: Mapped[UUID] = mapped_column(ForeignKey("users.id"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -17,12 +17,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    _base_url_derived: bool = PrivateAttr(False)
 
     # Service
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(8000, description="Port the HTTP server listens on.")
     public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL used in links sent to owners (emails, webhooks)."
+        "",
+        description="Base URL used in links sent to owners (emails, webhooks); unset: http://HOST:PORT "
+        "(127.0.0.1 when HOST is a wildcard address).",
     )
     log_level: str = Field("info", description="Log level of the service.")
     cors_origins: list[str] = Field(
@@ -42,6 +45,16 @@ class Settings(BaseSettings):
 
     # Database (PostgreSQL only). Empty: the embedded PostgreSQL under data_dir is started.
     database_url: str | None = Field(None, description="SQLAlchemy URL, e.g. postgresql+psycopg://u:p@h/db.")
+    database_connect_timeout_seconds: float = Field(
+        5, gt=0, description="Longest wait for a new database connection (each pool) before answering 503."
+    )
+    database_statement_timeout_seconds: float = Field(
+        30,
+        ge=0,
+        description="Longest a statement may run (PostgreSQL's statement_timeout on each pool's connections), and "
+        "how long the service waits for a database that does not answer at all (frozen) before answering 503; "
+        "0: no limit.",
+    )
     read_pool_size: int = Field(
         10, ge=1, le=200, description="Connections of the asyncio pool serving the hot read paths (app/core/reads.py)."
     )
@@ -69,6 +82,9 @@ class Settings(BaseSettings):
         "requests, or a full download first (for S3 servers without range support).",
     )
     max_upload_bytes: int = Field(20 * 1024**3, gt=0, description="Largest recorder export accepted (413 past it).")
+    upload_expiry_hours: int = Field(
+        24, gt=0, description="A resumable upload left without a request this long is discarded with its parts."
+    )
 
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
     download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")
@@ -135,9 +151,24 @@ class Settings(BaseSettings):
     # Embedded default data
     data_dir: Path = Field(PROJECT_ROOT / "storage" / "data", description="Embedded PostgreSQL/S3 data.")
 
+    @model_validator(mode="after")
+    def _derive_public_base_url(self) -> Settings:
+        self._base_url_derived = not self.public_base_url
+        if self._base_url_derived:
+            self.public_base_url = derived_base_url(self.host, self.port)
+        return self
+
     @property
     def effective_signing_key_path(self) -> Path:
         return self.signing_key_path or self.data_dir / "keys" / "custody-ed25519.pem"
+
+
+def derived_base_url(host: str, port: int) -> str:
+    """http://HOST:PORT, with a loopback address for a wildcard bind (links need an address one can open)."""
+    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::", "[::]"} else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 _current: Settings | None = None
@@ -165,5 +196,13 @@ def child_environment(settings: Settings) -> dict[str, str]:
 def override_settings(**values: Any) -> Settings:
     """Replace the settings in force with a copy carrying `values` (the embedded default and tests use it)."""
     global _current
-    _current = get_settings().model_copy(update=values)
+    current = get_settings()
+    if current._base_url_derived and "public_base_url" not in values and {"host", "port"} & values.keys():
+        # An unset PUBLIC_BASE_URL keeps following the address served (`footage serve --port`).
+        host, port = values.get("host", current.host), values.get("port", current.port)
+        values = {**values, "public_base_url": derived_base_url(host, port)}
+        _current = current.model_copy(update=values)
+    else:
+        _current = current.model_copy(update=values)
+        _current._base_url_derived = current._base_url_derived and "public_base_url" not in values
     return _current

@@ -1,8 +1,15 @@
-"""Engine, sessions and the declarative base. PostgreSQL only."""
+"""Engine, sessions and the declarative base. PostgreSQL only.
+
+The ways into the database, and the only ones: `SessionDep` (a request's one transaction), `write_session()`
+(one unit of work anywhere else: the CLI, a task, a deliberate transaction of its own), `read_session()` (reads
+with nothing to commit), and the async read pool of app.core.reads for the hot read paths. A service takes the
+Session it is given; one that needs several short transactions on purpose takes a `UnitOfWork` parameter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -11,6 +18,7 @@ from sqlalchemy import DateTime, MetaData, create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from app.core import db_timeouts
 from app.core.config import get_settings
 
 NAMING = {
@@ -49,15 +57,19 @@ _factory: sessionmaker[Session] | None = None
 def get_engine() -> Engine:
     global _engine, _factory
     if _engine is None:
-        url = get_settings().database_url
+        settings = get_settings()
+        url = settings.database_url
         if not url:
             raise RuntimeError("database_url is not set; start the embedded default first")
+        libpq_url = normalise_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
         _engine = create_engine(
             normalise_url(url),
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=20,
-            connect_args={"options": SESSION_OPTIONS},
+            # Bounded connects, statements and waits on a server that does not answer (app.core.db_timeouts).
+            creator=db_timeouts.sync_connector(libpq_url, settings, SESSION_OPTIONS),
+            pool_timeout=settings.database_statement_timeout_seconds or 30,
         )
         _factory = sessionmaker(_engine, expire_on_commit=False)
     return _engine
@@ -88,3 +100,21 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """One unit of work: a session in one transaction, committed when the block ends, rolled back if it raises."""
+    with session_factory()() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for reads only: nothing is committed; the transaction it began ends with the block."""
+    with session_factory()() as session:
+        yield session
+
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+"""What a service that runs several transactions of its own is given (`write_session`, or a test's own)."""

@@ -62,13 +62,17 @@ class SecurityHeadersMiddleware:
 class BodyLimitMiddleware:
     """Refuse bodies over the cap with 413 before they are read, except on streamed evidence uploads."""
 
-    def __init__(self, app: ASGIApp, limit: int, exempt_suffixes: tuple[str, ...]) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, exempt_suffixes: tuple[str, ...], exempt_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.limit = limit
         self.exempt_suffixes = exempt_suffixes
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).endswith(self.exempt_suffixes):
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or path.endswith(self.exempt_suffixes) or path.startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -238,7 +242,12 @@ async def _nul_refused(send: Send, field: str) -> None:
 def install_http_hardening(app: FastAPI) -> None:
     settings = get_settings()
     app.add_middleware(NulCharacterMiddleware, exempt_suffixes=("/original",))
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes, exempt_suffixes=("/original",))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_request_body_bytes,
+        exempt_suffixes=("/original",),
+        exempt_prefixes=("/api/v1/uploads/",),  # resumable uploads' PATCH bodies (tus)
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

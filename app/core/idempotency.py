@@ -7,6 +7,9 @@ the same key and the same request gets that stored response again (`Idempotent-R
 nothing. The same key with a different request is a 422; a repeat while the first is still running (uploads
 only: they commit before they stream) is a 409. If the work fails, its transaction — claim included — rolls
 back, so the key can be used again. Keys are kept `idempotency_key_hours` (settings), then forgotten.
+
+`claimed()` holds a key for one request, both ways: in the request's own transaction (`with`), or, for a
+streamed body, in short transactions of its own around the stream (`async with`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Annotated, Any
 
 from fastapi import Header
@@ -23,10 +27,11 @@ from pydantic import BaseModel
 from sqlalchemy import Index, Integer, Text, delete, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
 
 from app.core import clock
 from app.core.config import get_settings
-from app.core.db import Base
+from app.core.db import Base, UnitOfWork
 from app.core.errors import Conflict, RuleViolation
 
 HEADER = "Idempotency-Key"
@@ -99,8 +104,88 @@ def complete(session: Session, owner: str, key: str, status_code: int, response:
         record.response = response
 
 
+def release(session: Session, owner: str, key: str) -> None:
+    """Free a key whose first request failed before it had an answer, so it can be used again."""
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.owner == owner, IdempotencyRecord.key == key, IdempotencyRecord.status_code.is_(None)
+        )
+    )
+
+
 def replay(record: IdempotencyRecord) -> JSONResponse:
     return JSONResponse(record.response, status_code=record.status_code or 200, headers={"Idempotent-Replayed": "true"})
+
+
+class Claim:
+    """One request's hold on its Idempotency-Key; without a key it holds nothing and does nothing.
+
+    After entering, `replay` is the stored answer when this request repeats an earlier one: return it and do no
+    work. Otherwise do the work and `complete` with the answer a repeat will get; a block that raises, or ends
+    without an answer, leaves the key free.
+    """
+
+    def __init__(self, where: Session | UnitOfWork, owner: str, key: str | None, request_print: str) -> None:
+        self._where = where
+        self._owner, self._key, self._print = owner, key, request_print
+        self._answer: tuple[int, type[BaseModel], Any] | None = None
+        self.replay: JSONResponse | None = None
+
+    def complete(self, status_code: int, model: type[BaseModel], result: Any) -> None:
+        """Keep `result`, shaped by `model`, as the answer to repeats of this request."""
+        self._answer = (status_code, model, result)
+
+    def __enter__(self) -> Claim:
+        self._claim()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._finish(failed=exc_type is not None)
+
+    async def __aenter__(self) -> Claim:
+        await run_in_threadpool(self._claim)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await run_in_threadpool(self._finish, failed=exc_type is not None)
+
+    def _in_transaction(self, step: Callable[[Session], Any]) -> Any:
+        if isinstance(self._where, Session):
+            return step(self._where)
+        with self._where() as session:
+            return step(session)
+
+    def _claim(self) -> None:
+        if self._key is None:
+            return
+        key = self._key
+        earlier = self._in_transaction(lambda session: claim(session, self._owner, key, self._print))
+        self.replay = replay(earlier) if earlier is not None else None
+
+    def _finish(self, *, failed: bool) -> None:
+        if self._key is None or self.replay is not None:
+            return
+        key = self._key
+        if failed and isinstance(self._where, Session):
+            return  # the request's transaction rolls back, the claim with it
+        if failed or self._answer is None:
+            self._in_transaction(lambda session: release(session, self._owner, key))
+            return
+        status_code, model, result = self._answer
+        answer = model.model_validate(result, from_attributes=True).model_dump(mode="json")
+        self._in_transaction(lambda session: complete(session, self._owner, key, status_code, answer))
+
+
+def claimed(where: Session | UnitOfWork, owner: str, key: str | None, request_print: str) -> Claim:
+    """Hold `key` for one request of `owner`. Given the request's Session (`with`), the claim shares its
+    transaction: the work's rollback frees the key. Given a unit of work (`async with`, for streamed bodies), the
+    claim commits before the body streams — so a repeat meanwhile is a 409 — and its release or answer commits
+    after, each in a transaction of its own."""
+    return Claim(where, owner, key, request_print)
 
 
 def once(
@@ -113,13 +198,9 @@ def once(
     status_code: int,
 ) -> Any:
     """Run `work` once per key: without a key it simply runs; with one, a repeat returns the stored response."""
-    if key is None:
-        return work()
-    earlier = claim(session, owner, key, request_print)
-    if earlier is not None:
-        return replay(earlier)
-    result = work()
-    complete(
-        session, owner, key, status_code, model.model_validate(result, from_attributes=True).model_dump(mode="json")
-    )
-    return result
+    with claimed(session, owner, key, request_print) as held:
+        if held.replay is not None:
+            return held.replay
+        result = work()
+        held.complete(status_code, model, result)
+        return result

@@ -1,44 +1,41 @@
-"""Streaming writes to S3 with a CRC32 checksum on every request, for `storage.Storage.put_parts`.
+"""Checksummed writes to S3 through boto3's public API: single puts, multipart uploads streamed in one call
+(`Storage.put_parts`), and the part-level calls a resumable upload makes over several requests.
 
-The minio SDK signs each request's payload with its SHA-256 over plain HTTP (and sends a Content-MD5 over
-HTTPS), which costs a second full hash of every upload beside the evidence SHA-256 the caller computes, and
-a join of each part into one buffer. Here a part is sent as the pieces it was received in, under
-`UNSIGNED-PAYLOAD`, with an `x-amz-checksum-crc32` header that the server checks before it keeps the part
-(`BadDigest` otherwise); the multipart upload is created with that algorithm and completed with every part's
-checksum, and the composite checksum the server reports for the object is compared with the parts sent.
-CRC32 (ISA-L's, some twenty times faster than zlib's and thirty than SHA-256) is checked by every S3 server
-that implements the checksum headers (SeaweedFS does; a signed payload's hash it does not check at all).
+Every request carries an `x-amz-checksum-crc32` of its bytes, which the server checks before it keeps them
+(`BadDigest` otherwise), and is sent under `UNSIGNED-PAYLOAD` (`payload_signing_enabled=False`): a signed
+payload would cost a second SHA-256 of every byte beside the evidence SHA-256 the caller computes, and S3
+servers such as SeaweedFS do not check it anyway. A multipart upload is created with the CRC32 algorithm and
+completed with every part's checksum; the composite checksum the server reports for the object is compared
+with the parts sent. CRC32 is ISA-L's, some twenty times faster than zlib's and thirty than SHA-256.
 
-What this module takes from the SDK beyond its public calls (its connection pool, URL builder, region lookup
-and request executor) is pinned by the minio version range in pyproject.toml.
+The minio SDK (used for everything else in `storage.py`) offers no public call for a single part; boto3 does.
+A part is handed over as the pieces it was received in, read through a seekable view (no join into one buffer).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
-from urllib.parse import urlunsplit
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Protocol, cast
 
-from minio import Minio
-from minio.credentials.credentials import Credentials
-from minio.error import S3Error
-from minio.helpers import DictType, md5sum_hash
-from minio.signer import sign_v4_s3
-from minio.time import to_amz_date, utcnow
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 try:
     from isal.isal_zlib import crc32
 except ImportError:  # pragma: no cover - a platform without its wheel: the same CRC, slower
     from zlib import crc32
 
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
+    from types_boto3_s3.type_defs import CompletedPartTypeDef
 
 
 class PartSource(Protocol):
@@ -55,14 +52,25 @@ class ChecksumMismatch(Exception):
         self.version_id = version_id  # the version it stored, for the caller to remove
 
 
-class Refused(Exception):
-    """The server answered a write with an error status and no S3 error document."""
-
-
 @dataclass(frozen=True)
 class Written:
     version_id: str | None
     etag: str
+
+
+@dataclass(frozen=True)
+class SentPart:
+    number: int
+    etag: str
+    crc32: int
+    size: int
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    key: str
+    upload_id: str
+    initiated: datetime | None
 
 
 def crc32_of(pieces: Sequence[bytes]) -> int:
@@ -81,59 +89,155 @@ def composite_crc32(part_crcs: Sequence[int]) -> str:
     return f"{_b64(crc32(b''.join(c.to_bytes(4, 'big') for c in part_crcs)))}-{len(part_crcs)}"
 
 
-class Writer:
-    """One bucket's checksummed writes through an SDK client (its pool, endpoint style and region)."""
+def s3_client(
+    endpoint: str, access_key: str, secret_key: str, *, secure: bool, region: str | None, pool: int = 10
+) -> S3Client:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=f"{'https' if secure else 'http'}://{endpoint}",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region or "us-east-1",
+        config=Config(
+            s3={"addressing_style": "path", "payload_signing_enabled": False},
+            # The checksum is given with each request; the SDK computes none of its own.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=pool,
+        ),
+    )
 
-    def __init__(self, client: Minio, bucket: str, credentials: Credentials) -> None:
+
+class PiecesBody(io.RawIOBase):
+    """Pieces read as one seekable stream (the SDK rewinds a body to retry it), without joining them."""
+
+    def __init__(self, pieces: Sequence[bytes]) -> None:
+        self._pieces = [memoryview(p) for p in pieces if p]
+        self._size = sum(len(p) for p in self._pieces)
+        self._pos = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def as_io(self) -> IO[bytes]:
+        return cast("IO[bytes]", self)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, min(self._size, base + offset))
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        wanted, done, skip = len(buffer), 0, self._pos
+        for piece in self._pieces:
+            if done == wanted:
+                break
+            if skip >= len(piece):
+                skip -= len(piece)
+                continue
+            take = min(len(piece) - skip, wanted - done)
+            buffer[done : done + take] = piece[skip : skip + take]
+            done += take
+            skip = 0
+        self._pos += done
+        return done
+
+
+class Writer:
+    """One bucket's checksummed writes."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
-        self.credentials = credentials
 
-    def _send(
-        self, method: str, key: str, pieces: Sequence[bytes], headers: dict[str, str], query: DictType
-    ) -> tuple[dict[str, str], bytes]:
-        """One request whose body is `pieces` (sent as they are, no join), signed without its payload hash."""
-        region = self.client._get_region(self.bucket)
-        url = self.client._base_url.build(
-            method=method, region=region, bucket_name=self.bucket, object_name=key, query_params=query
-        )
-        date = utcnow()
-        headers = {
-            **headers,
-            "Host": url.netloc,
-            "Content-Length": str(sum(len(p) for p in pieces)),
-            "x-amz-date": to_amz_date(date),
-            "x-amz-content-sha256": UNSIGNED_PAYLOAD,
-        }
-        signed = sign_v4_s3(
-            method=method,
-            url=url,
-            region=region,
-            headers=headers,  # type: ignore[arg-type]
-            credentials=self.credentials,
-            content_sha256=UNSIGNED_PAYLOAD,
-            date=date,
-        )
-        # A list body is sent piece by piece with the declared Content-Length, and can be sent again on a retry.
-        response = self.client._http.urlopen(method, urlunsplit(url), body=list(pieces), headers=signed)
-        if response.status != 200:
-            if "xml" in response.headers.get("content-type", "") and response.data:
-                raise S3Error.fromxml(response)
-            raise Refused(f"{method} {url.path}: status {response.status}")
-        return {k.lower(): v for k, v in response.headers.items()}, response.data
-
-    def put(self, key: str, pieces: Sequence[bytes], headers: dict[str, str]) -> Written:
+    def put(self, key: str, pieces: Sequence[bytes], content_type: str, metadata: dict[str, str]) -> Written:
         """A single PutObject of `pieces`, refused by the server unless it received them intact."""
-        crc = crc32_of(pieces)
-        got, _ = self._send("PUT", key, pieces, {**headers, "x-amz-checksum-crc32": _b64(crc)}, {})
-        reported = got.get("x-amz-checksum-crc32")
-        version_id = got.get("x-amz-version-id")
-        if reported is not None and reported != _b64(crc):
-            raise ChecksumMismatch(
-                f"{key}: the server reports CRC32 {reported}, the bytes sent have {_b64(crc)}", version_id
-            )
-        return Written(version_id, got.get("etag", "").replace('"', ""))
+        crc = _b64(crc32_of(pieces))
+        body = PiecesBody(pieces)
+        got = self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=body.as_io(),
+            ContentLength=body.size,
+            ContentType=content_type,
+            Metadata=metadata,
+            ChecksumCRC32=crc,
+        )
+        version_id = got.get("VersionId")
+        reported = got.get("ChecksumCRC32")
+        if reported is not None and reported != crc:
+            raise ChecksumMismatch(f"{key}: the server reports CRC32 {reported}, the bytes sent have {crc}", version_id)
+        return Written(version_id, got.get("ETag", "").replace('"', ""))
 
+    # -- part-level calls (a multipart upload that may span several requests and processes) ------------
+    def start(self, key: str, content_type: str, metadata: dict[str, str]) -> str:
+        got = self.client.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ContentType=content_type, Metadata=metadata, ChecksumAlgorithm="CRC32"
+        )
+        return got["UploadId"]
+
+    def send_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes]) -> SentPart:
+        crc = crc32_of(pieces)
+        body = PiecesBody(pieces)
+        got = self.client.upload_part(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body.as_io(),
+            ContentLength=body.size,
+            ChecksumCRC32=_b64(crc),
+        )
+        return SentPart(number, got.get("ETag", "").replace('"', ""), crc, body.size)
+
+    def finish(self, key: str, upload_id: str, parts: Sequence[SentPart]) -> Written:
+        """Complete the upload from its parts, and check the object's composite checksum against them."""
+        completed: list[CompletedPartTypeDef] = [
+            {"PartNumber": p.number, "ETag": f'"{p.etag}"', "ChecksumCRC32": _b64(p.crc32)} for p in parts
+        ]
+        got = self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": completed}
+        )
+        version_id = got.get("VersionId")
+        reported = got.get("ChecksumCRC32")
+        expected = composite_crc32([p.crc32 for p in parts])
+        # A composite checksum ("…-N") is the parts'; a full-object one would need the CRC of the whole stream.
+        if reported and "-" in reported and reported != expected:
+            raise ChecksumMismatch(
+                f"{key}@{version_id}: the server reports CRC32 {reported} for the object, its parts give {expected}",
+                version_id,
+            )
+        return Written(version_id, got.get("ETag", "").replace('"', ""))
+
+    def abort(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload (its parts are deleted); one the server no longer knows is already gone."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"NoSuchUpload", "404"}:
+                raise
+
+    def pending(self, prefix: str) -> list[PendingUpload]:
+        """Multipart uploads begun under `prefix` and neither completed nor aborted."""
+        found: list[PendingUpload] = []
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if "Key" in upload and "UploadId" in upload:
+                    found.append(PendingUpload(upload["Key"], upload["UploadId"], upload.get("Initiated")))
+        return found
+
+    # -- one stream, one call --------------------------------------------------------------------------
     def upload(
         self,
         key: str,
@@ -141,19 +245,18 @@ class Writer:
         *,
         part_size: int,
         parts_in_flight: int,
-        headers: dict[str, str],
+        content_type: str,
+        metadata: dict[str, str],
     ) -> Written:
         """A multipart upload of `source`'s parts, `parts_in_flight` at a time: each part is held until its
         request ends, and one more while it waits for room, so the memory is about `part_size` × (parts in
         flight + 1)."""
-        upload_id = self.client._create_multipart_upload(
-            self.bucket, key, {**headers, "x-amz-checksum-algorithm": "CRC32"}
-        )
+        upload_id = self.start(key, content_type, metadata)
         room = threading.BoundedSemaphore(parts_in_flight)
         failed = threading.Event()
-        sent: list[Future[tuple[str, int]]] = []
+        sent: list[Future[SentPart]] = []
 
-        def part_done(job: Future[tuple[str, int]]) -> None:
+        def part_done(job: Future[SentPart]) -> None:
             if job.cancelled() or job.exception() is not None:
                 failed.set()
             room.release()
@@ -167,57 +270,16 @@ class Writer:
                     room.acquire()
                     if failed.is_set():
                         break  # a part was refused: stop reading, its error is raised below
-                    job = pool.submit(self._upload_part, key, upload_id, number, pieces)
+                    job = pool.submit(self.send_part, key, upload_id, number, pieces)
                     job.add_done_callback(part_done)
                     sent.append(job)
                     pieces = ()  # the part is the sender's now: hold no reference while reading the next
                     pieces = source.read_part(part_size)
-            results = [f.result() for f in sent]
-            return self._complete(key, upload_id, results)
+            return self.finish(key, upload_id, [f.result() for f in sent])
         except BaseException:
             for job in sent:
                 job.cancel()
-            # The first error is the one to report; an upload that cannot be aborted now expires on the server.
+            # The first error is the one to report; an upload that cannot be aborted now is swept later.
             with contextlib.suppress(Exception):
-                self.client._abort_multipart_upload(self.bucket, key, upload_id)
+                self.abort(key, upload_id)
             raise
-
-    def _upload_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes]) -> tuple[str, int]:
-        crc = crc32_of(pieces)
-        got, _ = self._send(
-            "PUT",
-            key,
-            pieces,
-            {"x-amz-checksum-crc32": _b64(crc)},
-            {"partNumber": str(number), "uploadId": upload_id},
-        )
-        return got.get("etag", "").replace('"', ""), crc
-
-    def _complete(self, key: str, upload_id: str, results: list[tuple[str, int]]) -> Written:
-        root = ET.Element("CompleteMultipartUpload")
-        for number, (etag, crc) in enumerate(results, start=1):
-            part = ET.SubElement(root, "Part")
-            ET.SubElement(part, "PartNumber").text = str(number)
-            ET.SubElement(part, "ETag").text = f'"{etag}"'
-            ET.SubElement(part, "ChecksumCRC32").text = _b64(crc)
-        body = ET.tostring(root)
-        response = self.client._execute(
-            "POST",
-            self.bucket,
-            key,
-            body=body,
-            headers={"Content-Type": "application/xml", "Content-MD5": str(md5sum_hash(body))},
-            query_params={"uploadId": upload_id},
-        )
-        element = ET.fromstring(response.data.decode())
-        version_id = response.headers.get("x-amz-version-id")
-        etag = (element.findtext(f"{S3_NS}ETag") or "").replace('"', "")
-        reported = element.findtext(f"{S3_NS}ChecksumCRC32") or response.headers.get("x-amz-checksum-crc32")
-        expected = composite_crc32([crc for _, crc in results])
-        # A composite checksum ("…-N") is the parts'; a full-object one would need the CRC of the whole stream.
-        if reported and "-" in reported and reported != expected:
-            raise ChecksumMismatch(
-                f"{key}@{version_id}: the server reports CRC32 {reported} for the object, its parts give {expected}",
-                version_id,
-            )
-        return Written(version_id, etag)

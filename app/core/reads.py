@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import psycopg as sa_psycopg
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from app.core import db_timeouts
 from app.core.config import get_settings
 from app.core.db import SESSION_OPTIONS
 
@@ -81,11 +82,19 @@ async def _get_pool() -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
     if _pool is not None and _pool_url != url:
         await close()
     if _pool is None:
+        settings = get_settings()
         pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = AsyncConnectionPool(
             url,
             min_size=2,
-            max_size=get_settings().read_pool_size,
-            kwargs={"autocommit": True, "row_factory": dict_row, "options": SESSION_OPTIONS},
+            max_size=settings.read_pool_size,
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "options": db_timeouts.server_options(settings, SESSION_OPTIONS),
+                "connect_timeout": max(1, round(settings.database_connect_timeout_seconds)),
+            },
+            # Waits on a server that does not answer are bounded too (app.core.db_timeouts).
+            connection_class=db_timeouts.async_connection_class(settings),
             open=False,
             timeout=2,  # waiting longer for a connection than a client would: answer 503 instead
             name="reads",
@@ -110,6 +119,8 @@ async def fetch_all(statement: Statement, params: Mapping[str, Any] | None = Non
     try:
         async with pool.connection() as conn:
             return await (await conn.execute(statement.sql, statement.parameters(params), binary=True)).fetchall()
+    except db_timeouts.DatabaseTimeout:
+        raise  # the server does not answer: trying again would only double the wait
     except psycopg.OperationalError:
         # The connection was lost (a restart): drop every broken idle connection, then once more.
         await pool.check()

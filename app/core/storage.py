@@ -1,4 +1,5 @@
-"""The only code that talks to S3 (through the minio SDK; its checksummed streaming writes in `multipart.py`).
+"""The only code that talks to S3 (the minio SDK; checksummed writes and multipart parts through boto3 in
+`multipart.py`).
 
 The evidence bucket must have Object Lock (and therefore versioning); every object is addressed by key
 *and* version id, so a later write under the same key can never stand in for evidence.
@@ -14,15 +15,14 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 import urllib3
+from botocore.exceptions import BotoCoreError, ClientError
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
-from minio.credentials.credentials import Credentials
 from minio.error import S3Error
-from minio.helpers import genheaders
 from minio.retention import Retention
 
 from app.core.config import Settings, get_settings
-from app.core.multipart import ChecksumMismatch, PartSource, Refused, Writer
+from app.core.multipart import ChecksumMismatch, PartSource, PendingUpload, SentPart, Writer, s3_client
 
 RetentionMode = Literal["COMPLIANCE", "GOVERNANCE"]
 Headers = dict[str, str | list[str] | tuple[str]]
@@ -100,9 +100,23 @@ class Storage:
     def __init__(self, settings: Settings, *, fast: bool = False) -> None:
         self.bucket = settings.s3_bucket
         self.client = _client(settings, fast=fast)
-        self.writer = Writer(
-            self.client, self.bucket, Credentials(settings.s3_access_key or "", settings.s3_secret_key or "")
-        )
+        self._settings = settings
+        self._writer: Writer | None = None
+
+    @property
+    def writer(self) -> Writer:
+        if self._writer is None:  # made on the first write: a readiness probe needs none
+            settings = self._settings
+            assert settings.s3_endpoint
+            client = s3_client(
+                settings.s3_endpoint,
+                settings.s3_access_key or "",
+                settings.s3_secret_key or "",
+                secure=settings.s3_secure,
+                region=settings.s3_region,
+            )
+            self._writer = Writer(client, self.bucket)
+        return self._writer
 
     # -- bucket ---------------------------------------------------------------------------------
     def has_object_lock(self) -> bool:
@@ -161,30 +175,77 @@ class Storage:
         """Write `source`'s parts to `key`: one PutObject when it fits a part, else a multipart upload with
         UPLOAD_PARALLEL_PARTS in flight. Every request carries the CRC32 of its bytes, which the server checks
         before keeping them; with `length`, a source that ends early is refused."""
-        headers: dict[str, str] = {str(k): str(v) for k, v in genheaders(metadata, None, None, None, False).items()}
-        headers["Content-Type"] = content_type or "application/octet-stream"
+        meta = _metadata(metadata)
+        content_type = content_type or "application/octet-stream"
         counted = _Counted(source, None if length < 0 else length)
         try:
             first = counted.read_part(part_size)
             if counted.size < part_size or counted.size == length:
-                written = self.writer.put(key, first, headers)
+                written = self.writer.put(key, first, content_type, meta)
             else:
                 rest = _Resumed(first, counted)
                 del first  # held by `rest` until it is sent, by nothing after that
                 written = self.writer.upload(
-                    key, rest, part_size=part_size, parts_in_flight=UPLOAD_PARALLEL_PARTS, headers=headers
+                    key,
+                    rest,
+                    part_size=part_size,
+                    parts_in_flight=UPLOAD_PARALLEL_PARTS,
+                    content_type=content_type,
+                    metadata=meta,
                 )
         except ChecksumMismatch as exc:
             if exc.version_id:
                 self.remove_version(key, exc.version_id)
             raise StorageError(f"S3 stored other bytes than were sent for {key}: {exc}") from exc
-        except S3Error as exc:
-            raise StorageError(f"S3 refused the upload of {key}: {exc.code}") from exc
-        except (Refused, urllib3.exceptions.HTTPError, OSError) as exc:
+        except ClientError as exc:
+            raise StorageError(f"S3 refused the upload of {key}: {_code(exc)}") from exc
+        except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"S3 server unreachable during upload of {key}: {exc}") from exc
         if not written.version_id:
             raise BucketWithoutObjectLock(f"S3 returned no version id for {key}; versioning is off")
         return StoredObject(key=key, version_id=written.version_id, etag=written.etag)
+
+    # -- a multipart upload over several requests (resumable uploads) ---------------------------------
+    @contextmanager
+    def _multipart(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            raise StorageError(f"S3 refused {what}: {_code(exc)}") from exc
+        except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StorageError(f"S3 server unreachable during {what}: {exc}") from exc
+
+    def start_multipart(self, key: str, *, metadata: Headers | None = None) -> str:
+        """Begin a multipart upload to `key`; its id names it in the calls below, from any process."""
+        with self._multipart(f"the start of an upload to {key}"):
+            return self.writer.start(key, "application/octet-stream", _metadata(metadata))
+
+    def put_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes]) -> SentPart:
+        """Send part `number` (all but the last at least MIN_PART_SIZE), checked by the server's CRC32."""
+        with self._multipart(f"part {number} of {key}"):
+            return self.writer.send_part(key, upload_id, number, pieces)
+
+    def finish_multipart(self, key: str, upload_id: str, parts: Sequence[SentPart]) -> StoredObject:
+        """Join the parts into one object version; the server's composite CRC32 must be the parts'."""
+        try:
+            with self._multipart(f"the completion of {key}"):
+                written = self.writer.finish(key, upload_id, parts)
+        except ChecksumMismatch as exc:
+            if exc.version_id:
+                self.remove_version(key, exc.version_id)
+            raise StorageError(f"S3 stored other bytes than were sent for {key}: {exc}") from exc
+        if not written.version_id:
+            raise BucketWithoutObjectLock(f"S3 returned no version id for {key}; versioning is off")
+        return StoredObject(key=key, version_id=written.version_id, etag=written.etag)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Abort the upload and let the server delete its parts (an unknown upload is already gone)."""
+        with self._multipart(f"the abort of an upload to {key}"):
+            self.writer.abort(key, upload_id)
+
+    def pending_multipart(self, prefix: str) -> list[PendingUpload]:
+        with self._multipart(f"the listing of uploads under {prefix}"):
+            return self.writer.pending(prefix)
 
     def put_file(self, key: str, path: Path, *, content_type: str = "application/octet-stream") -> StoredObject:
         with path.open("rb") as fh:
@@ -286,6 +347,19 @@ class Storage:
             self.client.remove_object(self.bucket, key, version_id=version_id)
         except S3Error as exc:
             raise StorageError(f"S3 refused deletion of {key}@{version_id}: {exc.code}") from exc
+
+
+def _metadata(metadata: Headers | None) -> dict[str, str]:
+    """User metadata as S3 stores it: `x-amz-meta-` names without the prefix."""
+    prefix = "x-amz-meta-"
+    return {
+        (str(k)[len(prefix) :] if str(k).lower().startswith(prefix) else str(k)): str(v)
+        for k, v in (metadata or {}).items()
+    }
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "error"))
 
 
 class _StreamParts:

@@ -41,6 +41,7 @@ from app.custody.entry import format_time
 from app.custody.service import log_head
 
 CHECKPOINT_FORMAT = "footage-custody-checkpoint/v1"
+CHECKPOINT_TASK = "custody.checkpoint"  # the periodic signing, by the name it is queued under
 
 
 class CustodyCheckpoint(Base):

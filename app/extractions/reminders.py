@@ -14,11 +14,13 @@ from app.cases.models import Case
 from app.core import clock
 from app.core.config import get_settings
 from app.custody.service import append_event
-from app.extractions.area import camera_time
+from app.extractions.filing import camera_time
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import IN_OWNERS_HANDS
 from app.notifications import service as notifications
 from app.registry.models import Camera, Owner
+
+REMINDER_TASK = "requests.remind_owners"  # the periodic reminders, by the name it is queued under
 
 
 def _due_offset(request: ExtractionRequest, now: datetime, offsets: list[int]) -> int | None:
@@ -40,7 +42,7 @@ def send_due_reminders(session: Session, now: datetime | None = None) -> dict[st
         session.scalars(
             select(ExtractionRequest)
             .where(
-                ExtractionRequest.status.in_([s.value for s in IN_OWNERS_HANDS]),
+                ExtractionRequest.status.in_(sorted(IN_OWNERS_HANDS)),
                 ExtractionRequest.overwrite_deadline > moment,
             )
             .with_for_update(skip_locked=True)
@@ -97,21 +99,15 @@ def _remind(
         "case_number": case.number,
         "unit_name": unit.name if unit else "",
     }
-    recipients: list[tuple[str, str]] = [("email", owner.email)] if owner.email else []
-    webhook = get_settings().notification_webhook_url
-    if webhook:
-        recipients.append(("webhook", webhook))
-    for channel, recipient in recipients:
-        notifications.enqueue(
-            session,
-            channel=channel,
-            recipient=recipient,
-            template="request_reminder",
-            context=context,
-            locale=owner.locale,
-            subject_type="request",
-            subject_id=request.id,
-        )
+    queued = notifications.notify(
+        session,
+        email=owner.email,
+        template="request_reminder",
+        context=context,
+        locale=owner.locale,
+        subject_type="request",
+        subject_id=request.id,
+    )
     actor = system_actor("scheduler")
     append_event(
         session,
@@ -121,5 +117,5 @@ def _remind(
         object_id=request.id,
         case_id=request.case_id,
         where=actor.where("worker"),
-        details={"reason": reason, "channels": [c for c, _ in recipients], **details},
+        details={"reason": reason, "channels": [n.channel for n in queued], **details},
     )

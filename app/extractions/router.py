@@ -14,7 +14,7 @@ from app.core.db import SessionDep
 from app.core.idempotency import IdempotencyKey
 from app.core.pagination import PageDep
 from app.core.responses import validated_json
-from app.extractions import area, listing, service
+from app.extractions import filing, listing, service
 from app.extractions.schemas import (
     ApproveIn,
     AreaRequestCreate,
@@ -42,7 +42,7 @@ def file_request(
         actor.label,
         idempotency_key,
         idempotency.fingerprint("POST", f"/cases/{case_id}/requests", body.model_dump(mode="json")),
-        lambda: service.file_request(session, actor, case_id, body),
+        lambda: filing.file_request(session, actor, case_id, body),
         RequestRead,
         201,
     )
@@ -61,7 +61,7 @@ def file_area_request(
         actor.label,
         idempotency_key,
         idempotency.fingerprint("POST", f"/cases/{case_id}/area-requests", body.model_dump(mode="json")),
-        lambda: area.file_area_request(session, actor, case_id, body),
+        lambda: filing.file_area_request(session, actor, case_id, body),
         AreaRequestResult,
         201,
     )

@@ -1,54 +1,30 @@
-"""Filing, answering and moving extraction requests. Every move is a history row and a custody event, in the
-same transaction as the change."""
+"""Moving extraction requests through their states: the owner's answer, cancelling, owner links, expiry.
+Every move is a history row and a custody event, in the same transaction as the change. Filing, which
+creates requests, is app.extractions.filing."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Protocol
-from uuid import UUID, uuid4
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth import links
-from app.auth.models import Role
-from app.auth.permissions import Actor, can_see_unit_object, ensure_role, ensure_visible
-from app.cases.models import Case
+from app.auth.permissions import Actor, ensure_may, ensure_visible
 from app.core import clock
-from app.core.config import get_settings
-from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.core.errors import Conflict, NotFound, RuleViolation
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
-from app.extractions.schemas import ApproveIn, RequestCreate
-from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus, check_transition
-from app.registry import service as registry
-from app.registry.models import Camera
+from app.extractions.schemas import ApproveIn
+from app.extractions.states import IN_OWNERS_HANDS, RequestStatus, check_transition
 
 S = RequestStatus
+EXPIRE_TASK = "requests.expire_unanswered"  # the periodic expiry, by the name it is queued under
 
 
-# -- scope -----------------------------------------------------------------------------------
-class ScopedRequest(Protocol):
-    """What the scope rule reads of a request: a loaded row or a validated read of one."""
-
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def owner_id(self) -> UUID: ...
-    @property
-    def unit_id(self) -> UUID: ...
-
-
-def can_see_request(actor: Actor, request: ScopedRequest) -> bool:
-    """Staff by the filing unit; owners only the requests addressed to them; a link only its own request."""
-    if actor.kind == "link":
-        return actor.link_request_id == request.id
-    if actor.role == Role.owner:
-        return actor.owner_id is not None and actor.owner_id == request.owner_id
-    return can_see_unit_object(actor, request.unit_id)
-
-
-# The request list states the same rule as a condition of its statement: app.extractions.listing.scope_of.
+# -- scope: who may see and act on a request is ruled in app.auth.permissions (`can_see_request`, `ensure_may`)
 
 
 def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update: bool = False) -> ExtractionRequest:
@@ -56,8 +32,10 @@ def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update:
     if for_update:
         query = query.with_for_update()
     request = session.scalar(query)
-    ensure_visible(request is not None and can_see_request(actor, request), actor, "request", request_id)
+    if request is None:
+        ensure_visible(False, actor, "request", request_id)
     assert request is not None
+    ensure_may(actor, "requests.read", request)
     return request
 
 
@@ -76,14 +54,14 @@ def move(
     source = request.status
     goal = check_transition(source, target)
     now = clock.now()
-    request.status = goal.value
+    request.status = goal
     request.updated_at = now
     step = RequestTransition(
         request_id=request.id,
         at=now,
         actor=actor.label,
         from_status=source,
-        to_status=goal.value,
+        to_status=goal,
         reason=reason,
     )
     session.add(step)
@@ -105,162 +83,9 @@ def move(
     return step
 
 
-# -- filing ----------------------------------------------------------------------------------
-def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
-    case = session.get(Case, case_id)
-    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
-    assert case is not None
-    if actor.role != Role.investigator or case.unit_id != actor.unit_id:
-        raise Forbidden("only an investigator of the case's unit may file requests for it")
-    if case.status != "open":
-        raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
-    return case
-
-
-def eligibility(session: Session, camera: Camera, window_start: datetime, now: datetime) -> tuple[str | None, Any]:
-    """(reason the camera cannot be asked, None) or (None, the consent that allows it / None for police cameras)."""
-    if camera.status == "decommissioned":
-        return "camera is decommissioned", None
-    deadline = window_start + timedelta(days=camera.retention_days)
-    if deadline <= now:
-        return f"footage already overwritten (deadline {deadline.isoformat()})", None
-    if camera.programme == "police":
-        return None, None
-    consent = registry.valid_consent_at(session, camera.id, now)
-    if consent is None:
-        return "no valid consent", None
-    return None, consent
-
-
-def file_request(session: Session, actor: Actor, case_id: UUID, body: RequestCreate) -> ExtractionRequest:
-    """File one request, applying every filing rule (each a 422/409 that names it)."""
-    case = _open_case_for_filing(session, actor, case_id)
-    camera = session.get(Camera, body.camera_id)
-    if camera is None:
-        raise RuleViolation("camera_id", f"camera {body.camera_id} does not exist")
-    request = _file(
-        session,
-        actor,
-        case,
-        camera,
-        body.window_start,
-        body.window_end,
-        body.purpose,
-        body.legal_basis,
-        body.priority,
-        group_id=None,
-    )
-    from app.extractions.area import notify_owners  # area builds on this module
-
-    notify_owners(session, actor, [request])
-    return request
-
-
-def _check_window(window_start: datetime, window_end: datetime) -> None:
-    max_hours = get_settings().max_request_window_hours
-    if window_end <= window_start:
-        raise RuleViolation("window_end", "must be after window_start")
-    if window_end - window_start > timedelta(hours=max_hours):
-        raise RuleViolation("window_end", f"the window may last at most {max_hours} hours")
-
-
-def _file(
-    session: Session,
-    actor: Actor,
-    case: Case,
-    camera: Camera,
-    window_start: datetime,
-    window_end: datetime,
-    purpose: str,
-    legal_basis: str,
-    priority: str,
-    *,
-    group_id: UUID | None,
-) -> ExtractionRequest:
-    _check_window(window_start, window_end)
-    now = clock.now()
-    reason, consent = eligibility(session, camera, window_start, now)
-    if reason is not None:
-        deadline = window_start + timedelta(days=camera.retention_days)
-        field = "window_start" if "overwritten" in reason else "camera_id"
-        raise RuleViolation(field, reason, extra={"overwrite_deadline": deadline.isoformat()})
-    duplicate = session.scalar(
-        select(ExtractionRequest.id).where(
-            ExtractionRequest.case_id == case.id,
-            ExtractionRequest.camera_id == camera.id,
-            ExtractionRequest.status.in_([s.value for s in ACTIVE]),
-            ExtractionRequest.window_start < window_end,
-            ExtractionRequest.window_end > window_start,
-        )
-    )
-    if duplicate is not None:
-        raise Conflict(
-            f"request {duplicate} already asks this camera for an overlapping window of this case",
-            extra={"existing_request_id": str(duplicate)},
-        )
-    assert actor.user_id is not None
-    request = ExtractionRequest(
-        id=uuid4(),
-        case_id=case.id,
-        camera_id=camera.id,
-        unit_id=case.unit_id,
-        owner_id=camera.owner_id,
-        group_id=group_id,
-        window_start=window_start,
-        window_end=window_end,
-        camera_timezone=camera.timezone,
-        purpose=purpose,
-        legal_basis=legal_basis,
-        priority=priority,
-        overwrite_deadline=window_start + timedelta(days=camera.retention_days),
-        status=S.draft.value,
-        consent_id=consent.id if consent is not None else None,
-        created_by=actor.user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(request)
-    session.flush()
-    move(
-        session,
-        request,
-        S.submitted,
-        actor,
-        purpose,
-        action="request.filed",
-        details={
-            "camera_id": str(camera.id),
-            "window_start": window_start.isoformat(),
-            "window_end": window_end.isoformat(),
-            "legal_basis": legal_basis,
-            "consent_id": str(request.consent_id) if request.consent_id else None,
-            "programme": camera.programme,
-        },
-    )
-    if consent is not None and consent.scope == "auto_approve":
-        from app.auth.permissions import system_actor
-
-        request.auto_approved = True
-        request.approved_start, request.approved_end = window_start, window_end
-        request.responded_at = now
-        move(
-            session,
-            request,
-            S.approved,
-            system_actor("consent"),
-            f"auto_approve consent {consent.id}",
-            details={"consent_id": str(consent.id)},
-        )
-    return request
-
-
 # -- owner response --------------------------------------------------------------------------
 def _ensure_may_answer(actor: Actor, request: ExtractionRequest) -> None:
-    if actor.kind == "link":
-        return  # the link dependency already scoped it to this request
-    ensure_role(actor, "requests.respond")
-    if actor.role == Role.owner and actor.owner_id != request.owner_id:
-        ensure_visible(False, actor, "request", request.id)
+    ensure_may(actor, "requests.respond", request)
 
 
 def approve(session: Session, actor: Actor, request_id: UUID, body: ApproveIn) -> ExtractionRequest:
@@ -297,8 +122,7 @@ def deny(session: Session, actor: Actor, request_id: UUID, reason: str) -> Extra
 
 def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> ExtractionRequest:
     request = get_request(session, actor, request_id, for_update=True)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may cancel a request")
+    ensure_may(actor, "requests.cancel", request)
     move(session, request, S.cancelled, actor, reason)
     return request
 
@@ -306,9 +130,8 @@ def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> Ext
 # -- owner links -----------------------------------------------------------------------------
 def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, str]:
     request = get_request(session, actor, request_id)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may issue owner links")
-    if RequestStatus(request.status) not in IN_OWNERS_HANDS:
+    ensure_may(actor, "links.issue", request)
+    if request.status not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     return new_link(session, actor, request)
 
@@ -331,8 +154,7 @@ def new_link(session: Session, actor: Actor, request: ExtractionRequest) -> tupl
 
 def revoke_link(session: Session, actor: Actor, request_id: UUID, link_id: UUID) -> None:
     request = get_request(session, actor, request_id)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may revoke owner links")
+    ensure_may(actor, "links.revoke", request)
     link = links.revoke(session, link_id)
     if link.request_id != request.id:
         raise NotFound(f"owner link {link_id} not found")
@@ -355,7 +177,7 @@ def active_owner_requests(session: Session, owner_id: UUID) -> list[ExtractionRe
             select(ExtractionRequest)
             .where(
                 ExtractionRequest.owner_id == owner_id,
-                or_(*[ExtractionRequest.status == s.value for s in IN_OWNERS_HANDS]),
+                or_(*[ExtractionRequest.status == s for s in IN_OWNERS_HANDS]),
             )
             .order_by(ExtractionRequest.overwrite_deadline)
         )
@@ -371,7 +193,7 @@ def expire_unanswered(session: Session, now: datetime | None = None) -> list[Ext
     overdue = list(
         session.scalars(
             select(ExtractionRequest)
-            .where(ExtractionRequest.status == S.submitted.value, ExtractionRequest.overwrite_deadline <= moment)
+            .where(ExtractionRequest.status == S.submitted, ExtractionRequest.overwrite_deadline <= moment)
             .order_by(ExtractionRequest.overwrite_deadline)
             .with_for_update(skip_locked=True)
         )

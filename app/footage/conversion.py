@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.permissions import Actor
-from app.core.db import session_factory
+from app.core.db import UnitOfWork
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.params import FINITE_FLOAT, header_value
 from app.extractions import service as extractions
@@ -54,11 +54,11 @@ def _stated(field: str, value: str, what: str) -> str:
     return text
 
 
-def _prepare(actor: Actor, original_id: UUID, headers: ConversionHeaders) -> Prepared:
+def _prepare(unit: UnitOfWork, actor: Actor, original_id: UUID, headers: ConversionHeaders) -> Prepared:
     """The upload is a converted copy of a kept original that needs one, naming that original by its hash."""
     tool = _stated("X-Converted-By", headers.tool, "the tool that converted the file (e.g. the maker's player)")
     version = _stated("X-Converter-Version", headers.tool_version, "the converting tool's version")
-    with session_factory()() as session:
+    with unit() as session:
         parent = session.get(Original, original_id)
         if parent is None:
             raise NotFound(f"no original {original_id}")
@@ -107,9 +107,9 @@ def _prepare(actor: Actor, original_id: UUID, headers: ConversionHeaders) -> Pre
 
 
 async def receive_conversion(
-    actor: Actor, original_id: UUID, chunks: AsyncIterator[bytes], headers: ConversionHeaders
+    unit: UnitOfWork, actor: Actor, original_id: UUID, chunks: AsyncIterator[bytes], headers: ConversionHeaders
 ) -> dict[str, Any]:
     """Stream, hash, probe, lock and record the converted copy; the request moves on to footage_received and
     its clip is cut from the copy. A copy that does not play is refused like any upload."""
-    prepared = await run_in_threadpool(_prepare, actor, original_id, headers)
-    return await receive_prepared(actor, prepared, chunks, headers.content_length)
+    prepared = await run_in_threadpool(_prepare, unit, actor, original_id, headers)
+    return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)

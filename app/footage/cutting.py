@@ -36,6 +36,9 @@ from app.footage.models import Clip, ClipParent, Original
 from app.footage.retention import lock_period
 
 log = logging.getLogger(__name__)
+# The names the clip work is queued under: one request's clip, and the sweep that catches lost clip jobs.
+CLIP_TASK = "clips.make"
+CLIP_SWEEP_TASK = "clips.sweep"
 DIRECT = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv"}
 
 

@@ -15,15 +15,13 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, ensure_may
 from app.core import clock, idempotency, media, native_formats
 from app.core.config import get_settings
-from app.core.db import session_factory
-from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
+from app.core.db import UnitOfWork
+from app.core.errors import Conflict, DomainError, PayloadTooLarge, RuleViolation
 from app.core.params import EARLIEST_YEAR, FINITE_FLOAT, LATEST_YEAR, header_value, within_years
 from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
@@ -31,6 +29,7 @@ from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
 from app.footage import recorder_names, recording_start, segments
+from app.footage.cutting import CLIP_TASK
 from app.footage.models import Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.recording_start import RecordingStart
@@ -110,15 +109,14 @@ def _safe_filename(raw: str) -> str:
     return name
 
 
-def _prepare(actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
+def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
     settings = get_settings()
     if headers.content_length is not None and headers.content_length > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file exceeds the upload limit of {settings.max_upload_bytes} bytes")
-    with session_factory()() as session:
+    with unit() as session:
         request = extractions.get_request(session, actor, request_id)
-        if actor.kind != "link" and not (actor.role == Role.owner and actor.owner_id == request.owner_id):
-            raise Forbidden("only the camera's owner hands over footage")
-        if RequestStatus(request.status) not in ACCEPTING:
+        ensure_may(actor, "footage.upload", request)
+        if request.status not in ACCEPTING:
             raise Conflict(
                 f"the request is {request.status}; footage is accepted once it is approved",
                 extra={"status": request.status},
@@ -174,6 +172,7 @@ def vendor_format_named(value: str | None) -> str | None:
 
 
 async def receive_original(
+    unit: UnitOfWork,
     actor: Actor,
     request_id: UUID,
     chunks: AsyncIterator[bytes],
@@ -182,60 +181,39 @@ async def receive_original(
     *,
     completes: bool = True,
 ) -> dict[str, Any] | JSONResponse:
-    """Stream, hash, probe, lock and record one recorder export. With an Idempotency-Key the key is claimed (and
-    committed) before the bytes stream, so a repeat while this one runs is a 409 and a repeat after it returns
-    the stored answer without storing the bytes again; a failed upload releases its key."""
-    if idempotency_key is None:
-        return await _receive(actor, request_id, chunks, headers, completes)
+    """Stream, hash, probe, lock and record one recorder export, each database step a short transaction of
+    `unit`'s. With an Idempotency-Key the key is claimed (and committed) before the bytes stream, so a repeat while
+    this one runs is a 409 and a repeat after it returns the stored answer without storing the bytes again; a
+    failed upload releases its key. `completes` is False for one file of an export in several (POST
+    .../originals): the request then waits for `complete`."""
     route = ("PUT", f"/requests/{request_id}/original") if completes else ("POST", f"/requests/{request_id}/originals")
     print_ = idempotency.fingerprint(*route, dataclasses.asdict(headers))
-    earlier = await run_in_threadpool(_claim_upload_key, actor.label, idempotency_key, print_)
-    if earlier is not None:
-        async for _ in chunks:  # read the repeated body to its end, keep nothing of it
-            pass
-        return earlier
-    try:
-        result = await _receive(actor, request_id, chunks, headers, completes)
-    except BaseException:
-        await run_in_threadpool(_release_upload_key, actor.label, idempotency_key)
-        raise
-    await run_in_threadpool(_complete_upload_key, actor.label, idempotency_key, result)
-    return result
-
-
-def _claim_upload_key(owner: str, key: str, print_: str) -> JSONResponse | None:
-    with session_factory()() as session, session.begin():
-        earlier = idempotency.claim(session, owner, key, print_)
-        return idempotency.replay(earlier) if earlier is not None else None
-
-
-def _release_upload_key(owner: str, key: str) -> None:
-    with session_factory()() as session, session.begin():
-        session.execute(
-            delete(idempotency.IdempotencyRecord).where(
-                idempotency.IdempotencyRecord.owner == owner,
-                idempotency.IdempotencyRecord.key == key,
-                idempotency.IdempotencyRecord.status_code.is_(None),
-            )
-        )
-
-
-def _complete_upload_key(owner: str, key: str, result: dict[str, Any]) -> None:
-    with session_factory()() as session, session.begin():
-        idempotency.complete(session, owner, key, 201, OriginalReceived.model_validate(result).model_dump(mode="json"))
+    async with idempotency.claimed(unit, actor.label, idempotency_key, print_) as held:
+        if held.replay is not None:
+            async for _ in chunks:  # read the repeated body to its end, keep nothing of it
+                pass
+            return held.replay
+        result = await _receive(unit, actor, request_id, chunks, headers, completes)
+        held.complete(201, OriginalReceived, result)
+        return result
 
 
 async def _receive(
-    actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders, completes: bool = True
+    unit: UnitOfWork,
+    actor: Actor,
+    request_id: UUID,
+    chunks: AsyncIterator[bytes],
+    headers: UploadHeaders,
+    completes: bool = True,
 ) -> dict[str, Any]:
-    prepared = await run_in_threadpool(_prepare, actor, request_id, headers)
+    prepared = await run_in_threadpool(_prepare, unit, actor, request_id, headers)
     if not completes:
         prepared = dataclasses.replace(prepared, completes=False)
-    return await receive_prepared(actor, prepared, chunks, headers.content_length)
+    return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)
 
 
 async def receive_prepared(
-    actor: Actor, prepared: Prepared, chunks: AsyncIterator[bytes], content_length: int | None
+    unit: UnitOfWork, actor: Actor, prepared: Prepared, chunks: AsyncIterator[bytes], content_length: int | None
 ) -> dict[str, Any]:
     """Stream, verify, probe, lock and record a file whose upload was authorised and checked into `prepared`."""
     request_id = prepared.request_id
@@ -252,7 +230,7 @@ async def receive_prepared(
             )
         except StorageError as exc:
             raise _unavailable(exc) from exc
-        return await run_in_threadpool(_accept, actor, prepared, received, inspector)
+        return await run_in_threadpool(_accept, unit, actor, prepared, received, inspector)
     finally:
         await run_in_threadpool(inspector.close)
 
@@ -273,7 +251,9 @@ def _refuse(received: Received, error: DomainError) -> DomainError:
     return error
 
 
-def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector) -> dict[str, Any]:
+def _accept(
+    unit: UnitOfWork, actor: Actor, prepared: Prepared, received: Received, inspector: media.Inspector
+) -> dict[str, Any]:
     if received.size == 0:
         raise _refuse(received, RuleViolation("body", "the upload is empty"))
     if prepared.client_sha256 and prepared.client_sha256 != received.sha256:
@@ -299,7 +279,7 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc.plain}")) from exc
     except media.MediaError as exc:
         if prepared.vendor_format and prepared.converted_from is None:
-            return _keep_for_conversion(actor, prepared, received, native, named, str(exc))
+            return _keep_for_conversion(unit, actor, prepared, received, native, named, str(exc))
         log.info("refused an unplayable upload %s: %s", received.key, exc)  # the decoder's words: log only
         raise _refuse(received, RuleViolation("body", f"not a playable video: {exc.plain}")) from exc
     file_clock = (
@@ -314,7 +294,7 @@ def _accept(actor: Actor, prepared: Prepared, received: Received, inspector: med
     if start is None:
         raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
     media_fields = {**info.as_dict(), **recording_start.native_fields(native, file_clock)}
-    return _lock_and_record(actor, prepared, received, media_fields, start)
+    return _lock_and_record(unit, actor, prepared, received, media_fields, start)
 
 
 NO_TIME = (
@@ -342,6 +322,7 @@ def _recording_start(
 
 
 def _keep_for_conversion(
+    unit: UnitOfWork,
     actor: Actor,
     prepared: Prepared,
     received: Received,
@@ -355,11 +336,12 @@ def _keep_for_conversion(
     if start is None:
         raise _refuse(received, RuleViolation("X-Recording-Start", NO_TIME))
     return _lock_and_record(
-        actor, prepared, received, {"native_format": native}, start, decode_error=decode_error[-2000:]
+        unit, actor, prepared, received, {"native_format": native}, start, decode_error=decode_error[-2000:]
     )
 
 
 def _lock_and_record(
+    unit: UnitOfWork,
     actor: Actor,
     prepared: Prepared,
     received: Received,
@@ -373,10 +355,11 @@ def _lock_and_record(
     # evidence row pointing at an unlocked object.
     get_storage().lock(received.key, received.version_id, mode=prepared.lock.mode, until=retain_until)
     get_storage().set_legal_hold(received.key, received.version_id, True)
-    return _record(actor, prepared, received, media_fields, retain_until, start, decode_error)
+    return _record(unit, actor, prepared, received, media_fields, retain_until, start, decode_error)
 
 
 def _record(
+    unit: UnitOfWork,
     actor: Actor,
     prepared: Prepared,
     received: Received,
@@ -386,7 +369,7 @@ def _record(
     decode_error: str | None,
 ) -> dict[str, Any]:
     parent = prepared.converted_from
-    with session_factory()() as session, session.begin():
+    with unit() as session:
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
         if not prepared.completes and RequestStatus(request.status) not in segments.ACCEPTING:
@@ -532,12 +515,17 @@ def _move_reason(prepared: Prepared, decode_error: str | None) -> str:
     return "recorder export received"
 
 
+# A resumable upload (footage/uploads.py) has its object in S3 already: it takes the same checks at creation and
+# completion, and joins at the accept step.
+prepare = _prepare
+accept = _accept
+
+
 def _queue_clip(request_id: UUID) -> None:
     """Defer the clip job; if the queue cannot be reached, the periodic clip sweep picks the request up."""
     try:
-        from app.jobs import queue
-        from app.jobs.tasks import make_clip
+        from app.core import queue  # loaded on first use: the API process needs no queue client until then
 
-        queue.defer(make_clip.name, request_id=str(request_id))
+        queue.defer(CLIP_TASK, request_id=str(request_id))
     except Exception:  # noqa: BLE001 - the sweep is the fallback, the upload has succeeded
         log.warning("could not defer the clip job for %s; the sweep will make it", request_id, exc_info=True)

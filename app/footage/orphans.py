@@ -28,7 +28,8 @@ from app.footage.models import Clip, Original
 log = logging.getLogger(__name__)
 PREFIXES = ("originals/", "clips/")
 ACTOR = "system:orphan-sweep"
-WHERE = {"component": "worker", "task": "footage.sweep_orphans"}
+ORPHAN_SWEEP_TASK = "footage.sweep_orphans"  # the hourly sweep, by the name it is queued under
+WHERE = {"component": "worker", "task": ORPHAN_SWEEP_TASK}
 
 
 @dataclass

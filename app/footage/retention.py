@@ -37,6 +37,7 @@ from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 
 log = logging.getLogger(__name__)
+RETENTION_SWEEP_TASK = "retention.sweep"  # the hourly sweep, by the name it is queued under
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def _closed_case_objects(
             select(model.id)
             .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
             .join(Case, Case.id == ExtractionRequest.case_id)
-            .where(Case.status == CaseStatus.closed.value, model.deleted_at.is_(None), model.legal_hold.is_(held))
+            .where(Case.status == CaseStatus.closed, model.deleted_at.is_(None), model.legal_hold.is_(held))
         )
         if not held:
             query = query.where(model.retain_until <= clock.now())
@@ -102,7 +103,7 @@ def _event_fields(row: Original | Clip, case_id: UUID) -> dict[str, Any]:
         "object_id": row.id,
         "version_id": row.version_id,
         "case_id": case_id,
-        "where": {"component": "worker", "task": "retention.sweep"},
+        "where": {"component": "worker", "task": RETENTION_SWEEP_TASK},
     }
 
 
@@ -145,7 +146,7 @@ def _delete(
         request = session.get(ExtractionRequest, row.request_id)
         assert request is not None
         case = session.get(Case, request.case_id)
-        if case is None or case.status != CaseStatus.closed.value:
+        if case is None or case.status != CaseStatus.closed:
             return  # nothing referenced by an open case is deleted
         if isinstance(row, Original) and session.scalar(
             select(Clip.id).where(Clip.original_id == row.id, Clip.deleted_at.is_(None)).limit(1)

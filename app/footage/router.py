@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request
 
 from app.auth.links import LinkActor
 from app.auth.permissions import Actor, BearerDep, allow
-from app.core.db import SessionDep
+from app.core.db import SessionDep, write_session
 from app.core.idempotency import IdempotencyKey
 from app.core.responses import validated_json
 from app.footage import conversion, detail, ingest_flow, segments, service
@@ -48,19 +48,19 @@ def content_length(request: Request) -> int | None:
 
 
 def upload_headers(
-    x_filename: str,
-    content_length: int | None,
-    x_content_sha256: str | None,
-    x_recording_start: str | None,
-    x_clock_offset_seconds: str | None,
-    x_frame_rate: str | None,
-    x_vendor_format: str | None = None,
+    request: Request,
+    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    x_recording_start: Annotated[str | None, Header()] = None,
+    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
+    x_frame_rate: Annotated[str | None, Header()] = None,
+    x_vendor_format: Annotated[str | None, Header(max_length=100)] = None,
 ) -> UploadHeaders:
-    """The upload headers as the ingest flow takes them (shared with the owner pages' upload endpoint).
+    """The upload headers as the ingest flow takes them (every upload endpoint, the owner pages' too).
     X-Recording-Start may be left out when the file (DHAV) or its recorder-given name carries the time."""
     return UploadHeaders(
         filename=x_filename,
-        content_length=content_length,
+        content_length=content_length(request),
         client_sha256=x_content_sha256,
         recording_start=x_recording_start,
         clock_offset_s=x_clock_offset_seconds,
@@ -69,32 +69,23 @@ def upload_headers(
     )
 
 
+UploadHeadersDep = Annotated[UploadHeaders, Depends(upload_headers)]
+
+
 @router.put("/requests/{request_id}/original", response_model=OriginalReceived, status_code=201)
 async def upload_original(
     request_id: UUID,
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.upload"))],
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
-    x_vendor_format: Annotated[str | None, Header(max_length=100)] = None,
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """The recorder's native export as the raw body, streamed to evidence storage and hashed on the way."""
     session.close()  # the upload may take long: hold no database connection meanwhile
-    headers = upload_headers(
-        x_filename,
-        content_length(request),
-        x_content_sha256,
-        x_recording_start,
-        x_clock_offset_seconds,
-        x_frame_rate,
-        x_vendor_format,
+    return await ingest_flow.receive_original(
+        write_session, actor, request_id, request.stream(), headers, idempotency_key
     )
-    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)
 
 
 @router.put("/respond/{token}/original", response_model=OriginalReceived, status_code=201, tags=["owner link"])
@@ -103,27 +94,15 @@ async def link_upload_original(
     request: Request,
     session: SessionDep,
     actor: LinkActor,
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
-    x_vendor_format: Annotated[str | None, Header(max_length=100)] = None,
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     session.commit()  # keep the link's recorded use, and hold no connection during the upload
     session.close()
     assert actor.link_request_id is not None
-    headers = upload_headers(
-        x_filename,
-        content_length(request),
-        x_content_sha256,
-        x_recording_start,
-        x_clock_offset_seconds,
-        x_frame_rate,
-        x_vendor_format,
+    return await ingest_flow.receive_original(
+        write_session, actor, actor.link_request_id, request.stream(), headers, idempotency_key
     )
-    return await ingest_flow.receive_original(actor, actor.link_request_id, request.stream(), headers, idempotency_key)
 
 
 @router.post("/requests/{request_id}/originals", response_model=OriginalReceived, status_code=201)
@@ -132,28 +111,14 @@ async def upload_segment(
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.upload"))],
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
-    x_vendor_format: Annotated[str | None, Header(max_length=100)] = None,
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """One file of an export in several, as the raw body (headers as for the PUT): kept as its own original; the
     request waits for `POST .../originals/complete`. A file after `complete` is a 409 naming the request's state."""
-    session.close()
-    headers = upload_headers(
-        x_filename,
-        content_length(request),
-        x_content_sha256,
-        x_recording_start,
-        x_clock_offset_seconds,
-        x_frame_rate,
-        x_vendor_format,
-    )
+    session.close()  # the upload may take long: hold no database connection meanwhile
     return await ingest_flow.receive_original(
-        actor, request_id, request.stream(), headers, idempotency_key, completes=False
+        write_session, actor, request_id, request.stream(), headers, idempotency_key, completes=False
     )
 
 
@@ -163,28 +128,14 @@ async def link_upload_segment(
     request: Request,
     session: SessionDep,
     actor: LinkActor,
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
-    x_vendor_format: Annotated[str | None, Header(max_length=100)] = None,
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     session.commit()  # keep the link's recorded use, and hold no connection during the upload
     session.close()
     assert actor.link_request_id is not None
-    headers = upload_headers(
-        x_filename,
-        content_length(request),
-        x_content_sha256,
-        x_recording_start,
-        x_clock_offset_seconds,
-        x_frame_rate,
-        x_vendor_format,
-    )
     return await ingest_flow.receive_original(
-        actor, actor.link_request_id, request.stream(), headers, idempotency_key, completes=False
+        write_session, actor, actor.link_request_id, request.stream(), headers, idempotency_key, completes=False
     )
 
 
@@ -195,7 +146,7 @@ def complete_export(
     """The export is whole: its files are ordered on the true timeline (gaps and overlaps reported) and the clip
     is queued. Idempotent."""
     session.close()
-    segments.complete(actor, request_id)
+    segments.complete(write_session, actor, request_id)
     return validated_json(detail.request_detail_in(session, actor, request_id))
 
 
@@ -203,7 +154,7 @@ def complete_export(
 def link_complete_export(token: str, session: SessionDep, actor: LinkActor) -> Any:
     session.commit()  # the link's recorded use
     assert actor.link_request_id is not None
-    segments.complete(actor, actor.link_request_id)
+    segments.complete(write_session, actor, actor.link_request_id)
     return validated_json(detail.request_detail_in(session, actor, actor.link_request_id))
 
 
@@ -234,7 +185,7 @@ async def upload_converted(
         recording_start=x_recording_start,
         clock_offset_s=x_clock_offset_seconds,
     )
-    return await conversion.receive_conversion(actor, original_id, request.stream(), headers)
+    return await conversion.receive_conversion(write_session, actor, original_id, request.stream(), headers)
 
 
 @router.get("/originals/{original_id}", response_model=OriginalRead)

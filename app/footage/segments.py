@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor
-from app.core.db import session_factory
+from app.core.db import UnitOfWork
 from app.core.errors import Conflict
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest, RequestTransition
@@ -242,12 +242,12 @@ def timeline_of_detail(originals: Sequence[dict[str, Any]], opened: int | None) 
 
 
 # -- declaring the export whole -------------------------------------------------------------------------------
-def complete(actor: Actor, request_id: UUID) -> UUID:
+def complete(unit: UnitOfWork, actor: Actor, request_id: UUID) -> UUID:
     """Declare the export whole: the files received since the request opened to footage are its export, ordered
     on the true timeline; the request moves to footage_received (or needs_conversion when a file waits for its
     converted copy) with the files, gaps and overlaps on the record, and the clip is queued. Idempotent: a request
     already past this point is returned unchanged; one without any file is a 409."""
-    with session_factory()() as session, session.begin():
+    with unit() as session:
         request = extractions.get_request(session, actor, request_id, for_update=True)
         status = RequestStatus(request.status)
         if status in COMPLETED:

@@ -1,11 +1,22 @@
-"""Durable background tasks and their schedules."""
+"""The task table: every durable background task, the name it runs under and its schedule.
+
+Each name is a constant of the domain that owns the work, which defers it by that name (app.core.queue.defer);
+only the worker entry points import this module.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from app.core.db import session_factory
-from app.jobs.queue import queue
+from app.core.db import read_session, session_factory, write_session
+from app.core.queue import queue
+from app.custody.checkpoints import CHECKPOINT_TASK
+from app.extractions.reminders import REMINDER_TASK
+from app.extractions.service import EXPIRE_TASK
+from app.footage.cutting import CLIP_SWEEP_TASK, CLIP_TASK
+from app.footage.orphans import ORPHAN_SWEEP_TASK
+from app.footage.retention import RETENTION_SWEEP_TASK
+from app.footage.uploads import UPLOAD_SWEEP_TASK
 from app.notifications import service as notifications
 
 log = logging.getLogger(__name__)
@@ -23,19 +34,19 @@ def deliver_notifications(timestamp: int) -> dict[str, int]:
 
 
 @queue.periodic(cron="* * * * *", periodic_id="expire-requests")
-@queue.task(name="requests.expire_unanswered", queueing_lock="requests.expire_unanswered")
+@queue.task(name=EXPIRE_TASK, queueing_lock=EXPIRE_TASK)
 def expire_requests(timestamp: int) -> int:
     """Requests still unanswered at their overwrite deadline become expired."""
     from app.extractions import service as extractions
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         expired = extractions.expire_unanswered(session)
     if expired:
         log.info("requests: %d expired unanswered", len(expired))
     return len(expired)
 
 
-@queue.task(name="clips.make", retry=3, queueing_lock="clips.make")
+@queue.task(name=CLIP_TASK, retry=3, queueing_lock=CLIP_TASK)
 def make_clip(request_id: str) -> str | None:
     """Cut the clip of a request whose footage arrived (idempotent: a retry finds the clip already made)."""
     from uuid import UUID
@@ -47,17 +58,20 @@ def make_clip(request_id: str) -> str | None:
 
 
 @queue.periodic(cron="* * * * *", periodic_id="sweep-clips")
-@queue.task(name="clips.sweep", queueing_lock="clips.sweep")
+@queue.task(name=CLIP_SWEEP_TASK, queueing_lock=CLIP_SWEEP_TASK)
 def sweep_clips(timestamp: int) -> int:
     """Make clips for requests whose footage arrived but whose clip job was lost (crash, queue unreachable)."""
     from sqlalchemy import select
 
     from app.extractions.models import ExtractionRequest
+    from app.extractions.states import RequestStatus
     from app.footage.cutting import make_clip as cut_clip
 
-    with session_factory()() as session:
+    with read_session() as session:
         waiting = list(
-            session.scalars(select(ExtractionRequest.id).where(ExtractionRequest.status == "footage_received"))
+            session.scalars(
+                select(ExtractionRequest.id).where(ExtractionRequest.status == RequestStatus.footage_received)
+            )
         )
     for request_id in waiting:
         try:
@@ -68,34 +82,34 @@ def sweep_clips(timestamp: int) -> int:
 
 
 @queue.periodic(cron="*/5 * * * *", periodic_id="remind-owners")
-@queue.task(name="requests.remind_owners", queueing_lock="requests.remind_owners")
+@queue.task(name=REMINDER_TASK, queueing_lock=REMINDER_TASK)
 def remind_owners(timestamp: int) -> dict[str, int]:
     """Remind owners before the overwrite deadline and before their link expires."""
     from app.extractions import reminders
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         return reminders.send_due_reminders(session)
 
 
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
-@queue.task(name="custody.checkpoint", queueing_lock="custody.checkpoint")
+@queue.task(name=CHECKPOINT_TASK, queueing_lock=CHECKPOINT_TASK)
 def checkpoint_custody(timestamp: int) -> int | None:
     """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
     from app.custody.checkpoints import issue_checkpoint_if_grown
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         issued = issue_checkpoint_if_grown(session)
         return issued.tree_size if issued else None
 
 
 @queue.periodic(cron="17 * * * *", periodic_id="sweep-orphans")
-@queue.task(name="footage.sweep_orphans", queueing_lock="footage.sweep_orphans")
+@queue.task(name=ORPHAN_SWEEP_TASK, queueing_lock=ORPHAN_SWEEP_TASK)
 def sweep_orphans(timestamp: int) -> dict[str, int]:
     """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
     versions from crashed uploads are removed after the grace period."""
     from app.footage.orphans import sweep_orphans as sweep
 
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         report = sweep(session)
     return {
         "objects_without_rows": len(report.objects_without_rows),
@@ -104,8 +118,18 @@ def sweep_orphans(timestamp: int) -> dict[str, int]:
     }
 
 
+@queue.periodic(cron="*/15 * * * *", periodic_id="sweep-uploads")
+@queue.task(name=UPLOAD_SWEEP_TASK, queueing_lock=UPLOAD_SWEEP_TASK)
+def sweep_uploads(timestamp: int) -> dict[str, int]:
+    """Every 15 minutes: resumable uploads past their expiry are aborted with their parts, and their rows go."""
+    from app.footage.uploads import sweep_expired
+
+    report = sweep_expired()
+    return {"expired": report.expired, "strays": report.strays}
+
+
 @queue.periodic(cron="41 * * * *", periodic_id="sweep-retention")
-@queue.task(name="retention.sweep", queueing_lock="retention.sweep")
+@queue.task(name=RETENTION_SWEEP_TASK, queueing_lock=RETENTION_SWEEP_TASK)
 def sweep_retention(timestamp: int | None = None) -> dict[str, int]:
     """Hourly (and when a case closes): release legal holds of closed cases' evidence, delete versions past
     retention that are free of holds; each a custody event."""

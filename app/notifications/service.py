@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import jinja2
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core import clock
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 LOCALES = ("vi", "en")
 REDACTED = "[redacted]"
+DELIVERY_TASK = "notifications.deliver_due"  # the delivery run, by the name it is queued under
 
 
 @cache
@@ -105,7 +106,7 @@ def enqueue(
         secrets=list(secrets or []),
         subject_type=subject_type,
         subject_id=subject_id,
-        status=OutboxStatus.pending.value,
+        status=OutboxStatus.pending,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -113,7 +114,7 @@ def enqueue(
     )
     session.add(notification)
     session.flush()  # the id goes into the webhook body
-    session.info[_DELIVER_AFTER_COMMIT] = True
+    _deliver_after_commit(session, now)
     if channel is Channel.webhook:
         notification.body = json.dumps(
             {
@@ -134,31 +135,52 @@ def enqueue(
     return notification
 
 
-# A transaction that queued a message asks for a delivery run as it commits, so the message goes out within
-# seconds instead of at the next minute's run. The minute's run stays the fallback (the queue unreachable).
-_DELIVER_AFTER_COMMIT = "notifications.deliver_after_commit"
-DELIVERY_TASK = "notifications.deliver_due"
+def recipients(email: str | None) -> list[tuple[Channel, str]]:
+    """Where a message to a person goes: their email address when they have one, and the deployment's webhook
+    when one is set (it carries the message's data whole, for a gateway behind it to reach the person by phone)."""
+    found = [(Channel.email, email)] if email else []
+    webhook = get_settings().notification_webhook_url
+    if webhook:
+        found.append((Channel.webhook, webhook))
+    return found
 
 
-@event.listens_for(Session, "after_commit")
-def _deliver_soon(session: Session) -> None:
-    if not session.info.pop(_DELIVER_AFTER_COMMIT, False):
-        return
-    from procrastinate.exceptions import AlreadyEnqueued
+def notify(
+    session: Session,
+    *,
+    email: str | None,
+    template: str,
+    context: dict[str, Any],
+    locale: str | None,
+    subject_type: str,
+    subject_id: UUID,
+    secrets: list[str] | None = None,
+) -> list[Notification]:
+    """Queue one message to a person on every channel that reaches them (:func:`recipients`), inside the
+    caller's transaction; none when no channel does."""
+    return [
+        enqueue(
+            session,
+            channel=channel,
+            recipient=recipient,
+            template=template,
+            context=context,
+            locale=locale,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            secrets=secrets,
+        )
+        for channel, recipient in recipients(email)
+    ]
 
-    from app.jobs import queue
 
-    try:
-        queue.defer(DELIVERY_TASK, queueing_lock=DELIVERY_TASK, timestamp=int(clock.now().timestamp()))
-    except AlreadyEnqueued:
-        pass  # a delivery run is already waiting; it will send this message too
-    except Exception:  # noqa: BLE001 - the message is in the outbox; the minute's run sends it
-        log.warning("could not queue a delivery run; the next minute's run sends the message", exc_info=True)
+def _deliver_after_commit(session: Session, now: datetime) -> None:
+    """A transaction that queued a message asks for a delivery run as it commits, so the message goes out within
+    seconds instead of at the next minute's run. Only such transactions ask; one run sends all that is waiting
+    (the queueing lock keeps a single run waiting), and the minute's run stays the fallback."""
+    from app.core import queue  # loaded on first use: the API process needs no queue client until then
 
-
-@event.listens_for(Session, "after_rollback")
-def _nothing_to_deliver(session: Session) -> None:
-    session.info.pop(_DELIVER_AFTER_COMMIT, None)
+    queue.defer_after_commit(session, DELIVERY_TASK, queueing_lock=DELIVERY_TASK, timestamp=int(now.timestamp()))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -207,7 +229,7 @@ def deliver_one(session: Session, notification: Notification, now: datetime) -> 
         error = str(exc)[:2000]
         attempt.error = notification.last_error = error
         if notification.attempts >= get_settings().notification_max_attempts:
-            attempt.outcome = notification.status = OutboxStatus.failed.value
+            attempt.outcome = notification.status = OutboxStatus.failed
             _scrub(notification)
             log.warning(
                 "notification %s failed for good after %d attempts: %s", notification.id, notification.attempts, error
@@ -223,7 +245,7 @@ def deliver_one(session: Session, notification: Notification, now: datetime) -> 
                 error,
             )
     else:
-        attempt.outcome = notification.status = OutboxStatus.sent.value
+        attempt.outcome = notification.status = OutboxStatus.sent
         notification.sent_at = now
         notification.last_error = None
         _scrub(notification)
@@ -243,7 +265,7 @@ def deliver_due(factory: sessionmaker[Session], now: datetime | None = None, *, 
         with factory() as session, session.begin():
             notification = session.scalar(
                 select(Notification)
-                .where(Notification.status == OutboxStatus.pending.value, Notification.next_attempt_at <= now)
+                .where(Notification.status == OutboxStatus.pending, Notification.next_attempt_at <= now)
                 .order_by(Notification.next_attempt_at, Notification.created_at, Notification.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.permissions import POLICY, Actor, allow, ensure_role
+from app.auth.permissions import Actor, allow, ensure_may, may
 from app.auth.schemas import Page
 from app.core import clock
-from app.core.db import SessionDep, session_factory
+from app.core.db import SessionDep, read_session, write_session
 from app.core.errors import RuleViolation
 from app.core.pagination import PageDep
 from app.core.params import IsoDateTime
@@ -95,8 +95,8 @@ async def cameras(
         missing = [n for n, g in zip(("lat", "lon", "radius_m"), given, strict=True) if not g][0]
         raise RuleViolation(missing, "lat, lon and radius_m go together")
     if all(given):
-        if actor.role not in POLICY["cameras.search"]:
-            await run_in_threadpool(ensure_role, actor, "cameras.search")  # records the denial, answers 403
+        if not may(actor, "cameras.search"):
+            await run_in_threadpool(ensure_may, actor, "cameras.search")  # records the denial, answers 403
         if at is not None and at.tzinfo is None:
             raise RuleViolation("at", "needs a UTC offset, e.g. 2026-11-25T08:30:00+07:00")
         assert lat is not None and lon is not None and radius_m is not None
@@ -106,7 +106,7 @@ async def cameras(
         return Response(hits.model_dump_json(), media_type="application/json")
 
     def listing() -> dict[str, Any]:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             items, total = service.list_cameras(session, actor, page.limit, page.offset)
             return {"items": [CameraRead.model_validate(c) for c in items], "total": total}
 
@@ -122,7 +122,7 @@ async def import_cameras(request: Request, actor: Annotated[Actor, Depends(allow
     spool.seek(0)
 
     def run() -> dict[str, Any]:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             return importer.import_file(session, actor, spool)
 
     try:
@@ -147,7 +147,7 @@ class GeoJSONResponse(StreamingResponse):
 )
 def export_geojson(_: Annotated[Actor, Depends(allow("cameras.import"))]) -> StreamingResponse:
     def body() -> Any:
-        with session_factory()() as session:
+        with read_session() as session:
             yield from importer.export_geojson(session)
 
     return GeoJSONResponse(body(), headers={"Content-Disposition": 'attachment; filename="cameras.geojson"'})

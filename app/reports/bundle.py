@@ -20,8 +20,8 @@ from app.auth.permissions import Actor
 from app.core.config import PROJECT_ROOT
 from app.custody.bundle_parts import bundle_parts
 from app.custody.checkpoints import checkpoint_record
+from app.reports.export import record_export
 from app.reports.pdf import render_pdf
-from app.reports.service import record_export
 
 README = """# Custody bundle — case {number}
 

@@ -4,7 +4,6 @@ custody event, in time order. Each export is itself a custody event, carrying th
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,9 +20,9 @@ from app.custody.bundle_parts import exported_event
 from app.custody.checkpoints import checkpoint_record, current_checkpoint
 from app.custody.entry import ENTRY_FIELDS, format_time
 from app.custody.models import CustodyEvent
-from app.custody.service import append_event_sequenced
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
+from app.reports.export import record_export
 from app.reports.names import DEFAULT_ZONE, Names, load_names, local_moment, names_for_events, translate
 
 # The log's own fields (what its leaves commit to), then the same event in words.
@@ -241,23 +240,6 @@ def events_csv(report: dict[str, Any]) -> bytes:
             ]
         )
     return out.getvalue().encode("utf-8-sig")  # BOM: spreadsheet programs then read Vietnamese correctly
-
-
-def record_export(
-    session: Session, actor: Actor, case_id: UUID, fmt: str, content: bytes, extra: dict[str, Any] | None = None
-) -> CustodyEvent:
-    """The export itself is a custody event, with the hash of exactly what left the system (sequenced at once:
-    a bundle ships the proof of its own export event)."""
-    return append_event_sequenced(
-        session,
-        actor=actor.label,
-        action="report.exported",
-        object_type="case",
-        object_id=case_id,
-        case_id=case_id,
-        where=actor.where(),
-        details={"format": fmt, "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content), **(extra or {})},
-    )
 
 
 def export(session: Session, actor: Actor, case_id: UUID, fmt: str) -> tuple[bytes, str, str]:

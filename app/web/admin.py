@@ -8,7 +8,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
@@ -16,10 +15,9 @@ from app.auth.models import Role
 from app.auth.permissions import ensure_role
 from app.auth.schemas import UnitCreate, UserCreate
 from app.core.db import SessionDep
-from app.core.errors import DomainError
 from app.core.pagination import MAX_OFFSET
 from app.registry import importer
-from app.web.forms import error_text
+from app.web.forms import form_action
 from app.web.pages import WebActor, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -94,22 +92,24 @@ def user_create(
 ) -> Response:
     check_csrf(request, csrf_token)
     ensure_role(actor, "users.write")
-    try:
-        body = UserCreate(
-            email=email.strip(),
-            full_name=full_name.strip(),
-            role=role,  # validated into a Role by the schema
-            unit_id=_optional_uuid("unit_id", unit_id),
-            owner_id=_optional_uuid("owner_id", owner_id),
-            password=password,
-        )
-        user = auth.create_user(session, body)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        # The password is not sent back into the page.
-        form = {"email": email, "full_name": full_name, "role": role, "unit_id": unit_id, "owner_id": owner_id}
-        return _render_users(request, session, status=422, error=error_text(exc), form=form)
-    return RedirectResponse(f"/admin/users?{urlencode({'created': user.email})}", status_code=303)
+    # The password is not sent back into the page.
+    form = {"email": email, "full_name": full_name, "role": role, "unit_id": unit_id, "owner_id": owner_id}
+    return form_action(
+        session,
+        lambda: auth.create_user(
+            session,
+            UserCreate(
+                email=email.strip(),
+                full_name=full_name.strip(),
+                role=role,  # validated into a Role by the schema
+                unit_id=_optional_uuid("unit_id", unit_id),
+                owner_id=_optional_uuid("owner_id", owner_id),
+                password=password,
+            ),
+        ),
+        done=lambda user: RedirectResponse(f"/admin/users?{urlencode({'created': user.email})}", status_code=303),
+        again=lambda error: _render_users(request, session, error=error, form=form),
+    )
 
 
 # -- units ---------------------------------------------------------------------------------------
@@ -144,12 +144,12 @@ def unit_create(
 ) -> Response:
     check_csrf(request, csrf_token)
     ensure_role(actor, "units.write")
-    try:
-        auth.create_unit(session, UnitCreate(name=name.strip(), code=code.strip()))
-    except (DomainError, ValidationError) as exc:
-        session.rollback()
-        return _render_units(request, session, status=422, error=error_text(exc), form={"name": name, "code": code})
-    return RedirectResponse(f"/admin/units?{urlencode({'q': code.strip()})}", status_code=303)
+    return form_action(
+        session,
+        lambda: auth.create_unit(session, UnitCreate(name=name.strip(), code=code.strip())),
+        done=lambda _: RedirectResponse(f"/admin/units?{urlencode({'q': code.strip()})}", status_code=303),
+        again=lambda error: _render_units(request, session, error=error, form={"name": name, "code": code}),
+    )
 
 
 # -- camera import -------------------------------------------------------------------------------
@@ -170,9 +170,9 @@ def import_cameras(
     """The uploaded file is spooled to disk by the form parser and read row by row by the importer."""
     check_csrf(request, csrf_token)
     ensure_role(actor, "cameras.import")
-    try:
-        result = importer.import_file(session, actor, file.file)
-    except DomainError as exc:
-        session.rollback()
-        return render(request, "admin_import.html", {"result": None, "error": error_text(exc)}, status=422)
-    return render(request, "admin_import.html", {"result": result, "filename": file.filename})
+    return form_action(
+        session,
+        lambda: importer.import_file(session, actor, file.file),
+        done=lambda result: render(request, "admin_import.html", {"result": result, "filename": file.filename}),
+        again=lambda error: render(request, "admin_import.html", {"result": None, "error": error}),
+    )

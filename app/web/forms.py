@@ -1,11 +1,16 @@
-"""Turning form fields into service inputs: local times in a named zone, errors shown beside the form."""
+"""Turning form fields into service inputs: local times in a named zone, errors shown beside the form, and the
+one way a form's action runs (refusals shown again on the form, 422)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from app.core.errors import DomainError
 from app.core.params import within_years
@@ -46,3 +51,30 @@ def error_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
     return str(exc)
+
+
+T = TypeVar("T")
+REFUSALS = (DomainError, ValidationError, ValueError)
+
+
+def form_action(
+    session: Session,
+    action: Callable[[], T],
+    *,
+    done: Callable[[T], Response],
+    again: Callable[[str], Response],
+    raised: Collection[int] = (),
+) -> Response:
+    """Run a form's action in the request's transaction and answer with `done(result)`. A refusal — a rule of the
+    domain, a field that does not parse — rolls the transaction back and shows the form again: `again(reason)`,
+    answered 422. Domain errors whose status is in `raised` (e.g. 404: no form to show) are raised as they are."""
+    try:
+        result = action()
+    except REFUSALS as exc:
+        session.rollback()
+        if isinstance(exc, DomainError) and exc.status in raised:
+            raise
+        shown = again(error_text(exc))
+        shown.status_code = 422
+        return shown
+    return done(result)

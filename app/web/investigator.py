@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor
@@ -16,13 +15,11 @@ from app.cases import service as cases
 from app.cases.schemas import CaseCreate
 from app.core.config import get_settings
 from app.core.db import SessionDep
-from app.core.errors import DomainError
-from app.extractions import area, listing
-from app.extractions import service as extractions
+from app.extractions import filing, listing
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.footage import service as footage
 from app.registry import service as registry
-from app.web.forms import DEFAULT_TZ, error_text, local_to_utc
+from app.web.forms import DEFAULT_TZ, form_action, local_to_utc
 from app.web.pages import WebActor, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -49,19 +46,8 @@ def case_create(
     incident_end: Annotated[str, Form()],
 ) -> Response:
     check_csrf(request, csrf_token)
-    try:
-        body = CaseCreate(
-            number=number,
-            title=title,
-            offence=offence,
-            incident_lat=incident_lat,
-            incident_lon=incident_lon,
-            incident_start=local_to_utc(incident_start),
-            incident_end=local_to_utc(incident_end),
-        )
-        case = cases.create_case(session, actor, body)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
+
+    def again(error: str) -> Response:
         items, total = cases.list_cases(session, actor, limit=200, offset=0)
         submitted = {
             "number": number,
@@ -72,9 +58,26 @@ def case_create(
             "incident_start": incident_start,
             "incident_end": incident_end,
         }
-        context = {"cases": items, "total": total, "error": error_text(exc), "form": submitted}
-        return render(request, "cases.html", context, status=422)
-    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+        return render(request, "cases.html", {"cases": items, "total": total, "error": error, "form": submitted})
+
+    return form_action(
+        session,
+        lambda: cases.create_case(
+            session,
+            actor,
+            CaseCreate(
+                number=number,
+                title=title,
+                offence=offence,
+                incident_lat=incident_lat,
+                incident_lon=incident_lon,
+                incident_start=local_to_utc(incident_start),
+                incident_end=local_to_utc(incident_end),
+            ),
+        ),
+        done=lambda case: RedirectResponse(f"/cases/{case.id}", status_code=303),
+        again=again,
+    )
 
 
 def _render_case(
@@ -112,19 +115,23 @@ def file_request(
     legal_basis: Annotated[str, Form()],
 ) -> Response:
     check_csrf(request, csrf_token)
-    try:
-        body = RequestCreate(
-            camera_id=camera_id,
-            window_start=local_to_utc(window_start),
-            window_end=local_to_utc(window_end),
-            purpose=purpose,
-            legal_basis=legal_basis,
-        )
-        filed = extractions.file_request(session, actor, case_id, body)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        return _render_case(request, session, actor, case_id, status=422, error=error_text(exc))
-    return RedirectResponse(f"/requests/{filed.id}", status_code=303)
+    return form_action(
+        session,
+        lambda: filing.file_request(
+            session,
+            actor,
+            case_id,
+            RequestCreate(
+                camera_id=camera_id,
+                window_start=local_to_utc(window_start),
+                window_end=local_to_utc(window_end),
+                purpose=purpose,
+                legal_basis=legal_basis,
+            ),
+        ),
+        done=lambda filed: RedirectResponse(f"/requests/{filed.id}", status_code=303),
+        again=lambda error: _render_case(request, session, actor, case_id, error=error),
+    )
 
 
 @router.post("/cases/{case_id}/area-requests", response_class=HTMLResponse)
@@ -143,28 +150,34 @@ def file_area_request(
     legal_basis: Annotated[str, Form()],
 ) -> Response:
     check_csrf(request, csrf_token)
-    try:
-        body = AreaRequestCreate(
-            lat=lat,
-            lon=lon,
-            radius_m=radius_m,
-            window_start=local_to_utc(window_start),
-            window_end=local_to_utc(window_end),
-            purpose=purpose,
-            legal_basis=legal_basis,
-        )
-        result = area.file_area_request(session, actor, case_id, body)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        return _render_case(request, session, actor, case_id, status=422, error=error_text(exc))
-    return _render_case(request, session, actor, case_id, area_result=result)
+    return form_action(
+        session,
+        lambda: filing.file_area_request(
+            session,
+            actor,
+            case_id,
+            AreaRequestCreate(
+                lat=lat,
+                lon=lon,
+                radius_m=radius_m,
+                window_start=local_to_utc(window_start),
+                window_end=local_to_utc(window_end),
+                purpose=purpose,
+                legal_basis=legal_basis,
+            ),
+        ),
+        done=lambda result: _render_case(request, session, actor, case_id, area_result=result),
+        again=lambda error: _render_case(request, session, actor, case_id, error=error),
+    )
 
 
 @router.get("/cases/{case_id}/cameras.json")
 def case_cameras(case_id: UUID, session: SessionDep, actor: WebActor) -> JSONResponse:
     """Cameras within 500 m of the incident for the case map, soonest overwrite first."""
     case = cases.get_case(session, actor, case_id)
-    hits, total = registry.search(session, case.incident_lat, case.incident_lon, 500, case.incident_start, 300, 0)
+    hits, total = registry.search_for(
+        session, actor, case.incident_lat, case.incident_lon, 500, case.incident_start, 300, 0
+    )
     items = [
         {
             "id": str(h["id"]),

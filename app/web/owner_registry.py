@@ -10,17 +10,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor
 from app.core import clock
 from app.core.db import SessionDep
-from app.core.errors import DomainError
 from app.registry import service as registry
 from app.registry.schemas import ConsentCreate, WithdrawIn
 from app.reports import custody_view
-from app.web.forms import DEFAULT_TZ, error_text, stated_reason
+from app.web.forms import DEFAULT_TZ, form_action, stated_reason
 from app.web.owner_requests import OwnerActor, local_field, page_gettext
 from app.web.pages import check_csrf, render
 
@@ -64,33 +62,36 @@ def give_consent(
     """Consent for all my cameras (no camera chosen) or one of them; times read in Asia/Ho_Chi_Minh."""
     check_csrf(request, csrf_token)
     assert actor.owner_id is not None
+    owner_id = actor.owner_id
     gettext = page_gettext(request)
-    try:
+    form = {
+        "camera_id": camera_id,
+        "scope": scope,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "terms_version": terms_version,
+        "legal_basis": legal_basis,
+    }
+
+    def give() -> None:
         body = ConsentCreate.model_validate(
             {
+                **form,
                 "camera_id": camera_id or None,
-                "scope": scope,
                 "valid_from": local_field(valid_from, DEFAULT_TZ, gettext("Valid from"), gettext),
                 "valid_until": local_field(valid_until, DEFAULT_TZ, gettext("Valid until"), gettext)
                 if valid_until
                 else None,
-                "terms_version": terms_version,
-                "legal_basis": legal_basis,
             }
         )
-        registry.give_consent(session, actor, actor.owner_id, body)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        form = {
-            "camera_id": camera_id,
-            "scope": scope,
-            "valid_from": valid_from,
-            "valid_until": valid_until,
-            "terms_version": terms_version,
-            "legal_basis": legal_basis,
-        }
-        return _render_cameras(request, session, actor, status=422, error=error_text(exc), form=form)
-    return RedirectResponse("/owner/cameras#consents", status_code=303)
+        registry.give_consent(session, actor, owner_id, body)
+
+    return form_action(
+        session,
+        give,
+        done=lambda _: RedirectResponse("/owner/cameras#consents", status_code=303),
+        again=lambda error: _render_cameras(request, session, actor, error=error, form=form),
+    )
 
 
 @router.post("/owner/consents/{consent_id}/withdraw", response_class=HTMLResponse)
@@ -103,17 +104,17 @@ def withdraw_consent(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    gettext = page_gettext(request)
-    try:
-        refusal = gettext("Reason: please say briefly why you withdraw (at least 3 characters).")
-        registry.withdraw_consent(session, actor, consent_id, WithdrawIn(reason=stated_reason(reason, refusal)).reason)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        if isinstance(exc, DomainError) and exc.status == 404:
-            raise
-        form = {"withdraw_id": str(consent_id), "withdraw_reason": reason}
-        return _render_cameras(request, session, actor, status=422, error=error_text(exc), form=form)
-    return RedirectResponse("/owner/cameras#consents", status_code=303)
+    refusal = page_gettext(request)("Reason: please say briefly why you withdraw (at least 3 characters).")
+    form = {"withdraw_id": str(consent_id), "withdraw_reason": reason}
+    return form_action(
+        session,
+        lambda: registry.withdraw_consent(
+            session, actor, consent_id, WithdrawIn(reason=stated_reason(reason, refusal)).reason
+        ),
+        done=lambda _: RedirectResponse("/owner/cameras#consents", status_code=303),
+        again=lambda error: _render_cameras(request, session, actor, error=error, form=form),
+        raised=(404,),  # not theirs, or no such consent: nothing to show the form for
+    )
 
 
 @router.get("/owner/ledger", response_class=HTMLResponse)

@@ -12,26 +12,24 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor, record_denial
-from app.core.db import SessionDep
-from app.core.errors import DomainError, Forbidden
+from app.auth.permissions import Actor, may, record_denial
+from app.core.db import SessionDep, write_session
+from app.core.errors import Forbidden
 from app.core.idempotency import IdempotencyKey
 from app.extractions import listing
 from app.extractions import service as extractions
 from app.extractions.schemas import ApproveIn
 from app.footage import ingest_flow
 from app.footage import service as footage
-from app.footage.router import content_length, upload_headers
+from app.footage.router import UploadHeadersDep
 from app.footage.schemas import OriginalReceived
 from app.registry import service as registry
 from app.web import i18n
-from app.web.forms import FormError, error_text, local_to_utc, stated_reason
+from app.web.forms import FormError, form_action, local_to_utc, stated_reason
 from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +40,7 @@ WAITING_FOR_UPLOAD = ("approved", "partially_approved", "footage_mismatch")
 
 def owner_actor(request: Request, actor: WebActor) -> Actor:
     """Owner pages open only for an owner account linked to an owner record (403 for other roles, logged)."""
-    if actor.role != Role.owner or actor.owner_id is None:
+    if not may(actor, "owner.pages") or actor.owner_id is None:
         record_denial(request, actor, "owner.pages")
         raise Forbidden("These pages are for camera owners with an account.")
     return actor
@@ -113,7 +111,8 @@ def approve(
     """Approve the whole window (no times given) or the part between the two camera-local times."""
     check_csrf(request, csrf_token)
     gettext = page_gettext(request)
-    try:
+
+    def answer() -> None:
         tz = extractions.get_request(session, actor, request_id).camera_timezone
         body = ApproveIn(
             reason=reason or None,
@@ -121,11 +120,14 @@ def approve(
             approved_end=local_field(approved_end, tz, gettext("To"), gettext) if approved_end else None,
         )
         extractions.approve(session, actor, request_id, body)
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        form = {"approved_start": approved_start, "approved_end": approved_end, "reason": reason}
-        return _render_request(request, session, actor, request_id, status=422, error=error_text(exc), form=form)
-    return RedirectResponse(f"/owner/requests/{request_id}", status_code=303)
+
+    form = {"approved_start": approved_start, "approved_end": approved_end, "reason": reason}
+    return form_action(
+        session,
+        answer,
+        done=lambda _: RedirectResponse(f"/owner/requests/{request_id}", status_code=303),
+        again=lambda error: _render_request(request, session, actor, request_id, error=error, form=form),
+    )
 
 
 @router.post("/owner/requests/{request_id}/deny", response_class=HTMLResponse)
@@ -138,15 +140,19 @@ def deny(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    gettext = page_gettext(request)
-    try:
-        refusal = gettext("Reason: please say briefly why you refuse (at least 3 characters).")
-        extractions.deny(session, actor, request_id, stated_reason(reason, refusal))
-    except (DomainError, ValidationError, ValueError) as exc:
-        session.rollback()
-        form = {"deny_reason": reason}
-        return _render_request(request, session, actor, request_id, status=422, error=error_text(exc), form=form)
-    return RedirectResponse(f"/owner/requests/{request_id}", status_code=303)
+    refusal = page_gettext(request)("Reason: please say briefly why you refuse (at least 3 characters).")
+    form = {"deny_reason": reason}
+    return form_action(
+        session,
+        lambda: extractions.deny(session, actor, request_id, stated_reason(reason, refusal)),
+        done=lambda _: RedirectResponse(f"/owner/requests/{request_id}", status_code=303),
+        again=lambda error: _render_request(request, session, actor, request_id, error=error, form=form),
+    )
+
+
+def upload_csrf(request: Request) -> None:
+    """The upload's CSRF token, from its X-CSRF-Token header: checked before a byte of the body is read."""
+    check_csrf(request, None)
 
 
 @router.put("/owner/requests/{request_id}/original", response_model=OriginalReceived, status_code=201)
@@ -155,17 +161,12 @@ async def upload_original(
     request: Request,
     session: SessionDep,
     actor: OwnerActor,
-    x_filename: Annotated[str, Header(min_length=1, max_length=500)],
-    x_content_sha256: Annotated[str | None, Header()] = None,
-    x_recording_start: Annotated[str | None, Header()] = None,
-    x_clock_offset_seconds: Annotated[str | None, Header()] = None,
-    x_frame_rate: Annotated[str | None, Header()] = None,
+    _: Annotated[None, Depends(upload_csrf)],
+    headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """The page's upload: the API's streamed ingest behind the session cookie and the X-CSRF-Token header."""
-    check_csrf(request, None)  # before a byte of the body is read
     session.close()  # the upload may take long: hold no database connection meanwhile
-    headers = upload_headers(
-        x_filename, content_length(request), x_content_sha256, x_recording_start, x_clock_offset_seconds, x_frame_rate
+    return await ingest_flow.receive_original(
+        write_session, actor, request_id, request.stream(), headers, idempotency_key
     )
-    return await ingest_flow.receive_original(actor, request_id, request.stream(), headers, idempotency_key)

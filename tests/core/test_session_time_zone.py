@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.core.db import dispose_engine, session_factory
-from app.jobs.queue import libpq_url
+from app.core.queue import libpq_url
 from tests.footage.test_footage import approved_request
 
 # An instant with its offset, as the API renders it ("...T01:02:03Z", "...T01:02:03.5+07:00").

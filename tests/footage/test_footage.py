@@ -204,7 +204,8 @@ def test_no_overlap_marks_footage_mismatch(
 def test_the_worker_cuts_the_clip_after_an_upload(
     client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
 ) -> None:
-    from app.jobs import queue
+    from app.core import queue
+    from app.jobs import tasks  # noqa: F401 - the task table the worker runs
 
     investigator, owner, request_id, t0 = approved
     video = _video(tmp_path, "w.mp4", FORMATS["mp4-h264"][1], seconds=15)

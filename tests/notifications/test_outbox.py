@@ -224,3 +224,38 @@ def test_attempts_log_is_append_only(smtp_inbox: Inbox) -> None:
         session.execute(text("UPDATE notification_attempts SET outcome = 'failed'"))
     with session_factory()() as session, pytest.raises(DBAPIError, match="append-only"):
         session.execute(text("DELETE FROM notification_attempts"))
+
+
+@pytest.mark.parametrize(
+    ("email", "webhook", "channels"),
+    [
+        ("owner@example.vn", "https://bridge.example.vn/hook", ["email", "webhook"]),
+        ("owner@example.vn", None, ["email"]),
+        (None, "https://bridge.example.vn/hook", ["webhook"]),
+        (None, None, []),
+    ],
+)
+def test_a_person_is_reached_by_email_and_the_deployment_webhook(
+    configured: str, email: str | None, webhook: str | None, channels: list[str]
+) -> None:
+    previous = get_settings()
+    override_settings(notification_webhook_url=webhook)
+    try:
+        with session_factory()() as session, session.begin():
+            queued = service.notify(
+                session,
+                email=email,
+                template="request_filed",
+                context=_context(),
+                locale="en",
+                subject_type="owner",
+                subject_id=uuid4(),
+                secrets=[TOKEN],
+            )
+            assert [(n.channel, n.recipient) for n in queued] == [
+                (channel, email if channel == "email" else webhook) for channel in channels
+            ]
+            assert all(n.secrets == [TOKEN] and n.locale == "en" for n in queued)
+            session.rollback()
+    finally:
+        override_settings(**previous.model_dump())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from app.core import queue as jobs
 from app.core.db import session_factory
-from app.jobs import queue as jobs
 from app.jobs import tasks
 from app.notifications import service
 from app.notifications.models import Notification
@@ -108,7 +108,7 @@ def test_a_committed_message_queues_a_delivery_run_at_once(smtp_inbox: Inbox) ->
 
 
 def test_every_periodic_job_is_registered() -> None:
-    from app.jobs.queue import queue
+    from app.core.queue import queue
 
     periodic = {task.task.name for task in queue.periodic_registry.periodic_tasks.values()}
     assert periodic >= {

@@ -1,10 +1,13 @@
 """The durable job queue: procrastinate on the application's PostgreSQL database.
 
-Tasks are declared on :data:`queue` (in app/jobs/tasks.py). The database URL is known only once settings
-are final (the embedded default learns it at start-up), so the queue is opened on a pool built from the
-settings at that moment: :func:`run_worker` for workers, :func:`defer` for code that queues jobs. The
-queue's own tables come from migration 0005 (procrastinate's schema.sql for the pinned version), in a
-PostgreSQL schema of their own that the queue's connections put on their search_path.
+Domains defer work by a task name they own (:func:`defer`, :func:`defer_after_commit`) and never import the task
+functions. The task table (app/jobs/tasks.py) declares the tasks and their schedules on :data:`queue`; only the
+worker entry points import it, before :func:`run_worker` or :class:`WorkerThread`.
+
+The database URL is known only once settings are final (the embedded default learns it at start-up), so the queue
+is opened on a pool built from the settings at that moment. The queue's own tables come from migration 0005
+(procrastinate's schema.sql for the pinned version), in a PostgreSQL schema of their own that the queue's
+connections put on their search_path.
 """
 
 from __future__ import annotations
@@ -12,22 +15,29 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import threading
 from typing import Any
 
 from procrastinate import App, PsycopgConnector, tasks
+from procrastinate.exceptions import AlreadyEnqueued
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
 from app.core.db import SESSION_OPTIONS, normalise_url
 
-TASK_MODULES = ["app.jobs.tasks"]
+log = logging.getLogger(__name__)
+
 QUEUE_SCHEMA = "procrastinate"  # created by migration 0005
 # Every queue connection resolves procrastinate's unqualified tables and functions in its own schema.
 CONNECTION_OPTIONS = {"options": f"-c search_path={QUEUE_SCHEMA} {SESSION_OPTIONS}"}
+BUILTIN_PREFIX = "procrastinate."  # procrastinate's own tasks, registered on every app
 
-queue = App(connector=PsycopgConnector(), import_paths=TASK_MODULES)
+# The task table registers its tasks and schedules here (`@queue.task`, `@queue.periodic`).
+queue = App(connector=PsycopgConnector())
 
 
 def libpq_url(database_url: str | None = None) -> str:
@@ -63,16 +73,60 @@ def defer(task_name: str, *, queueing_lock: str | None = None, **task_kwargs: An
     return job_id
 
 
+# -- jobs asked for by a transaction ----------------------------------------------------------
+_AFTER_COMMIT = "queue.defer_after_commit"
+
+
+def defer_after_commit(
+    session: Session, task_name: str, *, queueing_lock: str | None = None, **task_kwargs: Any
+) -> None:
+    """Queue a job when `session`'s transaction commits: never for one that rolls back, and never before the
+    job's worker can read what the transaction wrote. Asking again in the same transaction asks once.
+
+    By then the change is committed and cannot be undone, so a queue that cannot be reached is logged rather than
+    raised: this is for work that a periodic run also does, which the job only brings forward. A job already
+    waiting under the same `queueing_lock` will do the work, so that refusal is no failure either.
+    """
+    session.info.setdefault(_AFTER_COMMIT, {})[task_name] = (queueing_lock, task_kwargs)
+    # Only sessions that asked listen: a commit that asked for nothing runs no queue code.
+    if not event.contains(session, "after_commit", _defer_asked):
+        event.listen(session, "after_commit", _defer_asked)
+        event.listen(session, "after_rollback", _forget_asked)
+
+
+def _defer_asked(session: Session) -> None:
+    asked: dict[str, tuple[str | None, dict[str, Any]]] = session.info.pop(_AFTER_COMMIT, {})
+    for task_name, (queueing_lock, task_kwargs) in asked.items():
+        try:
+            defer(task_name, queueing_lock=queueing_lock, **task_kwargs)
+        except AlreadyEnqueued:
+            pass
+        except Exception:  # noqa: BLE001 - committed already; the task's periodic run does the work
+            log.warning(
+                "could not queue %s after a commit; its periodic run will do the work", task_name, exc_info=True
+            )
+
+
+def _forget_asked(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+# -- the worker -------------------------------------------------------------------------------
 def run_worker(
     *, wait: bool = True, concurrency: int = 1, database_url: str | None = None, install_signals: bool | None = None
 ) -> None:
-    """Run a worker (periodic tasks included) until stopped; with wait=False, drain what is due and return."""
+    """Run a worker (periodic tasks included) until stopped; with wait=False, drain what is due and return.
+    The task table must be imported first."""
     asyncio.run(_work(wait, concurrency, database_url, wait if install_signals is None else install_signals))
 
 
-async def _work(wait: bool, concurrency: int, database_url: str | None, install_signals: bool) -> None:
-    import app.jobs.tasks  # noqa: F401  (registers the tasks)
+def _ensure_task_table() -> None:
+    if not any(not name.startswith((BUILTIN_PREFIX, "builtin:")) for name in queue.tasks):
+        raise RuntimeError("no task is registered on the queue: import the task table before starting a worker")
 
+
+async def _work(wait: bool, concurrency: int, database_url: str | None, install_signals: bool) -> None:
+    _ensure_task_table()
     pool = AsyncConnectionPool(
         libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=concurrency + 2, open=False
     )
@@ -98,7 +152,7 @@ class WorkerThread:
     """One worker on a thread of its own, with its own event loop (the embedded default runs it beside the API).
 
     stop() cancels it, which procrastinate treats as a graceful stop (the job in hand finishes), and waits:
-    the database it uses must outlive it.
+    the database it uses must outlive it. The task table must be imported before start().
     """
 
     def __init__(self) -> None:
@@ -108,6 +162,7 @@ class WorkerThread:
         self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
 
     def start(self) -> None:
+        _ensure_task_table()
         self._thread.start()
         self._started.wait(10)
 

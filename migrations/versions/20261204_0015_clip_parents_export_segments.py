@@ -3,8 +3,8 @@ order); originals.arrived_after_transition_id tells which files form one export 
 request last opened to footage). Existing clips get their one parent; existing originals stay NULL (a request
 without it is cut from its latest file, as before).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04 09:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

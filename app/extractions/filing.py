@@ -1,0 +1,294 @@
+"""Filing extraction requests: one camera, or every eligible camera in a radius, and telling the owners.
+
+Each filing rule is a 422/409 that names it: the case open and the investigator of its unit, the window's
+length, the camera's eligibility (not decommissioned, footage not yet overwritten, consent valid now unless the
+police manage the camera), no overlapping active request of the same case. A filed request enters the state
+machine through app.extractions.service.move; each owner gets one message listing their cameras, each with its
+own one-time link.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth import links
+from app.auth.models import Unit
+from app.auth.permissions import Actor, ensure_may, ensure_visible, system_actor
+from app.cases.models import Case, CaseStatus
+from app.core import clock
+from app.core.config import get_settings
+from app.core.errors import Conflict, DomainError, RuleViolation
+from app.extractions.models import ExtractionRequest
+from app.extractions.schemas import AreaRequestCreate, RequestCreate
+from app.extractions.service import move, new_link
+from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus
+from app.notifications import service as notifications
+from app.registry import service as registry
+from app.registry.models import Camera, Owner
+
+S = RequestStatus
+
+
+# -- one camera ------------------------------------------------------------------------------
+def _open_case_for_filing(session: Session, actor: Actor, case_id: UUID) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        ensure_visible(False, actor, "case", case_id)
+    assert case is not None
+    ensure_may(actor, "requests.file", case)
+    if case.status != CaseStatus.open:
+        raise Conflict(f"case {case.number} is closed; no new requests can be filed", extra={"status": case.status})
+    return case
+
+
+def eligibility(session: Session, camera: Camera, window_start: datetime, now: datetime) -> tuple[str | None, Any]:
+    """(reason the camera cannot be asked, None) or (None, the consent that allows it / None for police cameras)."""
+    if camera.status == "decommissioned":
+        return "camera is decommissioned", None
+    deadline = window_start + timedelta(days=camera.retention_days)
+    if deadline <= now:
+        return f"footage already overwritten (deadline {deadline.isoformat()})", None
+    if camera.programme == "police":
+        return None, None
+    consent = registry.valid_consent_at(session, camera.id, now)
+    if consent is None:
+        return "no valid consent", None
+    return None, consent
+
+
+def file_request(session: Session, actor: Actor, case_id: UUID, body: RequestCreate) -> ExtractionRequest:
+    """File one request, applying every filing rule (each a 422/409 that names it)."""
+    case = _open_case_for_filing(session, actor, case_id)
+    camera = session.get(Camera, body.camera_id)
+    if camera is None:
+        raise RuleViolation("camera_id", f"camera {body.camera_id} does not exist")
+    request = _file(
+        session,
+        actor,
+        case,
+        camera,
+        body.window_start,
+        body.window_end,
+        body.purpose,
+        body.legal_basis,
+        body.priority,
+        group_id=None,
+    )
+    notify_owners(session, actor, [request])
+    return request
+
+
+def _check_window(window_start: datetime, window_end: datetime) -> None:
+    max_hours = get_settings().max_request_window_hours
+    if window_end <= window_start:
+        raise RuleViolation("window_end", "must be after window_start")
+    if window_end - window_start > timedelta(hours=max_hours):
+        raise RuleViolation("window_end", f"the window may last at most {max_hours} hours")
+
+
+def _file(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    camera: Camera,
+    window_start: datetime,
+    window_end: datetime,
+    purpose: str,
+    legal_basis: str,
+    priority: str,
+    *,
+    group_id: UUID | None,
+) -> ExtractionRequest:
+    _check_window(window_start, window_end)
+    now = clock.now()
+    reason, consent = eligibility(session, camera, window_start, now)
+    if reason is not None:
+        deadline = window_start + timedelta(days=camera.retention_days)
+        field = "window_start" if "overwritten" in reason else "camera_id"
+        raise RuleViolation(field, reason, extra={"overwrite_deadline": deadline.isoformat()})
+    duplicate = session.scalar(
+        select(ExtractionRequest.id).where(
+            ExtractionRequest.case_id == case.id,
+            ExtractionRequest.camera_id == camera.id,
+            ExtractionRequest.status.in_(sorted(ACTIVE)),
+            ExtractionRequest.window_start < window_end,
+            ExtractionRequest.window_end > window_start,
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(
+            f"request {duplicate} already asks this camera for an overlapping window of this case",
+            extra={"existing_request_id": str(duplicate)},
+        )
+    assert actor.user_id is not None
+    request = ExtractionRequest(
+        id=uuid4(),
+        case_id=case.id,
+        camera_id=camera.id,
+        unit_id=case.unit_id,
+        owner_id=camera.owner_id,
+        group_id=group_id,
+        window_start=window_start,
+        window_end=window_end,
+        camera_timezone=camera.timezone,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        priority=priority,
+        overwrite_deadline=window_start + timedelta(days=camera.retention_days),
+        status=S.draft,
+        consent_id=consent.id if consent is not None else None,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    move(
+        session,
+        request,
+        S.submitted,
+        actor,
+        purpose,
+        action="request.filed",
+        details={
+            "camera_id": str(camera.id),
+            "window_start": window_start.isoformat(),
+            "window_end": window_end.isoformat(),
+            "legal_basis": legal_basis,
+            "consent_id": str(request.consent_id) if request.consent_id else None,
+            "programme": camera.programme,
+        },
+    )
+    if consent is not None and consent.scope == "auto_approve":
+        request.auto_approved = True
+        request.approved_start, request.approved_end = window_start, window_end
+        request.responded_at = now
+        move(
+            session,
+            request,
+            S.approved,
+            system_actor("consent"),
+            f"auto_approve consent {consent.id}",
+            details={"consent_id": str(consent.id)},
+        )
+    return request
+
+
+# -- an area ---------------------------------------------------------------------------------
+SEARCH_LIMIT = 5000
+
+
+def file_area_request(session: Session, actor: Actor, case_id: UUID, body: AreaRequestCreate) -> dict[str, Any]:
+    """File a request for every eligible camera in the circle; return them and the skipped cameras with reasons.
+
+    Eligible: consent valid now (police-managed cameras excepted), footage not overwritten, not
+    decommissioned, and a field of view that does not face away from the point (unknown counts as possible).
+    """
+    case = _open_case_for_filing(session, actor, case_id)
+    _check_window(body.window_start, body.window_end)
+    hits, _ = registry.search(session, body.lat, body.lon, body.radius_m, body.window_start, SEARCH_LIMIT, 0)
+    # The search answers plain rows; the cameras to file for are loaded in one statement, not one per hit.
+    ids = [h["id"] for h in hits]
+    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))} if ids else {}
+    group_id = uuid4()
+    filed: list[ExtractionRequest] = []
+    skipped: list[dict[str, Any]] = []
+    for hit in hits:
+        if hit["covers_point"] is False:
+            skipped.append({"camera_id": hit["id"], "reason": "field of view does not cover the point"})
+            continue
+        camera = cameras[hit["id"]]
+        try:
+            with session.begin_nested():
+                filed.append(
+                    _file(
+                        session,
+                        actor,
+                        case,
+                        camera,
+                        body.window_start,
+                        body.window_end,
+                        body.purpose,
+                        body.legal_basis,
+                        body.priority,
+                        group_id=group_id,
+                    )
+                )
+        except DomainError as exc:
+            reason = exc.errors[0]["message"] if exc.errors else exc.detail
+            skipped.append({"camera_id": hit["id"], "reason": reason})
+    notify_owners(session, actor, filed)
+    return {"group_id": group_id, "requests": filed, "skipped": skipped}
+
+
+def notify_owners(session: Session, actor: Actor, requests: list[ExtractionRequest]) -> None:
+    """One message per owner for the requests just filed, each waiting request with its own one-time link."""
+    by_owner: dict[UUID, list[ExtractionRequest]] = defaultdict(list)
+    for request in requests:
+        by_owner[request.owner_id].append(request)
+    unit = session.get(Unit, requests[0].unit_id) if requests else None
+    for owner_id, owned in by_owner.items():
+        owner = session.get(Owner, owner_id)
+        assert owner is not None
+        cameras: list[dict[str, Any]] = []
+        tokens: list[str] = []
+        expires = None
+        for request in owned:
+            camera = session.get(Camera, request.camera_id)
+            assert camera is not None
+            entry = _camera_entry(camera, request)
+            if request.status in IN_OWNERS_HANDS:
+                link, token = new_link(session, actor, request)
+                entry["link_url"] = links.link_url(token)
+                tokens.append(token)
+                expires = link.expires_at
+            cameras.append(entry)
+        context = {
+            "owner_name": owner.name,
+            "unit_name": unit.name if unit else "",
+            "case_number": str(owned[0].case_id),
+            "cameras": cameras,
+            "purpose": owned[0].purpose,
+            "legal_basis": owned[0].legal_basis,
+            "link_url": cameras[0].get("link_url") if len(cameras) == 1 else None,
+            "link_expires_at": camera_time(expires, owned[0].camera_timezone) if expires else "",
+            "owner_phone": owner.phone,
+        }
+        case = session.get(Case, owned[0].case_id)
+        if case is not None:
+            context["case_number"] = case.number
+        notifications.notify(
+            session,
+            email=owner.email,
+            template="request_filed",
+            context=context,
+            locale=owner.locale,
+            subject_type="owner",
+            subject_id=owner.id,
+            secrets=tokens,
+        )
+
+
+def camera_time(value: Any, tz: str) -> str:
+    """A time as owners read it in messages: the camera's wall clock, with the zone named."""
+    return str(value.astimezone(ZoneInfo(tz)).strftime("%H:%M %d/%m/%Y")) + f" ({tz})"
+
+
+def _camera_entry(camera: Camera, request: ExtractionRequest) -> dict[str, Any]:
+    tz = request.camera_timezone
+    return {
+        "label": camera.label,
+        "address": camera.address,
+        "window_start": camera_time(request.window_start, tz),
+        "window_end": camera_time(request.window_end, tz),
+        "overwrite_deadline": camera_time(request.overwrite_deadline, tz),
+        "request_id": str(request.id),
+        "status": request.status,
+    }

@@ -1,0 +1,70 @@
+"""Jobs a transaction asks for (app.core.queue.defer_after_commit) are queued when it commits, on the real
+procrastinate tables: never for a rollback, once per transaction, and only sessions that asked listen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from app.core import queue
+from app.core.db import session_factory
+
+TASK = "tests.after_commit"  # deferred by name only: no worker runs it
+
+
+def _waiting() -> list[dict[str, object]]:
+    with session_factory()() as session:
+        rows = session.execute(
+            text("SELECT args FROM procrastinate.procrastinate_jobs WHERE task_name = :task AND status = 'todo'"),
+            {"task": TASK},
+        )
+        return [row.args for row in rows]
+
+
+@pytest.fixture()
+def no_test_jobs(configured: str) -> Iterator[None]:
+    def clear() -> None:
+        with session_factory()() as session, session.begin():
+            session.execute(text(f"SET LOCAL search_path TO {queue.QUEUE_SCHEMA}"))  # the table's triggers need it
+            session.execute(text("DELETE FROM procrastinate_jobs WHERE task_name = :t"), {"t": TASK})
+
+    clear()
+    yield
+    clear()
+
+
+def test_a_commit_queues_what_its_transaction_asked_for_once(no_test_jobs: None) -> None:
+    with session_factory()() as session:
+        with session.begin():
+            queue.defer_after_commit(session, TASK, queueing_lock=TASK, n=1)
+            queue.defer_after_commit(session, TASK, queueing_lock=TASK, n=2)
+            assert _waiting() == []  # nothing before the commit
+        assert _waiting() == [{"n": 2}]
+        with session.begin():  # the same session's next transaction asked for nothing
+            session.execute(text("SELECT 1"))
+        assert _waiting() == [{"n": 2}]
+    with session_factory()() as session, session.begin():  # a job of that lock already waits: no error, no second
+        queue.defer_after_commit(session, TASK, queueing_lock=TASK, n=3)
+    assert _waiting() == [{"n": 2}]
+
+
+def test_a_rollback_queues_nothing(no_test_jobs: None) -> None:
+    with session_factory()() as session:
+        with session.begin():
+            queue.defer_after_commit(session, TASK, n=1)
+            session.rollback()
+        with session.begin():
+            session.execute(text("SELECT 1"))
+    assert _waiting() == []
+
+
+def test_only_sessions_that_asked_listen_for_their_commit(configured: str) -> None:
+    assert not event.contains(Session, "after_commit", queue._defer_asked)
+    with session_factory()() as plain, session_factory()() as asking, asking.begin():
+        queue.defer_after_commit(asking, TASK, n=1)
+        assert event.contains(asking, "after_commit", queue._defer_asked)
+        assert not event.contains(plain, "after_commit", queue._defer_asked)
+        asking.rollback()

@@ -1,0 +1,304 @@
+"""Resumable uploads (tus 1.0) through the API, against the real S3 server, PostgreSQL and ffmpeg: pieces,
+offsets, a restart between requests, completion into an original, refusals, and the expiry sweep."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.auth import links
+from app.core import clock, media, storage
+from app.core.db import dispose_engine, session_factory
+from app.core.sha256state import ResumableSha256
+from app.core.storage import MIN_PART_SIZE, get_storage
+from app.custody.models import CustodyEvent
+from app.footage.models import Original
+from app.footage.upload_models import ResumableUpload, UploadedPart
+from app.footage.uploads import sweep_expired
+from tests.factories import Account
+from tests.footage.test_footage import approved_request
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An H.264 MP4 of a little over two S3 parts, so pieces cross part boundaries."""
+    path = tmp_path_factory.mktemp("tus") / "ch01_rec.mp4"
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x480:rate=25:duration=20",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-b:v",
+            "10M",
+            "-maxrate",
+            "10M",
+            "-bufsize",
+            "10M",
+            "-movflags",
+            "+faststart",
+            "-y",
+            str(path),
+        ]  # fmt: skip
+    )
+    assert path.stat().st_size > 2 * MIN_PART_SIZE
+    return path
+
+
+def metadata(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def create(client: TestClient, size: int, headers: dict[str, str], **meta: str) -> httpx.Response:
+    return client.post(
+        "/api/v1/uploads",
+        headers={**TUS, **headers, "Upload-Length": str(size), "Upload-Metadata": metadata(**meta)},
+    )
+
+
+def patch(client: TestClient, url: str, at: int, data: bytes, headers: dict[str, str]) -> httpx.Response:
+    return client.patch(
+        url,
+        content=data,
+        headers={**TUS, **headers, "Upload-Offset": str(at), "Content-Type": "application/offset+octet-stream"},
+    )
+
+
+def head(client: TestClient, url: str, headers: dict[str, str]) -> httpx.Response:
+    return client.head(url, headers={**TUS, **headers})
+
+
+def recorder_meta(request_id: str, t0: datetime, path: Path, **more: str) -> dict[str, str]:
+    return {"request_id": request_id, "filename": path.name, "recording_start": t0.isoformat(), **more}
+
+
+def pending_parts(request_id: str) -> list[object]:
+    return list(get_storage().pending_multipart(f"originals/{request_id}/"))
+
+
+def upload_rows(request_id: str) -> int:
+    with session_factory()() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(ResumableUpload)
+                .where(ResumableUpload.request_id == uuid.UUID(request_id))
+            )
+            or 0
+        )
+
+
+def part_rows(upload_id: uuid.UUID) -> int:
+    with session_factory()() as session:
+        query = select(func.count()).select_from(UploadedPart).where(UploadedPart.upload_id == upload_id)
+        return int(session.scalar(query) or 0)
+
+
+def test_resumable_sha256_state_carries_over() -> None:
+    data = bytes(range(256)) * 40_000 + b"tail"
+    first = ResumableSha256()
+    first.update(data[:777_777])
+    carried = ResumableSha256.resume(first.state())
+    carried.update(data[777_777:])
+    assert carried.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert first.hexdigest() == hashlib.sha256(data[:777_777]).hexdigest()  # reading the digest changes nothing
+
+
+def test_options_names_the_protocol(client: TestClient) -> None:
+    answer = client.options("/api/v1/uploads")
+    assert answer.status_code == 204
+    assert answer.headers["Tus-Version"] == "1.0.0"
+    assert set(answer.headers["Tus-Extension"].split(",")) >= {"creation", "termination", "expiration"}
+    assert int(answer.headers["Tus-Max-Size"]) > 0
+    assert create(client, 10, {}, filename="x.mp4").status_code in (401, 422)
+    no_version = client.post("/api/v1/uploads", headers={"Upload-Length": "10"})
+    assert no_version.status_code == 412
+
+
+def _first_requests(client: TestClient, owner: Account, request_id: str, t0: datetime, recording: Path) -> str:
+    data = recording.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    created = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording, sha256=digest))
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    assert created.headers["Upload-Expires"]
+    assert head(client, url, owner.headers).headers["Upload-Offset"] == "0"
+
+    # A piece that fills one part and leaves a tail; then a small piece that stays in the tail.
+    first = MIN_PART_SIZE + 123_457
+    answer = patch(client, url, 0, data[:first], owner.headers)
+    assert answer.status_code == 204, answer.text
+    assert answer.headers["Upload-Offset"] == str(first)
+    assert patch(client, url, 0, data[:10], owner.headers).status_code == 409  # not where the upload is
+    second = first + 1000
+    assert patch(client, url, first, data[first:second], owner.headers).status_code == 204
+
+    return url
+
+
+def test_pieces_resume_after_a_restart_and_complete_into_an_original(configured: str, recording: Path) -> None:
+    from app.main import create_app
+
+    with TestClient(create_app()) as client:
+        _, owner, request_id, t0 = approved_request(client)
+        url = _first_requests(client, owner, request_id, t0, recording)
+    data = recording.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    second = MIN_PART_SIZE + 123_457 + 1000  # where the first requests left it
+
+    # The service restarts: new engine, new S3 clients, new app; the upload goes on from the database.
+    dispose_engine()
+    storage.reset_storage()
+    with TestClient(create_app()) as restarted:
+        offset = int(head(restarted, url, owner.headers).headers["Upload-Offset"])
+        assert offset == second
+        middle = offset + MIN_PART_SIZE + 5
+        assert patch(restarted, url, offset, data[offset:middle], owner.headers).status_code == 204
+        done = patch(restarted, url, middle, data[middle:], owner.headers)
+        assert done.status_code == 204, done.text
+        assert done.headers["Upload-Offset"] == str(len(data))
+        assert done.headers["Upload-Original-SHA256"] == digest
+        original = restarted.get(f"/api/v1/originals/{done.headers['Upload-Original-Id']}", headers=owner.headers)
+        assert original.status_code == 200, original.text
+        assert original.json()["sha256"] == digest and original.json()["size"] == len(data)
+        # A repeated final request finds the upload complete instead of starting it again.
+        assert head(restarted, url, owner.headers).headers["Upload-Offset"] == str(len(data))
+
+    with session_factory()() as session:
+        stored = session.scalars(select(Original).where(Original.request_id == uuid.UUID(request_id))).one()
+    body = b"".join(get_storage().iter_version(stored.object_key, stored.version_id))
+    assert hashlib.sha256(body).hexdigest() == digest
+    assert get_storage().stat(stored.object_key, stored.version_id).legal_hold
+    assert pending_parts(request_id) == []
+    with session_factory()() as session:
+        actions = set(session.scalars(select(CustodyEvent.action).where(CustodyEvent.object_id == stored.id)))
+    assert {"original.received", "original.hash_verified", "original.probed", "original.locked"} <= actions
+
+
+def test_owner_link_uploads_with_the_token_in_metadata(client: TestClient, recording: Path) -> None:
+    _, _, request_id, t0 = approved_request(client)
+    with session_factory()() as session, session.begin():
+        _, token = links.issue(session, uuid.UUID(request_id), None)
+    data = recording.read_bytes()
+    meta = recorder_meta(request_id, t0, recording)
+    del meta["request_id"]
+    created = create(client, len(data), {}, token=token, **meta)
+    assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    half = len(data) // 2
+    assert patch(client, url, 0, data[:half], {}).status_code == 204
+    done = patch(client, url, half, data[half:], {})
+    assert done.status_code == 204, done.text
+    assert done.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
+    assert create(client, len(data), {}, token="x" * 43, **meta).status_code == 404  # an unknown link
+
+
+def test_who_may_upload_is_checked_at_creation_and_at_completion(client: TestClient, recording: Path) -> None:
+    investigator, owner, request_id, t0 = approved_request(client)
+    _, other_owner, _, _ = approved_request(client)
+    meta = recorder_meta(request_id, t0, recording)
+    assert create(client, 100, {}, **meta).status_code == 401
+    assert create(client, 100, investigator.headers, **meta).status_code == 403
+    assert create(client, 100, other_owner.headers, **meta).status_code == 404
+    assert create(client, 100, owner.headers, **{**meta, "filename": ""}).status_code == 422
+    assert create(client, 100, owner.headers, **{**meta, "sha256": "nothex"}).status_code == 422
+    assert create(client, 10**15, owner.headers, **meta).status_code == 413
+
+    data = recording.read_bytes()
+    url = create(client, len(data), owner.headers, **meta).headers["Location"]
+    assert head(client, url, other_owner.headers).status_code == 404
+    assert head(client, url, {}).status_code == 404
+    assert patch(client, url, 0, data[:100], other_owner.headers).status_code == 404
+    assert patch(client, url, 0, data[: MIN_PART_SIZE + 1], owner.headers).status_code == 204
+
+    # The request stops accepting footage before the last bytes arrive: the completion is refused and the
+    # upload is discarded with its parts.
+    cancelled = client.post(
+        f"/api/v1/requests/{request_id}/cancel", headers=investigator.headers, json={"reason": "camera withdrawn"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    refused = patch(client, url, MIN_PART_SIZE + 1, data[MIN_PART_SIZE + 1 :], owner.headers)
+    assert refused.status_code == 409, refused.text
+    assert upload_rows(request_id) == 0
+    assert pending_parts(request_id) == []
+    assert create(client, len(data), owner.headers, **meta).status_code == 409
+
+
+def test_a_wrong_client_hash_keeps_nothing(client: TestClient, recording: Path) -> None:
+    _, owner, request_id, t0 = approved_request(client)
+    data = recording.read_bytes()
+    url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording, sha256="0" * 64)).headers[
+        "Location"
+    ]
+    refused = patch(client, url, 0, data, owner.headers)
+    assert refused.status_code == 422, refused.text
+    with session_factory()() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Original).where(Original.request_id == uuid.UUID(request_id))
+            )
+            == 0
+        )
+    assert list(get_storage().list_versions(f"originals/{request_id}/")) == []
+    assert upload_rows(request_id) == 0
+
+
+@pytest.fixture()
+def later() -> Iterator[None]:
+    yield
+    clock.set_clock(None)
+
+
+def test_an_unfinished_upload_is_swept_after_its_expiry(client: TestClient, recording: Path, later: None) -> None:
+    _, owner, request_id, t0 = approved_request(client)
+    data = recording.read_bytes()
+    url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording)).headers["Location"]
+    assert patch(client, url, 0, data[: MIN_PART_SIZE + 10], owner.headers).status_code == 204
+    upload_id = uuid.UUID(url.rsplit("/", 1)[1])
+    with session_factory()() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(UploadedPart).where(UploadedPart.upload_id == upload_id))
+            == 1
+        )
+    assert len(pending_parts(request_id)) == 1
+
+    sweep_expired()  # not yet expired: kept
+    assert upload_rows(request_id) == 1
+    clock.set_clock(clock.FrozenClock(datetime.now(UTC) + timedelta(hours=25)))
+    report = sweep_expired()
+    assert report.expired >= 1
+    assert upload_rows(request_id) == 0
+    assert pending_parts(request_id) == []
+    with session_factory()() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(UploadedPart).where(UploadedPart.upload_id == upload_id))
+            == 0
+        )
+
+
+def test_termination_aborts_the_parts(client: TestClient, recording: Path) -> None:
+    _, owner, request_id, t0 = approved_request(client)
+    data = recording.read_bytes()
+    url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording)).headers["Location"]
+    assert patch(client, url, 0, data[: MIN_PART_SIZE + 10], owner.headers).status_code == 204
+    assert client.delete(url, headers={**TUS, **owner.headers}).status_code == 204
+    assert upload_rows(request_id) == 0
+    assert pending_parts(request_id) == []
+    assert head(client, url, owner.headers).status_code == 404
