@@ -176,6 +176,7 @@ def main() -> None:
 
         from minio import Minio
 
+        import app.models  # noqa: F401 - every table, for the ORM in this process
         from app.core.db import session_factory
         from app.footage.cutting import make_clip
 

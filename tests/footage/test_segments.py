@@ -280,6 +280,25 @@ def test_segments_through_the_owner_link(client: TestClient, tmp_path: Path) -> 
     assert clip is not None and len(_clip_read(client, investigator, clip.id)["parents"]) == 2
 
 
+def test_a_segment_is_no_ordinary_request_body(configured: str, tmp_path: Path) -> None:
+    """Segments are evidence uploads: the body limit of ordinary requests does not apply to them."""
+    from app.core.config import override_settings
+    from app.main import create_app
+
+    before = get_settings().max_request_body_bytes
+    override_settings(max_request_body_bytes=64 * 1024)
+    try:
+        with TestClient(create_app()) as small_limit:
+            investigator, owner, request_id, t0 = _t0(small_limit)
+            ws, _ = _window(_detail(small_limit, investigator, request_id))
+            a = _video(tmp_path / "a.mp4", 12, MP4)
+            assert a.stat().st_size > 64 * 1024
+            response = _post(small_limit, owner, request_id, a, ws - timedelta(seconds=2))
+            assert response.status_code == 201, response.text
+    finally:
+        override_settings(max_request_body_bytes=before)
+
+
 def test_the_single_file_put_still_completes_at_once(client: TestClient, tmp_path: Path) -> None:
     investigator, owner, request_id, t0 = _t0(client)
     ws, we = _window(_detail(client, investigator, request_id))
