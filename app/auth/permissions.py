@@ -50,6 +50,7 @@ POLICY: dict[str, frozenset[Role]] = {
     # cases and requests
     "cases.read": frozenset({ADM, INV, SUP, AUD}),
     "cases.write": frozenset({INV}),
+    "cases.hold": frozenset({ADM, SUP}),
     "retention.read": frozenset({ADM, INV, SUP, AUD}),
     "retention.write": frozenset({ADM}),
     "requests.read": EVERYONE,
@@ -478,6 +479,7 @@ def acts_for_owner_of(actor: Actor, owned: OwnedObject) -> bool | None:
 OBJECT_RULES: dict[str, Callable[[Actor, Any], None]] = {
     "cases.read": _see_case,
     "cases.write": _see_case,
+    "cases.hold": _see_case,
     "requests.read": _see_request,
     "requests.file": _file_on_case,
     "requests.respond": _answer_request,

@@ -18,6 +18,8 @@ from app.auth.schemas import UnitCreate, UserCreate
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests, Unauthorized
+from app.custody.rows import row_state
+from app.custody.service import append_event
 
 _hasher = PasswordHash.recommended()  # argon2id
 # Verifying against a dummy hash when the user is unknown keeps response times alike (no user enumeration).
@@ -86,7 +88,21 @@ def create_user(session: Session, body: UserCreate) -> User:
     )
     session.add(user)
     session.flush()
+    _record_user(session, user, "user.created")
     return user
+
+
+def _record_user(session: Session, user: User, action: str) -> None:
+    """The custody event of a write of a user's role, unit, owner or active flag (verification compares them)."""
+    append_event(
+        session,
+        actor="system:accounts",
+        action=action,
+        object_type="user",
+        object_id=user.id,
+        where={"component": "auth"},
+        details={"row": row_state("users", user)},
+    )
 
 
 def _owner_exists(session: Session, owner_id: UUID) -> bool:
@@ -192,13 +208,13 @@ def ensure_first_admin(session: Session) -> str | None:
         return None
     settings = get_settings()
     password = settings.admin_password or secrets.token_urlsafe(15)
-    session.add(
-        User(
-            email=settings.admin_email.lower(),
-            password_hash=hash_password(password),
-            full_name="Administrator",
-            role=Role.admin,
-        )
+    admin = User(
+        email=settings.admin_email.lower(),
+        password_hash=hash_password(password),
+        full_name="Administrator",
+        role=Role.admin,
     )
+    session.add(admin)
     session.flush()
+    _record_user(session, admin, "user.created")
     return None if settings.admin_password else password

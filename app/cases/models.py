@@ -43,6 +43,11 @@ class Case(Base):
     closed_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
     # How long its evidence stays locked (None: the settings' default period and mode).
     retention_category: Mapped[str | None] = mapped_column(ForeignKey("retention_categories.code"))
+    # A manual legal hold on the case's evidence (e.g. during an appeal), placed and released with a reason by
+    # a supervisor or admin; while set, no hold of the case's evidence comes off, open case or not.
+    manual_hold_reason: Mapped[str | None] = mapped_column(Text)
+    manual_hold_at: Mapped[datetime | None]
+    manual_hold_by: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("incident_end > incident_start", name="incident_window_ordered"),
@@ -58,6 +63,7 @@ class Case(Base):
             "(status = 'closed' AND closed_at IS NOT NULL AND outcome IS NOT NULL AND footage_contributed IS NOT NULL)",
             name="closed_has_outcome",
         ),
+        CheckConstraint("(manual_hold_reason IS NULL) = (manual_hold_at IS NULL)", name="manual_hold_has_reason"),
         Index("ix_cases_unit_status_created", "unit_id", "status", "created_at"),
     )
 

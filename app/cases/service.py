@@ -14,8 +14,9 @@ from app.auth.models import User
 from app.auth.permissions import Actor, ensure_may, ensure_visible, may_lead_cases, unit_scope
 from app.cases.models import Case, CaseStatus, RetentionCategory
 from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
-from app.core import clock
+from app.core import clock, queue
 from app.core.errors import Conflict, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 
 
@@ -59,7 +60,7 @@ def _record(session: Session, actor: Actor, action: str, case: Case, details: di
         object_id=case.id,
         case_id=case.id,
         where=actor.where(),
-        details=details,
+        details={**details, "row": row_state("cases", case)},
     )
 
 
@@ -178,6 +179,10 @@ def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate)
     case.updated_at = clock.now()
     _flush_unique(session, case.number)
     _record(session, actor, "case_updated", case, {"changes": diff})
+    if "retention_category" in diff:  # its stored evidence is locked at least as long as the new category says
+        queue.defer_after_commit(
+            session, RETENTION_FOLLOW_TASK, queueing_lock=f"{RETENTION_FOLLOW_TASK}:{case.id}", case_id=str(case.id)
+        )
     return case
 
 
@@ -200,6 +205,44 @@ def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -
         "case_closed",
         case,
         {"outcome": body.outcome, "footage_contributed": body.footage_contributed},
+    )
+    return case
+
+
+# -- manual legal hold ------------------------------------------------------------------------------------
+# The task that makes a case's stored evidence follow its retention category (queued when the category changes;
+# the hourly retention sweep does the same for every case, so a lost job only delays it).
+RETENTION_FOLLOW_TASK = "retention.follow_case"
+
+
+def set_manual_hold(session: Session, actor: Actor, case_id: UUID, reason: str, *, on: bool) -> Case:
+    """Place (`on`) or release the manual legal hold of a case: a supervisor of the case's unit or an admin, with
+    a reason; placing twice or releasing what is not placed is a 409. The objects follow in app.footage.holds."""
+    ensure_may(actor, "cases.hold")
+    case = get_case(session, actor, case_id, for_update=True)
+    ensure_may(actor, "cases.hold", case)
+    if on and case.manual_hold_reason is not None:
+        raise Conflict(
+            f"case {case.number} is already under a manual legal hold", extra={"reason": case.manual_hold_reason}
+        )
+    if not on and case.manual_hold_reason is None:
+        raise Conflict(f"case {case.number} has no manual legal hold to release")
+    previous = case.manual_hold_reason
+    case.manual_hold_reason = reason if on else None
+    case.manual_hold_at = clock.now() if on else None
+    case.manual_hold_by = actor.label if on else None
+    case.updated_at = clock.now()
+    session.flush()
+    append_event(
+        session,
+        actor=actor.label,
+        action="case.legal_hold_placed" if on else "case.legal_hold_released",
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        reason=reason,
+        where=actor.where(),
+        details={**({} if on else {"placed_for": previous}), "row": row_state("cases", case)},
     )
     return case
 

@@ -25,6 +25,7 @@ from app.cases.models import Case, CaseStatus
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, RuleViolation
+from app.custody import data_check
 from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.extractions.service import move, new_link
@@ -60,6 +61,10 @@ def eligibility(session: Session, camera: Camera, window_start: datetime, now: d
     consent = registry.valid_consent_at(session, camera.id, now)
     if consent is None:
         return "no valid consent", None
+    # The consent counts as the custody log records it: a row changed around the service (a widened scope, an
+    # earlier start, a withdrawal erased) allows nothing. One indexed read of the consent's last event.
+    if data_check.differs_from_log(session, "consents", consent):
+        return "the consent's record differs from the custody log; an auditor must verify it", None
     return None, consent
 
 

@@ -15,6 +15,7 @@ from app.auth import links
 from app.auth.permissions import Actor, ensure_may, ensure_visible
 from app.core import clock
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import ApproveIn
@@ -75,7 +76,13 @@ def move(
         case_id=request.case_id,
         reason=reason,
         where=actor.where(),
-        details={"from": source, "to": goal.value, "transition_id": step.id, **(details or {})},
+        details={
+            "from": source,
+            "to": goal.value,
+            "transition_id": step.id,
+            **(details or {}),
+            "row": row_state("extraction_requests", request),
+        },
     )
     if goal not in IN_OWNERS_HANDS:
         links.complete(session, request.id)

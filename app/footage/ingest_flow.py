@@ -24,6 +24,7 @@ from app.core.db import UnitOfWork
 from app.core.errors import Conflict, DomainError, PayloadTooLarge, RuleViolation
 from app.core.params import EARLIEST_YEAR, FINITE_FLOAT, LATEST_YEAR, header_value, within_years
 from app.core.storage import StorageError, get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
@@ -458,6 +459,7 @@ def _record(
                 "retention_category": prepared.lock.category,
                 "retain_until": retain_until.isoformat(),
                 "legal_hold": True,
+                "row": row_state("originals", original),
             },
             **common,
         )

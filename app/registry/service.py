@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import Actor, OwnedBy, can_see_owner_object, ensure_may, ensure_visible, may, owner_scope
 from app.core import clock
 from app.core.errors import Conflict, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.registry import coverage
 from app.registry.consent import state_at
@@ -157,6 +158,7 @@ def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCr
             "valid_from": body.valid_from.isoformat(),
             "valid_until": body.valid_until.isoformat() if body.valid_until else None,
             "terms_version": body.terms_version,
+            "row": row_state("consents", consent),
         },
     )
     return consent
@@ -180,7 +182,7 @@ def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: s
         object_id=consent.id,
         reason=reason,
         where=actor.where(),
-        details={"owner_id": str(consent.owner_id)},
+        details={"owner_id": str(consent.owner_id), "row": row_state("consents", consent)},
     )
     return consent
 
