@@ -29,9 +29,9 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage import recorder_names, recording_start
+from app.footage import recorder_names, recording_start, segments
+from app.footage.clip_queue import queue_clip
 from app.footage.clock_checks import offset_for_upload
-from app.footage.cutting import CLIP_TASK
 from app.footage.models import ClockOffsetSource, Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.recording_start import RecordingStart
@@ -86,6 +86,8 @@ class Prepared:
     camera_timezone: str = "Asia/Ho_Chi_Minh"
     vendor_format: str | None = None
     converted_from: ConvertedFrom | None = None
+    # False for one file of an export in several (POST .../originals): the request waits for `complete`.
+    completes: bool = True
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -184,26 +186,37 @@ async def receive_original(
     chunks: AsyncIterator[bytes],
     headers: UploadHeaders,
     idempotency_key: str | None = None,
+    *,
+    completes: bool = True,
 ) -> dict[str, Any] | JSONResponse:
     """Stream, hash, probe, lock and record one recorder export, each database step a short transaction of
     `unit`'s. With an Idempotency-Key the key is claimed (and committed) before the bytes stream, so a repeat while
     this one runs is a 409 and a repeat after it returns the stored answer without storing the bytes again; a
-    failed upload releases its key."""
-    print_ = idempotency.fingerprint("PUT", f"/requests/{request_id}/original", dataclasses.asdict(headers))
+    failed upload releases its key. `completes` is False for one file of an export in several (POST
+    .../originals): the request then waits for `complete`."""
+    route = ("PUT", f"/requests/{request_id}/original") if completes else ("POST", f"/requests/{request_id}/originals")
+    print_ = idempotency.fingerprint(*route, dataclasses.asdict(headers))
     async with idempotency.claimed(unit, actor.label, idempotency_key, print_) as held:
         if held.replay is not None:
             async for _ in chunks:  # read the repeated body to its end, keep nothing of it
                 pass
             return held.replay
-        result = await _receive(unit, actor, request_id, chunks, headers)
+        result = await _receive(unit, actor, request_id, chunks, headers, completes)
         held.complete(201, OriginalReceived, result)
         return result
 
 
 async def _receive(
-    unit: UnitOfWork, actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
+    unit: UnitOfWork,
+    actor: Actor,
+    request_id: UUID,
+    chunks: AsyncIterator[bytes],
+    headers: UploadHeaders,
+    completes: bool = True,
 ) -> dict[str, Any]:
     prepared = await run_in_threadpool(_prepare, unit, actor, request_id, headers)
+    if not completes:
+        prepared = dataclasses.replace(prepared, completes=False)
     return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)
 
 
@@ -268,10 +281,15 @@ def _accept(
         info = inspector.inspect(url, options=options, format=fmt)
         if not info.duration_s:
             raise media.MediaError("no duration could be read")
+    except media.TruncatedMedia as exc:
+        # a recording cut short is refused even with a vendor format named: it decodes, it is just incomplete
+        log.info("refused a cut-short upload %s: %s", received.key, exc)
+        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc.plain}")) from exc
     except media.MediaError as exc:
         if prepared.vendor_format and prepared.converted_from is None:
             return _keep_for_conversion(unit, actor, prepared, received, native, named, str(exc))
-        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc}")) from exc
+        log.info("refused an unplayable upload %s: %s", received.key, exc)  # the decoder's words: log only
+        raise _refuse(received, RuleViolation("body", f"not a playable video: {exc.plain}")) from exc
     file_clock = (
         recording_start.file_clock(received.key, received.version_id, received.size)
         if native == native_formats.DHAV
@@ -362,6 +380,11 @@ def _record(
     with unit() as session:
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
+        if not prepared.completes and RequestStatus(request.status) not in segments.ACCEPTING:
+            raise Conflict(  # the export was declared whole while this file streamed
+                f"the request is {request.status}; its export was completed, no further file is taken",
+                extra={"status": request.status},
+            )
         original = Original(
             id=prepared.original_id,
             request_id=request.id,
@@ -393,6 +416,7 @@ def _record(
             parent_sha256=parent.sha256 if parent else None,
             conversion_tool=parent.tool if parent else None,
             conversion_tool_version=parent.tool_version if parent else None,
+            arrived_after_transition_id=segments.latest_transition_id(session, request.id),
         )
         session.add(original)
         session.flush()
@@ -450,14 +474,15 @@ def _record(
             },
             **common,
         )
-        extractions.move(
-            session,
-            request,
-            RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
-            actor,
-            _move_reason(prepared, decode_error),
-            details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
-        )
+        if prepared.completes:
+            extractions.move(
+                session,
+                request,
+                RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
+                actor,
+                _move_reason(prepared, decode_error),
+                details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
+            )
         result = {
             "id": original.id,
             "sha256": original.sha256,
@@ -477,8 +502,8 @@ def _record(
             "conversion_message": original.conversion_message,
             "parent_original_id": original.parent_original_id,
         }
-    if decode_error is None:
-        _queue_clip(prepared.request_id)
+    if decode_error is None and prepared.completes:
+        queue_clip(prepared.request_id)
     return result
 
 
@@ -509,13 +534,3 @@ def _move_reason(prepared: Prepared, decode_error: str | None) -> str:
 # completion, and joins at the accept step.
 prepare = _prepare
 accept = _accept
-
-
-def _queue_clip(request_id: UUID) -> None:
-    """Defer the clip job; if the queue cannot be reached, the periodic clip sweep picks the request up."""
-    try:
-        from app.core import queue  # loaded on first use: the API process needs no queue client until then
-
-        queue.defer(CLIP_TASK, request_id=str(request_id))
-    except Exception:  # noqa: BLE001 - the sweep is the fallback, the upload has succeeded
-        log.warning("could not defer the clip job for %s; the sweep will make it", request_id, exc_info=True)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
 from app.core.enum_column import EnumText
@@ -128,6 +128,9 @@ class Original(Base):
     parent_sha256: Mapped[str | None] = mapped_column(Text)
     conversion_tool: Mapped[str | None] = mapped_column(Text)
     conversion_tool_version: Mapped[str | None] = mapped_column(Text)
+    # The request's latest transition when this file arrived: the files of one export are those that arrived
+    # after the request last opened to footage (app.footage.segments). NULL for files recorded before it existed.
+    arrived_after_transition_id: Mapped[int | None] = mapped_column(ForeignKey("request_transitions.id"))
 
     @property
     def conversion_message(self) -> str | None:
@@ -187,6 +190,8 @@ class Clip(Base):
     retain_until: Mapped[datetime]
     legal_hold: Mapped[bool] = mapped_column(default=True)
     deleted_at: Mapped[datetime | None]  # the version was deleted at the end of its retention
+    # Every file the clip was cut from, in timeline order; the first is original_id / parent_sha256.
+    parents: Mapped[list[ClipParent]] = relationship(order_by="ClipParent.position", lazy="selectin", viewonly=True)
 
     __table_args__ = (
         # One clip per original and requested window: a retried job finds it instead of making another.
@@ -197,4 +202,21 @@ class Clip(Base):
             "AND (clock_offset_source = 'clock_check') = (clock_check_id IS NOT NULL)",
             name="clock_offset_source_known",
         ),
+    )
+
+
+class ClipParent(Base):
+    """One file a clip was cut from: a clip across an export in several files names each, with its hash."""
+
+    __tablename__ = "clip_parents"
+
+    clip_id: Mapped[UUID] = mapped_column(ForeignKey("clips.id"), primary_key=True)
+    original_id: Mapped[UUID] = mapped_column(ForeignKey("originals.id"), primary_key=True, index=True)
+    position: Mapped[int]  # order on the true timeline, from 0
+    sha256: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("clip_id", "position", name="uq_clip_parents_position"),
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint("position >= 0", name="position_natural"),
     )

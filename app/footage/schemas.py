@@ -47,11 +47,20 @@ class OriginalRead(Schema):
     parent_sha256: str | None = None
     conversion_tool: str | None = None
     conversion_tool_version: str | None = None
+    # The request's latest transition when the file arrived: the files of one export arrived after it opened.
+    arrived_after_transition_id: int | None = None
     uploaded_by: str
     received_at: datetime
     retention_mode: str
     retain_until: datetime
     legal_hold: bool
+
+
+class ClipParentRead(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    original_id: UUID
+    sha256: str
 
 
 class ClipRead(Schema):
@@ -78,12 +87,41 @@ class ClipRead(Schema):
     command: list[str]
     created_at: datetime
     retain_until: datetime
+    # Every file the clip was cut from, in timeline order (the first is original_id / parent_sha256).
+    parents: list[ClipParentRead] = []
+
+
+class ExportFileRead(Schema):
+    original_id: UUID
+    sha256: str
+    start: datetime  # true time
+    end: datetime
+
+
+class ExportJunctionRead(Schema):
+    before_original_id: UUID
+    after_original_id: UUID
+    start: datetime
+    end: datetime
+    seconds: float
+
+
+class ExportRead(Schema):
+    """The current export's files on the true timeline, the gaps and overlaps between them, and how the clip was
+    cut: from one file, across several joined (`concat`), or one clip per file when they differ in codec."""
+
+    files: list[ExportFileRead]
+    gaps: list[ExportJunctionRead]
+    overlaps: list[ExportJunctionRead]
+    clip_mode: str | None = None
+    clip_note: str | None = None
 
 
 class RequestDetail(RequestRead):
     history: list[TransitionRead]
     originals: list[OriginalRead]
     clips: list[ClipRead]
+    export: ExportRead | None = None
 
 
 class DownloadLinkIn(Schema):
