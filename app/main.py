@@ -18,6 +18,7 @@ from app.core.http import install_http_hardening
 from app.core.openapi import document_problems
 from app.core.storage import get_storage
 from app.extractions.router import router as extractions_router
+from app.footage.clock_checks_router import router as clock_checks_router
 from app.footage.hold_router import router as hold_router
 from app.footage.router import router as footage_router
 from app.footage.uploads_router import router as uploads_router
@@ -60,6 +61,7 @@ def create_app() -> FastAPI:
     app.include_router(auth_router)
     app.include_router(extractions_router)
     app.include_router(footage_router)
+    app.include_router(clock_checks_router)
     app.include_router(uploads_router)
     app.include_router(registry_router)
     app.include_router(cases_router)

@@ -107,6 +107,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # X-Recording-Start may be left out (the file or its name may carry it): an unknown request is a 404.
     ("PUT", "/api/v1/requests/{request_id}/original"): only("owner", ok=404),
     ("PUT", "/api/v1/respond/{token}/original"): by_link(404),
+    ("POST", "/api/v1/requests/{request_id}/clock-checks"): only("owner", "investigator", ok=422),
+    ("POST", "/api/v1/requests/{request_id}/clock-checks/photo"): only("owner", "investigator", ok=422),
+    ("GET", "/api/v1/requests/{request_id}/clock-checks"): Row(ALL, 404),
+    ("POST", "/api/v1/respond/{token}/clock-checks"): by_link(422),
+    ("POST", "/api/v1/respond/{token}/clock-checks/photo"): by_link(422),
     ("GET", "/api/v1/originals/{original_id}"): Row(ALL, 404),
     ("POST", "/api/v1/originals/{original_id}/converted"): only("investigator", ok=422),
     # Resumable uploads (tus): discovery is public. A creation names its caller in the body's metadata (an owner

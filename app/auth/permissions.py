@@ -63,6 +63,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "footage.upload": frozenset({OWN}),
     "footage.read": EVERYONE,
     "footage.download": frozenset({INV, SUP, AUD, OWN}),
+    # reading the recorder's clock: its owner, or an investigator of the filing unit (the latter on site)
+    "footage.clock_check": frozenset({OWN, INV}),
+    "footage.clock_check_on_site": frozenset({INV}),
     # custody and reports
     "custody.read": frozenset({ADM, INV, SUP, AUD}),
     "custody.ledger": frozenset({OWN}),

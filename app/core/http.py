@@ -241,11 +241,13 @@ async def _nul_refused(send: Send, field: str) -> None:
 
 def install_http_hardening(app: FastAPI) -> None:
     settings = get_settings()
-    app.add_middleware(NulCharacterMiddleware, exempt_suffixes=("/original",))
+    # the evidence uploads: one file (PUT .../original) or each file of an export in several (POST .../originals)
+    evidence = ("/original", "/originals")
+    app.add_middleware(NulCharacterMiddleware, exempt_suffixes=evidence)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_request_body_bytes,
-        exempt_suffixes=("/original",),
+        exempt_suffixes=evidence,
         exempt_prefixes=("/api/v1/uploads/",),  # resumable uploads' PATCH bodies (tus)
     )
     if settings.cors_origins:

@@ -18,14 +18,34 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from app.core.config import get_settings
 from app.core.native_formats import DHAV, IMKH, IMKH_HEADER_SIZE
 
 
 class MediaError(Exception):
-    """The input is not a readable video, or a media tool failed."""
+    """The input is not a readable video, or a media tool failed.
+
+    `plain` says what is wrong in words an uploader can act on; the decoder's own words (which may name the file's
+    path or URL) follow it in str(error), for the logs and the original's record only."""
+
+    def __init__(self, plain: str, *, tool_words: str | None = None) -> None:
+        super().__init__(plain if tool_words is None else f"{plain}: {tool_words}")
+        self.plain = plain
+
+
+class TruncatedMedia(MediaError):
+    """The file ends before its last frame: an export, copy or download that stopped early."""
+
+    def __init__(self, tool_words: str | None = None) -> None:
+        super().__init__(CUT_SHORT, tool_words=tool_words)
+
+
+CUT_SHORT = (
+    "the file ends before its last frame, as when a copy or download stops early; copy or export it again "
+    "from the recorder and upload the whole file"
+)
 
 
 @dataclass(frozen=True)
@@ -133,7 +153,7 @@ def probe(
     try:
         container = av.open(str(source), format=format, options=options or {}, timeout=30)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(f"not a readable media file: {exc}") from exc
+        raise MediaError("no video could be read from the file", tool_words=str(exc)) from exc
     with container:
         video = next((s for s in container.streams if s.type == "video"), None)
         audio = next((s for s in container.streams if s.type == "audio"), None)
@@ -203,9 +223,9 @@ def check_playable(
                     if tail >= 2:
                         break
                 if tail == 0:
-                    raise MediaError("the last seconds do not decode: the file looks truncated")
+                    raise TruncatedMedia("the last seconds do not decode")
     except av.FFmpegError as exc:
-        raise MediaError(f"the video does not decode: {exc}") from exc
+        raise MediaError("the video does not decode", tool_words=str(exc)) from exc
 
 
 def packet_span(
@@ -234,6 +254,172 @@ def packet_span(
         return first, last_end
 
 
+class _SourceBytes:
+    """Ranged reads of a local file or an HTTP(S) URL (a presigned GET), and its size: how the truncation checks
+    read a container's framing without downloading the file."""
+
+    def __init__(self, source: str | Path) -> None:
+        self.source = str(source)
+        self.remote = "://" in self.source
+        if self.remote:
+            self.size = -1
+            self.read(0, 1)  # learns the size from Content-Range
+        else:
+            self.size = Path(self.source).stat().st_size
+
+    def read(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        if not self.remote:
+            with open(self.source, "rb") as fh:
+                fh.seek(offset)
+                return fh.read(length)
+        import urllib.request
+
+        ask = urllib.request.Request(self.source, headers={"Range": f"bytes={offset}-{offset + length - 1}"})
+        with urllib.request.urlopen(ask, timeout=60) as answer:  # noqa: S310 - our own storage's presigned URL
+            total = str(answer.headers.get("Content-Range", "")).rpartition("/")[2]
+            if total.isdigit():
+                self.size = int(total)
+            body: bytes = answer.read(length)
+            return body
+
+
+TS_PACKET_LAYOUTS = ((188, 0), (192, 4), (204, 0))  # packet size, bytes before the sync byte (M2TS: a time code)
+TS_TAIL_BYTES = 2 * 1024 * 1024
+
+
+def ts_cut_short(data: _SourceBytes) -> bool:
+    """An MPEG-TS cut short: its size is not a whole number of packets, or a stream's last PES packet declares more
+    bytes than the file still holds. A stream whose PES packets declare no length (0, allowed for video) is left
+    to the decoder check."""
+    head = data.read(0, 1024)
+    layout = next(
+        (
+            (size, lead)
+            for size, lead in TS_PACKET_LAYOUTS
+            if len(head) >= lead + 2 * size + 1 and head[lead] == 0x47 and head[lead + size] == 0x47
+        ),
+        None,
+    )
+    if layout is None:
+        return False
+    packet, lead = layout
+    if data.size % packet:
+        return True
+    span = min(data.size, TS_TAIL_BYTES // packet * packet)
+    tail = data.read(data.size - span, span)
+    open_pes: dict[int, list[int]] = {}  # PID -> [declared length, payload bytes seen]
+    for at in range(0, len(tail) - packet + 1, packet):
+        ts = tail[at + lead : at + lead + 188]
+        if ts[0] != 0x47:
+            continue
+        pid = ((ts[1] & 0x1F) << 8) | ts[2]
+        control = (ts[3] >> 4) & 3
+        if not control & 1:
+            continue  # no payload
+        start = 5 + ts[4] if control & 2 else 4
+        if start >= 188:
+            continue
+        payload = ts[start:]
+        if ts[1] & 0x40 and payload[:3] == b"\0\0\1" and len(payload) >= 6:
+            open_pes[pid] = [int.from_bytes(payload[4:6], "big"), len(payload) - 6]
+        elif pid in open_pes:
+            open_pes[pid][1] += len(payload)
+    return any(declared and seen < declared for declared, seen in open_pes.values())
+
+
+def riff_cut_short(data: _SourceBytes) -> bool:
+    """An AVI cut short: a RIFF chunk ('AVI ', then 'AVIX' for files past 1 GB) declares more bytes than follow."""
+    offset = 0
+    while offset + 12 <= data.size:
+        head = data.read(offset, 12)
+        if head[:4] != b"RIFF":
+            return False  # bytes after the last chunk are not framing this check judges
+        size = int.from_bytes(head[4:8], "little")
+        if size == 0:
+            return False  # a recorder that never finalised the header: the decoder check judges
+        if offset + 8 + size > data.size:
+            return True
+        offset += 8 + size + (size & 1)
+    return False
+
+
+# Containers without an index that tells where the file should end: the last frame is decoded strictly.
+FRAMED_BY_PACKETS = frozenset({"mpegts", "avi", "h264", "hevc"})
+TAIL_SECONDS = 12.0
+MAX_TAIL_PACKETS = 2000
+
+
+def last_frame_cut_short(
+    source: str | Path,
+    *,
+    options: dict[str, str] | None,
+    format: str | None,
+    duration_s: float | None,  # noqa: A002
+) -> bool:
+    """Decode the last group of pictures strictly: a cut-short file's final packet fails to decode (the bytes of
+    its last frame end early). An error before the final packet is damage inside the recording, not a cut: this
+    check leaves it alone (the recording is still evidence)."""
+    import av
+
+    with av.open(str(source), format=format, options=options or {}, timeout=30) as container:
+        stream = container.streams.video[0]
+        if duration_s and duration_s > TAIL_SECONDS and format not in UNSEEKABLE_FORMATS:
+            container.seek(int((duration_s - TAIL_SECONDS) * av.time_base), any_frame=False, backward=True)
+        group: list[Any] = []
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            if packet.is_keyframe:
+                group = []
+            group.append(packet)
+            if len(group) > MAX_TAIL_PACKETS:
+                return False  # no key frame near the end to decode from: not judged
+        if not group or not group[0].is_keyframe:
+            return False
+        decoder = cast("av.VideoCodecContext", av.CodecContext.create(stream.codec_context.name, "r"))
+        if stream.codec_context.extradata:
+            decoder.extradata = stream.codec_context.extradata
+        decoder.options = {"err_detect": "explode"}
+        for index, packet in enumerate(group):
+            try:
+                decoder.decode(packet)
+            except av.FFmpegError:
+                return index == len(group) - 1
+        try:
+            decoder.decode(None)
+        except av.FFmpegError:
+            return True
+        return False
+
+
+def check_complete(
+    source: str | Path,
+    info: MediaInfo,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> None:
+    """Refuse a TS, AVI or raw stream cut short (an MP4 cut short fails `check_playable` by its index): by the
+    container's framing where it has one, then by decoding the last frames strictly."""
+    import av
+
+    container = info.container
+    if container not in FRAMED_BY_PACKETS:
+        return
+    try:
+        data = _SourceBytes(source)
+        if container == "mpegts" and ts_cut_short(data):
+            raise TruncatedMedia("the last transport-stream packet is incomplete")
+        if container == "avi" and riff_cut_short(data):
+            raise TruncatedMedia("the AVI ends before the size its header declares")
+        if last_frame_cut_short(source, options=options, format=format, duration_s=info.duration_s):
+            raise TruncatedMedia("the last frame does not decode")
+    except (OSError, av.FFmpegError) as exc:
+        raise MediaError("the end of the video could not be read", tool_words=str(exc)) from exc
+
+
 def inspect(
     source: str | Path,
     *,
@@ -243,6 +429,7 @@ def inspect(
     """Probe `source` and check that it plays to its end (see `probe` and `check_playable`)."""
     info = probe(source, options=options, format=format)
     check_playable(source, options=options, format=format, duration_s=info.duration_s)
+    check_complete(source, info, options=options, format=format)
     return info
 
 
@@ -287,7 +474,9 @@ class Inspector:
             tail = "\n".join(stderr.strip().splitlines()[-3:])
             raise MediaError(f"the media inspector failed (exit {self._process.returncode}): {tail}") from exc
         if "error" in answer:
-            raise MediaError(str(answer["error"]))
+            if answer.get("truncated"):
+                raise TruncatedMedia(answer.get("tool_words"))
+            raise MediaError(str(answer.get("plain") or answer["error"]), tool_words=answer.get("tool_words"))
         return MediaInfo(**answer["info"])
 
     def close(self) -> None:
@@ -304,7 +493,9 @@ def _inspect_from_stdin() -> None:
     try:
         info = inspect(request["source"], options=request["options"], format=request["format"])
     except MediaError as exc:
-        print(json.dumps({"error": str(exc)}))
+        words = str(exc)[len(exc.plain) + 2 :] or None
+        truncated = isinstance(exc, TruncatedMedia)
+        print(json.dumps({"error": str(exc), "plain": exc.plain, "tool_words": words, "truncated": truncated}))
         return
     print(json.dumps({"info": info.as_dict()}))
 

@@ -88,9 +88,13 @@ def _covered(session: Session, request: ExtractionRequest) -> tuple[datetime, da
         .limit(1)
     )
     span = (details or {}).get("covered")
-    if not isinstance(span, list) or len(span) != 2:
+    if not isinstance(span, list) or not span:
         return None
-    return datetime.fromisoformat(span[0]), datetime.fromisoformat(span[1])
+    # one file's [start, end], or an export in several files: [[start, end], ...] — told as one range
+    pairs = span if isinstance(span[0], list) else [span]
+    starts = [datetime.fromisoformat(pair[0]) for pair in pairs]
+    ends = [datetime.fromisoformat(pair[1]) for pair in pairs]
+    return min(starts), max(ends)
 
 
 def owner_facing(session: Session, request: ExtractionRequest) -> OwnerFacing:

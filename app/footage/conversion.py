@@ -30,7 +30,7 @@ from app.footage.ingest_flow import (
     receive_prepared,
     stated_recording_start,
 )
-from app.footage.models import Original
+from app.footage.models import ClockOffsetSource, Original
 from app.footage.recording_start import RecordingStart, RecordingStartSource
 from app.footage.retention import lock_period
 
@@ -75,8 +75,14 @@ def _prepare(unit: UnitOfWork, actor: Actor, original_id: UUID, headers: Convers
         client_sha = headers.client_sha256.strip().lower() if headers.client_sha256 else None
         if client_sha is not None and not HEX64.match(client_sha):
             raise RuleViolation("X-Content-SHA256", "must be 64 hexadecimal characters")
-        offset = parent.clock_offset_s
+        # the parent's offset and its provenance, unless the header states another
+        offset, offset_source, check_id = (
+            parent.clock_offset_s,
+            parent.clock_offset_source,
+            parent.clock_check_id,
+        )
         if headers.clock_offset_s not in (None, ""):
+            offset_source, check_id = ClockOffsetSource.header, None
             offset = header_value(
                 FINITE_FLOAT, "X-Clock-Offset-Seconds", str(headers.clock_offset_s), "must be a number of seconds"
             )
@@ -101,6 +107,8 @@ def _prepare(unit: UnitOfWork, actor: Actor, original_id: UUID, headers: Convers
             client_sha256=client_sha,
             recording_start_stated=(headers.recording_start or "").strip(),
             lock=lock_period(session, request.case_id),
+            clock_offset_source=offset_source,
+            clock_check_id=check_id,
             camera_timezone=request.camera_timezone,
             converted_from=ConvertedFrom(parent.id, parent.sha256, tool, version, parent_start),
         )

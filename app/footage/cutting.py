@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,12 +33,12 @@ from app.extractions import owner_view
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage.models import Clip, Original
+from app.footage import segments
+from app.footage.models import Clip, ClipParent, Original
 from app.footage.retention import lock_period
 
 log = logging.getLogger(__name__)
 # The names the clip work is queued under: one request's clip, and the sweep that catches lost clip jobs.
-CLIP_TASK = "clips.make"
 CLIP_SWEEP_TASK = "clips.sweep"
 DIRECT = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv"}
 
@@ -147,68 +148,218 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+TEMP_PREFIX = "footage-clip-"
+# A working copy untouched this long belongs to no running job (a job writes into its folder as it goes).
+TEMP_GRACE = timedelta(hours=2)
+
+
+def sweep_temporary_copies(root: Path | None = None, grace: timedelta = TEMP_GRACE) -> list[Path]:
+    """Remove the working folders (copies of evidence, remuxes, cut pieces) that a killed clip job left behind:
+    those in which nothing was written for `grace`. A job removes its own folder on every path it can end by; only
+    a kill leaves one, and a running job's folder is younger than the grace period."""
+    base = Path(root or tempfile.gettempdir())
+    cutoff = clock.now().timestamp() - grace.total_seconds()
+    removed: list[Path] = []
+    for folder in base.glob(TEMP_PREFIX + "*"):
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            newest = max([folder.stat().st_mtime, *(entry.stat().st_mtime for entry in folder.rglob("*"))])
+        except OSError:
+            continue  # removed meanwhile
+        if newest < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        log.warning("removed %d working folder(s) of killed clip jobs: %s", len(removed), removed)
+    return removed
+
+
+def joinable(originals: list[Original]) -> str | None:
+    """None when the files can be joined by ffmpeg's concat demuxer (same container kind and codec parameters);
+    else what differs, in words."""
+
+    def params(original: Original) -> tuple[Any, ...]:
+        m = original.media
+        rate = round(float(m.get("frame_rate") or 0), 2)
+        return (
+            cuts_directly(original),
+            m.get("container"),
+            m.get("video_codec"),
+            m.get("width"),
+            m.get("height"),
+            rate,
+            m.get("audio_codec"),
+        )
+
+    first = params(originals[0])
+    names = ("container", "container", "video codec", "width", "height", "frame rate", "audio codec")
+    for other in originals[1:]:
+        differ = sorted({name for name, a, b in zip(names, first, params(other), strict=True) if a != b})
+        if differ:
+            return f"the files differ in {', '.join(differ)}"
+    return None
+
+
 def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
-    """Make the clip for a request whose footage arrived; idempotent (a retry finds the clip or its object)."""
+    """Make the clip for a request whose footage arrived; idempotent (a retry finds the clip or its object).
+
+    The request's export may be one file or several: the files are ordered on the true timeline and the window
+    is cut from those that cover it, joined by ffmpeg's concat demuxer when their codec parameters match, else
+    one clip per file (the request says so). Returns the (first) clip."""
+    sweep_temporary_copies()
     actor = system_actor("clipper")
     with factory() as session:
         request = session.get(ExtractionRequest, request_id)
         if request is None:
             return None
-        original = session.scalars(
-            select(Original).where(Original.request_id == request_id).order_by(Original.received_at.desc())
-        ).first()
-        if original is None:
+        files = [f for f in segments.export_files(session, request_id) if not f.needs_conversion]
+        if not files:
             return None
         window_start = request.approved_start or request.window_start
         window_end = request.approved_end or request.window_end
-        existing = session.scalar(
-            select(Clip).where(
-                Clip.original_id == original.id, Clip.requested_start == window_start, Clip.requested_end == window_end
+        timeline = segments.order(segments.span_of(f) for f in files)
+        window = segments.cover(timeline, window_start, window_end)
+        by_id = {f.id: f for f in files}
+        covering = [by_id[p.span.original_id] for p in window.pieces]
+        differ = joinable(covering) if len(covering) > 1 else None
+        groups = [[p] for p in window.pieces] if differ else ([window.pieces] if window.pieces else [])
+        existing = [
+            session.scalar(
+                select(Clip).where(
+                    Clip.original_id == group[0].span.original_id,
+                    Clip.requested_start == window_start,
+                    Clip.requested_end == window_end,
+                )
             )
-        )
-        if existing is not None:
-            return existing
+            for group in groups
+        ]
+        if groups and all(existing):
+            return existing[0]
         if request.status != RequestStatus.footage_received.value:
             return None
-        plan = plan_cut(original, window_start, window_end)
         lock = lock_period(session, request.case_id)
-        session.expunge(original)
-    if plan is None:
-        _mismatch(factory, request_id, original, actor)
+        session.expunge_all()
+    if not groups:
+        _mismatch(factory, request_id, timeline, actor)
         return None
-    with tempfile.TemporaryDirectory(prefix="footage-clip-") as tmp:
-        workdir = Path(tmp)
-        source, label = _open_source(original, workdir)
-        result = cut(source, original, plan, workdir, source_label=label)
-        sha = _sha256(result.path)
-        key = (
-            f"clips/{request_id}/{original.id}-{int(window_start.timestamp())}-{int(window_end.timestamp())}."
-            f"{result.container}"
+    if differ:
+        reason = f"{differ}: one clip per file, each cut by stream copy"
+    elif len(covering) > 1:
+        reason = f"clip cut by stream copy across {len(covering)} files, joined by the concat demuxer"
+    else:
+        reason = "clip cut by stream copy"
+    clips: list[Clip] = []
+    for index, (group, done) in enumerate(zip(groups, existing, strict=True)):
+        if done is not None:
+            clips.append(done)
+            continue
+        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:  # removed on every path but a kill
+            clips.append(
+                _cut_group(
+                    factory,
+                    request_id,
+                    [by_id[p.span.original_id] for p in group],
+                    group,
+                    Path(tmp),
+                    window,
+                    (window_start, window_end),
+                    lock,
+                    actor,
+                    final=index == len(groups) - 1,
+                    reason=reason,
+                    part=(index + 1, len(groups)) if differ else None,
+                )
+            )
+    return clips[0]
+
+
+def _cut_group(
+    factory: sessionmaker[Session],
+    request_id: UUID,
+    parents: list[Original],
+    pieces: list[segments.Piece],
+    workdir: Path,
+    window: segments.WindowCut,
+    requested: tuple[datetime, datetime],
+    lock: Any,
+    actor: Any,
+    *,
+    final: bool,
+    reason: str,
+    part: tuple[int, int] | None,
+) -> Clip:
+    """Cut each file's piece (stream copy) and join them into one clip, store, lock and record it."""
+    results: list[CutResult] = []
+    for index, (original, piece) in enumerate(zip(parents, pieces, strict=True)):
+        piecedir = workdir / f"part{index}"
+        piecedir.mkdir()
+        source, label = _open_source(original, piecedir)
+        plan = Plan(
+            offset_start_s=piece.offset_start_s,
+            offset_end_s=piece.offset_end_s,
+            covered_start=piece.span.start,
+            covered_end=piece.span.end,
+            cut_start=piece.start,
+            cut_end=piece.end,
+            shortfall=window.shortfall,
         )
-        version_id = _store_once(key, result.path, sha)
-        retain_until = lock.until()
-        get_storage().lock(key, version_id, mode=lock.mode, until=retain_until)
-        get_storage().set_legal_hold(key, version_id, True)
-        start_true = original.recording_start_true
-        actual_start = start_true + timedelta(seconds=result.first_s)
-        actual_end = start_true + timedelta(seconds=result.last_end_s)
-        return _record(
-            factory,
-            request_id,
-            original,
-            key,
-            version_id,
-            sha,
-            result,
-            window_start,
-            window_end,
-            actual_start,
-            actual_end,
-            plan,
-            retain_until,
-            actor,
-            retention_mode=lock.mode,
-        )
+        results.append(cut(source, original, plan, piecedir, source_label=label))
+    result = results[0] if len(results) == 1 else _join(results, workdir)
+    sha = _sha256(result.path)
+    window_start, window_end = requested
+    key = (
+        f"clips/{request_id}/{parents[0].id}-{int(window_start.timestamp())}-{int(window_end.timestamp())}."
+        f"{result.container}"
+    )
+    version_id = _store_once(key, result.path, sha)
+    retain_until = lock.until()
+    get_storage().lock(key, version_id, mode=lock.mode, until=retain_until)
+    get_storage().set_legal_hold(key, version_id, True)
+    actual_start = parents[0].recording_start_true + timedelta(seconds=results[0].first_s)
+    actual_end = parents[-1].recording_start_true + timedelta(seconds=results[-1].last_end_s)
+    shortfall = dict(window.shortfall)
+    if part is not None:
+        shortfall |= {"part": part[0], "parts": part[1]}
+    return _record(
+        factory,
+        request_id,
+        parents,
+        key,
+        version_id,
+        sha,
+        result,
+        window_start,
+        window_end,
+        actual_start,
+        actual_end,
+        shortfall,
+        retain_until,
+        actor,
+        retention_mode=lock.mode,
+        final=final,
+        reason=reason,
+        pieces=[
+            {
+                "original_id": str(o.id),
+                "from": (o.recording_start_true + timedelta(seconds=r.first_s)).isoformat(),
+                "to": (o.recording_start_true + timedelta(seconds=r.last_end_s)).isoformat(),
+            }
+            for o, r in zip(parents, results, strict=True)
+        ],
+    )
+
+
+def _join(results: list[CutResult], workdir: Path) -> CutResult:
+    """Join the pieces (same codec parameters) by ffmpeg's concat demuxer, stream copy."""
+    listing = workdir / "pieces.txt"
+    listing.write_text("".join(f"file '{r.path.relative_to(workdir)}'\n" for r in results))
+    output = workdir / f"clip.{results[0].container}"
+    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy", "-y", str(output)]
+    media.run_ffmpeg(args)
+    commands = [c for r in results for c in r.commands] + [["ffmpeg", *args]]
+    first, last_end = media.packet_span(output)
+    return CutResult(output, commands, first, last_end, results[0].container)
 
 
 def _open_source(original: Original, workdir: Path) -> tuple[Path | str, str]:
@@ -247,7 +398,7 @@ def _store_once(key: str, path: Path, sha: str) -> str:
 def _record(
     factory: sessionmaker[Session],
     request_id: UUID,
-    original: Original,
+    parents: list[Original],
     key: str,
     version_id: str,
     sha: str,
@@ -256,12 +407,16 @@ def _record(
     window_end: datetime,
     actual_start: datetime,
     actual_end: datetime,
-    plan: Plan,
+    shortfall: dict[str, Any],
     retain_until: datetime,
     actor: Any,
     *,
     retention_mode: str,
+    final: bool = True,
+    reason: str = "clip cut by stream copy",
+    pieces: list[dict[str, str]] | None = None,
 ) -> Clip:
+    original = parents[0]
     with factory() as session, session.begin():
         request = session.get(ExtractionRequest, request_id, with_for_update=True)
         assert request is not None
@@ -279,7 +434,10 @@ def _record(
             requested_end=window_end,
             actual_start=actual_start,
             actual_end=actual_end,
-            shortfall=plan.shortfall,
+            clock_offset_s=original.clock_offset_s,
+            clock_offset_source=original.clock_offset_source,
+            clock_check_id=original.clock_check_id,
+            shortfall=shortfall,
             tool="ffmpeg",
             tool_version=media.ffmpeg_version(),
             command=[" ".join(c) for c in result.commands],
@@ -289,6 +447,9 @@ def _record(
             legal_hold=True,
         )
         session.add(clip)
+        session.flush()
+        for position, parent in enumerate(parents):
+            session.add(ClipParent(clip_id=clip.id, original_id=parent.id, position=position, sha256=parent.sha256))
         session.flush()
         append_event(
             session,
@@ -304,45 +465,54 @@ def _record(
                 "object_key": key,
                 "parent_id": str(original.id),
                 "parent_sha256": original.sha256,
+                "parents": [{"original_id": str(p.id), "sha256": p.sha256} for p in parents],
+                **({"pieces": pieces} if pieces and len(pieces) > 1 else {}),
                 "tool": "ffmpeg",
                 "tool_version": clip.tool_version,
                 "command": clip.command,
                 "requested": [window_start.isoformat(), window_end.isoformat()],
                 "actual": [actual_start.isoformat(), actual_end.isoformat()],
-                "shortfall": plan.shortfall,
+                "clock_offset_s": original.clock_offset_s,
+                "clock_offset_source": original.clock_offset_source,
+                "shortfall": shortfall,
                 "retain_until": retain_until.isoformat(),
                 "legal_hold": True,
                 "row": row_state("clips", clip),
             },
         )
-        extractions.move(
-            session,
-            request,
-            RequestStatus.clip_ready,
-            actor,
-            "clip cut by stream copy",
-            details={"clip_id": str(clip.id)},
-        )
+        if final and request.status == RequestStatus.footage_received.value:
+            extractions.move(
+                session,
+                request,
+                RequestStatus.clip_ready,
+                actor,
+                reason,
+                details={"clip_id": str(clip.id)},
+            )
+        session.flush()
+        session.refresh(clip)  # its parents, for the caller
         return clip
 
 
-def _mismatch(factory: sessionmaker[Session], request_id: UUID, original: Original, actor: Any) -> None:
-    duration = float(original.media.get("duration_s") or 0)
-    covered = [
-        original.recording_start_true.isoformat(),
-        (original.recording_start_true + timedelta(seconds=duration)).isoformat(),
-    ]
+def _mismatch(factory: sessionmaker[Session], request_id: UUID, timeline: segments.Timeline, actor: Any) -> None:
+    covered = [[span.start.isoformat(), span.end.isoformat()] for span in timeline.files]
     with factory() as session, session.begin():
         request = session.get(ExtractionRequest, request_id, with_for_update=True)
         if request is None or request.status != RequestStatus.footage_received.value:
             return
+        first = timeline.files[0] if timeline.files else None
         extractions.move(
             session,
             request,
             RequestStatus.footage_mismatch,
             actor,
             "the footage does not cover the requested window",
-            details={"original_id": str(original.id), "covered": covered},
+            details={
+                "original_id": str(first.original_id) if first else None,
+                "original_ids": [str(span.original_id) for span in timeline.files],
+                "covered": covered[0] if len(covered) == 1 else covered,
+            },
         )
-        span = original.recording_start_true, original.recording_start_true + timedelta(seconds=duration)
-        owner_view.notify_mismatch(session, request, actor, span)
+        if timeline.files:  # the owner is told what their files cover, against what was asked
+            span = min(f.start for f in timeline.files), max(f.end for f in timeline.files)
+            owner_view.notify_mismatch(session, request, actor, span)

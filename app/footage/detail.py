@@ -15,7 +15,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from anyio import to_thread
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -25,7 +25,8 @@ from app.extractions.listing import COLUMNS as REQUEST_COLUMNS
 from app.extractions.listing import request_fields
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import TransitionRead
-from app.footage.models import CONVERSION_MESSAGE, Clip, Original
+from app.footage import segments
+from app.footage.models import CONVERSION_MESSAGE, Clip, ClipParent, Original
 from app.footage.schemas import ClipRead, OriginalRead, RequestDetail
 
 # Shown but not stored: the first frame in true time, derived as Original.recording_start_true derives it.
@@ -63,7 +64,38 @@ _HISTORY = _json_list(
 _ORIGINALS = _json_list(
     _columns(Original, OriginalRead, ORIGINAL_DERIVED), Original.request_id, (Original.received_at, Original.id)
 )
-_CLIPS = _json_list(_columns(Clip, ClipRead), Clip.request_id, (Clip.created_at, Clip.id))
+_CLIPS = _json_list(_columns(Clip, ClipRead, ("parents",)), Clip.request_id, (Clip.created_at, Clip.id))
+_PARENT = func.json_build_object(
+    literal_column("'clip_id'"),
+    ClipParent.clip_id,
+    literal_column("'original_id'"),
+    ClipParent.original_id,
+    literal_column("'sha256'"),
+    ClipParent.sha256,
+)
+# The transition by which the request last opened to footage: the current export's files arrived after it.
+_OPENED = (
+    select(func.max(RequestTransition.id))
+    .where(
+        RequestTransition.request_id == ExtractionRequest.id,
+        # spelled as literals: the prepared statement takes no expanding parameters (the values are the enum's)
+        or_(*(RequestTransition.to_status == literal_column(f"'{s.value}'") for s in sorted(segments.ACCEPTING))),
+    )
+    .scalar_subquery()
+)
+_CLIP_PARENTS = (
+    select(
+        func.coalesce(
+            func.json_agg(aggregate_order_by(_PARENT, ClipParent.clip_id, ClipParent.position)),
+            literal_column("'[]'::json"),
+            type_=JSON,
+        )
+    )
+    .select_from(ClipParent)
+    .join(Clip, Clip.id == ClipParent.clip_id)
+    .where(Clip.request_id == ExtractionRequest.id)
+    .scalar_subquery()
+)
 
 DETAIL = reads.prepare(
     select(
@@ -71,6 +103,8 @@ DETAIL = reads.prepare(
         _HISTORY.label("history"),
         _ORIGINALS.label("originals"),
         _CLIPS.label("clips"),
+        _CLIP_PARENTS.label("clip_parents"),
+        _OPENED.label("opened_transition_id"),
     ).where(ExtractionRequest.id == bindparam("request_id"))
 )
 
@@ -90,7 +124,33 @@ def detail_from_row(row: Mapping[Any, Any] | None) -> RequestDetail | None:
         return None
     fields = request_fields(row)
     fields["originals"] = [_original_fields(original) for original in row["originals"]]
+    parents: dict[str, list[dict[str, Any]]] = {}
+    for parent in row["clip_parents"]:
+        parents.setdefault(str(parent["clip_id"]), []).append(parent)
+    fields["clips"] = [{**clip, "parents": parents.get(str(clip["id"]), [])} for clip in row["clips"]]
+    fields["export"] = _export(fields["originals"], row["opened_transition_id"], row["history"], fields["clips"])
     return RequestDetail.model_validate(fields)
+
+
+def _export(
+    originals: list[dict[str, Any]],
+    opened_transition_id: int | None,
+    history: list[dict[str, Any]],
+    clips: list[dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The current export on the true timeline (gaps, overlaps) and how its clip was cut."""
+    if not originals:
+        return None
+    timeline = segments.timeline_of_detail(originals, opened_transition_id)
+    in_export = {str(span.original_id) for span in timeline.files}
+    cut_from = [clip for clip in clips if str(clip["original_id"]) in in_export]
+    mode = None
+    if len(cut_from) > 1:
+        mode = "per_file"
+    elif cut_from:
+        mode = "concat" if len(cut_from[0]["parents"]) > 1 else "single"
+    note = next((h["reason"] for h in reversed(history) if h["to_status"] == "clip_ready"), None) if mode else None
+    return {**timeline.as_dict(), "clip_mode": mode, "clip_note": note}
 
 
 # The API's form: the caller's user row (the bearer-token check) joined to the detail, so the call is one

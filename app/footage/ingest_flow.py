@@ -29,9 +29,10 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage import recorder_names, recording_start
-from app.footage.cutting import CLIP_TASK
-from app.footage.models import Original
+from app.footage import recorder_names, recording_start, segments
+from app.footage.clip_queue import queue_clip
+from app.footage.clock_checks import offset_for_upload
+from app.footage.models import ClockOffsetSource, Original
 from app.footage.receive import Received, stream_to_storage
 from app.footage.recording_start import RecordingStart
 from app.footage.retention import LockPeriod, lock_period
@@ -80,9 +81,13 @@ class Prepared:
     client_sha256: str | None
     recording_start_stated: str
     lock: LockPeriod
+    clock_offset_source: ClockOffsetSource = ClockOffsetSource.none
+    clock_check_id: UUID | None = None
     camera_timezone: str = "Asia/Ho_Chi_Minh"
     vendor_format: str | None = None
     converted_from: ConvertedFrom | None = None
+    # False for one file of an export in several (POST .../originals): the request waits for `complete`.
+    completes: bool = True
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -123,8 +128,10 @@ def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHe
         client_sha = headers.client_sha256.strip().lower() if headers.client_sha256 else None
         if client_sha is not None and not HEX64.match(client_sha):
             raise RuleViolation("X-Content-SHA256", "must be 64 hexadecimal characters")
-        offset = 0.0
+        # Without the header, the request's latest clock check applies (else 0); the header wins when given.
+        offset, offset_source, check_id = offset_for_upload(session, request.id)
         if headers.clock_offset_s not in (None, ""):
+            offset_source, check_id = ClockOffsetSource.header, None
             offset = header_value(
                 FINITE_FLOAT, "X-Clock-Offset-Seconds", str(headers.clock_offset_s), "must be a number of seconds"
             )
@@ -151,6 +158,8 @@ def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHe
             client_sha256=client_sha,
             recording_start_stated=(headers.recording_start or "").strip(),
             lock=lock_period(session, request.case_id),
+            clock_offset_source=offset_source,
+            clock_check_id=check_id,
             camera_timezone=request.camera_timezone,
             vendor_format=vendor_format_named(headers.vendor_format),
         )
@@ -177,26 +186,37 @@ async def receive_original(
     chunks: AsyncIterator[bytes],
     headers: UploadHeaders,
     idempotency_key: str | None = None,
+    *,
+    completes: bool = True,
 ) -> dict[str, Any] | JSONResponse:
     """Stream, hash, probe, lock and record one recorder export, each database step a short transaction of
     `unit`'s. With an Idempotency-Key the key is claimed (and committed) before the bytes stream, so a repeat while
     this one runs is a 409 and a repeat after it returns the stored answer without storing the bytes again; a
-    failed upload releases its key."""
-    print_ = idempotency.fingerprint("PUT", f"/requests/{request_id}/original", dataclasses.asdict(headers))
+    failed upload releases its key. `completes` is False for one file of an export in several (POST
+    .../originals): the request then waits for `complete`."""
+    route = ("PUT", f"/requests/{request_id}/original") if completes else ("POST", f"/requests/{request_id}/originals")
+    print_ = idempotency.fingerprint(*route, dataclasses.asdict(headers))
     async with idempotency.claimed(unit, actor.label, idempotency_key, print_) as held:
         if held.replay is not None:
             async for _ in chunks:  # read the repeated body to its end, keep nothing of it
                 pass
             return held.replay
-        result = await _receive(unit, actor, request_id, chunks, headers)
+        result = await _receive(unit, actor, request_id, chunks, headers, completes)
         held.complete(201, OriginalReceived, result)
         return result
 
 
 async def _receive(
-    unit: UnitOfWork, actor: Actor, request_id: UUID, chunks: AsyncIterator[bytes], headers: UploadHeaders
+    unit: UnitOfWork,
+    actor: Actor,
+    request_id: UUID,
+    chunks: AsyncIterator[bytes],
+    headers: UploadHeaders,
+    completes: bool = True,
 ) -> dict[str, Any]:
     prepared = await run_in_threadpool(_prepare, unit, actor, request_id, headers)
+    if not completes:
+        prepared = dataclasses.replace(prepared, completes=False)
     return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)
 
 
@@ -261,11 +281,15 @@ def _accept(
         info = inspector.inspect(url, options=options, format=fmt)
         if not info.duration_s:
             raise media.MediaError("no duration could be read")
+    except media.TruncatedMedia as exc:
+        # a recording cut short is refused even with a vendor format named: it decodes, it is just incomplete
+        log.info("refused a cut-short upload %s: %s", received.key, exc)
+        raise _refuse(received, RuleViolation("body", CUT_SHORT)) from exc
     except media.MediaError as exc:
         if prepared.vendor_format and prepared.converted_from is None:
             return _keep_for_conversion(unit, actor, prepared, received, native, named, str(exc))
         # the decoder's own words (which name the internal storage address) go to the log, never to the uploader
-        log.info("refused an upload for request %s: %s", prepared.request_id, exc)
+        log.info("refused an unplayable upload %s: %s", received.key, exc)
         raise _refuse(received, RuleViolation("body", NOT_PLAYABLE)) from exc
     file_clock = (
         recording_start.file_clock(received.key, received.version_id, received.size)
@@ -287,6 +311,10 @@ EMPTY = "The file is empty: nothing arrived. Choose the recording file again and
 NOT_PLAYABLE = (
     "This file does not play as a video. Choose another file: the whole export as the recorder made it, "
     "not a photo, a shortcut or a piece of it."
+)
+CUT_SHORT = (
+    "The file ends before its last frame, as when a copy or download stops early. Copy or export it again from "
+    "the recorder and upload the whole file."
 )
 NO_TIME = (
     "state the recorder's clock at the first frame (ISO 8601, e.g. 2026-11-24T21:15:00): neither the file nor "
@@ -363,6 +391,11 @@ def _record(
     with unit() as session:
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
+        if not prepared.completes and RequestStatus(request.status) not in segments.ACCEPTING:
+            raise Conflict(  # the export was declared whole while this file streamed
+                f"the request is {request.status}; its export was completed, no further file is taken",
+                extra={"status": request.status},
+            )
         original = Original(
             id=prepared.original_id,
             request_id=request.id,
@@ -379,6 +412,8 @@ def _record(
             recording_start_stated=prepared.recording_start_stated,
             recording_start_source=start.source.value,
             clock_offset_s=prepared.clock_offset_s,
+            clock_offset_source=prepared.clock_offset_source,
+            clock_check_id=prepared.clock_check_id,
             uploaded_by=actor.label,
             client_address=actor.client_address,
             received_at=clock.now(),
@@ -392,6 +427,7 @@ def _record(
             parent_sha256=parent.sha256 if parent else None,
             conversion_tool=parent.tool if parent else None,
             conversion_tool_version=parent.tool_version if parent else None,
+            arrived_after_transition_id=segments.latest_transition_id(session, request.id),
         )
         session.add(original)
         session.flush()
@@ -429,6 +465,8 @@ def _record(
                 **start.details,
                 "recording_start_recorder": original.recording_start_recorder.isoformat(),
                 "clock_offset_s": original.clock_offset_s,
+                "clock_offset_source": original.clock_offset_source,
+                "clock_check_id": str(original.clock_check_id) if original.clock_check_id else None,
                 "frame_rate_assumed": original.frame_rate_assumed,
                 # the decoder's own words stay in the original's record; the log says that it refused
                 **({"decoder_refused": True, "vendor_format": prepared.vendor_format} if decode_error else {}),
@@ -447,14 +485,15 @@ def _record(
             },
             **common,
         )
-        extractions.move(
-            session,
-            request,
-            RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
-            actor,
-            _move_reason(prepared, decode_error),
-            details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
-        )
+        if prepared.completes:
+            extractions.move(
+                session,
+                request,
+                RequestStatus.needs_conversion if decode_error is not None else RequestStatus.footage_received,
+                actor,
+                _move_reason(prepared, decode_error),
+                details={"original_id": str(original.id), "recording_start_source": original.recording_start_source},
+            )
         result = {
             "id": original.id,
             "sha256": original.sha256,
@@ -468,12 +507,14 @@ def _record(
             "recording_start_recorder": original.recording_start_recorder,
             "recording_start_source": original.recording_start_source,
             "clock_offset_s": original.clock_offset_s,
+            "clock_offset_source": original.clock_offset_source,
+            "clock_check_id": original.clock_check_id,
             "needs_conversion": original.needs_conversion,
             "conversion_message": original.conversion_message,
             "parent_original_id": original.parent_original_id,
         }
-    if decode_error is None:
-        _queue_clip(prepared.request_id)
+    if decode_error is None and prepared.completes:
+        queue_clip(prepared.request_id)
     return result
 
 
@@ -504,13 +545,3 @@ def _move_reason(prepared: Prepared, decode_error: str | None) -> str:
 # completion, and joins at the accept step.
 prepare = _prepare
 accept = _accept
-
-
-def _queue_clip(request_id: UUID) -> None:
-    """Defer the clip job; if the queue cannot be reached, the periodic clip sweep picks the request up."""
-    try:
-        from app.core import queue  # loaded on first use: the API process needs no queue client until then
-
-        queue.defer(CLIP_TASK, request_id=str(request_id))
-    except Exception:  # noqa: BLE001 - the sweep is the fallback, the upload has succeeded
-        log.warning("could not defer the clip job for %s; the sweep will make it", request_id, exc_info=True)

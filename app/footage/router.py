@@ -10,7 +10,7 @@ from app.auth.permissions import Actor, BearerDep, allow
 from app.core.db import SessionDep, write_session
 from app.core.idempotency import IdempotencyKey
 from app.core.responses import validated_json
-from app.footage import conversion, detail, ingest_flow, service
+from app.footage import conversion, detail, ingest_flow, segments, service
 from app.footage.conversion import ConversionHeaders
 from app.footage.ingest_flow import UploadHeaders
 from app.footage.schemas import (
@@ -104,6 +104,59 @@ async def link_upload_original(
     return await ingest_flow.receive_original(
         write_session, actor, actor.link_request_id, request.stream(), headers, idempotency_key
     )
+
+
+@router.post("/requests/{request_id}/originals", response_model=OriginalReceived, status_code=201)
+async def upload_segment(
+    request_id: UUID,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("footage.upload"))],
+    headers: UploadHeadersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """One file of an export in several, as the raw body (headers as for the PUT): kept as its own original; the
+    request waits for `POST .../originals/complete`. A file after `complete` is a 409 naming the request's state."""
+    session.close()  # the upload may take long: hold no database connection meanwhile
+    return await ingest_flow.receive_original(
+        write_session, actor, request_id, request.stream(), headers, idempotency_key, completes=False
+    )
+
+
+@router.post("/respond/{token}/originals", response_model=OriginalReceived, status_code=201, tags=["owner link"])
+async def link_upload_segment(
+    token: str,
+    request: Request,
+    session: SessionDep,
+    actor: LinkActor,
+    headers: UploadHeadersDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    session.commit()  # keep the link's recorded use, and hold no connection during the upload
+    session.close()
+    assert actor.link_request_id is not None
+    return await ingest_flow.receive_original(
+        write_session, actor, actor.link_request_id, request.stream(), headers, idempotency_key, completes=False
+    )
+
+
+@router.post("/requests/{request_id}/originals/complete", response_model=RequestDetail)
+def complete_export(
+    request_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("footage.upload"))]
+) -> Any:
+    """The export is whole: its files are ordered on the true timeline (gaps and overlaps reported) and the clip
+    is queued. Idempotent."""
+    session.close()
+    segments.complete(write_session, actor, request_id)
+    return validated_json(detail.request_detail_in(session, actor, request_id))
+
+
+@router.post("/respond/{token}/originals/complete", response_model=RequestDetail, tags=["owner link"])
+def link_complete_export(token: str, session: SessionDep, actor: LinkActor) -> Any:
+    session.commit()  # the link's recorded use
+    assert actor.link_request_id is not None
+    segments.complete(write_session, actor, actor.link_request_id)
+    return validated_json(detail.request_detail_in(session, actor, actor.link_request_id))
 
 
 @router.post("/originals/{original_id}/converted", response_model=OriginalReceived, status_code=201)

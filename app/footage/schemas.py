@@ -6,8 +6,9 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from app.core.params import Schema
+from app.core.params import FiniteFloat, IsoDateTime, Schema
 from app.extractions.schemas import RequestRead, TransitionRead
+from app.footage.models import ClockCheckMethod, ClockOffsetSource
 
 
 class MediaRead(Schema):
@@ -35,6 +36,8 @@ class OriginalRead(Schema):
     recording_start_recorder: datetime
     recording_start_stated: str
     clock_offset_s: float
+    clock_offset_source: ClockOffsetSource
+    clock_check_id: UUID | None
     recording_start_true: datetime
     recording_start_source: str
     vendor_format: str | None = None
@@ -44,11 +47,20 @@ class OriginalRead(Schema):
     parent_sha256: str | None = None
     conversion_tool: str | None = None
     conversion_tool_version: str | None = None
+    # The request's latest transition when the file arrived: the files of one export arrived after it opened.
+    arrived_after_transition_id: int | None = None
     uploaded_by: str
     received_at: datetime
     retention_mode: str
     retain_until: datetime
     legal_hold: bool
+
+
+class ClipParentRead(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    original_id: UUID
+    sha256: str
 
 
 class ClipRead(Schema):
@@ -66,18 +78,50 @@ class ClipRead(Schema):
     requested_end: datetime
     actual_start: datetime
     actual_end: datetime
+    clock_offset_s: float
+    clock_offset_source: ClockOffsetSource
+    clock_check_id: UUID | None
     shortfall: dict[str, Any]
     tool: str
     tool_version: str
     command: list[str]
     created_at: datetime
     retain_until: datetime
+    # Every file the clip was cut from, in timeline order (the first is original_id / parent_sha256).
+    parents: list[ClipParentRead] = []
+
+
+class ExportFileRead(Schema):
+    original_id: UUID
+    sha256: str
+    start: datetime  # true time
+    end: datetime
+
+
+class ExportJunctionRead(Schema):
+    before_original_id: UUID
+    after_original_id: UUID
+    start: datetime
+    end: datetime
+    seconds: float
+
+
+class ExportRead(Schema):
+    """The current export's files on the true timeline, the gaps and overlaps between them, and how the clip was
+    cut: from one file, across several joined (`concat`), or one clip per file when they differ in codec."""
+
+    files: list[ExportFileRead]
+    gaps: list[ExportJunctionRead]
+    overlaps: list[ExportJunctionRead]
+    clip_mode: str | None = None
+    clip_note: str | None = None
 
 
 class RequestDetail(RequestRead):
     history: list[TransitionRead]
     originals: list[OriginalRead]
     clips: list[ClipRead]
+    export: ExportRead | None = None
 
 
 class DownloadLinkIn(Schema):
@@ -102,6 +146,32 @@ class OriginalReceived(Schema):
     recording_start_recorder: datetime
     recording_start_source: str = "header"
     clock_offset_s: float
+    clock_offset_source: ClockOffsetSource
+    clock_check_id: UUID | None
     needs_conversion: bool = False
     conversion_message: str | None = None
     parent_original_id: UUID | None = None
+
+
+class ClockCheckIn(Schema):
+    # What the recorder's screen shows now, as read: naive local time, read in the camera's time zone.
+    displayed: IsoDateTime = Field(examples=["2026-11-23T20:14:05"])
+    method: ClockCheckMethod | None = None
+    # Seconds between reading the screen and sending, by the client's own elapsed-time clock (so the client's
+    # wrong wall clock does not matter); given, the reading is dated that much before receipt, more precisely.
+    read_ago_s: FiniteFloat | None = Field(None, ge=0, le=600)
+
+
+class ClockCheckRead(Schema):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    request_id: UUID
+    offset_seconds: float
+    method: ClockCheckMethod
+    measured_at: datetime
+    uncertainty_s: float
+    displayed: str
+    measured_by: str
+    photo_sha256: str | None = None
+    photo_version_id: str | None = None

@@ -14,7 +14,8 @@ from app.core.queue import queue
 from app.custody.checkpoints import CHECKPOINT_TASK
 from app.extractions.reminders import REMINDER_TASK
 from app.extractions.service import EXPIRE_TASK
-from app.footage.cutting import CLIP_SWEEP_TASK, CLIP_TASK
+from app.footage.clip_queue import CLIP_TASK
+from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
 from app.footage.retention import RETENTION_SWEEP_TASK
 from app.footage.uploads import UPLOAD_SWEEP_TASK

@@ -54,6 +54,10 @@ OWNER_REFUSALS = (
         "This file does not play as a video. Choose another file: the whole export as the recorder made it, "
         "not a photo, a shortcut or a piece of it."
     ),
+    N_(
+        "The file ends before its last frame, as when a copy or download stops early. Copy or export it again from "
+        "the recorder and upload the whole file."
+    ),
     N_("This link no longer opens: it is unknown, expired or withdrawn. Call the police unit that sent it."),
     N_("This request has been answered through this link; the link now only shows what happened."),
 )

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from app.auth.links import LinkViewer
 from app.auth.models import OwnerLink
 from app.auth.permissions import Actor
+from app.core import clock
 from app.core.db import SessionDep
 from app.extractions import service as extractions
 from app.extractions.owner_view import owner_facing
 from app.extractions.schemas import ApproveIn
 from app.extractions.states import IN_OWNERS_HANDS, RequestStatus
 from app.footage import service as footage
+from app.footage.clock_checks import latest_check
 from app.notifications.wording import HOME_ZONE, moment_text, window_text
 from app.reports.names import size_words
 from app.web import i18n
@@ -65,6 +67,8 @@ def _page(request: Request, session: SessionDep, actor: Actor, token: str, **ext
     link = session.get(OwnerLink, actor.link_id)
     context = owner_context(session, request, actor.link_request_id, actor)
     context |= {"token": token, "link_expires_at": link.expires_at if link else None}
+    # the clock step: the latest reading, and true time for the page's ticking clock
+    context |= {"latest_clock_check": latest_check(session, actor.link_request_id), "server_now": clock.now()}
     return render(request, "respond.html", {**context, **extra}, status=422 if "error" in extra else 200)
 
 

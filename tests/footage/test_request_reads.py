@@ -23,6 +23,7 @@ from app.core.config import get_settings
 from app.core.db import session_factory
 from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import RequestRead
+from app.footage import segments
 from app.footage import service as footage
 from app.footage.cutting import make_clip
 from app.footage.models import Clip, Original
@@ -47,12 +48,21 @@ def _detail_from_orm(request_id: str) -> RequestDetail:
             select(Original).where(Original.request_id == request.id).order_by(Original.received_at)
         ).all()
         clips = session.scalars(select(Clip).where(Clip.request_id == request.id).order_by(Clip.created_at)).all()
+        # the export as the clip job sees it, through the ORM (one file and one clip here)
+        timeline = segments.export_timeline(session, request.id)
+        export = None
+        if originals:
+            modes = {0: None, 1: "concat" if clips and len(clips[0].parents) > 1 else "single"}
+            mode = modes.get(len(clips), "per_file")
+            note = next((h.reason for h in reversed(request.history) if h.to_status == "clip_ready"), None)
+            export = {**timeline.as_dict(), "clip_mode": mode, "clip_note": note if mode else None}
         return RequestDetail.model_validate(
             {
                 **{name: getattr(request, name) for name in RequestDetail.model_fields if hasattr(request, name)},
                 "history": request.history,
                 "originals": originals,
                 "clips": clips,
+                "export": export,
             }
         )
 
