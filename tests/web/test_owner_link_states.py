@@ -80,9 +80,13 @@ def _shots(browser: Browser, url: str, state: str) -> None:
         ("phone-en", _phone(browser, "en-US")),
         ("desktop-vi", browser.new_context(viewport=DESKTOP, locale="vi-VN")),
     ):
+        if name.endswith("-en"):  # the reader picks English (Vietnamese is the default whatever the browser says)
+            context.add_cookies([{"name": "lang", "value": "en", "url": url}])
         page = context.new_page()
         page.goto(url)
         _fits_and_names_no_ids(page)
+        if name.endswith("-en"):
+            assert page.locator("html").get_attribute("lang") == "en"
         if SHOTS:
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / f"owner-link-{state}-{name}.png"), full_page=True)
