@@ -44,8 +44,15 @@ def _problem(row: int, field: str, message: str, code: str, **params: Any) -> di
         "field": field,
         "message": message,
         "code": code,
-        "params": {k: str(v) for k, v in params.items()},
+        "params": {k: _param(v) for k, v in params.items()},
     }
+
+
+def _param(value: Any) -> str:
+    """A limit as a person writes it: 90, not 90.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def phone_digits(phone: str) -> str:
