@@ -149,6 +149,7 @@ def test_import_names_owners_by_phone_and_creates_new_ones(client: TestClient) -
     token = _admin(client)
     page = client.get("/admin/cameras/import").text
     assert "owner_phone" in page and 'href="/admin/cameras/import/template.csv"' in page
+    assert page.count('id="import-columns"') == 1 and "<title>Nhập camera ·" in page
     template = client.get("/admin/cameras/import/template.csv")
     assert template.status_code == 200 and "owner_phone" in template.text.splitlines()[0]
     example = client.get("/admin/cameras/import/example.geojson").json()
