@@ -18,6 +18,7 @@ from app.core.http import install_http_hardening
 from app.core.openapi import document_problems
 from app.core.storage import get_storage
 from app.extractions.router import router as extractions_router
+from app.footage.hold_router import router as hold_router
 from app.footage.router import router as footage_router
 from app.footage.uploads_router import router as uploads_router
 from app.registry.router import router as registry_router
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
     app.include_router(uploads_router)
     app.include_router(registry_router)
     app.include_router(cases_router)
+    app.include_router(hold_router)
     app.include_router(reports_router)
     app.include_router(custody_router)
     web.install(app)

@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/cases/{case_id}"): Row(STAFF, 404),
     ("PATCH", "/api/v1/cases/{case_id}"): only("investigator", ok=404),
     ("POST", "/api/v1/cases/{case_id}/close"): only("investigator", ok=422),
+    ("POST", "/api/v1/cases/{case_id}/legal-hold"): only("supervisor", "admin", ok=422),
+    ("POST", "/api/v1/cases/{case_id}/legal-hold/release"): only("supervisor", "admin", ok=422),
     ("GET", "/api/v1/retention-categories"): Row(STAFF, 200),
     ("POST", "/api/v1/retention-categories"): only("admin", ok=422),
     # extraction requests
@@ -106,9 +108,19 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/respond/{token}/approve"): by_link(404),
     ("POST", "/api/v1/respond/{token}/deny"): by_link(422),
     # footage (probe body "not a video", no X-Recording-Start → 422 before anything is stored)
-    ("PUT", "/api/v1/requests/{request_id}/original"): only("owner", ok=422),
-    ("PUT", "/api/v1/respond/{token}/original"): by_link(422),
+    # X-Recording-Start may be left out (the file or its name may carry it): an unknown request is a 404.
+    ("PUT", "/api/v1/requests/{request_id}/original"): only("owner", ok=404),
+    ("PUT", "/api/v1/respond/{token}/original"): by_link(404),
     ("GET", "/api/v1/originals/{original_id}"): Row(ALL, 404),
+    ("POST", "/api/v1/originals/{original_id}/converted"): only("investigator", ok=422),
+    # Resumable uploads (tus): discovery is public. A creation names its caller in the body's metadata (an owner
+    # link's token) or by the owner's bearer token, so its shape is checked first: an empty probe is a 422 for
+    # everyone (who may create is tested with real requests in tests/footage/test_tus.py). An upload's URL is its
+    # capability: an unknown one is a 404 for everyone, and PATCH checks its headers before the id.
+    ("OPTIONS", "/api/v1/uploads"): public(204),
+    ("POST", "/api/v1/uploads"): public(422),
+    ("PATCH", "/api/v1/uploads/{upload_id}"): public(422),
+    ("DELETE", "/api/v1/uploads/{upload_id}"): public(404),
     ("GET", "/api/v1/clips/{clip_id}"): Row(ALL, 404),
     ("POST", "/api/v1/clips/{clip_id}/download-link"): only("investigator", "supervisor", "auditor", "owner", ok=422),
     ("POST", "/api/v1/originals/{original_id}/download-link"): only(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import audit
 from app.auth.models import OwnerLink
-from app.auth.permissions import Actor, client_address
+from app.auth.permissions import Actor, ActorKind, client_address
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import SessionDep
@@ -114,7 +114,9 @@ def link_actor(
 ) -> Actor:
     """Dependency for /respond/{token} routes: the owner holding a live link, as an Actor."""
     link = resolve(session, token, client_address(request), request.url.path)
-    return Actor(kind="link", link_id=link.id, link_request_id=link.request_id, client_address=client_address(request))
+    return Actor(
+        kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address(request)
+    )
 
 
 LinkActor = Annotated[Actor, Depends(link_actor)]

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.core.enum_column import EnumText
 
 
 class Role(enum.StrEnum):
@@ -41,7 +42,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(Text, unique=True)
     password_hash: Mapped[str] = mapped_column(Text)
     full_name: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(Text)
+    role: Mapped[Role] = mapped_column(EnumText(Role))
     unit_id: Mapped[UUID | None] = mapped_column(ForeignKey("units.id"))
     # The owner record an owner account acts for (the registry's table, referenced by name).
     owner_id: Mapped[UUID | None] = mapped_column(ForeignKey("owners.id"))

@@ -1,21 +1,25 @@
 """The one permission module: who may do what, and which objects each actor may see.
 
-Role rules live in POLICY (action → roles); object rules in the `can_see_*` functions. Routers declare
-`Depends(allow("action"))`; services call `ensure_visible(...)`. An action outside the actor's role answers
-403; an object outside the actor's scope answers 404, so existence is not revealed. Every denial is logged.
+Role rules live in POLICY (action → roles); object rules beside them: `ensure_may(actor, action, obj)` is
+called at each service entry (so an API route and a page reaching the same service make the same check), and
+`unit_scope(actor, column)` / `owner_scope(actor, column)` state the same rules as SQL for the listings.
+Routers may also declare `Depends(allow("action"))`, which answers before the body is read. An action outside
+the actor's role answers 403; an object outside the actor's scope answers 404, so existence is not revealed.
+Every role denial is logged. No other module compares an actor's role: they ask the predicates here.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, false, select, true
 from sqlalchemy.orm import Session
 
 from app.auth import audit, tokens
@@ -48,6 +52,7 @@ POLICY: dict[str, frozenset[Role]] = {
     # cases and requests
     "cases.read": frozenset({ADM, INV, SUP, AUD}),
     "cases.write": frozenset({INV}),
+    "cases.hold": frozenset({ADM, SUP}),
     "retention.read": frozenset({ADM, INV, SUP, AUD}),
     "retention.write": frozenset({ADM}),
     "requests.read": EVERYONE,
@@ -65,14 +70,34 @@ POLICY: dict[str, frozenset[Role]] = {
     "custody.verify": frozenset({ADM, AUD}),
     "reports.export": frozenset({INV, SUP, AUD}),
     "stats.read": frozenset({ADM, SUP, AUD}),
+    # refinements of the actions above, asked by services and pages
+    "stats.all_units": frozenset({ADM, AUD}),  # a supervisor's statistics cover their own unit only
+    "cameras.police": frozenset({ADM}),  # register a camera as police-managed, or make one so
+    "clips.download": frozenset({INV, SUP, AUD}),  # owners handed over the original; clips are the investigation's
+    "owner.pages": frozenset({OWN}),  # the owner's pages (requests, cameras and consent, ledger)
+    "custody.browse": frozenset({ADM, AUD}),  # the custody log offered in the pages' menu
+    "reports.case_exports": frozenset({AUD}),  # the case export pages offered in the menu
+    "cases.lead": frozenset({INV}),  # a user who may be a case's lead investigator
+    "links.issue": frozenset({INV}),  # the two halves of links.manage, each with its own refusal
+    "links.revoke": frozenset({INV}),
 }
+
+# Roles whose accounts belong to a unit (and see that unit's cases), and the role that acts for an owner record.
+UNIT_ROLES = frozenset({INV, SUP})
+OWNER_ROLES = frozenset({OWN})
+
+
+class ActorKind(enum.StrEnum):
+    user = "user"  # a signed-in account
+    link = "link"  # an owner holding a one-time link, scoped to one request
+    system = "system"  # the service itself (auto-approval, sweeps, the worker)
 
 
 @dataclass(frozen=True)
 class Actor:
     """Who is acting: a signed-in user, an owner holding a one-time link, or the system itself."""
 
-    kind: str  # "user" | "link" | "system"
+    kind: ActorKind
     role: Role | None = None
     user_id: UUID | None = None
     email: str | None = None
@@ -86,18 +111,22 @@ class Actor:
     @property
     def label(self) -> str:
         """How the custody log names this actor."""
-        if self.kind == "user":
+        if self.kind == ActorKind.user:
             return f"user:{self.user_id}"
-        if self.kind == "link":
+        if self.kind == ActorKind.link:
             return f"owner-link:{self.link_id}"
         return f"system:{self.extra.get('component', 'service')}"
+
+    @property
+    def is_link(self) -> bool:
+        return self.kind == ActorKind.link
 
     def where(self, component: str = "api") -> dict[str, str | None]:
         return {"component": component, "client_address": self.client_address}
 
 
 def system_actor(component: str) -> Actor:
-    return Actor(kind="system", extra={"component": component})
+    return Actor(kind=ActorKind.system, extra={"component": component})
 
 
 def client_address(request: Request) -> str | None:
@@ -123,7 +152,7 @@ def _token_actor(
     if claims is None or user is None or not user["is_active"] or user["token_version"] != claims.version:
         return None
     return Actor(
-        kind="user",
+        kind=ActorKind.user,
         role=Role(user["role"]),
         user_id=user["id"],
         email=user["email"],
@@ -229,21 +258,122 @@ def allow(action: str) -> Callable[..., Awaitable[Actor]]:
     return dependency
 
 
+# -- role predicates -----------------------------------------------------------------------------
+def may(actor: Actor, action: str) -> bool:
+    """Whether POLICY grants `action` to the actor's role (no record: for choosing what to show or filter)."""
+    return actor.role in POLICY[action]
+
+
+def belongs_to_unit(role: Role) -> bool:
+    """Investigators and supervisors are accounts of a unit."""
+    return role in UNIT_ROLES
+
+
+def acts_for_owner(role: Role) -> bool:
+    """An owner account acts for one owner record."""
+    return role in OWNER_ROLES
+
+
+def may_lead_cases(role: str) -> bool:
+    """Whether a user of this role may be named a case's lead investigator."""
+    return role in POLICY["cases.lead"]
+
+
 # -- object scope -------------------------------------------------------------------------------
+class Reach(enum.StrEnum):
+    """How far an actor's sight goes over cases and requests."""
+
+    all = "all"
+    unit = "unit"  # the objects of the actor's unit
+    owner = "owner"  # the requests addressed to the actor's owner record
+    request = "request"  # the one request of an owner link
+    none = "none"
+
+
+class ScopedRequest(Protocol):
+    """What the request rules read of a request: a loaded row or a validated read of one."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def owner_id(self) -> UUID: ...
+    @property
+    def unit_id(self) -> UUID: ...
+
+
+class UnitObject(Protocol):
+    """A case, or anything else that belongs to a unit."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def unit_id(self) -> UUID: ...
+
+
+def unit_reach(actor: Actor) -> tuple[Reach, UUID | None]:
+    """Cases and what belongs to them: the own unit for investigators and supervisors; all for auditors and
+    admins; nothing for anyone else."""
+    if actor.role in (AUD, ADM):
+        return Reach.all, None
+    if actor.role is not None and belongs_to_unit(actor.role) and actor.unit_id is not None:
+        return Reach.unit, actor.unit_id
+    return Reach.none, None
+
+
+def request_reach(actor: Actor) -> tuple[Reach, UUID | None]:
+    """Requests: a link only its own; owners those addressed to them; staff by the filing unit (`unit_reach`)."""
+    if actor.is_link:
+        return Reach.request, actor.link_request_id
+    if actor.role is not None and acts_for_owner(actor.role):
+        return (Reach.owner, actor.owner_id) if actor.owner_id is not None else (Reach.none, None)
+    return unit_reach(actor)
+
+
+def reach_condition(reach: Reach, column: Any, scope_id: Any) -> ColumnElement[bool]:
+    """A reach as a SQL condition on `column` (the column the reach names: unit, owner or request id)."""
+    if reach == Reach.all:
+        return true()
+    if reach == Reach.none:
+        return false()
+    condition: ColumnElement[bool] = column == scope_id
+    return condition
+
+
+def unit_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
+    """The SQL twin of `can_see_unit_object`: a condition on a unit id column for the rows the actor sees."""
+    reach, unit_id = unit_reach(actor)
+    return reach_condition(reach, column, unit_id)
+
+
+def owner_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
+    """The SQL twin of `can_see_owner_object` for staff and owners: an owner's own rows, everything for staff."""
+    if actor.role is not None and acts_for_owner(actor.role):
+        condition: ColumnElement[bool] = column == actor.owner_id
+        return condition
+    return true()
+
+
 def can_see_unit_object(actor: Actor, unit_id: UUID | None) -> bool:
     """Cases and their requests: own unit for investigators and supervisors; all for auditors and admins."""
-    if actor.role in (Role.auditor, Role.admin):
-        return True
-    if actor.role in (Role.investigator, Role.supervisor):
-        return unit_id is not None and unit_id == actor.unit_id
-    return False
+    reach, own_unit = unit_reach(actor)
+    return reach == Reach.all or (reach == Reach.unit and unit_id is not None and unit_id == own_unit)
+
+
+def can_see_request(actor: Actor, request: ScopedRequest) -> bool:
+    """Staff by the filing unit; owners only the requests addressed to them; a link only its own request."""
+    reach, scope_id = request_reach(actor)
+    if reach == Reach.request:
+        return scope_id == request.id
+    if reach == Reach.owner:
+        return scope_id == request.owner_id
+    return can_see_unit_object(actor, request.unit_id)
 
 
 def can_see_owner_object(actor: Actor, owner_id: UUID | None) -> bool:
     """Owner records, cameras and consents: an owner sees only their own; staff and auditors see all."""
-    if actor.kind == "link":
+    if actor.is_link:
         return False
-    if actor.role == Role.owner:
+    if actor.role is not None and acts_for_owner(actor.role):
         return owner_id is not None and owner_id == actor.owner_id
     return actor.role is not None
 
@@ -273,3 +403,105 @@ def ensure_role(actor: Actor, action: str) -> None:
             details={"action": action, "role": str(actor.role)},
         )
         raise Forbidden(f"The {actor.role} role may not {action.replace('.', ' ')}.")
+
+
+# -- object rules: one per action that acts on an object ------------------------------------------------
+class OwnedObject(Protocol):
+    @property
+    def owner_id(self) -> UUID: ...
+
+
+@dataclass(frozen=True)
+class OwnedBy:
+    """An object not loaded yet (a camera to register), named by the owner it would belong to."""
+
+    owner_id: UUID
+
+
+def _of_own_unit(actor: Actor, unit_id: UUID, refusal: str) -> None:
+    # What an investigator does to their unit's cases and requests: file, cancel, issue and revoke owner links.
+    if actor.unit_id != unit_id:
+        raise Forbidden(refusal)
+
+
+def _see_case(actor: Actor, case: UnitObject) -> None:
+    ensure_visible(can_see_unit_object(actor, case.unit_id), actor, "case", case.id)
+
+
+def _file_on_case(actor: Actor, case: UnitObject) -> None:
+    _see_case(actor, case)
+    _of_own_unit(actor, case.unit_id, "only an investigator of the case's unit may file requests for it")
+
+
+def _see_request(actor: Actor, request: ScopedRequest) -> None:
+    ensure_visible(can_see_request(actor, request), actor, "request", request.id)
+
+
+def _answer_request(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    if acts_for_owner_of(actor, request) is False:
+        ensure_visible(False, actor, "request", request.id)
+
+
+def _cancel_request(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may cancel a request")
+
+
+def _issue_link(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may issue owner links")
+
+
+def _revoke_link(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may revoke owner links")
+
+
+def _upload_footage(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    if not actor.is_link and not acts_for_owner_of(actor, request):
+        raise Forbidden("only the camera's owner hands over footage")
+
+
+def _manage_owner(actor: Actor, owned: OwnedObject) -> None:
+    """Admins manage every owner's cameras and consents; an owner account only its own."""
+    if actor.role != ADM and not acts_for_owner_of(actor, owned):
+        raise Forbidden("only an admin or the owner may change this owner's cameras and consents")
+
+
+def acts_for_owner_of(actor: Actor, owned: OwnedObject) -> bool | None:
+    """For an owner account: whether `owned` is its owner record's; None for anyone else."""
+    if actor.role is None or not acts_for_owner(actor.role):
+        return None
+    return actor.owner_id is not None and actor.owner_id == owned.owner_id
+
+
+# action -> the rule on its object, checked after the role rule. Actions absent here have none.
+OBJECT_RULES: dict[str, Callable[[Actor, Any], None]] = {
+    "cases.read": _see_case,
+    "cases.write": _see_case,
+    "cases.hold": _see_case,
+    "requests.read": _see_request,
+    "requests.file": _file_on_case,
+    "requests.respond": _answer_request,
+    "requests.cancel": _cancel_request,
+    "links.issue": _issue_link,
+    "links.revoke": _revoke_link,
+    "footage.upload": _upload_footage,
+    "cameras.write": _manage_owner,
+    "consents.write": _manage_owner,
+}
+# What an owner link may do: these actions, on its own request only (it has no role).
+LINK_ACTIONS = frozenset({"requests.read", "requests.respond", "footage.upload"})
+
+
+def ensure_may(actor: Actor, action: str, obj: Any = None) -> None:
+    """The one check at a service's entry: POLICY's role rule (403, logged; a link instead may only take the
+    LINK_ACTIONS on an object), then, given an object, the action's object rule (out of the actor's scope → 404,
+    in scope but not the actor's to act on → 403)."""
+    if not (actor.is_link and obj is not None and action in LINK_ACTIONS):
+        ensure_role(actor, action)
+    rule = OBJECT_RULES.get(action)
+    if obj is not None and rule is not None:
+        rule(actor, obj)

@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 
 from app.auth import audit, tokens
 from app.auth.models import Role, SecurityEvent, Unit, User
+from app.auth.permissions import acts_for_owner, belongs_to_unit
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, NotFound, RuleViolation, TooManyRequests, Unauthorized
+from app.custody.rows import row_state
+from app.custody.service import append_event
 
 _hasher = PasswordHash.recommended()  # argon2id
 # Verifying against a dummy hash when the user is unknown keeps response times alike (no user enumeration).
@@ -63,16 +66,16 @@ def create_user(session: Session, body: UserCreate) -> User:
     email = str(body.email).lower()
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise Conflict(f"a user with email {email!r} already exists")
-    if body.role in (Role.investigator, Role.supervisor):
+    if belongs_to_unit(body.role):
         if body.unit_id is None:
             raise RuleViolation("unit_id", f"a {body.role} must belong to a unit")
         if session.get(Unit, body.unit_id) is None:
             raise RuleViolation("unit_id", f"unit {body.unit_id} does not exist")
     elif body.unit_id is not None and session.get(Unit, body.unit_id) is None:
         raise RuleViolation("unit_id", f"unit {body.unit_id} does not exist")
-    if body.role == Role.owner and body.owner_id is None:
+    if acts_for_owner(body.role) and body.owner_id is None:
         raise RuleViolation("owner_id", "an owner account must name the owner record it acts for")
-    if body.role != Role.owner and body.owner_id is not None:
+    if not acts_for_owner(body.role) and body.owner_id is not None:
         raise RuleViolation("owner_id", "only owner accounts act for an owner record")
     if body.owner_id is not None and not _owner_exists(session, body.owner_id):
         raise RuleViolation("owner_id", f"owner {body.owner_id} does not exist")
@@ -80,13 +83,27 @@ def create_user(session: Session, body: UserCreate) -> User:
         email=email,
         password_hash=hash_password(body.password),
         full_name=body.full_name,
-        role=body.role.value,
+        role=body.role,
         unit_id=body.unit_id,
         owner_id=body.owner_id,
     )
     session.add(user)
     session.flush()
+    _record_user(session, user, "user.created")
     return user
+
+
+def _record_user(session: Session, user: User, action: str) -> None:
+    """The custody event of a write of a user's role, unit, owner or active flag (verification compares them)."""
+    append_event(
+        session,
+        actor="system:accounts",
+        action=action,
+        object_type="user",
+        object_id=user.id,
+        where={"component": "auth"},
+        details={"row": row_state("users", user)},
+    )
 
 
 def _owner_exists(session: Session, owner_id: UUID) -> bool:
@@ -126,7 +143,7 @@ def user_by_email(session: Session, email: str) -> User:
 
 
 def _check_unit(session: Session, role: Role, unit_id: UUID | None) -> None:
-    if role in (Role.investigator, Role.supervisor) and unit_id is None:
+    if belongs_to_unit(role) and unit_id is None:
         raise RuleViolation("unit_id", f"a {role} must belong to a unit")
     if unit_id is not None and session.get(Unit, unit_id) is None:
         raise RuleViolation("unit_id", f"unit {unit_id} does not exist")
@@ -140,7 +157,7 @@ def update_user(session: Session, user_id: UUID, body: UserUpdate, by: UUID | No
         raise NotFound(f"user {user_id} not found")
     role = body.role or Role(user.role)
     unit_id = body.unit_id if "unit_id" in body.model_fields_set else user.unit_id
-    if (role == Role.owner) != (user.role == Role.owner.value):
+    if acts_for_owner(role) != acts_for_owner(Role(user.role)):
         raise RuleViolation("role", "an owner account cannot change to a staff role, nor a staff account to owner")
     if by == user.id and role != Role(user.role):
         raise RuleViolation("role", "you cannot change your own role")
@@ -148,8 +165,8 @@ def update_user(session: Session, user_id: UUID, body: UserUpdate, by: UUID | No
     before = {"full_name": user.full_name, "role": user.role, "unit_id": str(user.unit_id) if user.unit_id else None}
     if body.full_name is not None:
         user.full_name = body.full_name
-    revoke = role.value != user.role or unit_id != user.unit_id
-    user.role, user.unit_id = role.value, unit_id
+    revoke = role != user.role or unit_id != user.unit_id
+    user.role, user.unit_id = role, unit_id
     if revoke:
         user.token_version += 1
     after = {"full_name": user.full_name, "role": user.role, "unit_id": str(user.unit_id) if user.unit_id else None}
@@ -162,6 +179,7 @@ def update_user(session: Session, user_id: UUID, body: UserUpdate, by: UUID | No
         details={"by": str(by) if by else None, "before": before, "after": after, "tokens_revoked": revoke},
     )
     session.flush()
+    _record_user(session, user, "user.updated")
     return user
 
 
@@ -177,6 +195,7 @@ def deactivate_user(session: Session, user_id: UUID, by: UUID | None, address: s
         raise Conflict(f"{user.email} is already deactivated")
     user.is_active = False
     user.token_version += 1
+    _record_user(session, user, "user.deactivated")
     audit.record(
         session,
         "user_deactivated",
@@ -198,6 +217,7 @@ def reactivate_user(session: Session, user_id: UUID, by: UUID | None, address: s
         raise Conflict(f"{user.email} is already active")
     user.is_active = True
     user.token_version += 1
+    _record_user(session, user, "user.reactivated")
     audit.record(
         session,
         "user_reactivated",
@@ -371,13 +391,13 @@ def ensure_first_admin(session: Session) -> str | None:
         return None
     settings = get_settings()
     password = settings.admin_password or secrets.token_urlsafe(15)
-    session.add(
-        User(
-            email=settings.admin_email.lower(),
-            password_hash=hash_password(password),
-            full_name="Administrator",
-            role=Role.admin.value,
-        )
+    admin = User(
+        email=settings.admin_email.lower(),
+        password_hash=hash_password(password),
+        full_name="Administrator",
+        role=Role.admin,
     )
+    session.add(admin)
     session.flush()
+    _record_user(session, admin, "user.created")
     return None if settings.admin_password else password

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Te
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.core.enum_column import EnumText
 
 
 class CaseStatus(enum.StrEnum):
@@ -32,7 +33,7 @@ class Case(Base):
     # The unit of the investigator who opened the case: it decides who may see the case and its requests.
     unit_id: Mapped[UUID] = mapped_column(ForeignKey("units.id"))
     lead_investigator_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(Text, default=CaseStatus.open.value)
+    status: Mapped[CaseStatus] = mapped_column(EnumText(CaseStatus), default=CaseStatus.open)
     outcome: Mapped[str | None] = mapped_column(Text)
     footage_contributed: Mapped[bool | None]
     created_by: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
@@ -42,6 +43,11 @@ class Case(Base):
     closed_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
     # How long its evidence stays locked (None: the settings' default period and mode).
     retention_category: Mapped[str | None] = mapped_column(ForeignKey("retention_categories.code"))
+    # A manual legal hold on the case's evidence (e.g. during an appeal), placed and released with a reason by
+    # a supervisor or admin; while set, no hold of the case's evidence comes off, open case or not.
+    manual_hold_reason: Mapped[str | None] = mapped_column(Text)
+    manual_hold_at: Mapped[datetime | None]
+    manual_hold_by: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("incident_end > incident_start", name="incident_window_ordered"),
@@ -57,6 +63,7 @@ class Case(Base):
             "(status = 'closed' AND closed_at IS NOT NULL AND outcome IS NOT NULL AND footage_contributed IS NOT NULL)",
             name="closed_has_outcome",
         ),
+        CheckConstraint("(manual_hold_reason IS NULL) = (manual_hold_at IS NULL)", name="manual_hold_has_reason"),
         Index("ix_cases_unit_status_created", "unit_id", "status", "created_at"),
     )
 

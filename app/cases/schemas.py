@@ -12,6 +12,7 @@ from app.cases.models import CaseStatus
 from app.core.params import Schema, UtcDatetime
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 CaseNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
@@ -100,3 +101,24 @@ class RetentionCategoryRead(Schema):
     retention_days: float
     mode: str
     description: str | None
+
+
+class LegalHoldIn(Schema):
+    """Why a manual legal hold is placed on (or released from) a case's evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text2000
+
+
+class HeldObject(Schema):
+    object_type: Literal["original", "clip"]
+    id: UUID
+    legal_hold: bool
+
+
+class LegalHoldRead(Schema):
+    case_id: UUID
+    manual_hold: bool
+    reason: str | None
+    objects: list[HeldObject]

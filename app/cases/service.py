@@ -6,16 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
-from app.auth.permissions import Actor, can_see_unit_object, ensure_visible
+from app.auth.models import User
+from app.auth.permissions import Actor, ensure_may, ensure_visible, may_lead_cases, unit_scope
 from app.cases.models import Case, CaseStatus, RetentionCategory
 from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
-from app.core import clock
+from app.core import clock, queue
 from app.core.errors import Conflict, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 
 
@@ -27,7 +28,7 @@ def _check_window(start: datetime, end: datetime) -> None:
 def _lead(session: Session, unit_id: UUID, lead_id: UUID) -> UUID:
     """The lead investigator must be an active investigator of the case's unit."""
     lead = session.get(User, lead_id)
-    if lead is None or not lead.is_active or lead.role != Role.investigator or lead.unit_id != unit_id:
+    if lead is None or not lead.is_active or not may_lead_cases(lead.role) or lead.unit_id != unit_id:
         raise RuleViolation("lead_investigator_id", "must be an active investigator of the case's unit")
     return lead.id
 
@@ -59,12 +60,13 @@ def _record(session: Session, actor: Actor, action: str, case: Case, details: di
         object_id=case.id,
         case_id=case.id,
         where=actor.where(),
-        details=details,
+        details={**details, "row": row_state("cases", case)},
     )
 
 
 def create_case(session: Session, actor: Actor, body: CaseCreate) -> Case:
     """Open a case in the creating investigator's unit; its number must be unique (409 otherwise)."""
+    ensure_may(actor, "cases.write")
     if actor.unit_id is None or actor.user_id is None:
         raise RuleViolation("unit_id", "only an investigator with a unit may open a case")
     _check_window(body.incident_start, body.incident_end)
@@ -83,7 +85,7 @@ def create_case(session: Session, actor: Actor, body: CaseCreate) -> Case:
         incident_end=body.incident_end,
         unit_id=actor.unit_id,
         lead_investigator_id=lead_id,
-        status=CaseStatus.open.value,
+        status=CaseStatus.open,
         created_by=actor.user_id,
         created_at=now,
         updated_at=now,
@@ -113,17 +115,11 @@ def get_case(session: Session, actor: Actor, case_id: UUID, *, for_update: bool 
     if for_update:
         query = query.with_for_update()
     case = session.scalar(query)
-    ensure_visible(case is not None and can_see_unit_object(actor, case.unit_id), actor, "case", case_id)
+    if case is None:
+        ensure_visible(False, actor, "case", case_id)
     assert case is not None
+    ensure_may(actor, "cases.read", case)
     return case
-
-
-def _scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.role in (Role.admin, Role.auditor):
-        return true()
-    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
-        return Case.unit_id == actor.unit_id
-    return Case.id.is_(None)  # nothing
 
 
 def list_cases(
@@ -136,7 +132,8 @@ def list_cases(
     number: str | None = None,
 ) -> tuple[list[Case], int]:
     """Cases the actor may see, newest first."""
-    conditions = [_scope(actor)]
+    ensure_may(actor, "cases.read")
+    conditions = [unit_scope(actor, Case.unit_id)]
     if status is not None:
         conditions.append(Case.status == status.value)
     if number:
@@ -149,13 +146,14 @@ def list_cases(
 
 
 def _ensure_open(case: Case) -> None:
-    if case.status != CaseStatus.open.value:
+    if case.status != CaseStatus.open:
         raise Conflict(f"case {case.id} is closed and can no longer change", extra={"status": case.status})
 
 
 def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate) -> Case:
     """Amend an open case of the actor's unit; the incident window stays ordered and the number unique."""
     case = get_case(session, actor, case_id, for_update=True)
+    ensure_may(actor, "cases.write", case)
     _ensure_open(case)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     for name, value in changes.items():
@@ -181,15 +179,20 @@ def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate)
     case.updated_at = clock.now()
     _flush_unique(session, case.number)
     _record(session, actor, "case_updated", case, {"changes": diff})
+    if "retention_category" in diff:  # its stored evidence is locked at least as long as the new category says
+        queue.defer_after_commit(
+            session, RETENTION_FOLLOW_TASK, queueing_lock=f"{RETENTION_FOLLOW_TASK}:{case.id}", case_id=str(case.id)
+        )
     return case
 
 
 def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -> Case:
     """Close an open case with its outcome and whether footage contributed; closing twice is a 409."""
     case = get_case(session, actor, case_id, for_update=True)
+    ensure_may(actor, "cases.write", case)
     _ensure_open(case)
     now = clock.now()
-    case.status = CaseStatus.closed.value
+    case.status = CaseStatus.closed
     case.outcome = body.outcome
     case.footage_contributed = body.footage_contributed
     case.closed_at = now
@@ -206,6 +209,44 @@ def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -
     return case
 
 
+# -- manual legal hold ------------------------------------------------------------------------------------
+# The task that makes a case's stored evidence follow its retention category (queued when the category changes;
+# the hourly retention sweep does the same for every case, so a lost job only delays it).
+RETENTION_FOLLOW_TASK = "retention.follow_case"
+
+
+def set_manual_hold(session: Session, actor: Actor, case_id: UUID, reason: str, *, on: bool) -> Case:
+    """Place (`on`) or release the manual legal hold of a case: a supervisor of the case's unit or an admin, with
+    a reason; placing twice or releasing what is not placed is a 409. The objects follow in app.footage.holds."""
+    ensure_may(actor, "cases.hold")
+    case = get_case(session, actor, case_id, for_update=True)
+    ensure_may(actor, "cases.hold", case)
+    if on and case.manual_hold_reason is not None:
+        raise Conflict(
+            f"case {case.number} is already under a manual legal hold", extra={"reason": case.manual_hold_reason}
+        )
+    if not on and case.manual_hold_reason is None:
+        raise Conflict(f"case {case.number} has no manual legal hold to release")
+    previous = case.manual_hold_reason
+    case.manual_hold_reason = reason if on else None
+    case.manual_hold_at = clock.now() if on else None
+    case.manual_hold_by = actor.label if on else None
+    case.updated_at = clock.now()
+    session.flush()
+    append_event(
+        session,
+        actor=actor.label,
+        action="case.legal_hold_placed" if on else "case.legal_hold_released",
+        object_type="case",
+        object_id=case.id,
+        case_id=case.id,
+        reason=reason,
+        where=actor.where(),
+        details={**({} if on else {"placed_for": previous}), "row": row_state("cases", case)},
+    )
+    return case
+
+
 # -- retention categories ------------------------------------------------------------------------------
 
 
@@ -216,6 +257,7 @@ def list_retention_categories(session: Session) -> list[dict[str, Any]]:
 
 def create_retention_category(session: Session, actor: Actor, body: RetentionCategoryCreate) -> dict[str, Any]:
     """A new category (codes are unique and never change: cases and locked evidence refer to them)."""
+    ensure_may(actor, "retention.write")
     if session.get(RetentionCategory, body.code) is not None:
         raise Conflict(f"retention category {body.code!r} already exists", extra={"field": "code"})
     row = RetentionCategory(

@@ -13,7 +13,12 @@ What is checked, and how each failure is reported (``what``, with the ``seq`` or
   ("out of time order") to point at a rewritten stretch;
 - each object version an event stored (``details.object_key`` + ``version_id`` + ``sha256``) is read back from
   S3, streaming, and re-hashed once: "missing object version", "object hash mismatch", "object unreadable";
-  a version whose deletion at the end of its retention the log records (`retention.deleted`) is not read.
+  a version whose deletion at the end of its retention the log records (`retention.deleted`) is not read;
+- each tracked data row (consents, requests, originals, clips, cases, users) is compared with the state its
+  custody events record, and each live evidence object's retention and legal hold as S3 reports them with its
+  row (app/custody/data_check.py): "<noun> <id>… <field> is X in the table but Y in the log", "… is in the
+  table but not in the log", "… is in the log but not in the table", "… legal hold is off in S3 but on in the
+  table", "… retention is … in S3 but … in the table" (``object_id`` = the row's id).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ import urllib3
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.core.storage import Storage, StorageError, get_storage
+from app.core.storage import ObjectVersion, Storage, StorageError, get_storage
+from app.custody import data_check
 from app.custody.checkpoints import CustodyCheckpoint, signing_key, verify_checkpoint
 from app.custody.merkle import frontier_root
 from app.custody.models import CustodyEvent
@@ -82,6 +88,7 @@ class VerificationResult:
     head_size: int = 0
     checkpoints_checked: int = 0
     objects_checked: int = 0
+    rows_checked: int = 0
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -92,6 +99,7 @@ class VerificationResult:
             "head_size": self.head_size,
             "checkpoints_checked": self.checkpoints_checked,
             "objects_checked": self.objects_checked,
+            "rows_checked": self.rows_checked,
         }
 
 
@@ -100,9 +108,11 @@ class _Report:
     problems: list[Problem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, problem: Problem) -> None:
-        n = self.counts.get(problem.what, 0) + 1
-        self.counts[problem.what] = n
+    def add(self, problem: Problem, kind: str | None = None) -> None:
+        """Record a problem; at most MAX_PER_KIND of one kind (its `what`, unless named) are listed."""
+        kind = kind or problem.what
+        n = self.counts.get(kind, 0) + 1
+        self.counts[kind] = n
         if n <= MAX_PER_KIND:
             self.problems.append(problem)
 
@@ -122,6 +132,7 @@ def verify_log(
     session: Session,
     *,
     include_objects: bool = True,
+    include_data: bool = True,
     workers: int | None = None,
     storage: Storage | None = None,
 ) -> VerificationResult:
@@ -130,6 +141,7 @@ def verify_log(
     Read-only. Run it in a fresh session: it then reads one REPEATABLE READ snapshot. In a session already
     in a READ COMMITTED transaction it still holds, since events appended meanwhile only extend the log.
     `workers` > 1 splits the rows among processes sharing the snapshot (default: the CPU count for large logs).
+    `include_data` compares the data tables with the log (and, with `include_objects`, evidence locks with S3).
     """
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -183,8 +195,14 @@ def verify_log(
     if any(p.what.startswith("root differs") for p in report.problems):
         for seq in inversions:
             report.add(Problem("out of time order", seq=seq, detail="recorded earlier than the row before it"))
+    locks: dict[tuple[str, str], list[data_check.RowLock]] = {}
+    rows_checked = 0
+    if include_data:
+        found, locks, rows_checked = data_check.check_rows(session)
+        for item in found:
+            report.add(Problem(item.what, object_id=item.object_id, detail=item.detail), kind=item.kind)
     live = {key: refs for key, refs in objects.items() if key not in deleted}  # deleted at end of retention
-    objects_checked = _check_objects(report, live, storage) if include_objects else 0
+    objects_checked = _check_objects(report, live, storage, locks) if include_objects else 0
     problems = report.closed()
     return VerificationResult(
         ok=not problems,
@@ -194,6 +212,7 @@ def verify_log(
         head_size=head_size,
         checkpoints_checked=len(checkpoints),
         objects_checked=objects_checked,
+        rows_checked=rows_checked,
     )
 
 
@@ -368,7 +387,10 @@ def _classify(suspects: list[Suspect], missing: set[int]) -> Iterator[Problem]:
 
 # -- objects in S3 ---------------------------------------------------------------------------------------
 def _check_objects(
-    report: _Report, objects: dict[tuple[str, str], list[ObjectReference]], storage: Storage | None
+    report: _Report,
+    objects: dict[tuple[str, str], list[ObjectReference]],
+    storage: Storage | None,
+    locks: dict[tuple[str, str], list[data_check.RowLock]],
 ) -> int:
     if not objects:
         return 0
@@ -378,27 +400,36 @@ def _check_objects(
         reason = str(exc)
         store = None
 
-    def rehash(key: str, version: str) -> tuple[str | None, str | None, str | None]:
-        """(sha256, missing reason, unreadable reason) of one object version, streamed."""
+    def rehash(key: str, version: str) -> tuple[str | None, str | None, str | None, ObjectVersion | None]:
+        """(sha256, missing reason, unreadable reason, lock state) of one object version, streamed. The lock
+        state is read only for versions a live evidence row names."""
         if store is None:
-            return None, None, reason
+            return None, None, reason, None
         digest = hashlib.sha256()
         try:
             for chunk in store.iter_version(key, version):
                 digest.update(chunk)
+            state = store.stat(key, version) if (key, version) in locks else None
         except StorageError as exc:
             code = getattr(exc.__cause__, "code", None)
             if code in _MISSING_CODES:
-                return None, str(code), None
-            return None, None, str(exc)
+                return None, str(code), None, None
+            return None, None, str(exc), None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return None, None, f"{type(exc).__name__}: {exc}"
-        return digest.hexdigest(), None, None
+            return None, None, f"{type(exc).__name__}: {exc}", None
+        return digest.hexdigest(), None, None, state
 
     keys = sorted(objects)
     with ThreadPoolExecutor(max_workers=OBJECT_READERS) as pool:
         outcomes = list(pool.map(lambda kv: rehash(*kv), keys))
-    for (key, version), (actual, missing, unreadable) in zip(keys, outcomes, strict=True):
+    for (key, version), (actual, missing, unreadable, state) in zip(keys, outcomes, strict=True):
+        if state is not None:
+            for lock in locks[(key, version)]:
+                where = f"{key} version {version}"
+                for item in data_check.lock_problems(
+                    lock, state.retention_mode, state.retain_until, state.legal_hold, where
+                ):
+                    report.add(Problem(item.what, object_id=item.object_id, detail=item.detail), kind=item.kind)
         reported: set[tuple[str, str]] = set()
         for ref in objects[(key, version)]:
             object_id = ref.object_id or f"{key}@{version}"

@@ -13,11 +13,10 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BindParameter, ColumnElement, Integer, Text, bindparam, false, func, select, true
+from sqlalchemy import BindParameter, ColumnElement, Integer, Text, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, Reach, reach_condition, request_reach
 from app.auth.schemas import Page
 from app.core import reads
 from app.extractions.models import ExtractionRequest, local_time
@@ -41,34 +40,22 @@ def request_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
-def scope_of(actor: Actor) -> tuple[str, UUID | None]:
-    """Which requests the actor sees, as (kind, id): staff by the filing unit; auditors and admins all; owners
-    those addressed to them; a link only its own request. The same rule as `service.can_see_request`."""
-    if actor.kind == "link":
-        return "request", actor.link_request_id
-    if actor.role in (Role.admin, Role.auditor):
-        return "all", None
-    if actor.role == Role.owner and actor.owner_id is not None:
-        return "owner", actor.owner_id
-    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
-        return "unit", actor.unit_id
-    return "none", None
+def scope_of(actor: Actor) -> tuple[Reach, UUID | None]:
+    """Which requests the actor sees, as (reach, id): the rule of `permissions.can_see_request`."""
+    return request_reach(actor)
 
 
-def _scope_condition(kind: str) -> ColumnElement[bool]:
+# The column each reach names; the statement binds the id, so one statement serves every actor of a reach.
+_REACH_COLUMN = {Reach.request: R.id, Reach.owner: R.owner_id, Reach.unit: R.unit_id}
+
+
+def _scope_condition(reach: Reach) -> ColumnElement[bool]:
     scope_id: BindParameter[Any] = bindparam("scope_id")
-    conditions: dict[str, ColumnElement[bool]] = {
-        "request": R.id == scope_id,
-        "owner": R.owner_id == scope_id,
-        "unit": R.unit_id == scope_id,
-        "all": true(),
-        "none": false(),
-    }
-    return conditions[kind]
+    return reach_condition(reach, _REACH_COLUMN.get(reach), scope_id)
 
 
 @cache
-def _statement(scope: str, by_status: bool, by_case: bool, by_camera: bool) -> reads.Statement:
+def _statement(scope: Reach, by_status: bool, by_case: bool, by_camera: bool) -> reads.Statement:
     conditions = [_scope_condition(scope)]
     if by_status:
         conditions.append(R.status == bindparam("status", type_=Text))

@@ -11,6 +11,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
+from app.core.enum_column import EnumText
+from app.extractions.states import RequestStatus
 
 
 def local_time(moment: datetime, timezone: str) -> str:
@@ -39,7 +41,7 @@ class ExtractionRequest(Base):
     legal_basis: Mapped[str] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(Text, default="normal")
     overwrite_deadline: Mapped[datetime]
-    status: Mapped[str] = mapped_column(Text, index=True)
+    status: Mapped[RequestStatus] = mapped_column(EnumText(RequestStatus), index=True)
     consent_id: Mapped[UUID | None]
     auto_approved: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
@@ -82,7 +84,7 @@ class RequestTransition(Base):
     request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(Text)
-    from_status: Mapped[str | None] = mapped_column(Text)
-    to_status: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[RequestStatus | None] = mapped_column(EnumText(RequestStatus))
+    to_status: Mapped[RequestStatus] = mapped_column(EnumText(RequestStatus))
     reason: Mapped[str | None] = mapped_column(Text)
     # Its custody event carries details.transition_id = id (the event's seq is only given at commit).

@@ -42,7 +42,7 @@ def send_due_reminders(session: Session, now: datetime | None = None) -> dict[st
         session.scalars(
             select(ExtractionRequest)
             .where(
-                ExtractionRequest.status.in_([s.value for s in IN_OWNERS_HANDS]),
+                ExtractionRequest.status.in_(sorted(IN_OWNERS_HANDS)),
                 ExtractionRequest.overwrite_deadline > moment,
             )
             .with_for_update(skip_locked=True)

@@ -5,17 +5,17 @@ creates requests, is app.extractions.filing."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth import links
-from app.auth.models import Role
-from app.auth.permissions import Actor, can_see_unit_object, ensure_role, ensure_visible
+from app.auth.permissions import Actor, ensure_may, ensure_visible
 from app.core import clock
-from app.core.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import ApproveIn
@@ -25,28 +25,7 @@ S = RequestStatus
 EXPIRE_TASK = "requests.expire_unanswered"  # the periodic expiry, by the name it is queued under
 
 
-# -- scope -----------------------------------------------------------------------------------
-class ScopedRequest(Protocol):
-    """What the scope rule reads of a request: a loaded row or a validated read of one."""
-
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def owner_id(self) -> UUID: ...
-    @property
-    def unit_id(self) -> UUID: ...
-
-
-def can_see_request(actor: Actor, request: ScopedRequest) -> bool:
-    """Staff by the filing unit; owners only the requests addressed to them; a link only its own request."""
-    if actor.kind == "link":
-        return actor.link_request_id == request.id
-    if actor.role == Role.owner:
-        return actor.owner_id is not None and actor.owner_id == request.owner_id
-    return can_see_unit_object(actor, request.unit_id)
-
-
-# The request list states the same rule as a condition of its statement: app.extractions.listing.scope_of.
+# -- scope: who may see and act on a request is ruled in app.auth.permissions (`can_see_request`, `ensure_may`)
 
 
 def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update: bool = False) -> ExtractionRequest:
@@ -54,8 +33,10 @@ def get_request(session: Session, actor: Actor, request_id: UUID, *, for_update:
     if for_update:
         query = query.with_for_update()
     request = session.scalar(query)
-    ensure_visible(request is not None and can_see_request(actor, request), actor, "request", request_id)
+    if request is None:
+        ensure_visible(False, actor, "request", request_id)
     assert request is not None
+    ensure_may(actor, "requests.read", request)
     return request
 
 
@@ -74,14 +55,14 @@ def move(
     source = request.status
     goal = check_transition(source, target)
     now = clock.now()
-    request.status = goal.value
+    request.status = goal
     request.updated_at = now
     step = RequestTransition(
         request_id=request.id,
         at=now,
         actor=actor.label,
         from_status=source,
-        to_status=goal.value,
+        to_status=goal,
         reason=reason,
     )
     session.add(step)
@@ -95,7 +76,13 @@ def move(
         case_id=request.case_id,
         reason=reason,
         where=actor.where(),
-        details={"from": source, "to": goal.value, "transition_id": step.id, **(details or {})},
+        details={
+            "from": source,
+            "to": goal.value,
+            "transition_id": step.id,
+            **(details or {}),
+            "row": row_state("extraction_requests", request),
+        },
     )
     if goal not in IN_OWNERS_HANDS:
         links.complete(session, request.id)
@@ -105,11 +92,7 @@ def move(
 
 # -- owner response --------------------------------------------------------------------------
 def _ensure_may_answer(actor: Actor, request: ExtractionRequest) -> None:
-    if actor.kind == "link":
-        return  # the link dependency already scoped it to this request
-    ensure_role(actor, "requests.respond")
-    if actor.role == Role.owner and actor.owner_id != request.owner_id:
-        ensure_visible(False, actor, "request", request.id)
+    ensure_may(actor, "requests.respond", request)
 
 
 def approve(session: Session, actor: Actor, request_id: UUID, body: ApproveIn) -> ExtractionRequest:
@@ -146,8 +129,7 @@ def deny(session: Session, actor: Actor, request_id: UUID, reason: str) -> Extra
 
 def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> ExtractionRequest:
     request = get_request(session, actor, request_id, for_update=True)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may cancel a request")
+    ensure_may(actor, "requests.cancel", request)
     move(session, request, S.cancelled, actor, reason)
     return request
 
@@ -155,9 +137,8 @@ def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> Ext
 # -- owner links -----------------------------------------------------------------------------
 def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, str]:
     request = get_request(session, actor, request_id)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may issue owner links")
-    if RequestStatus(request.status) not in IN_OWNERS_HANDS:
+    ensure_may(actor, "links.issue", request)
+    if request.status not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     return new_link(session, actor, request)
 
@@ -180,8 +161,7 @@ def new_link(session: Session, actor: Actor, request: ExtractionRequest) -> tupl
 
 def revoke_link(session: Session, actor: Actor, request_id: UUID, link_id: UUID) -> None:
     request = get_request(session, actor, request_id)
-    if actor.role != Role.investigator or actor.unit_id != request.unit_id:
-        raise Forbidden("only an investigator of the filing unit may revoke owner links")
+    ensure_may(actor, "links.revoke", request)
     link = links.revoke(session, link_id)
     if link.request_id != request.id:
         raise NotFound(f"owner link {link_id} not found")
@@ -204,7 +184,7 @@ def active_owner_requests(session: Session, owner_id: UUID) -> list[ExtractionRe
             select(ExtractionRequest)
             .where(
                 ExtractionRequest.owner_id == owner_id,
-                or_(*[ExtractionRequest.status == s.value for s in IN_OWNERS_HANDS]),
+                or_(*[ExtractionRequest.status == s for s in IN_OWNERS_HANDS]),
             )
             .order_by(ExtractionRequest.overwrite_deadline)
         )
@@ -220,7 +200,7 @@ def expire_unanswered(session: Session, now: datetime | None = None) -> list[Ext
     overdue = list(
         session.scalars(
             select(ExtractionRequest)
-            .where(ExtractionRequest.status == S.submitted.value, ExtractionRequest.overwrite_deadline <= moment)
+            .where(ExtractionRequest.status == S.submitted, ExtractionRequest.overwrite_deadline <= moment)
             .order_by(ExtractionRequest.overwrite_deadline)
             .with_for_update(skip_locked=True)
         )

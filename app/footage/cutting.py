@@ -26,6 +26,7 @@ from app.auth.permissions import system_actor
 from app.core import clock, media
 from app.core.config import get_settings
 from app.core.storage import get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
@@ -310,6 +311,7 @@ def _record(
                 "shortfall": plan.shortfall,
                 "retain_until": retain_until.isoformat(),
                 "legal_hold": True,
+                "row": row_state("clips", clip),
             },
         )
         extractions.move(

@@ -19,13 +19,12 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, s
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.auth.permissions import TOKEN_USER, Actor, Bearer, authorise, ensure_visible
+from app.auth.permissions import TOKEN_USER, Actor, Bearer, authorise, can_see_request, ensure_visible
 from app.core import reads
 from app.extractions.listing import COLUMNS as REQUEST_COLUMNS
 from app.extractions.listing import request_fields
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import TransitionRead
-from app.extractions.service import can_see_request
 from app.footage.models import CONVERSION_MESSAGE, Clip, Original
 from app.footage.schemas import ClipRead, OriginalRead, RequestDetail
 

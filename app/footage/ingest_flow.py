@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, ensure_may
 from app.core import clock, idempotency, media, native_formats
 from app.core.config import get_settings
 from app.core.db import UnitOfWork
-from app.core.errors import Conflict, DomainError, Forbidden, PayloadTooLarge, RuleViolation
+from app.core.errors import Conflict, DomainError, PayloadTooLarge, RuleViolation
 from app.core.params import EARLIEST_YEAR, FINITE_FLOAT, LATEST_YEAR, header_value, within_years
 from app.core.storage import StorageError, get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
@@ -114,9 +114,8 @@ def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHe
         raise PayloadTooLarge(f"the file exceeds the upload limit of {settings.max_upload_bytes} bytes")
     with unit() as session:
         request = extractions.get_request(session, actor, request_id)
-        if actor.kind != "link" and not (actor.role == Role.owner and actor.owner_id == request.owner_id):
-            raise Forbidden("only the camera's owner hands over footage")
-        if RequestStatus(request.status) not in ACCEPTING:
+        ensure_may(actor, "footage.upload", request)
+        if request.status not in ACCEPTING:
             raise Conflict(
                 f"the request is {request.status}; footage is accepted once it is approved",
                 extra={"status": request.status},
@@ -436,6 +435,7 @@ def _record(
                 "retention_category": prepared.lock.category,
                 "retain_until": retain_until.isoformat(),
                 "legal_hold": True,
+                "row": row_state("originals", original),
             },
             **common,
         )

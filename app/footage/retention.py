@@ -12,6 +12,11 @@ carries a legal hold while its case is open. The periodic sweep here:
    refuses while the version is locked, which is the final word), then `deleted_at` on the row and a custody
    event `retention.deleted` (custody verification then expects the version gone rather than re-hashing it).
 
+Nothing of a case under a manual legal hold (app/footage/holds.py) is released or deleted. A case's evidence
+follows its retention category: when the category changes (and in every sweep, for a lost job), each stored
+object locked for less than its stored time plus the category's period is locked until then, in the mode it
+already has — extended, never shortened — and the custody event `retention.extended` records it per object.
+
 The evidence rows stay: they, and the custody log, are the record of what was held and when it went.
 """
 
@@ -32,6 +37,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.storage import RetentionMode, StorageError, get_storage
 from app.custody.recompute import DELETED_ACTION
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
@@ -74,6 +80,8 @@ class RetentionReport:
 def sweep_retention(factory: sessionmaker[Session]) -> RetentionReport:
     """Release holds of closed cases' evidence, delete what is past retention and free of holds."""
     report = RetentionReport()
+    for case_id in _cases_short_of_category(factory):
+        follow_case_retention(factory, case_id, report)
     for model in (Clip, Original):  # clips first: a clip never outlives the original it was cut from
         for row_id in _closed_case_objects(factory, model, held=True):
             _release(factory, model, row_id, report)
@@ -90,11 +98,20 @@ def _closed_case_objects(
             select(model.id)
             .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
             .join(Case, Case.id == ExtractionRequest.case_id)
-            .where(Case.status == CaseStatus.closed.value, model.deleted_at.is_(None), model.legal_hold.is_(held))
+            .where(
+                Case.status == CaseStatus.closed,
+                Case.manual_hold_reason.is_(None),
+                model.deleted_at.is_(None),
+                model.legal_hold.is_(held),
+            )
         )
         if not held:
             query = query.where(model.retain_until <= clock.now())
         return list(session.scalars(query))
+
+
+def _table(row: Original | Clip) -> str:
+    return "clips" if isinstance(row, Clip) else "originals"
 
 
 def _event_fields(row: Original | Clip, case_id: UUID) -> dict[str, Any]:
@@ -117,6 +134,9 @@ def _release(
             return
         case_id = session.scalar(select(ExtractionRequest.case_id).where(ExtractionRequest.id == row.request_id))
         assert case_id is not None
+        case = session.get(Case, case_id, with_for_update=True)
+        if case is None or case.status != CaseStatus.closed.value or case.manual_hold_reason is not None:
+            return  # reopened or held meanwhile
         try:
             get_storage().set_legal_hold(row.object_key, row.version_id, False)
         except Exception as exc:  # noqa: BLE001 - the next sweep retries; the row still says held
@@ -129,7 +149,11 @@ def _release(
             action="retention.hold_released",
             sha256=row.sha256,
             reason="every case referencing it is closed",
-            details={"object_key": row.object_key, "retain_until": row.retain_until.isoformat()},
+            details={
+                "object_key": row.object_key,
+                "retain_until": row.retain_until.isoformat(),
+                "row": row_state(_table(row), row),
+            },
             **_event_fields(row, case_id),
         )
         report.released.append(str(row_id))
@@ -146,8 +170,8 @@ def _delete(
         request = session.get(ExtractionRequest, row.request_id)
         assert request is not None
         case = session.get(Case, request.case_id)
-        if case is None or case.status != CaseStatus.closed.value:
-            return  # nothing referenced by an open case is deleted
+        if case is None or case.status != CaseStatus.closed or case.manual_hold_reason is not None:
+            return  # nothing referenced by an open or manually held case is deleted
         if isinstance(row, Original) and session.scalar(
             select(Clip.id).where(Clip.original_id == row.id, Clip.deleted_at.is_(None)).limit(1)
         ):
@@ -164,7 +188,98 @@ def _delete(
             action=DELETED_ACTION,
             reason="retention period over, no legal hold, every case referencing it closed",
             # no sha256 field: the event records a removal, not an object to re-hash
-            details={"object_key": row.object_key, "sha256": row.sha256, "retain_until": row.retain_until.isoformat()},
+            details={
+                "object_key": row.object_key,
+                "sha256": row.sha256,
+                "retain_until": row.retain_until.isoformat(),
+                "row": row_state(_table(row), row),
+            },
             **_event_fields(row, case.id),
         )
         report.deleted.append(str(row_id))
+
+
+# -- following the case's retention category ---------------------------------------------------------------
+def _stored_at(model: type[Original] | type[Clip]) -> Any:
+    return Original.received_at if model is Original else Clip.created_at
+
+
+def _cases_short_of_category(factory: sessionmaker[Session]) -> list[UUID]:
+    """Cases with a stored object locked for less than its stored time plus the case's category period."""
+    found: set[UUID] = set()
+    with factory() as session:
+        for model in (Original, Clip):
+            stored_at = _stored_at(model)
+            query = (
+                select(Case.id)
+                .join(ExtractionRequest, ExtractionRequest.case_id == Case.id)
+                .join(model, model.request_id == ExtractionRequest.id)
+                .join(RetentionCategory, RetentionCategory.code == Case.retention_category)
+                .where(
+                    model.deleted_at.is_(None),
+                    model.retain_until + timedelta(seconds=1)
+                    < stored_at + RetentionCategory.retention_seconds * timedelta(seconds=1),
+                )
+                .distinct()
+            )
+            found.update(session.scalars(query))
+    return sorted(found)
+
+
+def follow_case_retention(
+    factory: sessionmaker[Session], case_id: UUID, report: RetentionReport | None = None
+) -> list[str]:
+    """Extend the lock of each stored object of the case to its stored time plus the case's category period,
+    when that is later than its lock (never shorter: a COMPLIANCE lock cannot be, a GOVERNANCE one is not);
+    S3 first, then the row and a `retention.extended` event per object. Returns the ids extended."""
+    extended: list[str] = []
+    actor = system_actor("retention")
+    with factory() as session:
+        period = lock_period(session, case_id)
+        ids = [
+            (model, row_id)
+            for model in (Original, Clip)
+            for row_id in session.scalars(
+                select(model.id)
+                .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
+                .where(ExtractionRequest.case_id == case_id, model.deleted_at.is_(None))
+            )
+        ]
+    if period.category is None:
+        return extended
+    for model, row_id in ids:
+        with factory() as session, session.begin():
+            row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
+            if row is None or row.deleted_at is not None:
+                continue
+            stored_at = row.received_at if isinstance(row, Original) else row.created_at
+            until = stored_at + period.period
+            if until <= row.retain_until + timedelta(seconds=1):
+                continue  # already locked at least that long: never shortened
+            mode: RetentionMode = "COMPLIANCE" if row.retention_mode == "COMPLIANCE" else "GOVERNANCE"
+            try:
+                get_storage().lock(row.object_key, row.version_id, mode=mode, until=until)
+            except Exception as exc:  # noqa: BLE001 - the next sweep retries; the row keeps the old date
+                if report is not None:
+                    report.refused.append({"id": str(row_id), "what": f"retention extension failed: {exc}"})
+                continue
+            previous = row.retain_until
+            row.retain_until = until
+            append_event(
+                session,
+                actor=actor.label,
+                action="retention.extended",
+                sha256=row.sha256,
+                reason=f"the case's retention category is {period.category}",
+                details={
+                    "object_key": row.object_key,
+                    "retention_category": period.category,
+                    "retain_until_before": previous.isoformat(),
+                    "retain_until": until.isoformat(),
+                    "retention_mode": mode,
+                    "row": row_state(_table(row), row),
+                },
+                **_event_fields(row, case_id),
+            )
+            extended.append(str(row_id))
+    return extended

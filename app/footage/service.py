@@ -9,14 +9,12 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor, ensure_role, ensure_visible
+from app.auth.permissions import Actor, can_see_request, ensure_role, ensure_visible, may
 from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import RuleViolation
 from app.core.storage import get_storage
 from app.custody.service import append_event
-from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.footage import detail
 from app.footage.models import Clip, Original
@@ -31,7 +29,7 @@ def request_detail(session: Session, actor: Actor, request_id: UUID) -> dict[str
 def get_original(session: Session, actor: Actor, original_id: UUID) -> Original:
     original = session.get(Original, original_id)
     request = session.get(ExtractionRequest, original.request_id) if original else None
-    ensure_visible(request is not None and extractions.can_see_request(actor, request), actor, "original", original_id)
+    ensure_visible(request is not None and can_see_request(actor, request), actor, "original", original_id)
     assert original is not None
     return original
 
@@ -39,7 +37,7 @@ def get_original(session: Session, actor: Actor, original_id: UUID) -> Original:
 def get_clip(session: Session, actor: Actor, clip_id: UUID) -> Clip:
     clip = session.get(Clip, clip_id)
     request = session.get(ExtractionRequest, clip.request_id) if clip else None
-    ensure_visible(request is not None and extractions.can_see_request(actor, request), actor, "clip", clip_id)
+    ensure_visible(request is not None and can_see_request(actor, request), actor, "clip", clip_id)
     assert clip is not None
     return clip
 
@@ -54,7 +52,7 @@ def download_link(
     )
     request = session.get(ExtractionRequest, item.request_id)
     assert request is not None
-    if actor.role == Role.owner and kind == "clip":
+    if kind == "clip" and not may(actor, "clips.download"):
         # Owners handed over the original; clips are the investigation's derivative.
         ensure_visible(False, actor, "clip", object_id)
     settings = get_settings()

@@ -34,7 +34,7 @@ from starlette.requests import ClientDisconnect
 from app.auth import links
 from app.auth.links import refusal_reason
 from app.auth.models import OwnerLink
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, ActorKind
 from app.core import clock, media
 from app.core.config import get_settings
 from app.core.db import get_engine, session_factory, write_session
@@ -114,7 +114,9 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
     if meta.get("token"):
         with session_factory()() as session, session.begin():
             link = links.resolve(session, meta["token"], client_address, path)
-            actor = Actor(kind="link", link_id=link.id, link_request_id=link.request_id, client_address=client_address)
+            actor = Actor(
+                kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address
+            )
         request_id = link.request_id
     else:
         if actor is None:
@@ -156,8 +158,8 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
     now = clock.now()
     upload = ResumableUpload(
         request_id=prepared.request_id,
-        user_id=actor.user_id if actor.kind == "user" else None,
-        link_id=actor.link_id if actor.kind == "link" else None,
+        user_id=actor.user_id if actor.kind == ActorKind.user else None,
+        link_id=actor.link_id if actor.is_link else None,
         length=length,
         offset=0,
         upload_headers=dataclasses.asdict(headers),
@@ -393,7 +395,7 @@ def _completing_actor(upload: ResumableUpload, actor: Actor | None, client_addre
     if reason is not None or link is None or link.request_id != upload.request_id:
         _discard(upload)
         raise NotFound(f"This link is not valid any more ({reason}); the upload was discarded.")
-    return Actor(kind="link", link_id=link.id, link_request_id=link.request_id, client_address=client_address)
+    return Actor(kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address)
 
 
 def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
 from app.custody.checkpoints import CHECKPOINT_TASK
@@ -64,11 +65,14 @@ def sweep_clips(timestamp: int) -> int:
     from sqlalchemy import select
 
     from app.extractions.models import ExtractionRequest
+    from app.extractions.states import RequestStatus
     from app.footage.cutting import make_clip as cut_clip
 
     with read_session() as session:
         waiting = list(
-            session.scalars(select(ExtractionRequest.id).where(ExtractionRequest.status == "footage_received"))
+            session.scalars(
+                select(ExtractionRequest.id).where(ExtractionRequest.status == RequestStatus.footage_received)
+            )
         )
     for request_id in waiting:
         try:
@@ -136,3 +140,13 @@ def sweep_retention(timestamp: int | None = None) -> dict[str, int]:
     if report.refused:
         log.warning("retention: %d objects refused: %s", len(report.refused), report.refused[:5])
     return {"released": len(report.released), "deleted": len(report.deleted), "refused": len(report.refused)}
+
+
+@queue.task(name=RETENTION_FOLLOW_TASK, retry=3)
+def follow_case_retention(case_id: str) -> int:
+    """When a case's retention category changes: extend the locks of its stored evidence (never shorten them)."""
+    from uuid import UUID
+
+    from app.footage.retention import follow_case_retention as follow
+
+    return len(follow(session_factory(), UUID(case_id)))

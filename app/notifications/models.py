@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.core.enum_column import EnumText
 
 
 class Channel(enum.StrEnum):
@@ -45,7 +46,7 @@ class Notification(Base):
     # What the message is about, so a request's messages can be listed and audited.
     subject_type: Mapped[str | None] = mapped_column(Text)
     subject_id: Mapped[UUID | None]
-    status: Mapped[str] = mapped_column(Text, default=OutboxStatus.pending.value)
+    status: Mapped[OutboxStatus] = mapped_column(EnumText(OutboxStatus), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)

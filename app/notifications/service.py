@@ -106,7 +106,7 @@ def enqueue(
         secrets=list(secrets or []),
         subject_type=subject_type,
         subject_id=subject_id,
-        status=OutboxStatus.pending.value,
+        status=OutboxStatus.pending,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -229,7 +229,7 @@ def deliver_one(session: Session, notification: Notification, now: datetime) -> 
         error = str(exc)[:2000]
         attempt.error = notification.last_error = error
         if notification.attempts >= get_settings().notification_max_attempts:
-            attempt.outcome = notification.status = OutboxStatus.failed.value
+            attempt.outcome = notification.status = OutboxStatus.failed
             _scrub(notification)
             log.warning(
                 "notification %s failed for good after %d attempts: %s", notification.id, notification.attempts, error
@@ -245,7 +245,7 @@ def deliver_one(session: Session, notification: Notification, now: datetime) -> 
                 error,
             )
     else:
-        attempt.outcome = notification.status = OutboxStatus.sent.value
+        attempt.outcome = notification.status = OutboxStatus.sent
         notification.sent_at = now
         notification.last_error = None
         _scrub(notification)
@@ -265,7 +265,7 @@ def deliver_due(factory: sessionmaker[Session], now: datetime | None = None, *, 
         with factory() as session, session.begin():
             notification = session.scalar(
                 select(Notification)
-                .where(Notification.status == OutboxStatus.pending.value, Notification.next_attempt_at <= now)
+                .where(Notification.status == OutboxStatus.pending, Notification.next_attempt_at <= now)
                 .order_by(Notification.next_attempt_at, Notification.created_at, Notification.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.permissions import system_actor
 from app.core import clock
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.registry.models import Camera, Consent, Owner
 
@@ -114,7 +115,19 @@ def seed(session: Session, *, owners: int = 300, cameras: int = 3000, rng_seed: 
             consent.withdrawn_at, consent.withdrawn_reason, consent.withdrawn_by = now, "Chủ camera rút lại", "demo"
         consents.append(consent)
     session.add_all(consents)
+    session.flush()
     actor = system_actor("demo")
+    for consent in consents:  # each consent's state in its own event, as the service records one
+        append_event(
+            session,
+            actor=actor.label,
+            action="consent.given",
+            object_type="consent",
+            object_id=consent.id,
+            reason=consent.legal_basis,
+            where=actor.where("cli"),
+            details={"owner_id": str(consent.owner_id), "row": row_state("consents", consent)},
+        )
     append_event(
         session,
         actor=actor.label,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.permissions import POLICY, Actor, allow, ensure_role
+from app.auth.permissions import Actor, allow, ensure_may, may
 from app.auth.schemas import Page
 from app.core import clock
 from app.core.db import SessionDep, read_session, write_session
@@ -95,8 +95,8 @@ async def cameras(
         missing = [n for n, g in zip(("lat", "lon", "radius_m"), given, strict=True) if not g][0]
         raise RuleViolation(missing, "lat, lon and radius_m go together")
     if all(given):
-        if actor.role not in POLICY["cameras.search"]:
-            await run_in_threadpool(ensure_role, actor, "cameras.search")  # records the denial, answers 403
+        if not may(actor, "cameras.search"):
+            await run_in_threadpool(ensure_may, actor, "cameras.search")  # records the denial, answers 403
         if at is not None and at.tzinfo is None:
             raise RuleViolation("at", "needs a UTC offset, e.g. 2026-11-25T08:30:00+07:00")
         assert lat is not None and lon is not None and radius_m is not None

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor, can_see_owner_object, ensure_visible
+from app.auth.permissions import Actor, OwnedBy, can_see_owner_object, ensure_may, ensure_visible, may, owner_scope
 from app.core import clock
-from app.core.errors import Conflict, Forbidden, RuleViolation
+from app.core.errors import Conflict, RuleViolation
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.registry import coverage
 from app.registry.consent import state_at
@@ -73,7 +74,7 @@ def list_owners(
     session: Session, actor: Actor, limit: int, offset: int, search: str | None = None
 ) -> tuple[list[Owner], int]:
     """Owners by name; `search` keeps those whose name, phone, email or register number contains it."""
-    condition = Owner.id == actor.owner_id if actor.role == Role.owner else literal(True)
+    condition = owner_scope(actor, Owner.id)
     if search:
         condition = condition & or_(
             *(
@@ -87,20 +88,16 @@ def list_owners(
 
 
 # -- cameras -------------------------------------------------------------------------------------
-def _may_manage_owner(actor: Actor, owner_id: UUID) -> None:
-    """Admins manage every owner's cameras and consents; an owner account only its own."""
-    if actor.role == Role.admin:
-        return
-    if actor.role == Role.owner and actor.owner_id == owner_id:
-        return
-    raise Forbidden("only an admin or the owner may change this owner's cameras and consents")
+def _may_manage_owner(actor: Actor, owner_id: UUID, action: str = "cameras.write") -> None:
+    """Admins manage every owner's cameras and consents; an owner account only its own (permissions' rule)."""
+    ensure_may(actor, action, OwnedBy(owner_id))
 
 
 def create_camera(session: Session, actor: Actor, body: CameraCreate) -> Camera:
     if session.get(Owner, body.owner_id) is None:
         raise RuleViolation("owner_id", f"owner {body.owner_id} does not exist")
     _may_manage_owner(actor, body.owner_id)
-    if body.programme == "police" and actor.role != Role.admin:
+    if body.programme == "police" and not may(actor, "cameras.police"):
         raise RuleViolation("programme", "only an admin may register a police-managed camera")
     if body.external_id and session.scalar(select(Camera.id).where(Camera.external_id == body.external_id)):
         raise Conflict(f"a camera with external_id {body.external_id!r} exists", extra={"field": "external_id"})
@@ -133,7 +130,7 @@ def update_camera(session: Session, actor: Actor, camera_id: UUID, body: CameraU
             "indoor",
         }:
             raise RuleViolation(name, "may not be null")
-    if changes.get("programme") == "police" and actor.role != Role.admin:
+    if changes.get("programme") == "police" and not may(actor, "cameras.police"):
         raise RuleViolation("programme", "only an admin may make a camera police-managed")
     for name, value in changes.items():
         setattr(camera, name, value)
@@ -169,7 +166,7 @@ def valid_consent_at(session: Session, camera_id: UUID, at: datetime) -> Consent
 def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCreate) -> Consent:
     """Record a consent (append-only); a custody event keeps who recorded it and on which terms."""
     owner = get_owner(session, actor, owner_id)
-    _may_manage_owner(actor, owner.id)
+    _may_manage_owner(actor, owner.id, "consents.write")
     if body.camera_id is not None:
         camera = session.get(Camera, body.camera_id)
         if camera is None or camera.owner_id != owner.id:
@@ -204,6 +201,7 @@ def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCr
             "valid_from": body.valid_from.isoformat(),
             "valid_until": body.valid_until.isoformat() if body.valid_until else None,
             "terms_version": body.terms_version,
+            "row": row_state("consents", consent),
         },
     )
     return consent
@@ -213,7 +211,7 @@ def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: s
     consent = session.scalar(select(Consent).where(Consent.id == consent_id).with_for_update())
     ensure_visible(consent is not None and can_see_owner_object(actor, consent.owner_id), actor, "consent", consent_id)
     assert consent is not None
-    _may_manage_owner(actor, consent.owner_id)
+    _may_manage_owner(actor, consent.owner_id, "consents.write")
     if consent.withdrawn_at is not None:
         raise Conflict(f"consent {consent_id} was already withdrawn at {consent.withdrawn_at.isoformat()}")
     consent.withdrawn_at = clock.now()
@@ -227,7 +225,7 @@ def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: s
         object_id=consent.id,
         reason=reason,
         where=actor.where(),
-        details={"owner_id": str(consent.owner_id)},
+        details={"owner_id": str(consent.owner_id), "row": row_state("consents", consent)},
     )
     return consent
 
@@ -242,10 +240,18 @@ search = coverage.search
 search_page = coverage.search_page
 
 
+def search_for(
+    session: Session, actor: Actor, lat: float, lon: float, radius_m: float, at: datetime, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The coverage search as an actor asks it (the case map): only for the roles POLICY lets search cameras."""
+    ensure_may(actor, "cameras.search")
+    return coverage.search(session, lat, lon, radius_m, at, limit, offset)
+
+
 def list_cameras(
     session: Session, actor: Actor, limit: int, offset: int, owner_id: UUID | None = None
 ) -> tuple[list[Camera], int]:
-    condition = Camera.owner_id == actor.owner_id if actor.role == Role.owner else literal(True)
+    condition = owner_scope(actor, Camera.owner_id)
     if owner_id is not None:
         condition = condition & (Camera.owner_id == owner_id)
     total = session.scalar(select(func.count()).select_from(Camera).where(condition)) or 0

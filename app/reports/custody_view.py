@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, Reach, may, unit_reach, unit_scope
 from app.cases.models import Case
 from app.custody.bundle_parts import exported_event
 from app.custody.models import CustodyEvent
@@ -21,11 +20,10 @@ from app.footage.models import Clip, Original
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
     """Auditors and admins read the whole log; investigators and supervisors the events of their unit's cases."""
-    if actor.role in (Role.auditor, Role.admin):
-        return true()
-    if actor.role in (Role.investigator, Role.supervisor) and actor.unit_id is not None:
-        return CustodyEvent.case_id.in_(select(Case.id).where(Case.unit_id == actor.unit_id))
-    return false()
+    within_units = unit_scope(actor, Case.unit_id)
+    if unit_reach(actor)[0] == Reach.all:
+        return within_units  # events of no case too
+    return CustodyEvent.case_id.in_(select(Case.id).where(within_units))
 
 
 def list_events(
@@ -71,7 +69,7 @@ def owner_ledger(session: Session, actor: Actor, limit: int, offset: int) -> tup
     """Every event on the footage an owner provided and on what was derived from it (views, downloads, clips)."""
     from sqlalchemy import func
 
-    if actor.role != Role.owner or actor.owner_id is None:
+    if not may(actor, "custody.ledger") or actor.owner_id is None:
         return [], 0
     requests = select(ExtractionRequest.id).where(ExtractionRequest.owner_id == actor.owner_id)
     originals = select(Original.id).where(Original.request_id.in_(requests))

@@ -21,7 +21,8 @@ from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import OwnerLink, Unit, User
+from app.auth.models import OwnerLink, Role, Unit, User
+from app.auth.permissions import acts_for_owner
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 from app.registry.models import Camera, Owner
@@ -197,7 +198,7 @@ class Names:
         if person is None:
             return translate(locale, UNKNOWN_PERSON)
         role = translate(locale, person.role)
-        if person.role == "owner":
+        if acts_for_owner(Role(person.role)):
             return SEPARATOR.join(p for p in (person.full_name, role, person.owner) if p)
         parts = (role, person.unit) if for_owner else (person.full_name, role, person.unit)
         return SEPARATOR.join(p for p in parts if p)

@@ -11,11 +11,11 @@ from uuid import UUID
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, may
 from app.cases.models import Case
 from app.core.errors import RuleViolation
 from app.extractions.models import ExtractionRequest
+from app.extractions.states import RequestStatus
 from app.footage.models import Original
 from app.registry.models import Camera
 
@@ -24,7 +24,7 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
     """Requests filed in [start, end) and cases closed in it, by status, district and unit."""
     if end <= start:
         raise RuleViolation("to", "must be after from")
-    if actor.role == Role.supervisor:
+    if not may(actor, "stats.all_units"):
         if unit_id is not None and unit_id != actor.unit_id:
             raise RuleViolation("unit_id", "a supervisor sees only their own unit")
         unit_id = actor.unit_id
@@ -43,8 +43,8 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
         .where(*request_filter)
     ).all()
     by_status = Counter(r.status for r in rows)
-    answered = [r for r in rows if r.responded_at is not None and r.status != "cancelled"]
-    approvals = [r for r in answered if r.status != "denied"]  # approved, or approved and since moved on
+    answered = [r for r in rows if r.responded_at is not None and r.status != RequestStatus.cancelled]
+    approvals = [r for r in answered if r.status != RequestStatus.denied]  # approved, or approved and since moved on
     response_hours = [(r.responded_at - r.created_at).total_seconds() / 3600 for r in answered]
     extractions = (
         session.scalar(
@@ -72,7 +72,7 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
         "extractions": int(extractions),
         "median_owner_response_hours": round(statistics.median(response_hours), 2) if response_hours else None,
         "approval_rate": round(len(approvals) / len(answered), 3) if answered else None,
-        "expired_before_answer": by_status.get("expired", 0),
+        "expired_before_answer": by_status.get(RequestStatus.expired, 0),
         "cases_closed": len(closed),
         "cases_clarified_with_footage": sum(1 for c in closed if c.footage_contributed),
         "by_district": {k: dict(sorted(v.items())) for k, v in sorted(districts.items())},

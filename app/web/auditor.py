@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth.permissions import POLICY, Actor, ensure_role
+from app.auth.permissions import Actor, ensure_role, may
 from app.cases import service as cases
 from app.core.db import SessionDep
 from app.core.http import content_disposition
@@ -130,7 +130,7 @@ def custody_browser(
         "invalid": invalid,
         "previous_query": filters.query(max(filters.offset - filters.limit, 0)) if filters.offset > 0 else None,
         "next_query": filters.query(filters.offset + filters.limit) if filters.offset + filters.limit < total else None,
-        "may_verify": actor.role in POLICY["custody.verify"],
+        "may_verify": may(actor, "custody.verify"),
         **_checkpoint(session),
     }
     return render(request, "audit_custody.html", context, status=422 if invalid else 200)
@@ -179,7 +179,7 @@ def case_page(request: Request, case_id: UUID, session: SessionDep, actor: WebAc
 
 
 def _may_export(actor: Actor) -> bool:
-    return actor.role in POLICY["reports.export"]
+    return may(actor, "reports.export")
 
 
 @router.post("/audit/cases/{case_id}/export")

@@ -175,7 +175,9 @@ def file_area_request(
 def case_cameras(case_id: UUID, session: SessionDep, actor: WebActor) -> JSONResponse:
     """Cameras within 500 m of the incident for the case map, soonest overwrite first."""
     case = cases.get_case(session, actor, case_id)
-    hits, total = registry.search(session, case.incident_lat, case.incident_lon, 500, case.incident_start, 300, 0)
+    hits, total = registry.search_for(
+        session, actor, case.incident_lat, case.incident_lon, 500, case.incident_start, 300, 0
+    )
     items = [
         {
             "id": str(h["id"]),

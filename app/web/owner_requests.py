@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role
-from app.auth.permissions import Actor, record_denial
+from app.auth.permissions import Actor, may, record_denial
 from app.core.db import SessionDep, write_session
 from app.core.errors import Forbidden
 from app.core.idempotency import IdempotencyKey
@@ -41,7 +40,7 @@ WAITING_FOR_UPLOAD = ("approved", "partially_approved", "footage_mismatch")
 
 def owner_actor(request: Request, actor: WebActor) -> Actor:
     """Owner pages open only for an owner account linked to an owner record (403 for other roles, logged)."""
-    if actor.role != Role.owner or actor.owner_id is None:
+    if not may(actor, "owner.pages") or actor.owner_id is None:
         record_denial(request, actor, "owner.pages")
         raise Forbidden("These pages are for camera owners with an account.")
     return actor

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.auth import tokens
-from app.auth.permissions import Actor, actor_from_token, client_address
+from app.auth.permissions import Actor, actor_from_token, client_address, may
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.web import i18n
@@ -47,13 +47,16 @@ def locale_of(request: Request) -> str:
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
     locale = locale_of(request)
+    actor: Actor | None = getattr(request.state, "actor", None)
     session_token = request.cookies.get(SESSION_COOKIE)
     base = {
         "locale": locale,
         "locales": i18n.LOCALES,
         "csrf_token": tokens.csrf_token(session_token) if session_token else "",
         "fmt_time": lambda value, tz="Asia/Ho_Chi_Minh": i18n.format_local(value, tz, locale),
-        "actor": getattr(request.state, "actor", None),
+        "actor": actor,
+        # what the page offers follows the role table: may("action") is POLICY's answer for the signed-in actor
+        "may": lambda action: actor is not None and may(actor, action),
     }
     response: HTMLResponse = templates_for(locale).TemplateResponse(
         request, template, {**base, **(context or {})}, status_code=status

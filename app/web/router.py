@@ -9,8 +9,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
-from app.auth.models import Role
-from app.auth.permissions import client_address
+from app.auth.permissions import client_address, may
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import TooManyRequests, Unauthorized
@@ -80,7 +79,7 @@ def switch_language(request: Request, code: str) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: WebActor) -> Response:
-    if actor.role == Role.owner:
+    if may(actor, "owner.pages"):
         return RedirectResponse("/owner/requests", status_code=303)  # an owner's home is their requests
     return render(request, "home.html", {"role": actor.role})
 

@@ -1,9 +1,9 @@
 """owners: an optional external id (the programme's own register number), unique, so a camera import can name an
 owner by it (or by phone) instead of by the database id.
 
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-03 09:00:00
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-04 12:00:00
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

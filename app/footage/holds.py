@@ -1,0 +1,101 @@
+"""Manual legal holds on a case's evidence: placed and released with a reason, each object's hold logged.
+
+A supervisor of the case's unit or an admin places one (e.g. during an appeal): every live original and clip of
+the case gets the S3 legal hold (already on while the case is open) and a custody event `legal_hold.placed`.
+Releasing it never releases the hold an open case keeps: while the case is open each object's hold stays on and
+its event `legal_hold.manual_released` says so; on a closed case the hold comes off in S3, then the row and the
+event `legal_hold.released` record it. The retention sweep (app/footage/retention.py) releases nothing of a case
+under a manual hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import Actor
+from app.cases import service as cases
+from app.cases.models import Case, CaseStatus
+from app.core.storage import get_storage
+from app.custody.rows import row_state
+from app.custody.service import append_event
+from app.extractions.models import ExtractionRequest
+from app.footage.models import Clip, Original
+
+
+def live_evidence(session: Session, case_id: UUID) -> list[Original | Clip]:
+    """The case's originals and clips still stored (not deleted at the end of retention), locked for update."""
+    found: list[Original | Clip] = []
+    for model in (Original, Clip):
+        found.extend(
+            session.scalars(
+                select(model)
+                .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
+                .where(ExtractionRequest.case_id == case_id, model.deleted_at.is_(None))
+                .order_by(model.id)
+                .with_for_update(of=model)
+            )
+        )
+    return found
+
+
+def _record(
+    session: Session, actor: Actor, action: str, case: Case, row: Original | Clip, reason: str, **details: Any
+) -> None:
+    table = "clips" if isinstance(row, Clip) else "originals"
+    append_event(
+        session,
+        actor=actor.label,
+        action=action,
+        object_type=table[:-1],
+        object_id=row.id,
+        sha256=row.sha256,
+        version_id=row.version_id,
+        case_id=case.id,
+        reason=reason,
+        where=actor.where(),
+        details={"object_key": row.object_key, **details, "row": row_state(table, row)},
+    )
+
+
+def place_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str) -> dict[str, Any]:
+    """Place a manual legal hold on every stored object of the case (S3 first, then row and event per object)."""
+    case = cases.set_manual_hold(session, actor, case_id, reason, on=True)
+    rows = live_evidence(session, case.id)
+    store = get_storage()
+    for row in rows:
+        store.set_legal_hold(row.object_key, row.version_id, True)
+        row.legal_hold = True
+        _record(session, actor, "legal_hold.placed", case, row, reason, manual=True)
+    return _summary(case, rows)
+
+
+def release_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str) -> dict[str, Any]:
+    """Release the manual legal hold; an open case keeps its objects held, a closed case's come off."""
+    case = cases.set_manual_hold(session, actor, case_id, reason, on=False)
+    rows = live_evidence(session, case.id)
+    store = get_storage()
+    keep = case.status == CaseStatus.open.value
+    for row in rows:
+        if keep:
+            _record(session, actor, "legal_hold.manual_released", case, row, reason, kept="the case is open")
+            continue
+        store.set_legal_hold(row.object_key, row.version_id, False)
+        row.legal_hold = False
+        _record(session, actor, "legal_hold.released", case, row, reason, manual=True)
+    return _summary(case, rows)
+
+
+def _summary(case: Case, rows: list[Original | Clip]) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "manual_hold": case.manual_hold_reason is not None,
+        "reason": case.manual_hold_reason,
+        "objects": [
+            {"object_type": "clip" if isinstance(r, Clip) else "original", "id": r.id, "legal_hold": r.legal_hold}
+            for r in rows
+        ],
+    }
