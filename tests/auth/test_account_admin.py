@@ -50,6 +50,11 @@ def test_deactivate_refuses_tokens_and_reactivation_does_not_revive_them(client:
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
     kinds = _events(officer.email)
     assert "user_deactivated" in kinds and "user_reactivated" in kinds
+    # every change went through the custody log, so verification finds the user's row as the log says
+    edited = client.patch(f"/api/v1/users/{officer.id}", headers=admin.headers, json={"role": "supervisor"})
+    assert edited.status_code == 200 and edited.json()["role"] == "supervisor"
+    verified = client.post("/api/v1/custody/verify", headers=admin.headers).json()
+    assert not [p for p in verified["problems"] if str(officer.id) in str(p)], verified["problems"]
 
 
 def test_reset_link_sets_a_password_once(client: TestClient) -> None:
