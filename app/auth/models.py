@@ -49,10 +49,14 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped to revoke every token issued before (logout, password change, deactivation).
     token_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The pages' language the user picked, whatever browser they sign in from; None until they pick one (then the
+    # browser's language switch, else Vietnamese).
+    locale: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (
         CheckConstraint("role IN ('admin','investigator','supervisor','owner','auditor')", name="role_known"),
+        CheckConstraint("locale IS NULL OR locale IN ('vi','en')", name="locale_known"),
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint("role NOT IN ('investigator','supervisor') OR unit_id IS NOT NULL", name="staff_have_unit"),
         CheckConstraint("role <> 'owner' OR owner_id IS NOT NULL", name="owner_has_owner_id"),

@@ -59,6 +59,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "requests.file": frozenset({INV}),
     "requests.respond": frozenset({OWN, ADM}),
     "requests.cancel": frozenset({INV}),
+    "requests.close": frozenset({INV}),
     "links.manage": frozenset({INV}),
     # evidence
     "footage.upload": frozenset({OWN}),
@@ -448,6 +449,11 @@ def _cancel_request(actor: Actor, request: ScopedRequest) -> None:
     _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may cancel a request")
 
 
+def _close_request(actor: Actor, request: ScopedRequest) -> None:
+    _see_request(actor, request)
+    _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may close a request")
+
+
 def _issue_link(actor: Actor, request: ScopedRequest) -> None:
     _see_request(actor, request)
     _of_own_unit(actor, request.unit_id, "only an investigator of the filing unit may issue owner links")
@@ -486,6 +492,7 @@ OBJECT_RULES: dict[str, Callable[[Actor, Any], None]] = {
     "requests.file": _file_on_case,
     "requests.respond": _answer_request,
     "requests.cancel": _cancel_request,
+    "requests.close": _close_request,
     "links.issue": _issue_link,
     "links.revoke": _revoke_link,
     "footage.upload": _upload_footage,

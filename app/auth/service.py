@@ -401,3 +401,22 @@ def ensure_first_admin(session: Session) -> str | None:
     session.flush()
     _record_user(session, admin, "user.created")
     return None if settings.admin_password else password
+
+
+LOCALES = ("vi", "en")
+
+
+def user_locale(session: Session, user_id: UUID) -> str | None:
+    """The language the user picked for the pages; None until they pick one."""
+    locale = session.scalar(select(User.locale).where(User.id == user_id))
+    return locale if locale in LOCALES else None
+
+
+def set_locale(session: Session, user_id: UUID, locale: str) -> None:
+    """Remember the user's language: every browser they sign in from shows it."""
+    if locale not in LOCALES:
+        raise RuleViolation("locale", f"one of {', '.join(LOCALES)}")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    user.locale = locale

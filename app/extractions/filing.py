@@ -26,9 +26,10 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, DomainError, RuleViolation
 from app.custody import data_check
+from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
-from app.extractions.service import move, new_link
+from app.extractions.service import move, new_link, revoke_live_links
 from app.extractions.states import ACTIVE, IN_OWNERS_HANDS, RequestStatus
 from app.notifications import service as notifications
 from app.registry import service as registry
@@ -297,3 +298,72 @@ def _camera_entry(camera: Camera, request: ExtractionRequest) -> dict[str, Any]:
         "request_id": str(request.id),
         "status": request.status,
     }
+
+
+# -- after filing: a new link, a second request --------------------------------------------------
+def _filing_investigator(session: Session, actor: Actor, request_id: UUID, action: str) -> ExtractionRequest:
+    from app.extractions.service import get_request
+
+    request = get_request(session, actor, request_id, for_update=True)
+    ensure_may(actor, action, request)
+    return request
+
+
+def resend_link(session: Session, actor: Actor, request_id: UUID) -> ExtractionRequest:
+    """Send the owner the request again with a new one-time link; the links sent before stop working."""
+    request = _filing_investigator(session, actor, request_id, "links.issue")
+    if request.status not in IN_OWNERS_HANDS:
+        raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
+    revoke_live_links(session, actor, request)
+    notify_owners(session, actor, [request])
+    return request
+
+
+def link_for_display(session: Session, actor: Actor, request_id: UUID) -> tuple[ExtractionRequest, str, Any]:
+    """A new one-time link to show the owner on the officer's screen (a QR code, for owners without email): the
+    links before it stop working, and the display is recorded in the custody log. Returns (request, url, expiry)."""
+    request = _filing_investigator(session, actor, request_id, "links.issue")
+    if request.status not in IN_OWNERS_HANDS:
+        raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
+    revoke_live_links(session, actor, request)
+    link, token = new_link(session, actor, request)
+    append_event(
+        session,
+        actor=actor.label,
+        action="owner_link.displayed",
+        object_type="request",
+        object_id=request.id,
+        case_id=request.case_id,
+        reason="shown as a QR code to the owner",
+        where=actor.where("web"),
+        details={"link_id": str(link.id), "expires_at": link.expires_at.isoformat()},
+    )
+    return request, links.link_url(token), link.expires_at
+
+
+def re_request(
+    session: Session, actor: Actor, request_id: UUID, window_start: datetime, window_end: datetime
+) -> ExtractionRequest:
+    """After footage that does not cover the window: withdraw the request and ask the same camera again for the
+    window given (the same purpose and legal basis), the owner told with a new link."""
+    old = _filing_investigator(session, actor, request_id, "requests.cancel")
+    if old.status != S.footage_mismatch.value:
+        raise Conflict(f"a {old.status} request cannot become re_requested; only after a footage mismatch")
+    case = _open_case_for_filing(session, actor, old.case_id)
+    camera = session.get(Camera, old.camera_id)
+    assert camera is not None
+    move(session, old, S.cancelled, actor, "asked again: the footage did not cover the window")
+    request = _file(
+        session,
+        actor,
+        case,
+        camera,
+        window_start,
+        window_end,
+        old.purpose,
+        old.legal_basis,
+        old.priority,
+        group_id=old.group_id,
+    )
+    notify_owners(session, actor, [request])
+    return request

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth import links
+from app.auth.models import OwnerLink
 from app.auth.permissions import Actor, ensure_may, ensure_visible
 from app.core import clock
 from app.core.errors import Conflict, NotFound, RuleViolation
@@ -134,6 +135,20 @@ def cancel(session: Session, actor: Actor, request_id: UUID, reason: str) -> Ext
     return request
 
 
+CLOSE_RESULTS = ("useful", "not_useful", "no_footage")
+
+
+def close(session: Session, actor: Actor, request_id: UUID, result: str, reason: str | None) -> ExtractionRequest:
+    """The filing unit's investigator closes a request whose footage came (clip ready or delivered) or will not
+    be usable (a mismatch, a file awaiting conversion), saying whether it was useful."""
+    if result not in CLOSE_RESULTS:
+        raise RuleViolation("result", f"one of {', '.join(CLOSE_RESULTS)}")
+    request = get_request(session, actor, request_id, for_update=True)
+    ensure_may(actor, "requests.close", request)
+    move(session, request, S.closed, actor, reason or result, details={"result": result})
+    return request
+
+
 # -- owner links -----------------------------------------------------------------------------
 def issue_link(session: Session, actor: Actor, request_id: UUID) -> tuple[Any, str]:
     request = get_request(session, actor, request_id)
@@ -157,6 +172,33 @@ def new_link(session: Session, actor: Actor, request: ExtractionRequest) -> tupl
         details={"link_id": str(link.id), "expires_at": link.expires_at.isoformat()},
     )
     return link, token
+
+
+def revoke_live_links(session: Session, actor: Actor, request: ExtractionRequest) -> int:
+    """Revoke every link of the request still usable (before a new one replaces it), each revocation logged."""
+    now = clock.now()
+    live = session.scalars(
+        select(OwnerLink).where(
+            OwnerLink.request_id == request.id,
+            OwnerLink.revoked_at.is_(None),
+            OwnerLink.completed_at.is_(None),
+            OwnerLink.expires_at > now,
+        )
+    ).all()
+    for link in live:
+        links.revoke(session, link.id)
+        append_event(
+            session,
+            actor=actor.label,
+            action="owner_link.revoked",
+            object_type="request",
+            object_id=request.id,
+            case_id=request.case_id,
+            reason="replaced by a new link",
+            where=actor.where(),
+            details={"link_id": str(link.id)},
+        )
+    return len(live)
 
 
 def revoke_link(session: Session, actor: Actor, request_id: UUID, link_id: UUID) -> None:

@@ -45,7 +45,8 @@ TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
     # An investigator uploads the converted file (a derivative of the kept original) and clipping proceeds from it;
     # or gives up on the file.
     S.needs_conversion: frozenset({S.footage_received, S.cancelled, S.closed}),
-    S.clip_ready: frozenset({S.delivered}),
+    # The investigator may close a request once its clip is cut, whether or not it was downloaded yet.
+    S.clip_ready: frozenset({S.delivered, S.closed}),
     S.delivered: frozenset({S.closed}),
     S.denied: frozenset(),
     S.expired: frozenset(),
@@ -63,6 +64,9 @@ IN_OWNERS_HANDS: frozenset[RequestStatus] = frozenset(
 # A request that still blocks a second request for the same camera and an overlapping window of the same case:
 # every state but the final ones (a delivered clip already answers the need).
 ACTIVE: frozenset[RequestStatus] = frozenset(set(S) - TERMINAL)
+
+# The investigator may close the request from here (the footage came, or it will not be usable).
+CLOSABLE: frozenset[RequestStatus] = frozenset(state for state, nexts in TRANSITIONS.items() if S.closed in nexts)
 
 # The owner has answered (for response-time statistics and reminders).
 ANSWERED: frozenset[RequestStatus] = frozenset({S.approved, S.partially_approved, S.denied})

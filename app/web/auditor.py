@@ -21,8 +21,9 @@ from app.core.pagination import MAX_LIMIT
 from app.custody import checkpoints
 from app.reports import custody_view
 from app.reports import service as reports
+from app.reports.names import names_for_events, reason_words, translate
 from app.web.forms import local_to_utc
-from app.web.pages import WebActor, check_csrf, render
+from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,9 +78,29 @@ def _parse_filters(form: dict[str, str]) -> tuple[EventFilters, list[str]]:
     return filters, errors
 
 
-def _with_times(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Exported events carry their time as canonical text; the page shows it in a labelled zone."""
-    return [{**e, "at_time": datetime.fromisoformat(e["at"])} for e in events]
+def _with_words(session: Session, events: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:
+    """Exported events carry their time as canonical text and name actors and objects by id; the page shows the
+    time in a labelled zone and people, cameras and footage by name (the ids stay in a technical block)."""
+    names = names_for_events(session, events)
+    return [
+        {
+            **e,
+            "at_time": datetime.fromisoformat(e["at"]),
+            "actor_words": names.actor(str(e["actor"]), locale),
+            "action_words": translate(locale, str(e["action"])),
+            "object_words": names.object(e.get("object_type"), e.get("object_id"), locale),
+            "reason_words": reason_words(e.get("reason"), locale),
+            "case_words": names.case(_uuid(e.get("case_id")), locale) if e.get("case_id") else "",
+        }
+        for e in events
+    ]
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 @router.get("/audit/custody", response_class=HTMLResponse)
@@ -124,7 +145,7 @@ def custody_browser(
         offset=filters.offset,
     )
     context = {
-        "events": _with_times(events),
+        "events": _with_words(session, events, locale_of(request)),
         "total": total,
         "filters": filters,
         "invalid": invalid,

@@ -35,13 +35,13 @@ def translations(locale: str) -> Translations:
     return Translations(fp=buffer)
 
 
-def pick_locale(requested: str | None, accept_language: str | None) -> str:
-    if requested in LOCALES:
-        return str(requested)
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
+def pick_locale(chosen: str | None, saved: str | None = None) -> str:
+    """The pages' language: what the signed-in user saved, else what this browser chose (the language switch's
+    cookie), else Vietnamese. The browser's own language settings are not consulted: a police station's
+    computer set to English still shows Vietnamese until its user picks English."""
+    for code in (saved, chosen):
         if code in LOCALES:
-            return code
+            return str(code)
     return DEFAULT_LOCALE
 
 

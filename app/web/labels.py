@@ -65,3 +65,25 @@ LEDGER_LABELS = (
     N_("clip.created"),
     N_("clip.download_link_issued"),
 )
+
+# Investigator and auditor pages: custody actions and outcomes not worded above, the reasons the system writes
+# for the investigator's own actions, and how a camera's view relates to the incident.
+CUSTODY_LABELS = (
+    N_("cameras.imported"),
+    N_("orphan.object_removed"),
+    N_("orphan.row_found"),
+    N_("owner_link.displayed"),
+    N_("registry.demo_seeded"),
+    N_("retention_category.created"),
+    N_("outcome_ok"),
+    N_("outcome_missing"),
+    N_("outcome_removed"),
+    N_("replaced by a new link"),
+    N_("asked again: the footage did not cover the window"),
+    N_("shown as a QR code to the owner"),
+)
+
+# What a custody event touched, when it is no footage, request, camera or case (those are named).
+OBJECT_LABELS = (N_("consent"), N_("retention_category"), N_("camera_import"), N_("object"))
+
+COVERAGE_LABELS = (N_("faces the place"), N_("faces away"), N_("direction unknown"))

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app.auth import service as auth
 from app.auth import tokens
 from app.auth.permissions import Actor, actor_from_token, client_address, may
 from app.core.db import SessionDep
@@ -42,7 +43,8 @@ class CsrfRejected(DomainError):
 
 
 def locale_of(request: Request) -> str:
-    return i18n.pick_locale(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    """The page's language: the signed-in user's saved choice (read by `web_actor`), else the browser's switch."""
+    return i18n.pick_locale(request.cookies.get(LANG_COOKIE), getattr(request.state, "user_locale", None))
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
@@ -71,6 +73,8 @@ def web_actor(request: Request, session: SessionDep) -> Actor:
     if actor is None:
         raise LoginRequired("Sign in to continue.")
     request.state.actor = actor
+    if actor.user_id is not None:
+        request.state.user_locale = auth.user_locale(session, actor.user_id)
     return actor
 
 

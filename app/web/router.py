@@ -9,11 +9,11 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
-from app.auth.permissions import client_address, may
+from app.auth.permissions import actor_from_token, client_address, may
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import TooManyRequests, Unauthorized
-from app.web import i18n
+from app.web import i18n, investigator
 from app.web.pages import LANG_COOKIE, SESSION_COOKIE, WebActor, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -69,19 +69,28 @@ def logout(request: Request, session: SessionDep, actor: WebActor, csrf_token: A
 
 
 @router.get("/lang/{code}")
-def switch_language(request: Request, code: str) -> Response:
+def switch_language(request: Request, code: str, session: SessionDep) -> Response:
+    """Switch the pages' language: for this browser (a cookie) and, when signed in, for the user everywhere."""
     back = request.headers.get("referer") or "/"
     response = RedirectResponse(back if back.startswith(("/", get_settings().public_base_url)) else "/", 303)
     if code in i18n.LOCALES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+        token = request.cookies.get(SESSION_COOKIE)
+        actor = actor_from_token(session, token, client_address(request)) if token else None
+        if actor is not None and actor.user_id is not None:
+            auth.set_locale(session, actor.user_id, code)
     return response
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, actor: WebActor) -> Response:
+def home(request: Request, session: SessionDep, actor: WebActor) -> Response:
+    """Owners go to their requests; a unit's staff see its open requests, the ones at risk first."""
     if may(actor, "owner.pages"):
         return RedirectResponse("/owner/requests", status_code=303)  # an owner's home is their requests
-    return render(request, "home.html", {"role": actor.role})
+    context: dict[str, object] = {"role": actor.role}
+    if actor.unit_id is not None and may(actor, "cases.read"):
+        context.update(investigator.dashboard(session, actor))
+    return render(request, "home.html", context)
 
 
 def install(app: FastAPI) -> None:
@@ -90,11 +99,21 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from app.web import admin, admin_registry, auditor, error_pages, investigator, owner, owner_registry, owner_requests
+    from app.web import (
+        admin,
+        admin_registry,
+        auditor,
+        error_pages,
+        investigator_requests,
+        owner,
+        owner_registry,
+        owner_requests,
+    )
     from app.web.pages import LoginRequired
 
     app.include_router(router)
     app.include_router(investigator.router)
+    app.include_router(investigator_requests.router)
     app.include_router(owner.router)
     app.include_router(owner_requests.router)
     app.include_router(owner_registry.router)
