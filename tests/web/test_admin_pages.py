@@ -60,7 +60,7 @@ def test_admin_creates_a_unit_and_a_user_and_sees_a_duplicate_refused_inline(cli
     assert f">{email}</td>" in found and "Số người dùng tìm thấy" in found
     assert "Đã tạo người dùng" not in client.get("/admin/users?created=nobody@example.org").text
     duplicate = client.post("/admin/users", data={**form, "full_name": "Người khác"})
-    assert duplicate.status_code == 422 and 'role="alert"' in duplicate.text and "already exists" in duplicate.text
+    assert duplicate.status_code == 422 and 'role="alert"' in duplicate.text and "Đã có người dùng" in duplicate.text
     assert f'value="{email}"' in duplicate.text and 'value="Người khác"' in duplicate.text  # the form is kept
     assert "một mật khẩu đủ dài" not in duplicate.text  # but not the password
     no_unit = client.post("/admin/users", data={**form, "email": f"x-{email}", "unit_id": ""})
