@@ -223,8 +223,9 @@ def consent_on_behalf(
             valid_from=valid_from,
             valid_until=until,
             terms_version=terms_version.strip() or PAPER_TERMS,
-            legal_basis=f"paper consent form no. {reference}",
-            given_by=f"{signed_by.strip() or '-'} (paper form {reference}, recorded by {actor.email})",
+            # Stored words are the programme's language, as on the paper form itself.
+            legal_basis=f"Phiếu đồng ý bằng giấy số {reference}",
+            given_by=f"{signed_by.strip() or '-'} (phiếu giấy số {reference}, ghi nhận bởi {actor.email})",
         )
         return registry.give_consent(session, actor, owner_id, body)
 
