@@ -111,6 +111,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # X-Recording-Start may be left out (the file or its name may carry it): an unknown request is a 404.
     ("PUT", "/api/v1/requests/{request_id}/original"): only("owner", ok=404),
     ("PUT", "/api/v1/respond/{token}/original"): by_link(404),
+    # An export in several files: each file, then "complete", by the owner or through the link.
+    ("POST", "/api/v1/requests/{request_id}/originals"): only("owner", ok=422),  # the probe names no file
+    ("POST", "/api/v1/requests/{request_id}/originals/complete"): only("owner", ok=404),
+    ("POST", "/api/v1/respond/{token}/originals"): by_link(422),
+    ("POST", "/api/v1/respond/{token}/originals/complete"): by_link(404),
     ("POST", "/api/v1/requests/{request_id}/clock-checks"): only("owner", "investigator", ok=422),
     ("POST", "/api/v1/requests/{request_id}/clock-checks/photo"): only("owner", "investigator", ok=422),
     ("GET", "/api/v1/requests/{request_id}/clock-checks"): Row(ALL, 404),
