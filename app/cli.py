@@ -208,6 +208,55 @@ def create_user(
         embedded.stop_backends(started)
 
 
+def _account_command(email: str, change: str) -> None:
+    """Deactivate, reactivate or reset the password of the user who signs in as EMAIL (recorded as security
+    events, with no admin named: the command line is the operator's)."""
+    import app.models  # noqa: F401 - every mapper, so the user's relationships resolve in a fresh process
+    from app.auth import service as auth
+    from app.core import embedded
+    from app.core.db import write_session
+    from app.core.errors import DomainError
+
+    started = embedded.start_missing_backends(need_s3=False)
+    try:
+        with write_session() as session:
+            user = auth.user_by_email(session, email)
+            if change == "deactivate":
+                auth.deactivate_user(session, user.id, None, "cli")
+                typer.echo(f"deactivated {user.email}: every token they hold is refused")
+            elif change == "reactivate":
+                auth.reactivate_user(session, user.id, None, "cli")
+                typer.echo(f"reactivated {user.email}: they sign in afresh (earlier tokens stay refused)")
+            else:
+                reset = auth.start_password_reset(session, user.id, None, "cli")
+                typer.echo(f"password reset link for {user.email} (sent by email too; works once):")
+                typer.echo(f"  {reset.url}")
+                typer.echo(f"  valid until {reset.expires_at.isoformat()}")
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        embedded.stop_backends(started)
+
+
+@cli.command("deactivate-user")
+def deactivate_user(email: Annotated[str, typer.Argument(help="Sign-in email.")]) -> None:
+    """Stop a user signing in; their tokens are refused at once."""
+    _account_command(email, "deactivate")
+
+
+@cli.command("reactivate-user")
+def reactivate_user(email: Annotated[str, typer.Argument(help="Sign-in email.")]) -> None:
+    """Let a deactivated user sign in again (tokens from before stay refused)."""
+    _account_command(email, "reactivate")
+
+
+@cli.command("reset-password")
+def reset_password(email: Annotated[str, typer.Argument(help="Sign-in email.")]) -> None:
+    """Print a one-time, expiring password-reset link for a user and send it to their email."""
+    _account_command(email, "reset")
+
+
 @cli.command()
 def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",

@@ -38,6 +38,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "units.write": frozenset({ADM}),
     "users.read": frozenset({ADM}),
     "users.write": frozenset({ADM}),
+    "users.deactivate": frozenset({ADM}),
+    "users.reset_password": frozenset({ADM}),
     # registry
     "owners.read": EVERYONE,
     "owners.write": frozenset({ADM}),

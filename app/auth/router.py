@@ -9,7 +9,17 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.auth import service
 from app.auth.models import User
 from app.auth.permissions import Actor, CurrentActor, allow, client_address
-from app.auth.schemas import MeRead, Page, TokenRead, UnitCreate, UnitRead, UserCreate, UserRead
+from app.auth.schemas import (
+    MeRead,
+    Page,
+    PasswordResetRead,
+    TokenRead,
+    UnitCreate,
+    UnitRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
 from app.core.db import SessionDep
 from app.core.pagination import PageDep
 
@@ -59,3 +69,32 @@ def list_users(session: SessionDep, page: PageDep, _: Annotated[Actor, Depends(a
 @router.get("/users/{user_id}", response_model=UserRead)
 def get_user(user_id: UUID, session: SessionDep, _: Annotated[Actor, Depends(allow("users.read"))]) -> Any:
     return service.get_user(session, user_id)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+def update_user(
+    user_id: UUID, body: UserUpdate, session: SessionDep, actor: Annotated[Actor, Depends(allow("users.write"))]
+) -> Any:
+    return service.update_user(session, user_id, body, actor.user_id, actor.client_address)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserRead)
+def deactivate_user(
+    user_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("users.deactivate"))]
+) -> Any:
+    return service.deactivate_user(session, user_id, actor.user_id, actor.client_address)
+
+
+@router.post("/users/{user_id}/reactivate", response_model=UserRead)
+def reactivate_user(
+    user_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("users.deactivate"))]
+) -> Any:
+    return service.reactivate_user(session, user_id, actor.user_id, actor.client_address)
+
+
+@router.post("/users/{user_id}/password-reset", response_model=PasswordResetRead, status_code=201)
+def password_reset(
+    user_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("users.reset_password"))]
+) -> PasswordResetRead:
+    reset = service.start_password_reset(session, user_id, actor.user_id, actor.client_address)
+    return PasswordResetRead(user_id=reset.user.id, email=reset.user.email, url=reset.url, expires_at=reset.expires_at)

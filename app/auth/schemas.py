@@ -55,6 +55,21 @@ class UserCreate(Schema):
     owner_id: UUID | None = None
 
 
+class UserUpdate(Schema):
+    full_name: str | None = Field(None, min_length=1, max_length=200)
+    role: Role | None = None
+    unit_id: UUID | None = None
+
+
+class PasswordResetRead(Schema):
+    """The reset link, shown once to the admin (it was also sent to the user's email)."""
+
+    user_id: UUID
+    email: str
+    url: str
+    expires_at: datetime
+
+
 class UserRead(MeRead):
     is_active: bool
     created_at: datetime

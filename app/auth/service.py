@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -14,10 +15,10 @@ from sqlalchemy.orm import Session
 from app.auth import audit, tokens
 from app.auth.models import Role, SecurityEvent, Unit, User
 from app.auth.permissions import acts_for_owner, belongs_to_unit
-from app.auth.schemas import UnitCreate, UserCreate
+from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
 from app.core import clock
 from app.core.config import get_settings
-from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests, Unauthorized
+from app.core.errors import Conflict, DomainError, NotFound, RuleViolation, TooManyRequests, Unauthorized
 from app.custody.rows import row_state
 from app.custody.service import append_event
 
@@ -132,6 +133,188 @@ def get_user(session: Session, user_id: UUID) -> User:
     if user is None:
         raise NotFound(f"user {user_id} not found")
     return user
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user signs in as {email!r}")
+    return user
+
+
+def _check_unit(session: Session, role: Role, unit_id: UUID | None) -> None:
+    if belongs_to_unit(role) and unit_id is None:
+        raise RuleViolation("unit_id", f"a {role} must belong to a unit")
+    if unit_id is not None and session.get(Unit, unit_id) is None:
+        raise RuleViolation("unit_id", f"unit {unit_id} does not exist")
+
+
+def update_user(session: Session, user_id: UUID, body: UserUpdate, by: UUID | None, address: str | None) -> User:
+    """Change a user's name, role or unit. A change of role or unit revokes the user's tokens (what they were
+    allowed to do has changed); owner accounts stay owners, and only owner accounts act for an owner record."""
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    role = body.role or Role(user.role)
+    unit_id = body.unit_id if "unit_id" in body.model_fields_set else user.unit_id
+    if acts_for_owner(role) != acts_for_owner(Role(user.role)):
+        raise RuleViolation("role", "an owner account cannot change to a staff role, nor a staff account to owner")
+    if by == user.id and role != Role(user.role):
+        raise RuleViolation("role", "you cannot change your own role")
+    _check_unit(session, role, unit_id)
+    before = {"full_name": user.full_name, "role": user.role, "unit_id": str(user.unit_id) if user.unit_id else None}
+    if body.full_name is not None:
+        user.full_name = body.full_name
+    revoke = role != user.role or unit_id != user.unit_id
+    user.role, user.unit_id = role, unit_id
+    if revoke:
+        user.token_version += 1
+    after = {"full_name": user.full_name, "role": user.role, "unit_id": str(user.unit_id) if user.unit_id else None}
+    audit.record(
+        session,
+        "user_updated",
+        user_id=user.id,
+        email=user.email,
+        client_address=address,
+        details={"by": str(by) if by else None, "before": before, "after": after, "tokens_revoked": revoke},
+    )
+    session.flush()
+    _record_user(session, user, "user.updated")
+    return user
+
+
+def deactivate_user(session: Session, user_id: UUID, by: UUID | None, address: str | None) -> User:
+    """Stop a user signing in; every token they hold is refused from now on (and stays refused after a
+    reactivation, which bumps the token version again). An admin cannot deactivate themselves."""
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if by == user.id:
+        raise RuleViolation("user_id", "you cannot deactivate your own account")
+    if not user.is_active:
+        raise Conflict(f"{user.email} is already deactivated")
+    user.is_active = False
+    user.token_version += 1
+    _record_user(session, user, "user.deactivated")
+    audit.record(
+        session,
+        "user_deactivated",
+        user_id=user.id,
+        email=user.email,
+        client_address=address,
+        details={"by": str(by) if by else None},
+    )
+    return user
+
+
+def reactivate_user(session: Session, user_id: UUID, by: UUID | None, address: str | None) -> User:
+    """Let a deactivated user sign in again. The token version moves on, so no token issued before the
+    deactivation comes back to life: the user signs in afresh."""
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if user.is_active:
+        raise Conflict(f"{user.email} is already active")
+    user.is_active = True
+    user.token_version += 1
+    _record_user(session, user, "user.reactivated")
+    audit.record(
+        session,
+        "user_reactivated",
+        user_id=user.id,
+        email=user.email,
+        client_address=address,
+        details={"by": str(by) if by else None},
+    )
+    return user
+
+
+# -- password reset -----------------------------------------------------------------------------
+PASSWORD_RESET_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """A reset link, shown once to the admin who asked for it and sent to the user."""
+
+    user: User
+    url: str
+    token: str
+    expires_at: datetime
+
+
+def reset_url(token: str) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/reset-password/{token}"
+
+
+def start_password_reset(
+    session: Session, user_id: UUID, by: UUID | None, address: str | None, locale: str | None = None
+) -> PasswordReset:
+    """Issue a one-time reset link (valid PASSWORD_RESET_TTL) and queue it to the user's email.
+
+    The link is bound to the user's token version: setting a password with it moves the version on, so the
+    link works once; a deactivation, reactivation or sign-out everywhere also retires it."""
+    from app.notifications import service as notifications
+
+    user = get_user(session, user_id)
+    if not user.is_active:
+        raise Conflict(f"{user.email} is deactivated; reactivate the account before resetting its password")
+    token, expires_at = tokens.issue_reset(user.id, user.token_version, PASSWORD_RESET_TTL)
+    url = reset_url(token)
+    notifications.notify(
+        session,
+        email=user.email,
+        template="password_reset",
+        context={"full_name": user.full_name, "link_url": url, "expires_at": _local_time(expires_at)},
+        locale=locale,
+        subject_type="user",
+        subject_id=user.id,
+        secrets=[token],
+    )
+    audit.record(
+        session,
+        "password_reset_issued",
+        user_id=user.id,
+        email=user.email,
+        client_address=address,
+        details={"by": str(by) if by else None, "expires_at": expires_at.isoformat()},
+    )
+    return PasswordReset(user=user, url=url, token=token, expires_at=expires_at)
+
+
+def _local_time(value: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M:%S (UTC+7)")
+
+
+def reset_target(session: Session, token: str) -> User:
+    """The active user a reset link is for, while the link is unused and unexpired; 410 otherwise."""
+    claims = tokens.decode_reset(token)
+    user = session.get(User, claims.user_id) if claims else None
+    if claims is None or user is None or not user.is_active or user.token_version != claims.version:
+        raise ResetLinkInvalid("This password reset link has expired or was already used; ask an admin for a new one.")
+    return user
+
+
+def finish_password_reset(session: Session, token: str, password: str, address: str | None) -> User:
+    """Set a new password through a reset link: once only (the token version moves on, which also signs the
+    user out everywhere)."""
+    if not 10 <= len(password) <= 200:
+        raise RuleViolation("password", "must be 10 to 200 characters long")
+    claims = tokens.decode_reset(token)
+    user = session.scalar(select(User).where(User.id == claims.user_id).with_for_update()) if claims else None
+    if claims is None or user is None or not user.is_active or user.token_version != claims.version:
+        audit.record_now("password_reset_refused", user_id=user.id if user else None, client_address=address)
+        raise ResetLinkInvalid("This password reset link has expired or was already used; ask an admin for a new one.")
+    user.password_hash = hash_password(password)
+    user.token_version += 1
+    audit.record(session, "password_reset_done", user_id=user.id, email=user.email, client_address=address)
+    return user
+
+
+class ResetLinkInvalid(DomainError):
+    status, slug, title = 410, "reset-link-invalid", "Reset link no longer valid"
 
 
 # -- sign-in ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from uuid import UUID
@@ -97,6 +97,33 @@ def decode(token: str) -> TokenClaims | None:
     if expires <= clock.now().timestamp():
         return None
     return claims
+
+
+# Password-reset links are signed under a key derived from the token secret, so a reset link is never accepted as
+# an access token, nor an access token as a reset link.
+def _reset_secret() -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(token_secret().encode(), b"password-reset", hashlib.sha256).hexdigest()
+
+
+def issue_reset(user_id: UUID, version: int, ttl: timedelta) -> tuple[str, datetime]:
+    """A signed password-reset token bound to the user's token version, and when it expires."""
+    issued = clock.now()
+    expires = issued + ttl
+    payload = {"sub": str(user_id), "ver": version, "exp": int(expires.timestamp()), "purpose": "password-reset"}
+    return jwt.encode(payload, _reset_secret(), algorithm=ALGORITHM), expires.replace(microsecond=0)
+
+
+def decode_reset(token: str) -> TokenClaims | None:
+    """The claims of a reset token whose signature checks and which has not expired (by the injectable clock)."""
+    if len(token) > 1024:
+        return None
+    checked = _check(token, _reset_secret())
+    if checked is None or checked[1] <= clock.now().timestamp():
+        return None
+    return checked[0]
 
 
 def csrf_token(session_token: str) -> str:

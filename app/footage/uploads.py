@@ -37,7 +37,7 @@ from app.auth.models import OwnerLink
 from app.auth.permissions import Actor, ActorKind
 from app.core import clock, media
 from app.core.config import get_settings
-from app.core.db import get_engine, session_factory, write_session
+from app.core.db import get_engine, read_session, write_session
 from app.core.errors import (
     Conflict,
     DomainError,
@@ -112,7 +112,7 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
     `request_id`; the recorder headers from the metadata."""
     meta = parse_metadata(raw_metadata)
     if meta.get("token"):
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             link = links.resolve(session, meta["token"], client_address, path)
             actor = Actor(
                 kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address
@@ -172,7 +172,7 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
         expires_at=now + _expiry(),
     )
     try:
-        with session_factory()() as session, session.begin():
+        with write_session() as session:
             session.add(upload)
     except BaseException:
         storage.abort_multipart(prepared.key, multipart_id)
@@ -181,14 +181,14 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
 
 
 def offset(actor: Actor | None, upload_id: UUID) -> UploadState:
-    with session_factory()() as session:
+    with read_session() as session:
         return _state(_holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id))
 
 
 def terminate(actor: Actor | None, upload_id: UUID) -> None:
     """Abandon an unfinished upload: its parts are dropped with the multipart upload, and its row deleted."""
     with _appending(upload_id):
-        with session_factory()() as session:
+        with read_session() as session:
             upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
             if upload.completed_at is not None:
                 raise Conflict("the upload is complete: its file is evidence now and stays")
@@ -198,7 +198,7 @@ def terminate(actor: Actor | None, upload_id: UUID) -> None:
 def _discard(upload: ResumableUpload) -> None:
     if upload.completed_at is None:
         get_storage().abort_multipart(upload.object_key, upload.multipart_id)
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         session.execute(delete(ResumableUpload).where(ResumableUpload.id == upload.id))
 
 
@@ -286,7 +286,7 @@ def _append(
     if content_length is None:
         raise RuleViolation("Content-Length", "state the length of the bytes sent")
     with _appending(upload_id):
-        with session_factory()() as session:
+        with read_session() as session:
             upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
         if upload.completed_at is not None:
             raise Conflict("the upload is complete", extra={"offset": upload.offset})
@@ -312,7 +312,7 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
     storage = get_storage()
     part_size = part_size_for(get_settings().max_upload_bytes)
     hasher = ResumableSha256.resume(upload.sha256_state)
-    with session_factory()() as session:
+    with read_session() as session:
         numbered = session.scalar(
             select(func.coalesce(func.max(UploadedPart.number), 0)).where(UploadedPart.upload_id == upload.id)
         )
@@ -371,7 +371,7 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
 def _save(upload_id: UUID, position: int, state: bytes, tail: bytes, part: SentPart | None) -> None:
     """Record progress in one transaction: the part just acknowledged (if any), the offset it reaches, the
     hash state at that offset, the tail beyond the parts; and push the expiry on."""
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         if part is not None:
             session.add(
                 UploadedPart(upload_id=upload_id, number=part.number, etag=part.etag, crc32=part.crc32, size=part.size)
@@ -389,7 +389,7 @@ def _completing_actor(upload: ResumableUpload, actor: Actor | None, client_addre
     if upload.user_id is not None:
         assert actor is not None  # _holder_checked let only the creating account through
         return actor
-    with session_factory()() as session:
+    with read_session() as session:
         link = session.get(OwnerLink, upload.link_id)
         reason = refusal_reason(link)
     if reason is not None or link is None or link.request_id != upload.request_id:
@@ -409,7 +409,7 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
         raise
     prepared = dataclasses.replace(prepared, original_id=upload.original_id, key=upload.object_key)
     storage = get_storage()
-    with session_factory()() as session:
+    with read_session() as session:
         parts = [
             SentPart(p.number, p.etag, p.crc32, p.size)
             for p in session.scalars(
@@ -440,7 +440,7 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
             raise
     finally:
         inspector.close()
-    with session_factory()() as session, session.begin():
+    with write_session() as session:
         session.execute(
             update(ResumableUpload)
             .where(ResumableUpload.id == upload.id)
@@ -466,7 +466,7 @@ def sweep_expired() -> SweepReport:
     the two steps of creation) once older than the expiry; the S3 server deletes their parts."""
     report = SweepReport()
     now = clock.now()
-    with session_factory()() as session:
+    with read_session() as session:
         expired = list(session.scalars(select(ResumableUpload).where(ResumableUpload.expires_at <= now)))
         known = set(session.scalars(select(ResumableUpload.multipart_id)))
     for upload in expired:

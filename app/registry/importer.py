@@ -2,6 +2,9 @@
 
 Rows are validated one by one and upserted by `external_id` in batches, so a 100,000-row file is read in
 constant memory; every bad row is reported with its number, field and message — none is silently dropped.
+A row names its owner by `owner_external_id` or `owner_phone` (an owner not yet known is created from
+`owner_name`, once per file), or — as before — by `owner_id`. Each error carries a `code` (and `params`) the
+pages translate.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +22,7 @@ from uuid import UUID
 
 import ijson
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -25,11 +30,125 @@ from app.auth.permissions import Actor
 from app.core import clock
 from app.core.errors import RuleViolation
 from app.custody.service import append_event
-from app.registry.models import Camera, Owner
-from app.registry.schemas import CameraCreate, CameraRead
+from app.registry.models import OWNER_KINDS, Camera, Owner
+from app.registry.schemas import CameraCreate, CameraRead, OwnerCreate
 
 BATCH = 1000
 EXPORT_FIELDS = [name for name in CameraRead.model_fields if name not in {"id", "created_at", "updated_at"}]
+OWNER_COLUMNS = ("owner_external_id", "owner_phone", "owner_name", "owner_kind", "owner_email", "owner_address")
+
+
+def _problem(row: int, field: str, message: str, code: str, **params: Any) -> dict[str, Any]:
+    return {
+        "row": row,
+        "field": field,
+        "message": message,
+        "code": code,
+        "params": {k: _param(v) for k, v in params.items()},
+    }
+
+
+def _param(value: Any) -> str:
+    """A limit as a person writes it: 90, not 90.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number as its digits (and a leading +), how two spellings of one number are told alike."""
+    return re.sub(r"[^0-9+]", "", phone)
+
+
+class OwnerMatcher:
+    """Finds the owner a row names (register number, then phone), creating one per new owner in the file."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_external: dict[str, UUID] = {}
+        self.by_phone: dict[str, UUID] = {}
+        self.created = 0
+
+    def resolve(self, number: int, record: dict[str, Any]) -> UUID | dict[str, Any]:
+        """The owner's id, or the row's error."""
+        external = record.pop("owner_external_id", None)
+        phone = record.pop("owner_phone", None)
+        fields = {name: record.pop(f"owner_{name}", None) for name in ("name", "kind", "email", "address")}
+        if record.get("owner_id"):
+            return (
+                UUID(str(record["owner_id"]))
+                if _is_uuid(record["owner_id"])
+                else _problem(number, "owner_id", "not a valid owner id", "owner_id_invalid")
+            )
+        if not external and not phone:
+            return _problem(
+                number, "owner_phone", "name the owner by owner_phone or owner_external_id", "owner_missing"
+            )
+        external = str(external) if external else None
+        digits = phone_digits(str(phone)) if phone else None
+        found = self.by_external.get(external) if external else None
+        if found is None and external:
+            found = self.session.scalar(select(Owner.id).where(Owner.external_id == external))
+        if found is None and digits and not external:
+            found = self.by_phone.get(digits)
+            if found is None:
+                matches = self.session.scalars(
+                    select(Owner.id).where(func.regexp_replace(Owner.phone, "[^0-9+]", "", "g") == digits).limit(2)
+                ).all()
+                if len(matches) > 1:
+                    return _problem(
+                        number,
+                        "owner_phone",
+                        "several owners have this phone; use owner_external_id",
+                        "owner_ambiguous",
+                    )
+                found = matches[0] if matches else None
+        if found is None:
+            if not fields["name"]:
+                return _problem(number, "owner_name", "a new owner needs owner_name", "owner_name_missing")
+            kind = fields["kind"] or "household"
+            if kind not in OWNER_KINDS:
+                return _problem(
+                    number,
+                    "owner_kind",
+                    f"one of {', '.join(OWNER_KINDS)}",
+                    "owner_kind",
+                    allowed=", ".join(OWNER_KINDS),
+                )
+            try:
+                body = OwnerCreate.model_validate(
+                    {
+                        "name": fields["name"],
+                        "kind": kind,
+                        "phone": phone,
+                        "email": fields["email"],
+                        "address": fields["address"],
+                        "external_id": external,
+                    }
+                )
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = "owner_" + ".".join(str(p) for p in err["loc"])
+                return _problem(number, field, err["msg"], "invalid")
+            owner = Owner(id=uuid.uuid4(), **body.model_dump(mode="python"))
+            if owner.email:
+                owner.email = owner.email.lower()
+            self.session.add(owner)
+            self.created += 1
+            found = owner.id
+        if external:
+            self.by_external[external] = found
+        if digits:
+            self.by_phone.setdefault(digits, found)
+        return found
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def sniff_geojson(head: bytes) -> bool:
@@ -42,6 +161,7 @@ class RowProblem:
 
     field: str
     message: str
+    code: str = "row_unreadable"
 
 
 Row = tuple[int, dict[str, Any] | RowProblem]
@@ -74,7 +194,10 @@ def csv_rows(stream: IO[bytes]) -> Iterator[Row]:
             continue
         number += 1
         if len(cells) != len(header):
-            yield number, RowProblem("row", f"the row has {len(cells)} cells where the header has {len(header)}")
+            yield (
+                number,
+                RowProblem("row", f"the row has {len(cells)} cells where the header has {len(header)}", "row_cells"),
+            )
             continue
         yield number, {name: (cell.strip() or None) for name, cell in zip(header, cells, strict=True) if name}
 
@@ -142,11 +265,13 @@ def import_cameras(
     errors: list[dict[str, Any]] = []
     batch: list[dict[str, Any]] = []
     known_owners: set[UUID] = set()
+    owners_by_row = OwnerMatcher(session)
 
     def flush() -> None:
         nonlocal created, updated
         if not batch:
             return
+        session.flush()  # owners created for this batch's rows
         owners = {r["owner_id"] for r in batch} - known_owners
         if owners:
             known_owners.update(session.scalars(select(Owner.id).where(Owner.id.in_(owners))))
@@ -156,7 +281,7 @@ def import_cameras(
                 good.append(record)
             else:
                 errors.append(
-                    {"row": record.pop("_row"), "field": "owner_id", "message": f"unknown owner {record['owner_id']}"}
+                    _problem(record.pop("_row"), "owner_id", f"unknown owner {record['owner_id']}", "owner_unknown")
                 )
         if good:
             rows_ = [{k: v for k, v in r.items() if k != "_row"} for r in good]
@@ -173,19 +298,30 @@ def import_cameras(
     for number, read in rows:
         seen += 1
         if isinstance(read, RowProblem):
-            errors.append({"row": number, "field": read.field, "message": read.message})
+            errors.append(_problem(number, read.field, read.message, read.code))
             continue
         # An empty cell means "not given": the field's default applies (e.g. the programme's time zone).
         record = {name: value for name, value in read.items() if value is not None}
         if not record.get("external_id"):
-            errors.append({"row": number, "field": "external_id", "message": "required to import (upsert key)"})
+            errors.append(_problem(number, "external_id", "required to import (upsert key)", "missing"))
             continue
+        owner = owners_by_row.resolve(number, record)
+        if isinstance(owner, dict):
+            errors.append(owner)
+            continue
+        record["owner_id"] = owner
         try:
             camera = CameraCreate.model_validate(record)
         except ValidationError as exc:
             for err in exc.errors():
                 errors.append(
-                    {"row": number, "field": ".".join(str(p) for p in err["loc"]) or "row", "message": err["msg"]}
+                    _problem(
+                        number,
+                        ".".join(str(p) for p in err["loc"]) or "row",
+                        err["msg"],
+                        err["type"],
+                        **{k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, int | float | str)},
+                    )
                 )
             continue
         values = camera.model_dump(mode="python")
@@ -207,9 +343,15 @@ def import_cameras(
         action="cameras.imported",
         object_type="camera_import",
         where=actor.where(),
-        details={"rows": seen, "created": created, "updated": updated, "errors": len(errors)},
+        details={
+            "rows": seen,
+            "created": created,
+            "updated": updated,
+            "owners_created": owners_by_row.created,
+            "errors": len(errors),
+        },
     )
-    return {"created": created, "updated": updated, "errors": errors}
+    return {"created": created, "updated": updated, "owners_created": owners_by_row.created, "errors": errors}
 
 
 def import_file(session: Session, actor: Actor, stream: IO[bytes]) -> dict[str, Any]:

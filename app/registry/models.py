@@ -21,6 +21,8 @@ class Owner(Base):
     __tablename__ = "owners"
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # The programme's own register number for the owner, if it keeps one: how an import names the owner.
+    external_id: Mapped[str | None] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)

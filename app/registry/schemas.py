@@ -36,12 +36,24 @@ class OwnerCreate(Schema):
     email: EmailStr | None = None
     address: str | None = Field(None, max_length=500)
     locale: Literal["vi", "en"] = "vi"
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+class OwnerUpdate(Schema):
+    name: str | None = Field(None, min_length=1, max_length=300)
+    kind: OwnerKind | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()\- .]{6,40}$")
+    email: EmailStr | None = None
+    address: str | None = Field(None, max_length=500)
+    locale: Literal["vi", "en"] | None = None
+    external_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class OwnerRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
+    external_id: str | None
     name: str
     kind: str
     phone: str | None
@@ -157,9 +169,12 @@ class ImportError_(Schema):
     row: int
     field: str
     message: str
+    code: str = Field("invalid", description="What was wrong, for a client to translate (e.g. owner_unknown).")
+    params: dict[str, str] = Field(default_factory=dict, description="Limits named by the message, e.g. le.")
 
 
 class ImportResult(Schema):
     created: int
     updated: int
+    owners_created: int = 0
     errors: list[ImportError_]

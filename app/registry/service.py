@@ -17,15 +17,48 @@ from app.custody.service import append_event
 from app.registry import coverage
 from app.registry.consent import state_at
 from app.registry.models import Camera, Consent, Owner
-from app.registry.schemas import CameraCreate, CameraUpdate, ConsentCreate, OwnerCreate
+from app.registry.schemas import CameraCreate, CameraUpdate, ConsentCreate, OwnerCreate, OwnerUpdate
 
 
 # -- owners --------------------------------------------------------------------------------------
 def create_owner(session: Session, body: OwnerCreate) -> Owner:
+    if body.external_id and session.scalar(select(Owner.id).where(Owner.external_id == body.external_id)):
+        raise Conflict(f"an owner with external_id {body.external_id!r} exists", extra={"field": "external_id"})
     owner = Owner(**body.model_dump(mode="python"))
     if owner.email:
         owner.email = owner.email.lower()
     session.add(owner)
+    session.flush()
+    return owner
+
+
+def update_owner(session: Session, actor: Actor, owner_id: UUID, body: OwnerUpdate) -> Owner:
+    """Change an owner's name, kind, contacts or register number (admins); the custody log keeps which fields
+    changed and by whom, since the contacts are where requests for footage go."""
+    owner = get_owner(session, actor, owner_id)
+    _may_manage_owner(actor, owner.id)
+    changes = body.model_dump(exclude_unset=True, mode="python")
+    for name in ("name", "kind", "locale"):
+        if name in changes and changes[name] is None:
+            raise RuleViolation(name, "may not be empty")
+    external_id = changes.get("external_id")
+    if external_id and session.scalar(select(Owner.id).where(Owner.external_id == external_id, Owner.id != owner.id)):
+        raise Conflict(f"an owner with external_id {external_id!r} exists", extra={"field": "external_id"})
+    if changes.get("email"):
+        changes["email"] = changes["email"].lower()
+    changed = sorted(name for name, value in changes.items() if getattr(owner, name) != value)
+    for name in changed:
+        setattr(owner, name, changes[name])
+    if changed:
+        append_event(
+            session,
+            actor=actor.label,
+            action="owner.updated",
+            object_type="owner",
+            object_id=owner.id,
+            where=actor.where(),
+            details={"fields": changed},
+        )
     session.flush()
     return owner
 
@@ -37,8 +70,18 @@ def get_owner(session: Session, actor: Actor, owner_id: UUID) -> Owner:
     return owner
 
 
-def list_owners(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Owner], int]:
+def list_owners(
+    session: Session, actor: Actor, limit: int, offset: int, search: str | None = None
+) -> tuple[list[Owner], int]:
+    """Owners by name; `search` keeps those whose name, phone, email or register number contains it."""
     condition = owner_scope(actor, Owner.id)
+    if search:
+        condition = condition & or_(
+            *(
+                column.icontains(search, autoescape=True)
+                for column in (Owner.name, Owner.phone, Owner.email, Owner.external_id)
+            )
+        )
     total = session.scalar(select(func.count()).select_from(Owner).where(condition)) or 0
     rows = session.scalars(select(Owner).where(condition).order_by(Owner.name, Owner.id).limit(limit).offset(offset))
     return list(rows), total
@@ -205,8 +248,12 @@ def search_for(
     return coverage.search(session, lat, lon, radius_m, at, limit, offset)
 
 
-def list_cameras(session: Session, actor: Actor, limit: int, offset: int) -> tuple[list[Camera], int]:
+def list_cameras(
+    session: Session, actor: Actor, limit: int, offset: int, owner_id: UUID | None = None
+) -> tuple[list[Camera], int]:
     condition = owner_scope(actor, Camera.owner_id)
+    if owner_id is not None:
+        condition = condition & (Camera.owner_id == owner_id)
     total = session.scalar(select(func.count()).select_from(Camera).where(condition)) or 0
     rows = session.scalars(
         select(Camera).where(condition).order_by(Camera.label, Camera.id).limit(limit).offset(offset)

@@ -1,7 +1,9 @@
-"""Admin pages: users, units and the camera import. Admins only; everyone else gets 403."""
+"""Admin pages: users (create, edit, deactivate, reactivate, password reset), units and the camera import.
+Admins only; everyone else gets 403. Also the page a password-reset link opens (no sign-in: the link is the key)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -12,13 +14,15 @@ from sqlalchemy.orm import Session
 
 from app.auth import service as auth
 from app.auth.models import Role
-from app.auth.permissions import ensure_role
-from app.auth.schemas import UnitCreate, UserCreate
+from app.auth.permissions import client_address, ensure_role
+from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
 from app.core.db import SessionDep
 from app.core.pagination import MAX_OFFSET
 from app.registry import importer
 from app.web.forms import form_action
-from app.web.pages import WebActor, check_csrf, render
+from app.web.labels import N_
+from app.web.owner_requests import page_gettext
+from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -90,6 +94,7 @@ def user_create(
     owner_id: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
+    """Create a user; the role must be chosen (the form offers none by default)."""
     check_csrf(request, csrf_token)
     ensure_role(actor, "users.write")
     # The password is not sent back into the page.
@@ -110,6 +115,139 @@ def user_create(
         done=lambda user: RedirectResponse(f"/admin/users?{urlencode({'created': user.email})}", status_code=303),
         again=lambda error: _render_users(request, session, error=error, form=form),
     )
+
+
+def _render_user(request: Request, session: Session, user_id: UUID, **extra: Any) -> Response:
+    user = auth.get_user(session, user_id)
+    units, _ = auth.list_units(session, UNIT_CHOICES, 0)
+    context = {"user": user, "units": units, "roles": [r.value for r in Role if r != Role.owner]}
+    return render(request, "admin_user.html", {**context, **extra})
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_page(
+    request: Request,
+    session: SessionDep,
+    actor: WebActor,
+    user_id: UUID,
+    saved: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    ensure_role(actor, "users.read")
+    return _render_user(request, session, user_id, saved=saved)
+
+
+@router.post("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_update(
+    request: Request,
+    session: SessionDep,
+    actor: WebActor,
+    user_id: UUID,
+    csrf_token: Annotated[str, Form()],
+    full_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    unit_id: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    ensure_role(actor, "users.write")
+    form = {"full_name": full_name, "role": role, "unit_id": unit_id}
+    return form_action(
+        session,
+        lambda: auth.update_user(
+            session,
+            user_id,
+            UserUpdate.model_validate(
+                {"full_name": full_name.strip(), "role": role or None, "unit_id": _optional_uuid("unit_id", unit_id)}
+            ),
+            actor.user_id,
+            actor.client_address,
+        ),
+        done=lambda user: RedirectResponse(f"/admin/users/{user.id}?saved=details", status_code=303),
+        again=lambda error: _render_user(request, session, user_id, error=error, form=form),
+        raised=(404,),
+    )
+
+
+@router.post("/admin/users/{user_id}/deactivate", response_class=HTMLResponse)
+def user_deactivate(
+    request: Request, session: SessionDep, actor: WebActor, user_id: UUID, csrf_token: Annotated[str, Form()]
+) -> Response:
+    check_csrf(request, csrf_token)
+    ensure_role(actor, "users.deactivate")
+    return form_action(
+        session,
+        lambda: auth.deactivate_user(session, user_id, actor.user_id, actor.client_address),
+        done=lambda user: RedirectResponse(f"/admin/users/{user.id}?saved=deactivated", status_code=303),
+        again=lambda error: _render_user(request, session, user_id, error=error),
+        raised=(404,),
+    )
+
+
+@router.post("/admin/users/{user_id}/reactivate", response_class=HTMLResponse)
+def user_reactivate(
+    request: Request, session: SessionDep, actor: WebActor, user_id: UUID, csrf_token: Annotated[str, Form()]
+) -> Response:
+    check_csrf(request, csrf_token)
+    ensure_role(actor, "users.deactivate")
+    return form_action(
+        session,
+        lambda: auth.reactivate_user(session, user_id, actor.user_id, actor.client_address),
+        done=lambda user: RedirectResponse(f"/admin/users/{user.id}?saved=reactivated", status_code=303),
+        again=lambda error: _render_user(request, session, user_id, error=error),
+        raised=(404,),
+    )
+
+
+@router.post("/admin/users/{user_id}/password-reset", response_class=HTMLResponse)
+def user_password_reset(
+    request: Request, session: SessionDep, actor: WebActor, user_id: UUID, csrf_token: Annotated[str, Form()]
+) -> Response:
+    """The link is shown once, on this answer (not in a redirect the browser could replay)."""
+    check_csrf(request, csrf_token)
+    ensure_role(actor, "users.reset_password")
+    return form_action(
+        session,
+        lambda: auth.start_password_reset(session, user_id, actor.user_id, actor.client_address, locale_of(request)),
+        done=lambda reset: _render_user(request, session, user_id, reset=reset),
+        again=lambda error: _render_user(request, session, user_id, error=error),
+        raised=(404,),
+    )
+
+
+# -- the page a reset link opens -----------------------------------------------------------------
+@router.get("/reset-password/{token}", response_class=HTMLResponse)
+def reset_page(request: Request, session: SessionDep, token: str) -> Response:
+    try:
+        user = auth.reset_target(session, token)
+    except auth.ResetLinkInvalid:
+        return render(request, "reset_password.html", {"invalid": True}, status=410)
+    return render(request, "reset_password.html", {"email": user.email, "token": token})
+
+
+@router.post("/reset-password/{token}", response_class=HTMLResponse)
+def reset_submit(
+    request: Request,
+    session: SessionDep,
+    token: str,
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """No CSRF token here: the form is its own credential (the unguessable link), and it signs nobody in."""
+    gettext = page_gettext(request)
+    if len(password) < 10 or len(password) > 200:
+        error = gettext("The password needs at least 10 characters.")
+    elif password != confirm:
+        error = gettext("The two passwords differ; type the same password twice.")
+    else:
+        try:
+            auth.finish_password_reset(session, token, password, client_address(request))
+        except auth.ResetLinkInvalid:
+            return render(request, "reset_password.html", {"invalid": True}, status=410)
+        return render(request, "reset_password.html", {"done": True})
+    try:
+        user = auth.reset_target(session, token)
+    except auth.ResetLinkInvalid:
+        return render(request, "reset_password.html", {"invalid": True}, status=410)
+    return render(request, "reset_password.html", {"email": user.email, "token": token, "error": error}, status=422)
 
 
 # -- units ---------------------------------------------------------------------------------------
@@ -158,10 +296,21 @@ def unit_create(
 
 
 # -- camera import -------------------------------------------------------------------------------
+def _render_import(request: Request, **extra: Any) -> Response:
+    gettext = page_gettext(request)
+    result = extra.get("result")
+    if result:
+        extra["error_rows"] = [
+            {"row": e["row"], "field": e["field"], "message": import_error_text(e, gettext)} for e in result["errors"]
+        ]
+    context = {"columns": IMPORT_COLUMNS, "required_labels": REQUIRED_LABELS, "result": None}
+    return render(request, "admin_import.html", {**context, **extra})
+
+
 @router.get("/admin/cameras/import", response_class=HTMLResponse)
 def import_page(request: Request, actor: WebActor) -> Response:
     ensure_role(actor, "cameras.import")
-    return render(request, "admin_import.html", {"result": None})
+    return _render_import(request)
 
 
 @router.post("/admin/cameras/import", response_class=HTMLResponse)
@@ -178,6 +327,121 @@ def import_cameras(
     return form_action(
         session,
         lambda: importer.import_file(session, actor, file.file),
-        done=lambda result: render(request, "admin_import.html", {"result": result, "filename": file.filename}),
-        again=lambda error: render(request, "admin_import.html", {"result": None, "error": error}),
+        done=lambda result: _render_import(request, result=result, filename=file.filename),
+        again=lambda error: _render_import(request, error=error),
     )
+
+
+# The import's columns: name, what it means, whether it is required, an example (shown as a table, and the CSV
+# template's header and first row).
+IMPORT_COLUMNS: list[tuple[str, str, str, str]] = [
+    (
+        "external_id",
+        N_("Your own id for the camera; a camera already imported with it is updated"),
+        "yes",
+        "Q1-BN-0001",
+    ),
+    ("label", N_("Camera name shown to officers"), "yes", "Cổng nhà thuốc Minh Châu"),
+    ("lat", N_("Latitude (WGS84, decimal point)"), "yes", "10.77310"),
+    ("lon", N_("Longitude (WGS84, decimal point)"), "yes", "106.70050"),
+    ("retention_days", N_("Days the recorder keeps footage before overwriting it"), "yes", "14"),
+    ("owner_phone", N_("Owner's phone: the owner with this phone, or a new owner"), "owner", "0903123456"),
+    ("owner_external_id", N_("Owner's register number: matched before the phone"), "owner", "CH-000123"),
+    ("owner_name", N_("Owner's name, needed when the owner is new"), "new owner", "Nhà thuốc Minh Châu"),
+    (
+        "owner_kind",
+        N_("person, household, business, school, agency, community or police (default household)"),
+        "no",
+        "business",
+    ),
+    ("owner_email", N_("Owner's email, for a new owner"), "no", "minhchau@example.org"),
+    ("owner_address", N_("Owner's address, for a new owner"), "no", "12 Lê Lợi, Bến Nghé"),
+    ("address", N_("Where the camera is"), "no", "12 Lê Lợi"),
+    ("ward", N_("Ward"), "no", "Bến Nghé"),
+    ("district", N_("District"), "no", "Quận 1"),
+    ("province", N_("Province or city"), "no", "Hồ Chí Minh"),
+    ("direction_deg", N_("Direction the camera faces, degrees from north (0–359)"), "no", "90"),
+    ("fov_deg", N_("Field of view, degrees"), "no", "90"),
+    ("range_m", N_("How far it sees, metres"), "no", "30"),
+    ("indoor", N_("true for an indoor camera"), "no", "false"),
+    ("recorder_make", N_("Recorder make"), "no", "Hikvision"),
+    ("recorder_model", N_("Recorder model"), "no", "DS-7608NI"),
+    ("timezone", N_("Recorder's time zone (default Asia/Ho_Chi_Minh)"), "no", "Asia/Ho_Chi_Minh"),
+    ("programme", N_("private, or police for a police-managed camera"), "no", "private"),
+    ("owner_id", N_("Older files: the owner's id in this system, instead of the owner columns"), "no", ""),
+]
+REQUIRED_LABELS = {
+    "yes": N_("required"),
+    "owner": N_("one of the two"),
+    "new owner": N_("for a new owner"),
+    "no": N_("optional"),
+}
+TEMPLATE_COLUMNS = [c for c in IMPORT_COLUMNS if c[0] != "owner_id"]
+
+
+@router.get("/admin/cameras/import/template.csv")
+def import_template(actor: WebActor) -> Response:
+    ensure_role(actor, "cameras.import")
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([c[0] for c in TEMPLATE_COLUMNS])
+    writer.writerow([c[3] for c in TEMPLATE_COLUMNS])
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="cameras-template.csv"'},
+    )
+
+
+@router.get("/admin/cameras/import/example.geojson")
+def import_example(actor: WebActor) -> Response:
+    ensure_role(actor, "cameras.import")
+    import json
+
+    properties: dict[str, Any] = {c[0]: c[3] for c in TEMPLATE_COLUMNS if c[0] not in {"lat", "lon"}}
+    properties |= {"retention_days": 14, "direction_deg": 90, "fov_deg": 90, "range_m": 30, "indoor": False}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [106.7005, 10.7731]},
+        "properties": properties,
+    }
+    body = json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        media_type="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="cameras-example.geojson"'},
+    )
+
+
+def import_error_text(error: dict[str, Any], gettext: Callable[[str], str]) -> str:
+    """An importer error in the page's language, from its code (the API keeps the English message)."""
+    params = error.get("params") or {}
+    code = error.get("code") or "invalid"
+    limit = next((params[k] for k in ("le", "ge", "lt", "gt") if k in params), "")
+    messages = {
+        "missing": gettext("This column is required."),
+        "owner_missing": gettext("Name the owner with owner_phone or owner_external_id."),
+        "owner_name_missing": gettext("This owner is new: fill in owner_name."),
+        "owner_ambiguous": gettext("Several owners have this phone; use owner_external_id."),
+        "owner_unknown": gettext("No owner has this id."),
+        "owner_id_invalid": gettext("This is not an owner id."),
+        "owner_kind": gettext("Use one of: person, household, business, school, agency, community, police."),
+        "row_cells": gettext("This row has a different number of cells from the header row."),
+        "row_unreadable": gettext("This row cannot be read; check its quotation marks."),
+        "float_parsing": gettext("This must be a number, with a decimal point."),
+        "int_parsing": gettext("This must be a whole number."),
+        "int_from_float": gettext("This must be a whole number."),
+        "bool_parsing": gettext("Write true or false."),
+        "less_than_equal": gettext("The value is too large; the largest allowed is %(limit)s.") % {"limit": limit},
+        "less_than": gettext("The value must be less than %(limit)s.") % {"limit": limit},
+        "greater_than_equal": gettext("The value is too small; the smallest allowed is %(limit)s.") % {"limit": limit},
+        "greater_than": gettext("The value must be greater than %(limit)s.") % {"limit": limit},
+        "string_too_long": gettext("The text is too long."),
+        "string_pattern_mismatch": gettext("The value is not in the expected form (see the example)."),
+        "literal_error": gettext("The value is not one of those allowed (see the column list)."),
+        "value_error": gettext("The value is not valid (see the example)."),
+    }
+    return messages.get(code, gettext("The value is not valid (see the example)."))

@@ -99,7 +99,16 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from app.web import admin, auditor, error_pages, investigator_requests, owner, owner_registry, owner_requests
+    from app.web import (
+        admin,
+        admin_registry,
+        auditor,
+        error_pages,
+        investigator_requests,
+        owner,
+        owner_registry,
+        owner_requests,
+    )
     from app.web.pages import LoginRequired
 
     app.include_router(router)
@@ -110,6 +119,7 @@ def install(app: FastAPI) -> None:
     app.include_router(owner_registry.router)
     app.include_router(auditor.router)
     app.include_router(admin.router)
+    app.include_router(admin_registry.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

@@ -253,7 +253,7 @@ def test_import_reports_each_bad_row_and_round_trips(client: TestClient) -> None
     back = client.post(
         "/api/v1/cameras/import", content=subset, headers={**admin.headers, "Content-Type": "application/geo+json"}
     ).json()
-    assert back == {"created": 0, "updated": 2, "errors": []}
+    assert back == {"created": 0, "updated": 2, "owners_created": 0, "errors": []}
     after = client.get("/api/v1/cameras/export.geojson", headers=admin.headers).json()
     assert [f for f in after["features"] if str(f["properties"]["external_id"] or "").startswith(tag)] == mine
     garbage = client.post(
