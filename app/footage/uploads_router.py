@@ -5,7 +5,7 @@ owner link's token in `Upload-Metadata` (the upload's URL then stands for it whi
 from __future__ import annotations
 
 from email.utils import format_datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -33,7 +33,9 @@ class NotAnOffsetStream(DomainError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
-async def tus_resumable(tus_resumable: Annotated[str | None, Header()] = None) -> None:
+def check_tus(tus_resumable: str | None) -> None:
+    """The protocol's version check, made in the handler once the path, headers and caller are validated (a
+    malformed request is a 422 first, as everywhere)."""
     if tus_resumable != TUS_VERSION:
         raise TusVersionUnsupported(f"send Tus-Resumable: {TUS_VERSION} (the only version served here)")
 
@@ -45,7 +47,13 @@ async def optional_actor(request: Request, token: Annotated[str | None, Depends(
     return await current_actor(await bearer(request, token))
 
 
-Tus = Depends(tus_resumable)
+TusHeader = Annotated[str | None, Header()]
+# The tus protocol's own refusals, beside the problems every operation documents.
+TUS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    412: {"description": f"Tus-Resumable is missing or not {TUS_VERSION}"},
+    415: {"description": "PATCH body is not application/offset+octet-stream"},
+    423: {"description": "another request is appending to this upload; retry"},
+}
 MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
@@ -61,7 +69,7 @@ def _headers(state: UploadState | None = None) -> dict[str, str]:
     return headers
 
 
-@router.options("")
+@router.options("", status_code=204, responses={204: {"description": "What the server offers"}})
 async def discover() -> Response:
     """What this server offers: the tus version, its extensions and the largest upload."""
     return Response(
@@ -75,38 +83,43 @@ async def discover() -> Response:
     )
 
 
-@router.post("", status_code=201, dependencies=[Tus])
+@router.post("", status_code=201, responses=TUS_RESPONSES)
 async def create_upload(
     request: Request,
     actor: MaybeActor,
     upload_length: Annotated[int, Header(ge=1)],
     upload_metadata: Annotated[str | None, Header()] = None,
+    tus_resumable: TusHeader = None,
 ) -> Response:
     """Begin an upload: `Upload-Metadata` names `request_id` (with a bearer token) or `token` (an owner link),
     `filename`, and as the PUT's headers `recording_start`, `clock_offset_seconds`, `sha256`, `frame_rate`,
     `vendor_format`."""
+    check_tus(tus_resumable)
     state = await run_in_threadpool(
         uploads.begin, actor, upload_metadata or "", upload_length, client_address(request), request.url.path
     )
     return Response(status_code=201, headers={**_headers(state), "Location": f"{router.prefix}/{state.id}"})
 
 
-@router.head("/{upload_id}", dependencies=[Tus])
-async def upload_offset(upload_id: UUID, actor: MaybeActor) -> Response:
+@router.head("/{upload_id}", responses=TUS_RESPONSES)
+async def upload_offset(upload_id: UUID, actor: MaybeActor, tus_resumable: TusHeader = None) -> Response:
+    check_tus(tus_resumable)
     state = await run_in_threadpool(uploads.offset, actor, upload_id)
     return Response(status_code=200, headers=_headers(state))
 
 
-@router.patch("/{upload_id}", status_code=204, dependencies=[Tus])
+@router.patch("/{upload_id}", status_code=204, responses=TUS_RESPONSES)
 async def append_to_upload(
     upload_id: UUID,
     request: Request,
     actor: MaybeActor,
     upload_offset: Annotated[int, Header(ge=0)],
     content_type: Annotated[str | None, Header()] = None,
+    tus_resumable: TusHeader = None,
 ) -> Response:
     """Append the body at `Upload-Offset` (409 unless it is the upload's offset); the last bytes make the
     original, whose id and SHA-256 come back in `Upload-Original-Id` and `Upload-Original-SHA256`."""
+    check_tus(tus_resumable)
     if (content_type or "").split(";")[0].strip().lower() != OFFSET_STREAM:
         raise NotAnOffsetStream(f"send the bytes as Content-Type: {OFFSET_STREAM}")
     declared = request.headers.get("content-length")
@@ -121,7 +134,8 @@ async def append_to_upload(
     return Response(status_code=204, headers=_headers(state))
 
 
-@router.delete("/{upload_id}", status_code=204, dependencies=[Tus])
-async def terminate_upload(upload_id: UUID, actor: MaybeActor) -> Response:
+@router.delete("/{upload_id}", status_code=204, responses=TUS_RESPONSES)
+async def terminate_upload(upload_id: UUID, actor: MaybeActor, tus_resumable: TusHeader = None) -> Response:
+    check_tus(tus_resumable)
     await run_in_threadpool(uploads.terminate, actor, upload_id)
     return Response(status_code=204, headers=_headers())
