@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,7 +93,9 @@ def refuse_leaking_problems(response: httpx.Response) -> None:
 def client(configured: str) -> Iterator[TestClient]:
     from app.main import create_app
 
-    with TestClient(create_app()) as test_client:
+    # An address of each test's own: the per-address sign-in limit counts one test's failures, not the suite's.
+    address = f"testclient-{secrets.token_hex(4)}"
+    with TestClient(create_app(), client=(address, 50000)) as test_client:
         test_client.event_hooks["response"].append(refuse_leaking_problems)
         yield test_client
 
