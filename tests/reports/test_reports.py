@@ -105,7 +105,8 @@ def test_bundle_verifies_offline_and_fails_after_one_changed_byte(client: TestCl
         assert failed.returncode == 1, (name, failed.stdout)
 
 
-def test_verification_over_http_is_itself_recorded(client: TestClient) -> None:
+def test_verification_over_http_is_itself_recorded(isolated_client: TestClient) -> None:
+    client = isolated_client
     case_with_request(client)
     auditor = account(client, Role.auditor)
     result = client.post("/api/v1/custody/verify", headers=auditor.headers)

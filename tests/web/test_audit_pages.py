@@ -93,7 +93,8 @@ def test_investigator_sees_only_their_units_events_and_cannot_verify(client: Tes
     assert refused.status_code == 403
 
 
-def test_auditor_runs_verification_and_sees_ok(client: TestClient) -> None:
+def test_auditor_runs_verification_and_sees_ok(isolated_client: TestClient) -> None:
+    client = isolated_client
     case_with_request(client)
     _sign_in(client, Role.auditor)
     page = client.get("/audit/custody")
