@@ -5,6 +5,7 @@ dashboard with the requests at risk first."""
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -118,16 +119,25 @@ def test_the_language_is_vietnamese_until_the_user_picks_english_and_follows_the
 
 def test_the_case_page_lists_cameras_by_name_in_pages_and_files_from_the_list(client: TestClient) -> None:
     _investigator(client)
-    case_url = _open_case(client)
+    # A place of this test's own: other tests put cameras around the usual city centre.
+    lat, lon = 9.0 + random.random(), 105.0 + random.random()
+    case_url = _open_case(client, lat=f"{lat:.6f}", lon=f"{lon:.6f}")
     owner = make_owner("Tiệm vàng Kim Thành", "business")
     give_consent(owner)
     near = make_camera(
-        owner, 10.7770, 106.7010, label="Cổng trước", address="12 Lê Lợi", direction_deg=225, fov_deg=90, range_m=60
+        owner,
+        lat + 0.0001,
+        lon + 0.0001,
+        label="Cổng trước",
+        address="12 Lê Lợi",
+        direction_deg=225,
+        fov_deg=90,
+        range_m=60,
     )
     for index in range(21):  # more than one page of the list
-        make_camera(owner, 10.7769 + 0.0001 * (index % 5), 106.7012 + 0.0001 * (index // 5), label=f"Quầy {index}")
+        make_camera(owner, lat + 0.0001 * (index % 5), lon + 0.0003 + 0.0001 * (index // 5), label=f"Quầy {index}")
     silent = make_owner("Nhà ông Bảy", "household")  # no consent
-    refusing = make_camera(silent, 10.7768, 106.7008, label="Hẻm sau")
+    refusing = make_camera(silent, lat - 0.0001, lon - 0.0001, label="Hẻm sau")
 
     page = client.get(case_url)
     text = _visible(page.text)
@@ -154,7 +164,7 @@ def test_the_case_page_lists_cameras_by_name_in_pages_and_files_from_the_list(cl
 
     area = client.post(
         f"{case_url}/area-requests",
-        data={**fields, "lat": "10,7769", "lon": "106,7009", "radius_m": "60"},
+        data={**fields, "lat": f"{lat:.6f}".replace(".", ","), "lon": f"{lon:.6f}".replace(".", ","), "radius_m": "60"},
     )
     assert area.status_code == 200
     result = area.text.split('id="area-result"', 1)[1].split("</section>", 1)[0]
