@@ -7,8 +7,11 @@ from app.core.db import Base
 from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the custody_checkpoints table
 from app.custody import models as custody_models
 from app.extractions import models as extractions_models
+from app.footage import (
+    link_models,  # noqa: F401 - the evidence_links table
+    upload_models,  # noqa: F401 - the resumable_uploads tables
+)
 from app.footage import models as footage_models
-from app.footage import upload_models  # noqa: F401 - the resumable_uploads tables
 from app.notifications import models as notifications_models
 from app.registry import models as registry_models
 

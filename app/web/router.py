@@ -108,6 +108,7 @@ def install(app: FastAPI) -> None:
         owner,
         owner_registry,
         owner_requests,
+        player,
     )
     from app.web.pages import LoginRequired
 
@@ -118,6 +119,7 @@ def install(app: FastAPI) -> None:
     app.include_router(owner_requests.router)
     app.include_router(owner_registry.router)
     app.include_router(auditor.router)
+    app.include_router(player.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

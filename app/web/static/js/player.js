@@ -1,0 +1,77 @@
+// The player page: the true time of the frame shown, and the recorder's clock at it, beside the video; frame
+// stepping; and one report to the service when playback starts (the service writes it to the custody log).
+// The first frame's true time comes with the page; the browser's own clock plays no part.
+(function () {
+  "use strict";
+
+  var video = document.getElementById("player");
+  var section = document.getElementById("playback");
+  if (!video || !section) return;
+  var trueStart = Number(section.dataset.trueStartMs);
+  var offset = Number(section.dataset.offsetMs);
+  var fps = Number(section.dataset.fps) || 25;
+  var zone = section.dataset.zone;
+  var locale = section.dataset.locale;
+  var trueOut = document.getElementById("true-time");
+  var recorderOut = document.getElementById("recorder-time");
+  var first = null; // the media time of the first frame (a clip keeps its timestamps from the original)
+  var shown = null; // the media time of the frame on screen, when the browser tells it
+
+  function pad(n, width) { n = String(n); while (n.length < width) n = "0" + n; return n; }
+
+  function format(ms) {
+    var parts = new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit"
+    }).formatToParts(new Date(ms));
+    var f = {};
+    parts.forEach(function (p) { f[p.type] = p.value; });
+    var clock = f.hour + ":" + f.minute + ":" + f.second + "." + pad(((ms % 1000) + 1000) % 1000, 3);
+    var date = locale === "vi" ? f.day + "/" + f.month + "/" + f.year : f.year + "-" + f.month + "-" + f.day;
+    return (locale === "vi" ? clock + " " + date : date + " " + clock) + " (" + zone + ")";
+  }
+
+  function update() {
+    if (first === null) return;
+    var media = shown !== null && video.paused === false ? shown : video.currentTime;
+    var trueMs = trueStart + Math.round((media - first) * 1000);
+    trueOut.textContent = format(trueMs);
+    trueOut.dataset.ms = String(trueMs);
+    recorderOut.textContent = format(trueMs + offset);
+    recorderOut.dataset.ms = String(trueMs + offset);
+  }
+
+  function onFrame(now, metadata) {
+    shown = metadata.mediaTime;
+    update();
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  video.addEventListener("loadedmetadata", function () {
+    first = video.currentTime;
+    update();
+  });
+  ["timeupdate", "seeked", "pause"].forEach(function (name) { video.addEventListener(name, update); });
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+
+  function step(frames) {
+    if (first === null) return;
+    video.pause();
+    var target = video.currentTime + frames / fps;
+    video.currentTime = Math.max(first, Math.min(target, first + (video.duration || Infinity)));
+  }
+  document.getElementById("step-back").addEventListener("click", function () { step(-1); });
+  document.getElementById("step-forward").addEventListener("click", function () { step(1); });
+
+  var reported = false;
+  video.addEventListener("playing", function () {
+    if (reported) return;
+    reported = true;
+    fetch(section.dataset.playedUrl, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": section.dataset.csrf }
+    }).then(function (answer) { section.dataset.reported = answer.ok ? "yes" : "no"; });
+  });
+  video.addEventListener("error", function () {
+    document.getElementById("player-error").hidden = false;
+  });
+})();
