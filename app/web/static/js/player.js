@@ -31,9 +31,14 @@
     return (locale === "vi" ? clock + " " + date : date + " " + clock) + " (" + zone + ")";
   }
 
+  // The frame on screen at media time t, counted from the first (a paused player stands on a whole frame).
+  function frameIndex(t) { return Math.max(0, Math.floor((t - first) * fps + 0.01)); }
+  function seekFrame(k) { video.currentTime = first + Math.max(0, k) / fps + 0.001; }
+
   function update() {
     if (first === null) return;
-    var media = shown !== null && video.paused === false ? shown : video.currentTime;
+    var playing = !video.paused && !video.seeking;
+    var media = playing && shown !== null ? shown : first + frameIndex(video.currentTime) / fps;
     var trueMs = trueStart + Math.round((media - first) * 1000);
     trueOut.textContent = format(trueMs);
     trueOut.dataset.ms = String(trueMs);
@@ -47,8 +52,11 @@
     video.requestVideoFrameCallback(onFrame);
   }
 
-  video.addEventListener("loadedmetadata", function () {
+  // At "loadedmetadata" Chromium may still say 0; by "loadeddata" it stands on the first frame's media time.
+  video.addEventListener("loadeddata", function () {
+    if (first !== null) return;
     first = video.currentTime;
+    section.dataset.first = String(first);
     update();
   });
   ["timeupdate", "seeked", "pause"].forEach(function (name) { video.addEventListener(name, update); });
@@ -57,9 +65,12 @@
   function step(frames) {
     if (first === null) return;
     video.pause();
-    var target = video.currentTime + frames / fps;
-    video.currentTime = Math.max(first, Math.min(target, first + (video.duration || Infinity)));
+    seekFrame(frameIndex(video.currentTime) + frames);
   }
+  // Paused, the player moves onto the whole frame it stopped in, so the picture and the time agree.
+  video.addEventListener("pause", function () {
+    if (first !== null && !video.seeking) seekFrame(frameIndex(video.currentTime));
+  });
   document.getElementById("step-back").addEventListener("click", function () { step(-1); });
   document.getElementById("step-forward").addEventListener("click", function () { step(1); });
 
