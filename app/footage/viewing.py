@@ -226,13 +226,15 @@ def _playable(container: str, codec: str | None) -> bool:
     return container in PLAYABLE_CONTAINERS and (codec or "") in PLAYABLE_CODECS
 
 
-def open_player(session: Session, actor: Actor, kind: Kind, object_id: UUID) -> Player:
+def open_player(
+    session: Session, actor: Actor, kind: Kind, object_id: UUID, *, purpose: str = PLAYBACK_PURPOSE
+) -> Player:
     """Open the player on an original or clip: the page view is logged, and a playback link issued (each fetch of
     it logged as well)."""
     item = evidence_item(session, actor, kind, object_id)
     _may_fetch(actor, kind, object_id)
     seconds = get_settings().download_link_minutes * 60
-    link, token = _new_link(session, actor, kind, item, PLAYBACK_PURPOSE, seconds)
+    link, token = _new_link(session, actor, kind, item, purpose, seconds)
     record_view(
         session,
         actor.label,
@@ -240,7 +242,7 @@ def open_player(session: Session, actor: Actor, kind: Kind, object_id: UUID) -> 
         item,
         PAGE_VIEWED,
         where=actor.where("web"),
-        purpose=PLAYBACK_PURPOSE,
+        purpose=purpose,
         details={"link_id": str(link.id), "link_expires_at": link.expires_at.isoformat()},
     )
     if isinstance(item, Clip):

@@ -72,6 +72,7 @@ SYSTEM_REASONS = (
     N_("an evidence object version without an evidence row"),
     N_("an evidence row whose object version is missing from storage"),
     N_("playback in the player"),
+    N_("case timeline"),
 )
 AUTO_APPROVED = N_("approved automatically under the owner's standing consent")
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -72,6 +72,7 @@ LEDGER_LABELS = (
     N_("clip.page_viewed"),
     N_("clip.playback_started"),
     N_("clip.link_fetched"),
+    N_("marker.created"),
 )
 
 # Investigator and auditor pages: custody actions and outcomes not worded above, the reasons the system writes

@@ -109,6 +109,7 @@ def install(app: FastAPI) -> None:
         owner_registry,
         owner_requests,
         player,
+        timeline,
     )
     from app.web.pages import LoginRequired
 
@@ -120,6 +121,7 @@ def install(app: FastAPI) -> None:
     app.include_router(owner_registry.router)
     app.include_router(auditor.router)
     app.include_router(player.router)
+    app.include_router(timeline.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

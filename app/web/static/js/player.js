@@ -17,19 +17,7 @@
   var first = null; // the media time of the first frame (a clip keeps its timestamps from the original)
   var shown = null; // the media time of the frame on screen, when the browser tells it
 
-  function pad(n, width) { n = String(n); while (n.length < width) n = "0" + n; return n; }
-
-  function format(ms) {
-    var parts = new Intl.DateTimeFormat("en-GB", {
-      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit"
-    }).formatToParts(new Date(ms));
-    var f = {};
-    parts.forEach(function (p) { f[p.type] = p.value; });
-    var clock = f.hour + ":" + f.minute + ":" + f.second + "." + pad(((ms % 1000) + 1000) % 1000, 3);
-    var date = locale === "vi" ? f.day + "/" + f.month + "/" + f.year : f.year + "-" + f.month + "-" + f.day;
-    return (locale === "vi" ? clock + " " + date : date + " " + clock) + " (" + zone + ")";
-  }
+  function format(ms) { return window.TrueTime.format(ms, zone, locale); }
 
   // The frame on screen at media time t, counted from the first (a paused player stands on a whole frame).
   function frameIndex(t) { return Math.max(0, Math.floor((t - first) * fps + 0.01)); }
