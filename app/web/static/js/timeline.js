@@ -27,7 +27,8 @@
       end: Number(el.dataset.endMs),
       offset: Number(el.dataset.offsetMs),
       fps: Number(el.dataset.fps) || 25,
-      first: null
+      first: null,
+      retries: 0
     };
     // At "loadeddata" the video stands on its first frame's media time (a clip keeps the original's timestamps).
     tile.video.addEventListener("loadeddata", function () {
@@ -36,7 +37,21 @@
       el.dataset.first = String(tile.first);
       if (chosen !== null) place(tile, chosen);
     });
-    tile.video.addEventListener("seeked", function () { el.dataset.shown = el.dataset.frame || ""; });
+    // The frame actually on screen, as the browser reports it: a seek the decoder answered with a neighbouring
+    // frame (or overtook with a newer seek) is asked again, so the picture always matches the label.
+    function presented(now, metadata) {
+      if (tile.first !== null) {
+        var frame = Math.floor((metadata.mediaTime - tile.first) * tile.fps + 0.01);
+        el.dataset.presented = String(frame);
+        var wanted = el.dataset.frame;
+        if (wanted !== "" && wanted !== undefined && Number(wanted) !== frame && !tile.video.seeking && tile.retries < 3) {
+          tile.retries += 1;
+          tile.video.currentTime = tile.first + Number(wanted) / tile.fps + 0.001;
+        }
+      }
+      tile.video.requestVideoFrameCallback(presented);
+    }
+    if (tile.video.requestVideoFrameCallback) tile.video.requestVideoFrameCallback(presented);
     return tile;
   });
 
@@ -60,6 +75,7 @@
     recorderOut.textContent = format(frameMs + tile.offset);
     tile.el.dataset.frame = String(frame);
     if (tile.first === null) return;
+    tile.retries = 0;
     tile.video.pause();
     tile.video.currentTime = tile.first + frame / tile.fps + 0.001;
   }
