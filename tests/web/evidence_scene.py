@@ -34,8 +34,9 @@ def _box_x(bit: int) -> int:
     return 16 + bit * 38
 
 
-def true_time_video(path: Path, first_frame: int, seconds: int = 20) -> Path:
-    """An H.264 MP4 whose frame n shows the true frame number first_frame + n (text and bit boxes)."""
+def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str = f"{WIDTH}x{HEIGHT}") -> Path:
+    """An H.264 MP4 whose frame n shows the true frame number first_frame + n (text and bit boxes; the boxes are
+    read back at the default size only)."""
     boxes = ",".join(
         f"drawbox=x={_box_x(i)}:y=180:w=30:h=40:color=white:t=fill:enable='mod(floor((n+{first_frame})/{2**i})\\,2)'"
         for i in range(BITS)
@@ -46,7 +47,7 @@ def true_time_video(path: Path, first_frame: int, seconds: int = 20) -> Path:
             "-f",
             "lavfi",
             "-i",
-            f"color=c=black:s={WIDTH}x{HEIGHT}:r={FPS}:d={seconds}",
+            f"color=c=black:s={size}:r={FPS}:d={seconds}",
             "-vf",
             f"{text},{boxes}",
             "-c:v",
@@ -103,10 +104,17 @@ class Scene:
 
 
 def scene(
-    service: LiveService, workdir: Path, cameras: list[tuple[str, float, float, int, float]], *, seconds: int = 20
+    service: LiveService,
+    workdir: Path,
+    cameras: list[tuple[str, float, float, int, float]],
+    *,
+    seconds: int = 20,
+    window_s: tuple[int, int] = (5, 12),
+    video: Any = None,
 ) -> Scene:
     """One case, one camera per entry (label, lat, lon, true start in whole seconds after the incident, recorder
-    clock offset in s), each handing over a recording of `seconds` through its owner link; waits for the clips."""
+    clock offset in s), each handing over a recording of `seconds` through its owner link, asked for `window_s`
+    after the incident; waits for the clips. `video(path, first_frame, seconds)` makes the recordings."""
     tag = uuid.uuid4().hex[:6]
     admin = service.admin_headers
     unit = service.post("/api/v1/units", admin, {"name": "Công an phường Bến Thành", "code": f"EV-{tag}"})
@@ -119,7 +127,7 @@ def scene(
     )
     investigator = service.token(email, PASSWORD)
     incident = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
-    window = (incident + timedelta(seconds=5), incident + timedelta(seconds=12))
+    window = (incident + timedelta(seconds=window_s[0]), incident + timedelta(seconds=window_s[1]))
     number = f"VV-{tag}"
     case = service.post(
         "/api/v1/cases",
@@ -167,7 +175,7 @@ def scene(
         link = service.post(f"/api/v1/requests/{request['id']}/links", investigator, {})
         token = link["url"].rsplit("/", 1)[1]
         true_start = incident + timedelta(seconds=start_s)
-        path = true_time_video(workdir / f"cam{index}.mp4", FIRST_FRAME + start_s * FPS, seconds)
+        path = (video or true_time_video)(workdir / f"cam{index}.mp4", FIRST_FRAME + start_s * FPS, seconds)
         recorder_clock = (true_start + timedelta(seconds=offset_s)).astimezone(HCM).replace(tzinfo=None)
         with service.api() as http:
             sent = http.put(
