@@ -108,6 +108,7 @@ def install(app: FastAPI) -> None:
         owner,
         owner_registry,
         owner_requests,
+        staff_pages,
     )
     from app.web.pages import LoginRequired
 
@@ -120,6 +121,7 @@ def install(app: FastAPI) -> None:
     app.include_router(auditor.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
+    app.include_router(staff_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:
