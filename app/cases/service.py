@@ -200,15 +200,14 @@ def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -
     case.closed_by = actor.user_id
     case.updated_at = now
     session.flush()
-    settled = settle_case_requests(
-        session, actor, case.id, outcome=body.outcome, footage_contributed=body.footage_contributed
-    )
+    # each settled request is a move with its own history row and custody event
+    settle_case_requests(session, actor, case.id, outcome=body.outcome, footage_contributed=body.footage_contributed)
     _record(
         session,
         actor,
         "case_closed",
         case,
-        {"outcome": body.outcome, "footage_contributed": body.footage_contributed, "requests_settled": settled},
+        {"outcome": body.outcome, "footage_contributed": body.footage_contributed},
     )
     return case
 
