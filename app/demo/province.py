@@ -12,7 +12,7 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from app.auth import service as auth
 from app.auth.models import Role, Unit, User
 from app.auth.permissions import Actor, ActorKind, system_actor
 from app.auth.schemas import UnitCreate, UserCreate
-from app.core import clock, media
+from app.core import clock, media, reads
 from app.core.config import get_settings
 from app.core.db import session_factory, write_session
 from app.core.storage import get_storage
@@ -235,7 +235,7 @@ def build() -> Built:
     now = clock.now()
     incident = (now - timedelta(days=2)).astimezone(ZONE).replace(hour=20, minute=12, second=0, microsecond=0)
     passwords = {account.email: password for account, password in built.accounts}
-    asyncio.run(_story(built, cameras, incident.astimezone(UTC), passwords))
+    asyncio.run(_story_then_close(built, cameras, incident.astimezone(UTC), passwords))
     with write_session() as session:
         actor = system_actor("demo")
         append_event(
@@ -375,6 +375,16 @@ def _registry(session: Session, admin: Actor) -> dict[str, UUID]:
 
 
 # -- the story (HTTP API, in-process) ---------------------------------------------------------------
+async def _story_then_close(
+    built: Built, cameras: dict[str, UUID], incident: datetime, passwords: dict[str, str]
+) -> None:
+    """The story, then the read pool it opened is closed on this event loop (which ends with it)."""
+    try:
+        await _story(built, cameras, incident, passwords)
+    finally:
+        await reads.close()
+
+
 async def _story(built: Built, cameras: dict[str, UUID], incident: datetime, passwords: dict[str, str]) -> None:
     from app.main import create_app
 
@@ -482,7 +492,7 @@ async def _play(
     if key in ("approved", "partially_approved"):
         return await _state(api, investigator, request)
     if key == "needs_conversion":
-        await _upload(api, token, unreadable, None, vendor="Hikvision (mã hóa riêng)")
+        await _upload(api, token, unreadable, recorded_from, vendor="Hikvision iVMS-4200")
         return await _state(api, investigator, request)
     if key == "footage_mismatch":
         await _upload(api, token, elsewhere, recorded_from - timedelta(hours=6))
@@ -496,7 +506,7 @@ async def _play(
             link = await api.post(
                 f"/api/v1/clips/{clip_id}/download-link",
                 headers=investigator,
-                json={"purpose": "Xem lại diễn biến vụ việc để xác định đối tượng"},
+                json={"purpose": "Xem lại diễn biến vụ việc để xác định đối tượng", "use": "download"},
             )
             _ok(link, "download link")
     if key == "closed":
@@ -583,7 +593,7 @@ async def _upload(
     _ok(await api.put(f"/api/v1/respond/{token}/original", headers=headers, content=_chunks(path)), "upload")
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             yield chunk
