@@ -44,16 +44,22 @@ class Gone(DomainError):
     status, slug, title = 410, "gone", "Gone"
 
 
-# What a resident is told, in plain words (the page shows the catalogue's translation).
-CLOSED = "This appeal is closed and takes no more footage. Thank you for wanting to help."
-APPEAL_FULL = "This appeal has received all the footage it can take. Thank you for wanting to help."
-ADDRESS_FULL = "You have sent the most files one person may send to this appeal today. Try again tomorrow."
-TOO_LARGE = "The file is larger than {mb} MB. Send a shorter video, or only the part that shows the incident."
-WRONG_TYPE = "Only videos (MP4, MOV, MKV, WebM, 3GP, AVI) and photos (JPEG, PNG, HEIC, WebP) can be sent."
-NOT_A_VIDEO = "This file does not play as a video. Choose the video file itself, as the phone or recorder saved it."
-NOT_A_PHOTO = "This file is not a photo we can open. Choose the photo itself (JPEG, PNG, HEIC or WebP)."
-EMPTY = "The file is empty: nothing arrived. Choose the file again and send it."
-ATTEST = "Confirm the statement above before sending."
+# What a resident is told, in plain words (marked for the catalogue; the page shows the reader's translation).
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of the no-op gettext marker
+    return message
+
+
+CLOSED = N_("This appeal is closed and takes no more footage. Thank you for wanting to help.")
+APPEAL_FULL = N_("This appeal has received all the footage it can take. Thank you for wanting to help.")
+ADDRESS_FULL = N_("You have sent the most files one person may send to this appeal today. Try again tomorrow.")
+TOO_LARGE = N_("The file is larger than %(mb)s MB. Send a shorter video, or only the part that shows the incident.")
+WRONG_TYPE = N_("Only videos (MP4, MOV, MKV, WebM, 3GP, AVI) and photos (JPEG, PNG, HEIC, WebP) can be sent.")
+NOT_A_VIDEO = N_("This file does not play as a video. Choose the video file itself, as the phone or camera saved it.")
+NOT_A_PHOTO = N_("This file is not a photo we can open. Choose the photo itself (JPEG, PNG, HEIC or WebP).")
+EMPTY = N_("The file is empty: nothing arrived. Choose the file again and send it.")
+ATTEST = N_("Confirm the statement above before sending.")
+# Every message above, for the page to translate what the API answers.
+MESSAGES = (CLOSED, APPEAL_FULL, ADDRESS_FULL, TOO_LARGE, WRONG_TYPE, NOT_A_VIDEO, NOT_A_PHOTO, EMPTY, ATTEST)
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,7 @@ def check(unit: UnitOfWork, actor: Actor, slug: str, headers: SubmissionHeaders)
         if headers.attestation != ATTESTATION_VERSION:
             raise RuleViolation("X-Attestation", ATTEST)
         if headers.content_length is not None and headers.content_length > settings.appeal_max_upload_bytes:
-            raise PayloadTooLarge(TOO_LARGE.format(mb=settings.appeal_max_upload_bytes // 1024**2))
+            raise PayloadTooLarge(TOO_LARGE % {"mb": settings.appeal_max_upload_bytes // 1024**2})
         kind = _kind(headers.content_type)
         total = session.scalar(select(func.count()).where(Submission.appeal_id == appeal.id)) or 0
         if total >= settings.appeal_max_submissions:
@@ -213,7 +219,7 @@ async def receive(
             length=headers.content_length or None,
         )
     except PayloadTooLarge as exc:
-        raise PayloadTooLarge(TOO_LARGE.format(mb=get_settings().appeal_max_upload_bytes // 1024**2)) from exc
+        raise PayloadTooLarge(TOO_LARGE % {"mb": get_settings().appeal_max_upload_bytes // 1024**2}) from exc
     except StorageError as exc:
         log.warning("evidence storage failed during an appeal upload: %s", exc)
         raise ServiceUnavailable("evidence storage is unavailable; nothing was kept, send the file again") from exc

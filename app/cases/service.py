@@ -14,6 +14,7 @@ from app.auth.models import User
 from app.auth.permissions import Actor, ensure_may, ensure_visible, may_lead_cases, unit_scope
 from app.cases.models import Case, CaseStatus, RetentionCategory
 from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
+from app.registry.districts import known_district
 from app.core import clock, queue
 from app.core.errors import Conflict, RuleViolation
 from app.custody.rows import row_state
@@ -83,6 +84,8 @@ def create_case(session: Session, actor: Actor, body: CaseCreate) -> Case:
         incident_lon=body.incident_lon,
         incident_start=body.incident_start,
         incident_end=body.incident_end,
+        district=known_district(session, "district", body.district),
+        ward=(body.ward or "").strip() or None,
         unit_id=actor.unit_id,
         lead_investigator_id=lead_id,
         status=CaseStatus.open,
@@ -168,6 +171,10 @@ def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate)
         _lead(session, case.unit_id, changes["lead_investigator_id"])
     if "retention_category" in changes and session.get(RetentionCategory, changes["retention_category"]) is None:
         raise RuleViolation("retention_category", "is not a known retention category; see GET /retention-categories")
+    if "district" in changes:
+        changes["district"] = known_district(session, "district", changes["district"])
+    if "ward" in changes:
+        changes["ward"] = changes["ward"].strip() or None
     diff: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(case, name)

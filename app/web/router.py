@@ -101,6 +101,8 @@ def install(app: FastAPI) -> None:
 
     from app.web import (
         admin,
+        appeals_pages,
+        appeals_public,
         admin_registry,
         auditor,
         error_pages,
@@ -120,6 +122,8 @@ def install(app: FastAPI) -> None:
     app.include_router(auditor.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
+    app.include_router(appeals_public.router)
+    app.include_router(appeals_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:
