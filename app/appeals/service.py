@@ -50,9 +50,9 @@ def describe(session: Session, appeal: Appeal) -> dict[str, Any]:
         {
             str(status): n
             for status, n in session.execute(
-                select(Submission.status, func.count()).where(Submission.appeal_id == appeal.id).group_by(
-                    Submission.status
-                )
+                select(Submission.status, func.count())
+                .where(Submission.appeal_id == appeal.id)
+                .group_by(Submission.status)
             )
         }
     )
@@ -175,9 +175,7 @@ def get_submission(session: Session, actor: Actor, submission_id: UUID, *, lock:
     """A submission of the actor's own unit (404 for everyone else, the public included)."""
     ensure_role(actor, "appeals.read")
     submission = session.get(Submission, submission_id, with_for_update=lock)
-    ensure_visible(
-        submission is not None and submission.unit_id == actor.unit_id, actor, "submission", submission_id
-    )
+    ensure_visible(submission is not None and submission.unit_id == actor.unit_id, actor, "submission", submission_id)
     assert submission is not None
     return submission
 

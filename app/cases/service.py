@@ -14,11 +14,11 @@ from app.auth.models import User
 from app.auth.permissions import Actor, ensure_may, ensure_visible, may_lead_cases, unit_scope
 from app.cases.models import Case, CaseStatus, RetentionCategory
 from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
-from app.registry.districts import known_district
 from app.core import clock, queue
 from app.core.errors import Conflict, RuleViolation
 from app.custody.rows import row_state
 from app.custody.service import append_event
+from app.registry.districts import known_district
 
 
 def _check_window(start: datetime, end: datetime) -> None:

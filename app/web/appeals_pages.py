@@ -51,7 +51,9 @@ def _case_context(session: Any, actor: Any, case_id: UUID) -> dict[str, Any]:
 
 @router.get("/cases/{case_id}/appeals", response_class=HTMLResponse)
 def case_appeals(request: Request, case_id: UUID, session: SessionDep, actor: WebActor) -> Response:
-    return render(request, "appeals.html", {**_case_context(session, actor, case_id), "default_closing": default_closing()})
+    return render(
+        request, "appeals.html", {**_case_context(session, actor, case_id), "default_closing": default_closing()}
+    )
 
 
 @router.post("/cases/{case_id}/appeals", response_class=HTMLResponse)
@@ -72,8 +74,15 @@ def publish(
     lon: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    form = {"title": title, "text": text, "place": place, "radius_m": radius_m, "window_start": window_start,
-            "window_end": window_end, "closes_at": closes_at}
+    form = {
+        "title": title,
+        "text": text,
+        "place": place,
+        "radius_m": radius_m,
+        "window_start": window_start,
+        "window_end": window_end,
+        "closes_at": closes_at,
+    }
 
     def create() -> Any:
         case = cases.get_case(session, actor, case_id)
@@ -83,7 +92,7 @@ def publish(
             place=place or None,
             lat=decimal(lat) if lat.strip() else case.incident_lat,  # text: the schema parses it and names the field
             lon=decimal(lon) if lon.strip() else case.incident_lon,
-            radius_m=radius_m,  # type: ignore[arg-type]  # the schema parses the form's text
+            radius_m=radius_m,  # the schema parses the form's text
             window_start=local_to_utc(window_start),
             window_end=local_to_utc(window_end),
             closes_at=local_to_utc(closes_at),
@@ -134,7 +143,9 @@ def close(
         session,
         lambda: appeals.close(session, actor, appeal_id),
         done=lambda _: RedirectResponse(f"/appeals/{appeal_id}", status_code=303),
-        again=lambda error: render(request, "appeal.html", {**_appeal_context(session, actor, appeal_id), "error": error}),
+        again=lambda error: render(
+            request, "appeal.html", {**_appeal_context(session, actor, appeal_id), "error": error}
+        ),
         raised=(404,),
         locale=locale_of(request),
     )
@@ -189,9 +200,11 @@ def decline(
     appeal_id = submission.appeal_id
     return form_action(
         session,
-        lambda: appeals.decline(session, actor, submission_id, DeclineIn(category=category, reason=reason)),  # type: ignore[arg-type]
+        lambda: appeals.decline(session, actor, submission_id, DeclineIn(category=category, reason=reason)),
         done=lambda _: RedirectResponse(f"/appeals/{appeal_id}#s-{submission_id}", status_code=303),
-        again=lambda error: render(request, "appeal.html", {**_appeal_context(session, actor, appeal_id), "error": error}),
+        again=lambda error: render(
+            request, "appeal.html", {**_appeal_context(session, actor, appeal_id), "error": error}
+        ),
         raised=(404,),
         locale=locale_of(request),
     )

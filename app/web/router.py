@@ -101,15 +101,16 @@ def install(app: FastAPI) -> None:
 
     from app.web import (
         admin,
+        admin_registry,
         appeals_pages,
         appeals_public,
-        admin_registry,
         auditor,
         error_pages,
         investigator_requests,
         owner,
         owner_registry,
         owner_requests,
+        stats_pages,
     )
     from app.web.pages import LoginRequired
 
@@ -124,6 +125,7 @@ def install(app: FastAPI) -> None:
     app.include_router(admin_registry.router)
     app.include_router(appeals_public.router)
     app.include_router(appeals_pages.router)
+    app.include_router(stats_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

@@ -35,7 +35,7 @@
     function setPin(lat, lon) {
       latEl.value = lat.toFixed(6);
       lonEl.value = lon.toFixed(6);
-      pinText.textContent = word("pin").replace("%(place)s", latEl.value + ", " + lonEl.value);
+      pinText.textContent = word("pin").replace("{place}", latEl.value + ", " + lonEl.value);
       if (pinMap) {
         if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(pinMap);
       }
