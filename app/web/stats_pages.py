@@ -66,7 +66,6 @@ def stats_page(
     counted = result["outcomes"]
     months = counted["by"]["month"]
     by_district = [r for r in counted["by"]["district"] if r["requested"] or r["cases_closed"]]
-    helped = [d["cases_closed_with_footage"] for d in by_district]
     words = {k: gettext(locale, v) for k, v in LABELS.items()}
     context = {
         "result": result,
