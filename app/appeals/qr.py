@@ -18,7 +18,8 @@ def png(url: str, scale: int = 10) -> bytes:
     return out.getvalue()
 
 
-def svg(url: str, scale: int = 8) -> bytes:
+def svg(url: str, scale: int = 8, *, inline: bool = False) -> bytes:
+    """The code as an SVG file, or (inline) as an element for a page, sized by its viewBox to fit its box."""
     out = io.BytesIO()
-    _code(url).save(out, kind="svg", scale=scale, border=4, xmldecl=True, title=url)
+    _code(url).save(out, kind="svg", scale=scale, border=4, xmldecl=not inline, omitsize=inline, title=url)
     return out.getvalue()

@@ -122,7 +122,7 @@ def _appeal_context(session: Any, actor: Any, appeal_id: UUID) -> dict[str, Any]
     return {
         "appeal": described,
         "case": cases.get_case(session, actor, appeal.case_id),
-        "qr_svg": qr.svg(described["public_url"], scale=5).decode("utf-8").split("?>", 1)[-1],
+        "qr_svg": qr.svg(described["public_url"], inline=True).decode("utf-8"),
         "submissions": submissions,
         "decline_labels": DECLINE_LABELS,
         "status_labels": STATUS_LABELS,
@@ -212,4 +212,4 @@ def decline(
 
 def default_closing() -> str:
     """The publish form's suggested closing date: two weeks from now, as a datetime-local value."""
-    return (clock.now() + timedelta(days=14)).strftime("%Y-%m-%dT%H:%M")
+    return (clock.now() + timedelta(days=14)).astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%dT%H:%M")

@@ -31,7 +31,8 @@ def columns(categories: Sequence[str], series: Sequence[Series], title: str, *, 
     plot_h = height - top - bottom
     peak = _nice_max(max((v for s in series for v in s.values), default=0))
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" style="max-width:{width}px" role="img" '
+        f'aria-label="{escape(title)}" '
         'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
         f"<title>{escape(title)}</title>",
     ]
@@ -73,7 +74,8 @@ def bars(labels: Sequence[str], series: Sequence[Series], title: str) -> Markup:
     peak = _nice_max(max((v for s in series for v in s.values), default=0))
     plot_w = width - label_w - 40
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" style="max-width:{width}px" role="img" '
+        f'aria-label="{escape(title)}" '
         'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
         f"<title>{escape(title)}</title>",
     ]

@@ -65,7 +65,9 @@ def stats_page(
     result, _, _ = _figures(session, actor, first, last, unit_id, district or None)
     counted = result["outcomes"]
     months = counted["by"]["month"]
-    by_district = [r for r in counted["by"]["district"] if r["requested"] or r["cases_closed"]]
+    by_district = [
+        r for r in counted["by"]["district"] if r["requested"] or r["cases_closed"] or r["contributions_accepted"]
+    ]
     words = {k: gettext(locale, v) for k, v in LABELS.items()}
     context = {
         "result": result,
@@ -96,6 +98,7 @@ def stats_page(
             words["district_chart"],
         ),
         "query": request.url.query,
+        "has_districts": bool(by_district),
     }
     return render(request, "stats.html", context)
 
