@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"footage"},
     {"appeals"},
     {"reports", "web", "jobs"},
-    {"main", "cli", "__main__", "models"},
+    {"main", "cli", "__main__", "models", "demo"},
 ]
 FLOOR = {name: floor for floor, names in enumerate(LAYERS) for name in names}
 
