@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"registry"},
     {"extractions", "cases"},
     {"footage"},
+    {"appeals"},
     {"reports", "web", "jobs"},
     {"main", "cli", "__main__", "models", "demo"},
 ]
