@@ -183,6 +183,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/submissions/{submission_id}/view"): page(),
     ("POST", "/submissions/{submission_id}/accept"): page(),
     ("POST", "/submissions/{submission_id}/decline"): page(),
+    ("POST", "/submissions/{submission_id}/clips"): page(),
+    ("POST", "/submission-clips/{clip_id}/view"): page(),
     ("GET", "/stats"): page(),
     ("GET", "/stats.csv"): page(),
     ("GET", "/admin/districts"): page(),
