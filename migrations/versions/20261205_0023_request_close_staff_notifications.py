@@ -1,8 +1,8 @@
 """The end of a request's life and telling its investigators: extraction_requests.close_result (how the footage
 was judged on closing) and staff_notifications (what the filing investigator is told in the app and by email).
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-05 06:30:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
