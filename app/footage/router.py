@@ -207,7 +207,7 @@ def clip_link(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.download"))],
 ) -> Any:
-    return viewing.issue_link(session, actor, "clip", clip_id, body.purpose, body.expires_in_s)
+    return viewing.issue_link(session, actor, "clip", clip_id, body.purpose, body.expires_in_s, body.use)
 
 
 @router.post("/originals/{original_id}/download-link", response_model=DownloadLinkRead)
@@ -217,7 +217,7 @@ def original_link(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.download"))],
 ) -> Any:
-    return viewing.issue_link(session, actor, "original", original_id, body.purpose, body.expires_in_s)
+    return viewing.issue_link(session, actor, "original", original_id, body.purpose, body.expires_in_s, body.use)
 
 
 @router.get("/links/{token}", status_code=302, response_class=RedirectResponse, tags=["evidence links"])

@@ -27,6 +27,7 @@ from app.core.errors import Gone, NotFound, RuleViolation
 from app.core.storage import get_storage
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
+from app.footage.delivery import USES, mark_delivered
 from app.footage.link_models import EvidenceLink
 from app.footage.models import Clip, Original
 from app.footage.service import get_clip, get_original
@@ -140,10 +141,19 @@ def link_url(token: str) -> str:
 
 
 def issue_link(
-    session: Session, actor: Actor, kind: Kind, object_id: UUID, purpose: str, expires_in_s: int | None
+    session: Session,
+    actor: Actor,
+    kind: Kind,
+    object_id: UUID,
+    purpose: str,
+    expires_in_s: int | None,
+    use: str = "download",
 ) -> dict[str, Any]:
     """A short-lived link to the exact version, answered by the service (each fetch logged), and written to the
-    custody log with its purpose."""
+    custody log with its purpose and use (download or play). The filing unit's first link to a ready clip
+    delivers the request (app.footage.delivery)."""
+    if use not in USES:
+        raise RuleViolation("use", f"one of {', '.join(USES)}")
     ensure_role(actor, "footage.download")
     item = evidence_item(session, actor, kind, object_id)
     _may_fetch(actor, kind, object_id)
@@ -163,8 +173,15 @@ def issue_link(
         case_id=link.case_id,
         reason=purpose,
         where=actor.where(),
-        details={"expires_at": link.expires_at.isoformat(), "object_key": item.object_key, "link_id": str(link.id)},
+        details={
+            "expires_at": link.expires_at.isoformat(),
+            "object_key": item.object_key,
+            "link_id": str(link.id),
+            "use": use,
+        },
     )
+    if isinstance(item, Clip):
+        mark_delivered(session, item, actor, use, purpose)
     return {"url": link_url(token), "expires_at": link.expires_at, "sha256": item.sha256, "version_id": item.version_id}
 
 
@@ -273,3 +290,6 @@ def playback_started(session: Session, actor: Actor, kind: Kind, object_id: UUID
     item = evidence_item(session, actor, kind, object_id)
     _may_fetch(actor, kind, object_id)
     record_view(session, actor.label, kind, item, PLAYBACK_STARTED, where=actor.where("web"), purpose=PLAYBACK_PURPOSE)
+    if isinstance(item, Clip):
+        # the filing unit's first playback of a ready clip delivers its request, as a first download does
+        mark_delivered(session, item, actor, "play", PLAYBACK_PURPOSE)

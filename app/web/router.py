@@ -102,6 +102,8 @@ def install(app: FastAPI) -> None:
     from app.web import (
         admin,
         admin_registry,
+        appeals_pages,
+        appeals_public,
         auditor,
         error_pages,
         investigator_requests,
@@ -109,6 +111,8 @@ def install(app: FastAPI) -> None:
         owner_registry,
         owner_requests,
         player,
+        staff_pages,
+        stats_pages,
         timeline,
     )
     from app.web.pages import LoginRequired
@@ -124,6 +128,10 @@ def install(app: FastAPI) -> None:
     app.include_router(timeline.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
+    app.include_router(staff_pages.router)
+    app.include_router(appeals_public.router)
+    app.include_router(appeals_pages.router)
+    app.include_router(stats_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

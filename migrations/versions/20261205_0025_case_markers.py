@@ -1,8 +1,8 @@
 """case_markers: notes at a true instant on a case's clips (the case timeline), exported with the case report.
 
-Revision ID: 0022
-Revises: 0021
-Create Date: 2026-12-04 10:30:00
+Revision ID: 0025
+Revises: 0024
+Create Date: 2026-12-05 10:30:00
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """evidence_links: links to one evidence object version served by the service, so each fetch is logged.
 
-Revision ID: 0021
-Revises: 0020
-Create Date: 2026-12-04 10:00:00
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-05 10:00:00
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
