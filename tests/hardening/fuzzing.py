@@ -99,7 +99,9 @@ def run_schemathesis(
         "--checks",
         "all",
         "--exclude-checks",
-        EXCLUDED_CHECKS,
+        # the hooks change a field after generation, so whether the data is valid is no longer what the fuzzer
+        # believes: a value it made invalid may be replaced by a valid one
+        EXCLUDED_CHECKS + (",negative_data_rejection" if extremes else ""),
         "--max-examples",
         str(max_examples),
         "--header",
