@@ -150,6 +150,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/submissions/{submission_id}/accept"): only("investigator", ok=404),
     ("POST", "/api/v1/submissions/{submission_id}/decline"): only("investigator", ok=422),
     ("POST", "/api/v1/submissions/{submission_id}/download-link"): only("investigator", "supervisor", ok=422),
+    ("POST", "/api/v1/submissions/{submission_id}/clips"): only("investigator", ok=422),
+    ("GET", "/api/v1/submissions/{submission_id}/clips"): only("investigator", "supervisor", ok=404),
+    ("POST", "/api/v1/submission-clips/{clip_id}/download-link"): only("investigator", "supervisor", ok=422),
     # appeals: the public side needs no account; an unknown address is a 404, an upload without its headers a 422
     ("POST", "/api/v1/appeals/{slug}/submissions"): public(422),
     ("GET", "/a/{slug}"): public(404),
@@ -180,6 +183,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/submissions/{submission_id}/view"): page(),
     ("POST", "/submissions/{submission_id}/accept"): page(),
     ("POST", "/submissions/{submission_id}/decline"): page(),
+    ("POST", "/submissions/{submission_id}/clips"): page(),
+    ("POST", "/submission-clips/{clip_id}/view"): page(),
     ("GET", "/stats"): page(),
     ("GET", "/stats.csv"): page(),
     ("GET", "/admin/districts"): page(),
