@@ -5,8 +5,8 @@ originals.lock_applied_at says when the row's retention and legal hold were set 
 pending: the finish-locks sweep sets them). Originals recorded before this revision were locked before their
 row was written, so they take their received_at.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
