@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core import clock
-from app.core.service_secret import derived_key
 from app.core.config import get_settings
+from app.core.service_secret import derived_key
 from app.notifications.email import DeliveryError, send_email
 from app.notifications.models import Channel, DeliveryAttempt, Notification, OutboxStatus
 from app.notifications.webhook import send_webhook
