@@ -109,10 +109,11 @@ def checkpoint_custody(timestamp: int) -> int | None:
 def sweep_orphans(timestamp: int) -> dict[str, int]:
     """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
     versions from crashed uploads are removed after the grace period."""
+    from app.appeals import evidence
     from app.footage.orphans import sweep_orphans as sweep
 
     with write_session() as session:
-        report = sweep(session)
+        report = sweep(session, kinds=evidence.KINDS)
     return {
         "objects_without_rows": len(report.objects_without_rows),
         "rows_without_objects": len(report.rows_without_objects),
