@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from app.appeals.retention import DECLINED_SWEEP_TASK
 from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
@@ -152,3 +153,13 @@ def follow_case_retention(case_id: str) -> int:
     from app.footage.retention import follow_case_retention as follow
 
     return len(follow(session_factory(), UUID(case_id)))
+
+
+@queue.periodic(cron="41 * * * *", periodic_id="sweep-declined-submissions")
+@queue.task(name=DECLINED_SWEEP_TASK, queueing_lock=DECLINED_SWEEP_TASK)
+def sweep_declined_submissions(timestamp: int) -> int:
+    """Hourly: declined appeal submissions past their short quarantine lock are deleted, each a custody event."""
+    from app.appeals.retention import sweep_declined
+
+    with write_session() as session:
+        return len(sweep_declined(session))

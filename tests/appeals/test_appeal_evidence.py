@@ -4,17 +4,23 @@ finds the log sound; the orphan sweep knows their objects (under appeals/) and s
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from app.appeals import evidence
+from app.appeals.models import Submission
+from app.appeals.retention import sweep_declined
 from app.auth.models import Role
+from app.core.config import get_settings, override_settings
 from app.core.db import session_factory
 from app.core.storage import get_storage
 from app.footage.orphans import sweep_orphans
 from tests.appeals.helpers import investigator_with_case, phone_video, photo_png, publish, send
 from tests.factories import account
+
+SECONDS = 3
 
 
 def test_submissions_and_clips_verify_and_are_no_orphans(isolated_client: TestClient, tmp_path: Path) -> None:
@@ -64,3 +70,35 @@ def test_submissions_and_clips_verify_and_are_no_orphans(isolated_client: TestCl
             )
         ).hexdigest()
     )
+
+
+def test_a_declined_submission_leaves_storage_when_its_quarantine_lock_passes(isolated_client: TestClient) -> None:
+    client = isolated_client
+    before = get_settings().appeal_quarantine_days
+    override_settings(appeal_quarantine_days=SECONDS / 86400)
+    try:
+        investigator, case = investigator_with_case(client)
+        appeal = publish(client, investigator, case)
+        for name in ("declined.png", "waiting.png"):
+            assert send(client, appeal["slug"], photo_png(), "image/png", name).status_code == 202
+    finally:
+        override_settings(appeal_quarantine_days=before)
+    items = client.get(f"/api/v1/appeals/{appeal['id']}/submissions", headers=investigator.headers).json()["items"]
+    declined, waiting = sorted(items, key=lambda s: s["filename"])
+    client.post(
+        f"/api/v1/submissions/{declined['id']}/decline",
+        json={"category": "abusive", "reason": "nội dung rác"},
+        headers=investigator.headers,
+    )
+    with session_factory()() as session, session.begin():
+        assert sweep_declined(session) == []  # still locked: nothing is even tried before its time
+    time.sleep(SECONDS + 1)  # the real S3 server enforces the lock by its own clock
+    with session_factory()() as session, session.begin():
+        assert sweep_declined(session) == [declined["id"]]  # the quarantined one keeps its legal hold
+    with session_factory()() as session:
+        row = session.get(Submission, declined["id"])
+        assert row is not None and row.deleted_at is not None
+        assert get_storage().versions(row.object_key) == []
+    auditor = account(client, Role.auditor)
+    verified = client.post("/api/v1/custody/verify", headers=auditor.headers).json()
+    assert verified["ok"], verified["problems"][:5]  # the deletion is on the record: not a missing object
