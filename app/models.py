@@ -10,6 +10,7 @@ from app.custody import models as custody_models
 from app.extractions import models as extractions_models
 from app.footage import (
     link_models,  # noqa: F401 - the evidence_links table
+    timeline_models,  # noqa: F401 - the case_markers table
     upload_models,  # noqa: F401 - the resumable_uploads tables
 )
 from app.footage import models as footage_models
