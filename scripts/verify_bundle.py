@@ -391,7 +391,7 @@ def note_key_id(name: str, sig_type: int, public_raw: bytes) -> bytes:
 
 def parse_vkey(text: str) -> tuple[str, int, bytes]:
     """(name, signature type, raw key) of a verifier key NAME+KEYID+BASE64, its key id checked."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3 or not parts[0]:
         raise ValueError(f"{text.strip()!r} is not a verifier key NAME+KEYID+BASE64")
     try:

@@ -75,7 +75,7 @@ def vkey(name: str, sig_type: int, public_raw: bytes) -> str:
 
 def parse_vkey(text: str) -> tuple[str, int, bytes]:
     """(name, signature type, raw public key) of NAME+KEYID+BASE64, its key id checked."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3 or not parts[0]:
         raise ValueError("a verifier key is NAME+KEYID+BASE64")
     try:

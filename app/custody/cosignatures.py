@@ -48,7 +48,7 @@ class CustodyCosignature(Base):
         CheckConstraint("octet_length(root_hash) = 32", name="root_hash_len"),
         CheckConstraint("octet_length(key_id) = 4", name="key_id_len"),
         CheckConstraint("octet_length(signature) = 64", name="signature_len"),
-        UniqueConstraint("witness", "key_id", "tree_size", name="one_per_witness_and_size"),
+        UniqueConstraint("witness", "key_id", "tree_size"),  # one per witness and size
     )
 
     def line(self) -> notes.SignatureLine:
@@ -107,7 +107,7 @@ def accept(session: Session, note_text: str) -> list[CustodyCosignature]:
             session.execute(
                 insert(CustodyCosignature)
                 .values(**values)
-                .on_conflict_do_nothing(constraint="uq_custody_cosignatures_one_per_witness_and_size")
+                .on_conflict_do_nothing(index_elements=["witness", "key_id", "tree_size"])
             )
             stored.append(CustodyCosignature(**values))
     if not stored:

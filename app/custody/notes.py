@@ -66,7 +66,7 @@ class VerifierKey:
 
 def parse_vkey(text: str) -> VerifierKey:
     """Parse NAME+KEYID+BASE64; the key id must be the one the name and key give."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3 or not parts[0]:
         raise NoteError("a verifier key is NAME+KEYID+BASE64")
     name, hex_id, encoded = parts

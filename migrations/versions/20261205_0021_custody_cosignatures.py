@@ -32,9 +32,7 @@ def upgrade() -> None:
         sa.CheckConstraint("octet_length(signature) = 64", name=op.f("ck_custody_cosignatures_signature_len")),
         sa.CheckConstraint("tree_size >= 0", name=op.f("ck_custody_cosignatures_tree_size_non_negative")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_custody_cosignatures")),
-        sa.UniqueConstraint(
-            "witness", "key_id", "tree_size", name=op.f("uq_custody_cosignatures_one_per_witness_and_size")
-        ),
+        sa.UniqueConstraint("witness", "key_id", "tree_size", name=op.f("uq_custody_cosignatures_witness")),
     )
     # Cosignatures are evidence of what independent witnesses saw: the database refuses UPDATE, DELETE and
     # TRUNCATE, as for checkpoints.

@@ -115,7 +115,9 @@ def test_cosignatures_only_from_configured_witnesses_over_this_logs_roots(client
         )
         assert refused.status_code == 422, refused.text
         assert "witness" in refused.text
-        other_root = notes.checkpoint_body(get_settings().custody_origin, notes.parse_body(body).tree_size, b"\x02" * 32)
+        other_root = notes.checkpoint_body(
+            get_settings().custody_origin, notes.parse_body(body).tree_size, b"\x02" * 32
+        )
         forged = other_root + "\n" + str(notes.cosign(other_root, name, witness, now))
         wrong = client.post("/api/v1/custody/cosignatures", json={"note": forged})
         assert wrong.status_code == 422 and "root" in wrong.text
@@ -199,7 +201,11 @@ def test_witness_refuses_a_smaller_or_different_checkpoint(tmp_path: Path) -> No
     spec = importlib.util.spec_from_file_location("witness", WITNESS)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules["witness"] = module  # its dataclasses look their module up while being defined
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["witness"]
     state = {"origin": "log.example/x", "tree_size": 5, "root_hash": base64.b64encode(b"\x01" * 32).decode()}
     smaller = module.Checkpoint("log.example/x", 4, b"\x01" * 32, "", "")
     with pytest.raises(module.Refused, match="shrank"):
