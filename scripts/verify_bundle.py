@@ -417,9 +417,12 @@ def split_note(text: str) -> tuple[str, list[tuple[str, bytes]]]:
         if len(parts) != 3 or parts[0] != DASH:
             raise ValueError("a signature line is not '— NAME BASE64'")
         try:
-            lines.append((parts[1], base64.b64decode(parts[2], validate=True)))
+            blob = base64.b64decode(parts[2], validate=True)
         except binascii.Error as exc:
             raise ValueError("a signature line is not base64") from exc
+        if base64.b64encode(blob).decode("ascii") != parts[2]:  # base64 has slack: one encoding only
+            raise ValueError("a signature line is not in canonical base64")
+        lines.append((parts[1], blob))
     return text[: at + 1], lines
 
 
