@@ -125,6 +125,8 @@ def canonical_time(value: Any) -> str:
 
 def canonical_entry(event: dict[str, Any]) -> bytes:
     entry = {name: event[name] for name in ENTRY_FIELDS}
+    if "case_prev" in event:  # an event of a case's chain
+        entry["case_prev"] = event["case_prev"]
     entry["at"] = canonical_time(entry["at"])
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

@@ -27,7 +27,7 @@ from app.custody.checkpoints import (
     public_key_pem,
 )
 from app.custody.cosignatures import CustodyCosignature, cosignatures_of
-from app.custody.entry import format_time
+from app.custody.entry import ABSENT, case_prev_value, format_time
 from app.custody.models import CustodyEvent
 from app.custody.proofs import consistency_proof, inclusion_proofs
 
@@ -46,7 +46,7 @@ def _line(record: dict[str, Any]) -> str:
 
 def exported_event(event: CustodyEvent) -> dict[str, Any]:
     """An event as exported: the fields its leaf commits to, in their canonical rendering, plus the leaf."""
-    return {
+    record = {
         "seq": event.seq,
         "at": format_time(event.at),
         "actor": event.actor,
@@ -62,6 +62,10 @@ def exported_event(event: CustodyEvent) -> dict[str, Any]:
         "details": event.details,
         "leaf_hash": event.leaf_hash.hex(),
     }
+    link = case_prev_value(event.case_prev_seq, event.case_prev_hash)
+    if link is not ABSENT:
+        record["case_prev"] = link
+    return record
 
 
 @dataclass(frozen=True)
