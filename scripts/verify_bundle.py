@@ -32,6 +32,9 @@ Checks, each failure printed precisely:
      cosignature/v1 of that witness on the bundle's checkpoint, or on the --since checkpoint when that one is
      at least as large and consistent with it (a bundle exported before the witnesses saw its checkpoint is
      checked against a later witnessed checkpoint: fetch it with Accept: text/plain).
+  9. each case's chain: events of a case carry case_prev, the case's previous event {seq, hash} (null for
+     the first); from the case's export event (or its last event) back to the first, every link must name an
+     event of the bundle with that leaf hash, so an event of the case left out is named by the gap it leaves;
 Other files in the bundle (a report, a README) are listed as not covered by the signed log.
 
 Exit status: 0 when everything verifies, 1 when anything fails, 2 when the bundle cannot be read.
@@ -336,6 +339,60 @@ def check_proofs(
         if not any(f.startswith(f"proof of seq {seq} ") for f in failures):
             failures.append(f"event seq {seq}: no valid inclusion proof in proofs.jsonl")
     return len(proven)
+
+
+def check_case_chains(events: dict[int, dict[str, Any]], failures: list[str], notes: list[str]) -> None:
+    """Each case's chain (events carrying case_prev) runs unbroken from its head back to its first event, so no
+    event of the case between them is left out. The head is the case's export event (the one listing
+    bundle_files) when the bundle holds one: it named the case's previous event when it was recorded."""
+    by_case: dict[str, list[int]] = {}
+    for seq, event in events.items():
+        if "case_prev" in event:
+            by_case.setdefault(str(event.get("case_id")), []).append(seq)
+    for case, seqs in sorted(by_case.items()):
+        exports = [s for s in seqs if isinstance(events[s]["details"], dict) and "bundle_files" in events[s]["details"]]
+        head = max(exports or seqs)
+        if exports and head != max(seqs):
+            failures.append(f"case {case}: event seq {max(seqs)} comes after the export event seq {head}")
+        reached: list[int] = []
+        current = head
+        broken = False
+        while True:
+            reached.append(current)
+            link = events[current]["case_prev"]
+            if link is None:
+                break
+            if (
+                not isinstance(link, dict)
+                or not is_int(link.get("seq"))
+                or not isinstance(link.get("hash"), str)
+                or not 0 < link["seq"] < current
+            ):
+                failures.append(f"case {case}: event seq {current} has a malformed case_prev")
+                broken = True
+                break
+            previous = events.get(link["seq"])
+            if previous is None or str(previous.get("case_id")) != case or previous["leaf_hash"] != link["hash"]:
+                held = [s for s in seqs if link["seq"] < s < current]
+                failures.append(
+                    f"case {case}: events left out between seq {link['seq']} and seq {current}: event seq {current} "
+                    f"names seq {link['seq']} (leaf {link['hash']}) as the case's previous event, and the bundle "
+                    + ("does not hold it" if previous is None else "holds another event under that seq")
+                    + (f" (it holds {held} in between)" if held else "")
+                )
+                broken = True
+                break
+            current = link["seq"]
+        if broken:
+            continue
+        stray = sorted(set(seqs) - set(reached))
+        if stray:
+            failures.append(f"case {case}: events {stray} are not on the case's chain from seq {head}")
+            continue
+        ending = "the export event" if exports else "the last event in the bundle (no export event names the head)"
+        notes.append(
+            f"ok    case {case}: chain of {len(reached)} events unbroken from seq {min(reached)} to {ending} seq {head}"
+        )
 
 
 def check_clips(clips: list[Path], events: dict[int, dict[str, Any]], failures: list[str], notes: list[str]) -> None:
@@ -677,6 +734,7 @@ def verify(
             failures.append(f"event seq {seq}: beyond the checkpoint's {checkpoint['tree_size']} events")
         proven = check_proofs(files, checkpoint, events, failures)
         notes.append(f"ok    proofs: {proven} events included under the signed root")
+    check_case_chains(events, failures, notes)
     check_clips(clips, events, failures, notes)
     check_other_files(files, events, failures, notes)
     return failures, notes
