@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import psycopg
 import urllib3
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
@@ -204,6 +204,7 @@ def verify_log(
         for seq in inversions:
             report.add(Problem("out of time order", seq=seq, detail="recorded earlier than the row before it"))
     witnessed = _check_cosignatures(session, report, checkpoints, witnesses)
+    _check_case_chains(session, report)
     locks: dict[tuple[str, str], list[data_check.RowLock]] = {}
     rows_checked = 0
     if include_data:
@@ -224,6 +225,34 @@ def verify_log(
         rows_checked=rows_checked,
         witnessed=witnessed,
     )
+
+
+_BROKEN_LINKS = text("""
+    SELECT seq, case_id::text, case_prev_seq, before_seq FROM (
+        SELECT seq, case_id, case_prev_seq, case_prev_hash,
+               lag(seq) OVER (PARTITION BY case_id ORDER BY seq) AS before_seq,
+               lag(leaf_hash) OVER (PARTITION BY case_id ORDER BY seq) AS before_leaf
+        FROM custody_events WHERE case_prev_seq IS NOT NULL
+    ) chained
+    WHERE case_id IS NULL
+       OR case_prev_seq IS DISTINCT FROM coalesce(before_seq, 0)
+       OR case_prev_hash IS DISTINCT FROM before_leaf
+    ORDER BY seq
+    LIMIT :limit
+""")
+
+
+def _check_case_chains(session: Session, report: _Report) -> None:
+    """Each chained event of a case names the case's previous chained event (seq and leaf hash), the first
+    none: a case event removed, moved to another case or re-linked breaks its successor's link."""
+    for seq, case_id, named, actual in session.execute(_BROKEN_LINKS, {"limit": MAX_PER_KIND + 1}):
+        detail = (
+            f"case {case_id}: names seq {named or 'none'} as the case's previous event, the log's is "
+            f"{actual or 'none'}"
+            if case_id
+            else "carries a case link but no case"
+        )
+        report.add(Problem("case chain broken", seq=seq, detail=detail))
 
 
 def _check_cosignatures(

@@ -80,3 +80,25 @@ def test_witnesses_are_required_on_a_signed_checkpoint(pointed_at: Engine) -> No
         assert forged.exit_code == 1 and "PROBLEM seq 4: cosignature invalid" in forged.output
     finally:
         override_settings(custody_witness_keys=previous)
+
+
+def test_a_broken_case_chain_is_named(pointed_at: Engine) -> None:
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from app.custody.service import append_event
+
+    case = uuid.uuid4()
+    for i in range(4):
+        with Session(pointed_at) as session, session.begin():
+            append_event(session, actor="system:test", action="case.touch", case_id=case, details={"i": i})
+    sound = CliRunner().invoke(cli, ["verify-custody", "--no-objects"])
+    assert sound.exit_code == 0, sound.output
+    # The third event of the case moved to another case: the fourth's link no longer names its predecessor.
+    tamper(pointed_at, "UPDATE custody_events SET case_id = gen_random_uuid() WHERE seq = 3")
+    broken = CliRunner().invoke(cli, ["verify-custody", "--no-objects"])
+    assert broken.exit_code == 1
+    assert "PROBLEM seq 3: edited row" in broken.output
+    assert f"PROBLEM seq 4: case chain broken (case {case}: names seq 3" in broken.output
+    assert "the log's is 2)" in broken.output
