@@ -246,12 +246,8 @@ def _check_case_chains(session: Session, report: _Report) -> None:
     """Each chained event of a case names the case's previous chained event (seq and leaf hash), the first
     none: a case event removed, moved to another case or re-linked breaks its successor's link."""
     for seq, case_id, named, actual in session.execute(_BROKEN_LINKS, {"limit": MAX_PER_KIND + 1}):
-        detail = (
-            f"case {case_id}: names seq {named or 'none'} as the case's previous event, the log's is "
-            f"{actual or 'none'}"
-            if case_id
-            else "carries a case link but no case"
-        )
+        link = f"names seq {named or 'none'} as the case's previous event, the log's is {actual or 'none'}"
+        detail = f"case {case_id}: {link}" if case_id else "carries a case link but no case"
         report.add(Problem("case chain broken", seq=seq, detail=detail))
 
 
