@@ -35,6 +35,10 @@ Checks, each failure printed precisely:
   9. each case's chain: events of a case carry case_prev, the case's previous event {seq, hash} (null for
      the first); from the case's export event (or its last event) back to the first, every link must name an
      event of the bundle with that leaf hash, so an event of the case left out is named by the gap it leaves;
+  10. timestamp.tsr and timestamp.json, when present: the RFC 3161 time-stamp of a checkpoint within the
+     bundle's (its note, signed by the same key, is consistent with the bundle's checkpoint), whose message
+     imprint is the SHA-256 of that note; with --tsa-cert ROOT.pem (and the rfc3161-client package) the TSA's
+     signature must chain to that root;
 Other files in the bundle (a report, a README) are listed as not covered by the signed log.
 
 Exit status: 0 when everything verifies, 1 when anything fails, 2 when the bundle cannot be read.
@@ -61,7 +65,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 CHECKPOINT_FORMAT = "footage-custody-checkpoint/v1"
 REQUIRED = ("events.jsonl", "checkpoint.json", "public_key.pem", "proofs.jsonl")
-OPTIONAL = ("checkpoint.note", "consistency.jsonl")
+OPTIONAL = ("checkpoint.note", "consistency.jsonl", "timestamp.tsr", "timestamp.json")
 DASH = "\u2014"
 SIG_ED25519, SIG_COSIGNATURE = 0x01, 0x04
 ENTRY_FIELDS = (
@@ -339,6 +343,75 @@ def check_proofs(
         if not any(f.startswith(f"proof of seq {seq} ") for f in failures):
             failures.append(f"event seq {seq}: no valid inclusion proof in proofs.jsonl")
     return len(proven)
+
+
+def check_timestamp(
+    files: dict[str, bytes], checkpoint: dict[str, Any], tsa_certs: list[Path], failures: list[str], notes: list[str]
+) -> None:
+    """The RFC 3161 time-stamp of a checkpoint within the bundle's: its note is signed by the bundle's key, it is
+    consistent with the bundle's checkpoint, the token's imprint is SHA-256 of that note and (with --tsa-cert,
+    using the rfc3161-client package) the TSA's signature chains to the given root."""
+    if "timestamp.json" not in files or "timestamp.tsr" not in files:
+        if tsa_certs:
+            failures.append("--tsa-cert: the bundle holds no time-stamp (timestamp.tsr, timestamp.json)")
+        return
+    public = bundle_public_key(files)
+    if public is None:
+        return
+    try:
+        info = json.loads(files["timestamp.json"].decode("utf-8"))
+        note_text = info["note"]
+        stamped = read_note(note_text, public)
+        proof = [bytes.fromhex(h) for h in info["consistency"]]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        failures.append(f"timestamp.json: not a time-stamped checkpoint of this log ({exc})")
+        return
+    if not verify_consistency(
+        stamped["tree_size"], checkpoint["tree_size"], proof, stamped["root"], checkpoint["root"]
+    ):
+        failures.append(
+            f"timestamp.json: the time-stamped log of {stamped['tree_size']} events is not a prefix of the "
+            f"bundle's {checkpoint['tree_size']} events"
+        )
+        return
+    try:
+        import rfc3161_client  # a well-kept RFC 3161 parser and verifier; optional for the rest of the checks
+    except ImportError:
+        if tsa_certs:
+            failures.append("--tsa-cert: verifying the time-stamp needs the rfc3161-client package")
+        else:
+            notes.append("note  timestamp.tsr: not verified (pip install rfc3161-client, then pass --tsa-cert)")
+        return
+    message = note_text.encode("utf-8")
+    try:
+        response = rfc3161_client.decode_timestamp_response(files["timestamp.tsr"])
+    except ValueError as exc:
+        failures.append(f"timestamp.tsr: not a time-stamp response ({exc})")
+        return
+    if response.tst_info.message_imprint.message != hashlib.sha256(message).digest():
+        failures.append("timestamp.tsr: its message imprint is not the SHA-256 of the time-stamped checkpoint's note")
+        return
+    when = response.tst_info.gen_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not tsa_certs:
+        notes.append(
+            f"note  timestamp.tsr: imprint matches, time {when}; the TSA's signature is not checked (no --tsa-cert)"
+        )
+        return
+    from cryptography import x509
+
+    try:
+        roots = [x509.load_pem_x509_certificate(path.read_bytes()) for path in tsa_certs]
+        builder = rfc3161_client.VerifierBuilder()
+        for root in roots:
+            builder = builder.add_root_certificate(root)
+        builder.build().verify_message(response, message)
+    except (OSError, ValueError, rfc3161_client.VerificationError) as exc:
+        failures.append(f"timestamp.tsr: the time-stamp does not verify under --tsa-cert ({exc})")
+        return
+    notes.append(
+        f"ok    timestamp: the log's first {stamped['tree_size']} events existed by {when} "
+        "(RFC 3161 time-stamp, signed by the TSA)"
+    )
 
 
 def check_case_chains(events: dict[int, dict[str, Any]], failures: list[str], notes: list[str]) -> None:
@@ -715,6 +788,7 @@ def verify(
     witnesses: list[tuple[str, int, bytes]] | None = None,
     since: Path | None = None,
     proof_file: Path | None = None,
+    tsa_certs: list[Path] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(failures, notes) of verifying `bundle` and the clip files."""
     files, failures = read_bundle(bundle)
@@ -725,6 +799,7 @@ def verify(
         kept = check_since(files, checkpoint, since, proof_file, failures, notes) if since is not None else None
         if witnesses:
             check_witnesses(witnesses, note, kept, checkpoint, failures, notes)
+        check_timestamp(files, checkpoint, tsa_certs or [], failures, notes)
     elif witnesses or since is not None:
         failures.append("the checkpoint does not verify, so neither witnesses nor --since can be checked")
     events = check_events(files, failures)
@@ -758,6 +833,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--witness", action="append", default=[], help="a witness's verifier key, or a file")
     parser.add_argument("--since", type=Path, help="a checkpoint kept earlier (note or JSON)")
     parser.add_argument("--proof", type=Path, help="the consistency proof JSON between it and the bundle's")
+    parser.add_argument("--tsa-cert", type=Path, action="append", default=[], help="the TSA's root certificate (PEM)")
     args = parser.parse_args(argv)
     try:
         witnesses = [witness_key(w) for w in args.witness]
@@ -765,7 +841,14 @@ def main(argv: list[str]) -> int:
         print(f"FAIL  --witness: {exc}")
         return 2
     try:
-        failures, notes = verify(args.bundle, args.clips, witnesses=witnesses, since=args.since, proof_file=args.proof)
+        failures, notes = verify(
+            args.bundle,
+            args.clips,
+            witnesses=witnesses,
+            since=args.since,
+            proof_file=args.proof,
+            tsa_certs=args.tsa_cert,
+        )
     except Unreadable as exc:
         print(f"FAIL  {exc}")
         return 2

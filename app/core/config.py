@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         "signature type 0x04).",
     )
 
+    tsa_url: str | None = Field(
+        None,
+        description="RFC 3161 Time-Stamp Authority that time-stamps each scheduled custody checkpoint; empty: none.",
+    )
+    tsa_timeout_seconds: float = Field(15, gt=0, description="Longest wait for the Time-Stamp Authority.")
+
     # Identity and access
     token_secret: str | None = Field(
         None, description="HS256 secret for access tokens; default: generated once into data_dir/keys/token-secret."

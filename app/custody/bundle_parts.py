@@ -30,6 +30,7 @@ from app.custody.cosignatures import CustodyCosignature, cosignatures_of
 from app.custody.entry import ABSENT, case_prev_value, format_time
 from app.custody.models import CustodyEvent
 from app.custody.proofs import consistency_proof, inclusion_proofs
+from app.custody.timestamps import latest_timestamp, stamped_message
 
 EVENTS = "events.jsonl"
 PROOFS = "proofs.jsonl"
@@ -37,6 +38,8 @@ CHECKPOINT = "checkpoint.json"
 CHECKPOINT_NOTE = "checkpoint.note"
 CONSISTENCY = "consistency.jsonl"
 PUBLIC_KEY = "public_key.pem"
+TIMESTAMP = "timestamp.tsr"  # the TSA's DER answer for the latest time-stamped checkpoint within the bundle's
+TIMESTAMP_INFO = "timestamp.json"  # that checkpoint: its note (the stamped bytes) and consistency to the bundle's
 WITNESSED_SIZES = 64  # earlier witnessed sizes a bundle carries a consistency proof from
 
 
@@ -99,6 +102,7 @@ def bundle_parts(session: Session, seqs: Iterable[int], *, checkpoint: CustodyCh
         .limit(WITNESSED_SIZES)
     ).scalars()
     consistency = [consistency_proof(session, size, signed.tree_size) for size in sorted(earlier)]
+    stamp = latest_timestamp(session, at_most=signed.tree_size)
     files = {
         EVENTS: "".join(_line(exported_event(e)) for e in found).encode("utf-8"),
         PROOFS: "".join(_line(p.as_record()) for p in proofs).encode("utf-8"),
@@ -107,4 +111,17 @@ def bundle_parts(session: Session, seqs: Iterable[int], *, checkpoint: CustodyCh
         CONSISTENCY: "".join(_line(p.as_record()) for p in consistency).encode("utf-8"),
         PUBLIC_KEY: public_key_pem().encode("ascii"),
     }
+    if stamp is not None:
+        stamped = CustodyCheckpoint(tree_size=stamp.tree_size, root_hash=stamp.root_hash)
+        files[TIMESTAMP] = stamp.response
+        record = {
+            "tree_size": stamp.tree_size,
+            "root_hash": stamp.root_hash.hex(),
+            "note": stamped_message(stamped).decode("utf-8"),
+            "gen_time": format_time(stamp.gen_time),
+            "consistency": consistency_proof(session, stamp.tree_size, signed.tree_size).proof_hex()
+            if stamp.tree_size > 0
+            else [],
+        }
+        files[TIMESTAMP_INFO] = _line(record).encode("utf-8")
     return BundleParts(checkpoint=signed, files=files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,7 +14,8 @@ from app.auth.permissions import Actor, allow
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.pagination import PageDep
-from app.custody import checkpoints, cosignatures, proofs
+from app.custody import checkpoints, cosignatures, proofs, timestamps
+from app.custody.entry import format_time
 from app.reports import custody_view
 
 MAX_SEQ = 2**63 - 1  # custody seqs are PostgreSQL bigints
@@ -58,11 +60,15 @@ def checkpoint(request: Request, session: SessionDep, _: Annotated[Actor, Depend
     note = checkpoints.checkpoint_note(current, [c.line() for c in stored])
     if _prefers_text(request.headers.get("accept", "")):
         return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+    stamp = timestamps.timestamp_of(session, current.tree_size, current.root_hash)
     return {
         **checkpoints.checkpoint_record(current),
         "origin": get_settings().custody_origin,
         "note": note,
         "cosignatures": [cosignatures.cosignature_record(c) for c in stored],
+        "timestamp": None
+        if stamp is None
+        else {"gen_time": format_time(stamp.gen_time), "response": base64.b64encode(stamp.response).decode("ascii")},
     }
 
 
