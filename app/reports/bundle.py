@@ -33,6 +33,8 @@ Files:
 - `checkpoint.json` — the log's size and Merkle root at export time, signed with Ed25519.
 - `checkpoint.note` — the same checkpoint as a C2SP signed note, with any witnesses' cosignatures.
 - `consistency.jsonl` — consistency proofs from earlier witnessed checkpoints to this one.
+- `timestamp.tsr`, `timestamp.json` — when present, an RFC 3161 time-stamp of a checkpoint within this one
+  (check it with `--tsa-cert` and the TSA's root certificate; needs `pip install rfc3161-client`).
 - `public_key.pem` — the key that signed it (its SHA-256 over the raw 32 bytes is the checkpoint's `key_id`).
 - `proofs.jsonl` — for each event, the RFC 6962 audit path from its leaf to the checkpoint's root.
 - `report.json`, `report.pdf` — the case, its requests, originals and clips (hashes, version ids, derivation).
