@@ -4,8 +4,9 @@ Format (documented in docs/CUSTODY.md): UTF-8 JSON, keys sorted, no insignifican
 kept as is; times as ISO 8601 UTC with microseconds and a "Z"; UUIDs lower-case hex with hyphens; absent
 values as null. Anyone can rebuild these bytes from an exported event and check its leaf hash.
 
-An event of a case recorded since migration 0022 also carries ``case_prev``: the case's previous event as
-``{"hash": <its leaf hash, hex>, "seq": <its seq>}``, or null for the first event of the case's chain. It is
+An event of a case recorded since the custody_case_chains migration also carries ``case_prev``: the case's
+previous event as ``{"hash": <its leaf hash, hex>, "seq": <its seq>}``, or null for the first event of the
+case's chain. It is
 filled in at commit, when the seq is given (see :func:`entry_parts`). Events without a case, and events of
 a case recorded before that migration, have no such key.
 """

@@ -32,8 +32,8 @@ class CustodyEvent(Base):
     outcome: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
-    # The case's chain (migration 0022): the seq and leaf hash of the case's previous event, 0 and NULL for the
-    # first; both NULL for events without a case and events recorded before the chains began.
+    # The case's chain (the custody_case_chains migration): the seq and leaf hash of the case's previous event,
+    # 0 and NULL for the first; both NULL for events without a case and events recorded before chains began.
     case_prev_seq: Mapped[int | None] = mapped_column(BigInteger)
     case_prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
 

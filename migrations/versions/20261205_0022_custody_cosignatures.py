@@ -1,8 +1,8 @@
 """custody cosignatures and time-stamps: witnesses' C2SP cosignatures of checkpoints and RFC 3161 time-stamps
 of them, both append-only like the checkpoints they sign
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-05 06:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
