@@ -12,6 +12,7 @@ from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
 from app.custody.checkpoints import CHECKPOINT_TASK
+from app.extractions.alerts import ALERT_TASK
 from app.extractions.reminders import REMINDER_TASK
 from app.extractions.service import EXPIRE_TASK
 from app.footage.clip_queue import CLIP_TASK
@@ -91,6 +92,17 @@ def remind_owners(timestamp: int) -> dict[str, int]:
 
     with write_session() as session:
         return reminders.send_due_reminders(session)
+
+
+@queue.periodic(cron="*/5 * * * *", periodic_id="staff-alerts")
+@queue.task(name=ALERT_TASK, queueing_lock=ALERT_TASK)
+def staff_alerts(timestamp: int) -> dict[str, int]:
+    """Tell investigators of owners' links that expired unanswered and of unanswered requests whose overwrite
+    deadline is within 48 hours (each once per request and person)."""
+    from app.extractions import alerts
+
+    with write_session() as session:
+        return alerts.raise_due(session)
 
 
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")

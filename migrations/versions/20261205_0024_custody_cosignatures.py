@@ -1,8 +1,8 @@
 """custody cosignatures and time-stamps: witnesses' C2SP cosignatures of checkpoints and RFC 3161 time-stamps
 of them, both append-only like the checkpoints they sign
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-05 06:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
