@@ -15,6 +15,7 @@ from app.custody.checkpoints import CHECKPOINT_TASK
 from app.extractions.alerts import ALERT_TASK
 from app.extractions.reminders import REMINDER_TASK
 from app.extractions.service import EXPIRE_TASK
+from app.footage.claims import FINISH_LOCKS_TASK
 from app.footage.clip_queue import CLIP_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
@@ -120,6 +121,17 @@ def checkpoint_custody(timestamp: int) -> int | None:
     with write_session() as session:  # the TSA is asked outside the transaction that stored the checkpoint
         timestamp_checkpoint(session, issued)
     return issued.tree_size
+
+
+@queue.periodic(cron="* * * * *", periodic_id="finish-locks")
+@queue.task(name=FINISH_LOCKS_TASK, queueing_lock=FINISH_LOCKS_TASK)
+def finish_locks(timestamp: int) -> dict[str, int]:
+    """Every minute: originals recorded whose object is not locked yet (the upload died between its commit and
+    the lock) get their retention and legal hold, each with a custody event."""
+    from app.footage.claims import finish_locks as finish
+
+    report = finish(write_session)
+    return {"locked": len(report.locked), "failed": len(report.failed)}
 
 
 @queue.periodic(cron="17 * * * *", periodic_id="sweep-orphans")
