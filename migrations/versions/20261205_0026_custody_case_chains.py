@@ -3,8 +3,8 @@ case's previous event (its seq and leaf hash; the first names none), so a bundle
 the case is detected. The commit-time trigger fills the link in under the log head's lock. Events recorded
 before this migration carry no link: each case's chain starts with its first event after it.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-05 07:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 

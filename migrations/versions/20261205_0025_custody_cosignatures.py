@@ -1,8 +1,8 @@
 """custody cosignatures and time-stamps: witnesses' C2SP cosignatures of checkpoints and RFC 3161 time-stamps
 of them, both append-only like the checkpoints they sign
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-05 06:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
