@@ -12,6 +12,7 @@ from app.custody import timestamps as custody_timestamps  # noqa: F401 - the cus
 from app.extractions import models as extractions_models
 from app.footage import (
     link_models,  # noqa: F401 - the evidence_links table
+    redaction_models,  # noqa: F401 - the redactions table
     timeline_models,  # noqa: F401 - the case_markers table
     upload_models,  # noqa: F401 - the resumable_uploads tables
 )

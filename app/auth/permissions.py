@@ -88,6 +88,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "clips.download": frozenset({INV, SUP, AUD}),  # owners handed over the original; clips are the investigation's
     "timeline.read": frozenset({INV, SUP, AUD}),  # a case's clips on one true-time axis, and its markers
     "markers.write": frozenset({INV}),  # a note at a true instant on a case's clip
+    "redactions.read": frozenset({INV, SUP, AUD}),  # redacted copies of a clip: their boxes, record and bytes
+    "redactions.write": frozenset({INV}),  # make one: detect faces, change the boxes, render
     "owner.pages": frozenset({OWN}),  # the owner's pages (requests, cameras and consent, ledger)
     "custody.browse": frozenset({ADM, AUD}),  # the custody log offered in the pages' menu
     "reports.case_exports": frozenset({AUD}),  # the case export pages offered in the menu

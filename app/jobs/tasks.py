@@ -20,6 +20,7 @@ from app.footage.claims import FINISH_LOCKS_TASK
 from app.footage.clip_queue import CLIP_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
+from app.footage.redaction import DETECT_TASK, RENDER_TASK
 from app.footage.retention import RETENTION_SWEEP_TASK
 from app.footage.uploads import UPLOAD_SWEEP_TASK
 from app.notifications import service as notifications
@@ -84,6 +85,28 @@ def sweep_clips(timestamp: int) -> int:
         except Exception:
             log.exception("clip for request %s failed; it will be retried", request_id)
     return len(waiting)
+
+
+@queue.task(name=DETECT_TASK, retry=2)
+def detect_redaction_faces(redaction_id: str) -> str | None:
+    """Search a redaction's clip for faces and put it under review (a failure is recorded on the redaction)."""
+    from uuid import UUID
+
+    from app.footage import redaction
+
+    done = redaction.detect_faces(session_factory(), UUID(redaction_id))
+    return done.status if done else None
+
+
+@queue.task(name=RENDER_TASK, retry=2)
+def render_redaction(redaction_id: str) -> str | None:
+    """Render a reviewed redaction into its redacted copy (progress on the redaction, failure recorded there)."""
+    from uuid import UUID
+
+    from app.footage import redaction
+
+    done = redaction.render(session_factory(), UUID(redaction_id))
+    return done.status if done else None
 
 
 @queue.periodic(cron="*/5 * * * *", periodic_id="remind-owners")

@@ -1,0 +1,269 @@
+"""Redacted copies: faces found by the bundled detector in a video with a real face (scikit-image's astronaut
+composited by ffmpeg over a moving test pattern), a box drawn by hand and moved linearly between its keyframes,
+the copy rendered by ffmpeg; inside the boxes the picture loses its detail, outside it keeps it (up to the
+re-encoding's noise); the derivative's record is complete and the clip and original are untouched. Real
+PostgreSQL, S3 and ffmpeg."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import av
+import cv2
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from skimage import data as samples
+from sqlalchemy import select
+
+from app.core import media
+from app.core.db import session_factory
+from app.core.storage import get_storage
+from app.custody.models import CustodyEvent
+from app.footage import redaction
+from app.footage.cutting import make_clip
+from app.footage.models import Clip, Original
+from tests.factories import Account
+from tests.footage.test_footage import _upload, approved_request
+
+FACE_SIZE = 300  # the astronaut photo's side in the video
+SPEED = 30  # pixels per second it moves right
+MANUAL = [{"t": 1.0, "x": 20, "y": 300, "w": 60, "h": 56}, {"t": 3.0, "x": 220, "y": 300, "w": 60, "h": 56}]
+
+
+def _face_video(directory: Path) -> Path:
+    photo = directory / "astronaut.png"
+    Image.fromarray(samples.astronaut()).save(photo)
+    path = directory / "rec.mp4"
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25:duration=15",
+            "-loop",
+            "1",
+            "-i",
+            str(photo),
+            "-filter_complex",
+            f"[1:v]scale={FACE_SIZE}:{FACE_SIZE}[face];[0:v][face]overlay=x='40+{SPEED}*t':y=0:shortest=1",
+            "-c:v",
+            "libx264",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(path),
+        ]
+    )
+    return path
+
+
+def _face_in_photo() -> tuple[int, int, int, int]:
+    """Where the detector finds the face in the photo at the video's scale (x, y, w, h)."""
+    gray = cv2.cvtColor(cv2.resize(samples.astronaut(), (FACE_SIZE, FACE_SIZE)), cv2.COLOR_RGB2GRAY)
+    classifier = cv2.CascadeClassifier(cv2.data.haarcascades + redaction.CASCADE)  # type: ignore[attr-defined]
+    found = classifier.detectMultiScale(gray, scaleFactor=1.2, minNeighbors=5, minSize=(40, 40))
+    assert len(found) >= 1
+    x, y, w, h = (int(v) for v in max(found, key=lambda f: f[2] * f[3]))
+    return x, y, w, h
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.float64) for f in container.decode(video=0)]
+
+
+def _events(object_id: uuid.UUID | str, action: str) -> list[CustodyEvent]:
+    with session_factory()() as session:
+        return list(
+            session.scalars(
+                select(CustodyEvent).where(
+                    CustodyEvent.object_id == uuid.UUID(str(object_id)), CustodyEvent.action == action
+                )
+            )
+        )
+
+
+def _stored_sha(key: str, version: str) -> str:
+    digest = hashlib.sha256()
+    for chunk in get_storage().iter_version(key, version):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@pytest.fixture()
+def face_clip(client: TestClient, tmp_path: Path) -> tuple[Account, Account, Clip, Original]:
+    investigator, owner, request_id, t0 = approved_request(client)
+    recorder_clock = t0.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None)
+    sent = _upload(client, owner, request_id, _face_video(tmp_path), recorder_clock.isoformat())
+    assert sent.status_code == 201, sent.text
+    clip = make_clip(session_factory(), uuid.UUID(request_id))
+    assert clip is not None
+    with session_factory()() as session:
+        original = session.get(Original, clip.original_id)
+        assert original is not None
+        session.expunge(original)
+    return investigator, owner, clip, original
+
+
+def test_faces_detected_manual_box_interpolated_and_the_copy_blurs_only_the_boxes(
+    client: TestClient, face_clip: tuple[Account, Account, Clip, Original], tmp_path: Path
+) -> None:
+    investigator, owner, clip, original = face_clip
+    # the owner handed the footage over; the redacted copies are the investigation's
+    refused = client.post(f"/api/v1/clips/{clip.id}/redactions", headers=owner.headers, json={"style": "blur"})
+    assert refused.status_code == 403
+    made = client.post(f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": "blur"})
+    assert made.status_code == 201, made.text
+    rid = made.json()["id"]
+    assert made.json()["status"] == "detecting" and made.json()["parent_sha256"] == clip.sha256
+
+    # boxes cannot be changed while the detector runs
+    early = client.put(f"/api/v1/redactions/{rid}/boxes", headers=investigator.headers, json={"tracks": []})
+    assert early.status_code == 409
+
+    done = redaction.detect_faces(session_factory(), uuid.UUID(rid))
+    assert done is not None and done.status == "review"
+    record = client.get(f"/api/v1/redactions/{rid}", headers=investigator.headers).json()
+    assert record["width"] == 640 and record["height"] == 360 and record["frame_rate"] == 25
+    assert record["detector"]["name"] == "opencv-haar-cascade" and record["detector"]["version"] == cv2.__version__
+    assert record["detector"]["parameters"]["cascade"] == "haarcascade_frontalface_default.xml"
+
+    # the face is found: a track whose box holds the face's centre wherever it has moved
+    clip_start_s = (clip.actual_start - original.recording_start_true).total_seconds()
+    fx, fy, fw, fh = _face_in_photo()
+
+    def face_centre(t: float) -> tuple[float, float]:
+        return 40 + SPEED * (clip_start_s + t) + fx + fw / 2, fy + fh / 2
+
+    def holds(box: tuple[int, int, int, int], point: tuple[float, float]) -> bool:
+        return box[0] <= point[0] <= box[0] + box[2] and box[1] <= point[1] <= box[1] + box[3]
+
+    face_tracks = [
+        t
+        for t in record["tracks"]
+        if t["source"] == "auto"
+        and sum(holds((k["x"], k["y"], k["w"], k["h"]), face_centre(k["t"])) for k in t["keyframes"]) >= 5
+    ]
+    assert face_tracks, record["tracks"]
+
+    # a manual box, drawn on two keyframes, beside the detector's boxes
+    manual = {"source": "manual", "keyframes": MANUAL}
+    outside = {"source": "manual", "keyframes": [{"t": 0.0, "x": 600, "y": 300, "w": 80, "h": 56}]}
+    bad = client.put(
+        f"/api/v1/redactions/{rid}/boxes", headers=investigator.headers, json={"tracks": [*record["tracks"], outside]}
+    )
+    assert bad.status_code == 422 and "frame" in bad.json()["errors"][0]["message"]
+    saved = client.put(
+        f"/api/v1/redactions/{rid}/boxes", headers=investigator.headers, json={"tracks": [*record["tracks"], manual]}
+    )
+    assert saved.status_code == 200, saved.text
+
+    started = client.post(f"/api/v1/redactions/{rid}/render", headers=investigator.headers)
+    assert started.status_code == 202 and started.json()["status"] == "rendering"
+    ready = redaction.render(session_factory(), uuid.UUID(rid))
+    assert ready is not None and ready.status == "ready"
+
+    record = client.get(f"/api/v1/redactions/{rid}", headers=investigator.headers).json()
+    assert record["status"] == "ready" and record["progress"] == 1
+    assert record["parent_sha256"] == clip.sha256 and record["parent_version_id"] == clip.version_id
+    assert record["tool"] == "ffmpeg" and record["tool_version"] == media.ffmpeg_version()
+    command = " ".join(record["command"])
+    assert "libx264" in command and "boxblur" in command and "alphamerge" in command
+    assert f"s3://{get_storage().bucket}/{clip.object_key}?versionId={clip.version_id}" in command
+    assert len(record["sha256"]) == 64 and record["size"] > 0 and len(record["mask_sha256"]) == 64
+
+    # the mask file: stored, its hash recorded, the manual box moved linearly between its keyframes
+    with session_factory()() as session:
+        row = session.get(redaction.Redaction, uuid.UUID(rid))
+        assert row is not None and row.mask_object_key and row.mask_version_id and row.object_key
+        mask_key, mask_version, copy_key = row.mask_object_key, row.mask_version_id, row.object_key
+    mask_bytes = b"".join(get_storage().iter_version(mask_key, mask_version))
+    assert hashlib.sha256(mask_bytes).hexdigest() == record["mask_sha256"]
+    mask = json.loads(mask_bytes)
+    assert mask["clip_sha256"] == clip.sha256 and mask["detector"] == record["detector"]
+    by_frame = {f["frame"]: [tuple(b) for b in f["boxes"]] for f in mask["frames"]}
+    assert (120, 300, 60, 56) in by_frame[50]  # t = 2 s: halfway between x=20 (1 s) and x=220 (3 s)
+    assert (72, 300, 60, 56) in by_frame[38]  # t = 1.52 s: 20 + 200 × 0.52 / 2
+    assert not any(b[1] == 300 and b[3] == 56 for b in by_frame.get(10, []))  # before the first keyframe
+
+    # the copy through the logged download link: its bytes are the recorded ones
+    link = client.get(f"/api/v1/redactions/{rid}/download", headers=investigator.headers, follow_redirects=False)
+    assert link.status_code == 302
+    copy = tmp_path / "redacted.mp4"
+    copy.write_bytes(httpx.get(link.headers["location"]).content)
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == record["sha256"]
+    assert len(_events(rid, "redaction.link_fetched")) == 1
+
+    # pixels: inside every box the detail (variance) falls; outside, the picture is the clip's up to the
+    # re-encoding's noise
+    source = tmp_path / "clip.mp4"
+    get_storage().download(clip.object_key, clip.version_id, source)
+    before, after = _frames(source), _frames(copy)
+    assert len(after) == len(before) == mask["frame_count"]
+    checked = 0
+    for index in (5, 38, 50, 75, 120):
+        boxes = by_frame[index]
+        inside = np.zeros(before[index].shape, dtype=bool)
+        for x, y, w, h in boxes:
+            inside[y : y + h, x : x + w] = True
+            was, now = before[index][y : y + h, x : x + w].var(), after[index][y : y + h, x : x + w].var()
+            assert now < 0.5 * was, (index, (x, y, w, h), was, now)
+            checked += 1
+        # a margin around the boxes, where the blur's edge meets the encoder's blocks, is left out
+        near = cv2.dilate(inside.astype(np.uint8), np.ones((17, 17), np.uint8)).astype(bool)
+        was_out, now_out = before[index][~near], after[index][~near]
+        assert float(np.abs(was_out - now_out).mean()) < 2.0
+        assert abs(float(now_out.var()) / float(was_out.var()) - 1) < 0.05
+    assert checked >= 8
+
+    # the clip and the original are untouched, and each step is in the custody log
+    assert _stored_sha(clip.object_key, clip.version_id) == clip.sha256
+    assert _stored_sha(original.object_key, original.version_id) == original.sha256
+    for action in ("created", "detected", "boxes_saved", "render_requested", "rendered", "record_read"):
+        assert _events(rid, f"redaction.{action}"), action
+    (rendered,) = _events(rid, "redaction.rendered")
+    assert rendered.sha256 == record["sha256"] and rendered.version_id == record["version_id"]
+    assert rendered.details["mask"]["sha256"] == record["mask_sha256"]
+    assert rendered.details["command"] == record["command"]
+    assert rendered.details["parent_sha256"] == clip.sha256
+    assert len(_events(clip.id, "clip.read_for_redaction")) == 2
+
+    # a finished redaction keeps its boxes; its copy is locked in S3 like other evidence
+    late = client.put(f"/api/v1/redactions/{rid}/boxes", headers=investigator.headers, json={"tracks": []})
+    assert late.status_code == 409
+    assert get_storage().stat(copy_key, record["version_id"]).size == record["size"]
+    listed = client.get(f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers).json()
+    assert [r["id"] for r in listed["items"]] == [rid]
+
+
+def test_solid_box_style_fills_the_boxes(
+    client: TestClient, face_clip: tuple[Account, Account, Clip, Original], tmp_path: Path
+) -> None:
+    investigator, _, clip, _ = face_clip
+    rid = client.post(
+        f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": "box"}
+    ).json()["id"]
+    redaction.detect_faces(session_factory(), uuid.UUID(rid))
+    box = {"source": "manual", "keyframes": [{"t": 0.0, "x": 400, "y": 200, "w": 100, "h": 80},
+                                             {"t": 4.0, "x": 400, "y": 200, "w": 100, "h": 80}]}
+    saved = client.put(f"/api/v1/redactions/{rid}/boxes", headers=investigator.headers, json={"tracks": [box]})
+    assert saved.status_code == 200, saved.text
+    assert client.post(f"/api/v1/redactions/{rid}/render", headers=investigator.headers).status_code == 202
+    ready = redaction.render(session_factory(), uuid.UUID(rid))
+    assert ready is not None and ready.status == "ready" and ready.object_key and ready.version_id
+    copy = tmp_path / "boxed.mp4"
+    get_storage().download(ready.object_key, ready.version_id, copy)
+    frame = _frames(copy)[25]
+    assert frame[210:270, 410:490].max() < 30  # black
+    assert frame[210:270, 410:490].var() < 5
+    assert "drawbox" in " ".join(ready.command or [])
