@@ -22,9 +22,9 @@ from app.extractions.alerts_router import router as alerts_router
 from app.extractions.router import router as extractions_router
 from app.footage.clock_checks_router import router as clock_checks_router
 from app.footage.hold_router import router as hold_router
+from app.footage.redaction_router import router as redaction_router
 from app.footage.router import router as footage_router
 from app.footage.timeline_router import router as timeline_router
-from app.footage.redaction_router import router as redaction_router
 from app.footage.uploads_router import router as uploads_router
 from app.registry.districts_router import router as districts_router
 from app.registry.router import router as registry_router

@@ -142,6 +142,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/links/{token}"): public(404),
     ("GET", "/api/v1/cases/{case_id}/timeline"): only("investigator", "supervisor", "auditor", ok=404),
     ("GET", "/api/v1/cases/{case_id}/markers"): only("investigator", "supervisor", "auditor", ok=404),
+    # redacted copies of a clip: investigators make them; the unit's supervisors and auditors read and fetch them
+    ("POST", "/api/v1/clips/{clip_id}/redactions"): only("investigator", ok=404),
+    ("GET", "/api/v1/clips/{clip_id}/redactions"): only("investigator", "supervisor", "auditor", ok=404),
+    ("GET", "/api/v1/redactions/{redaction_id}"): only("investigator", "supervisor", "auditor", ok=404),
+    ("PUT", "/api/v1/redactions/{redaction_id}/boxes"): only("investigator", ok=422),
+    ("POST", "/api/v1/redactions/{redaction_id}/render"): only("investigator", ok=404),
+    ("GET", "/api/v1/redactions/{redaction_id}/download"): only("investigator", "supervisor", "auditor", ok=404),
     ("POST", "/api/v1/cases/{case_id}/markers"): only(
         "investigator", ok=422
     ),  # the token is the credential; a random one is unknown

@@ -166,7 +166,8 @@ def box_at(track: dict[str, Any], t: float, hold: float) -> Box | None:
     for a, b in zip(frames, frames[1:], strict=False):
         if a["t"] <= t <= b["t"]:
             f = (t - a["t"]) / (b["t"] - a["t"])
-            return tuple(round(a[c] + (b[c] - a[c]) * f) for c in ("x", "y", "w", "h"))  # type: ignore[return-value]
+            x, y, w, h = (round(a[c] + (b[c] - a[c]) * f) for c in ("x", "y", "w", "h"))
+            return (x, y, w, h)
     k = last
     return (int(k["x"]), int(k["y"]), int(k["w"]), int(k["h"]))
 
@@ -255,9 +256,7 @@ def _case_of(session: Session, clip: Clip) -> UUID:
     return request.case_id
 
 
-def _event(
-    session: Session, actor: Actor, redaction: Redaction, action: str, component: str, **details: Any
-) -> None:
+def _event(session: Session, actor: Actor, redaction: Redaction, action: str, component: str, **details: Any) -> None:
     append_event(
         session,
         actor=actor.label,
@@ -296,8 +295,9 @@ def create(session: Session, actor: Actor, clip_id: UUID, body: RedactionCreate)
     session.add(redaction)
     session.flush()
     _event(session, actor, redaction, "created", "api", style=body.style, parent_version_id=clip.version_id)
-    queue.defer_after_commit(session, DETECT_TASK, queueing_lock=f"{DETECT_TASK}:{redaction.id}",
-                             redaction_id=str(redaction.id))
+    queue.defer_after_commit(
+        session, DETECT_TASK, queueing_lock=f"{DETECT_TASK}:{redaction.id}", redaction_id=str(redaction.id)
+    )
     return redaction
 
 
@@ -331,8 +331,9 @@ def save_boxes(session: Session, actor: Actor, redaction_id: UUID, body: BoxesIn
     for index, track in enumerate(body.tracks):
         for k in track.keyframes:
             if k.x + k.w > redaction.width or k.y + k.h > redaction.height:
-                raise RuleViolation(f"tracks[{index}]", f"a box must lie within the {redaction.width}×"
-                                    f"{redaction.height} frame")
+                raise RuleViolation(
+                    f"tracks[{index}]", f"a box must lie within the {redaction.width}×{redaction.height} frame"
+                )
             if k.t > duration:
                 raise RuleViolation(f"tracks[{index}]", f"a keyframe must be within the clip's {duration:.2f} s")
     redaction.tracks = [t.model_dump() for t in body.tracks]
@@ -361,8 +362,9 @@ def request_render(session: Session, actor: Actor, redaction_id: UUID) -> Redact
     redaction.status, redaction.progress = "rendering", 0.0
     session.flush()
     _event(session, actor, redaction, "render_requested", "api", tracks=len(redaction.tracks), style=redaction.style)
-    queue.defer_after_commit(session, RENDER_TASK, queueing_lock=f"{RENDER_TASK}:{redaction.id}",
-                             redaction_id=str(redaction.id))
+    queue.defer_after_commit(
+        session, RENDER_TASK, queueing_lock=f"{RENDER_TASK}:{redaction.id}", redaction_id=str(redaction.id)
+    )
     return redaction
 
 
@@ -663,4 +665,3 @@ def render(factory: sessionmaker[Session], redaction_id: UUID) -> Redaction | No
         )
         session.expunge(row)
         return row
-

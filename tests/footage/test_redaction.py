@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -256,8 +255,13 @@ def test_solid_box_style_fills_the_boxes(
         f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": "box"}
     ).json()["id"]
     redaction.detect_faces(session_factory(), uuid.UUID(rid))
-    box = {"source": "manual", "keyframes": [{"t": 0.0, "x": 400, "y": 200, "w": 100, "h": 80},
-                                             {"t": 4.0, "x": 400, "y": 200, "w": 100, "h": 80}]}
+    box = {
+        "source": "manual",
+        "keyframes": [
+            {"t": 0.0, "x": 400, "y": 200, "w": 100, "h": 80},
+            {"t": 4.0, "x": 400, "y": 200, "w": 100, "h": 80},
+        ],
+    }
     saved = client.put(f"/api/v1/redactions/{rid}/boxes", headers=investigator.headers, json={"tracks": [box]})
     assert saved.status_code == 200, saved.text
     assert client.post(f"/api/v1/redactions/{rid}/render", headers=investigator.headers).status_code == 202
