@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -66,7 +67,7 @@ MIN_NEIGHBORS = 5
 MIN_SIZE = 40
 SAMPLE_SECONDS = 0.5  # one frame in about half a second is searched
 PADDING = 0.25  # a found face's box grows by this fraction of its size on each side (hair, ears, motion)
-BLUR = "boxblur=20:5"
+BLUR = "boxblur=20:2"  # two passes of a 41 px box: nothing of a face is left to read
 MAX_TRACKS = 500
 MAX_KEYFRAMES = 5000
 REDIRECT_SECONDS = 300
@@ -547,7 +548,7 @@ def render_command(redaction: Redaction, source: str, output: str) -> list[str]:
         "-c:v",
         "libx264",
         "-preset",
-        "veryfast",
+        "superfast",
         "-crf",
         "18",
         "-movflags",
@@ -564,9 +565,15 @@ def _set_progress(factory: sessionmaker[Session], redaction_id: UUID, progress: 
             redaction.progress = max(0.0, min(0.99, progress))
 
 
-def _run_render(
-    factory: sessionmaker[Session], redaction: Redaction, boxes: list[list[Box]], args: list[str], workdir: Path
+def run_render(
+    redaction: Redaction,
+    boxes: list[list[Box]],
+    args: list[str],
+    workdir: Path,
+    on_progress: Callable[[float], None] | None = None,
 ) -> None:
+    """Run ffmpeg with `args` (render_command), writing each frame's grey mask to its stdin; `on_progress` hears
+    the fraction of frames sent every two seconds or so."""
     assert redaction.width and redaction.height
     width, height = redaction.width, redaction.height
     errors = (workdir / "ffmpeg.log").open("w")
@@ -586,8 +593,8 @@ def _run_render(
                 for x, y, w, h in frame:
                     mask[y : y + h, x : x + w] = 255
                 process.stdin.write(mask.tobytes())
-                if time.monotonic() - last > 2:
-                    _set_progress(factory, redaction.id, index / max(1, len(boxes)))
+                if on_progress is not None and time.monotonic() - last > 2:
+                    on_progress(index / max(1, len(boxes)))
                     last = time.monotonic()
             process.stdin.close()
         except BrokenPipeError:
@@ -620,7 +627,7 @@ def render(factory: sessionmaker[Session], redaction_id: UUID) -> Redaction | No
             mask_path.write_bytes(mask_bytes)
             output = workdir / "redacted.mp4"
             args = render_command(redaction, str(workdir / "clip"), str(output))
-            _run_render(factory, redaction, boxes, args, workdir)
+            run_render(redaction, boxes, args, workdir, lambda done: _set_progress(factory, redaction_id, done))
             sha, size = _sha256_file(output), output.stat().st_size
             prefix = f"redactions/{redaction.clip_id}/{redaction.id}"
             mask_version = store.put_file(f"{prefix}/mask.json", mask_path, content_type="application/json").version_id
