@@ -1,8 +1,8 @@
 """staff_notifications: a new kind, appeal_submission (a resident sent footage to an appeal of the unit's case),
 added to the kinds the check constraint allows.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-05 07:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
