@@ -158,7 +158,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/cases/{case_id}/appeals"): only("investigator", "supervisor", ok=404),
     ("GET", "/api/v1/appeals/{appeal_id}"): only("investigator", "supervisor", ok=404),
     ("POST", "/api/v1/appeals/{appeal_id}/close"): only("investigator", ok=404),
-    ("GET", "/api/v1/appeals/{appeal_id}/submissions"): only("investigator", "supervisor", ok=404),
+    ("GET", "/api/v1/appeals/{appeal}/submissions"): only("investigator", "supervisor", ok=404),
     ("GET", "/api/v1/submissions/{submission_id}"): only("investigator", "supervisor", ok=404),
     ("POST", "/api/v1/submissions/{submission_id}/accept"): only("investigator", ok=404),
     ("POST", "/api/v1/submissions/{submission_id}/decline"): only("investigator", ok=422),
@@ -167,7 +167,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/submissions/{submission_id}/clips"): only("investigator", "supervisor", ok=404),
     ("POST", "/api/v1/submission-clips/{clip_id}/download-link"): only("investigator", "supervisor", ok=422),
     # appeals: the public side needs no account; an unknown address is a 404, an upload without its headers a 422
-    ("POST", "/api/v1/appeals/{slug}/submissions"): public(422),
+    ("POST", "/api/v1/appeals/{appeal}/submissions"): public(422),
     ("GET", "/a/{slug}"): public(404),
     ("GET", "/a/{slug}/qr.png"): public(404),
     ("GET", "/a/{slug}/qr.svg"): public(404),
