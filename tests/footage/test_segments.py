@@ -276,8 +276,23 @@ def test_segments_through_the_owner_link(client: TestClient, tmp_path: Path) -> 
     done = client.post(f"/api/v1/respond/{token}/originals/complete")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "footage_received" and len(done.json()["export"]["files"]) == 2
+    # the owner's phone sends `complete` again (a retry after a dropped answer): the same answer, nothing moves
+    again = client.post(f"/api/v1/respond/{token}/originals/complete")
+    assert again.status_code == 200, again.text
+    assert again.json()["history"] == done.json()["history"]
+    # a file after `complete` through the same link is refused naming the request's state, and not kept
+    late = client.post(
+        f"/api/v1/respond/{token}/originals",
+        content=a.read_bytes(),
+        headers={"X-Filename": "late.mp4", "X-Recording-Start": (ws + timedelta(seconds=20)).isoformat()},
+    )
+    assert late.status_code == 409, late.text
+    assert late.json()["current_status"] == "footage_received" and "footage_received" in late.json()["detail"]
+    assert len(_detail(client, investigator, request_id)["originals"]) == 2
     clip = make_clip(session_factory(), uuid.UUID(request_id))
     assert clip is not None and len(_clip_read(client, investigator, clip.id)["parents"]) == 2
+    # once the clip is made the link still answers `complete` with what became of the request
+    assert client.post(f"/api/v1/respond/{token}/originals/complete").json()["status"] == "clip_ready"
 
 
 def test_a_segment_is_no_ordinary_request_body(configured: str, tmp_path: Path) -> None:
