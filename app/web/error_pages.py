@@ -60,6 +60,10 @@ OWNER_REFUSALS = (
     ),
     N_("This link no longer opens: it is unknown, expired or withdrawn. Call the police unit that sent it."),
     N_("This request has been answered through this link; the link now only shows what happened."),
+    N_(
+        "state the recorder's clock at the first frame (ISO 8601, e.g. 2026-11-24T21:15:00): neither the file nor "
+        "its name carries it"
+    ),
 )
 OWNER_PATHS = ("/api/v1/respond/", "/api/v1/uploads", "/owner/requests/")
 
