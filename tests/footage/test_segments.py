@@ -128,7 +128,12 @@ def test_two_segments_one_clip_across_the_boundary(client: TestClient, tmp_path:
     actual_start, actual_end = (datetime.fromisoformat(read[k]) for k in ("actual_start", "actual_end"))
     assert ws - GOP <= actual_start <= ws + SLACK
     assert we - SLACK <= actual_end <= we + GOP
-    assert any("-f concat" in c for c in read["command"])
+    # one ffmpeg pass over both versions (the concat demuxer with in and out points), named without a signature
+    ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
+    assert len(ffmpeg_runs) == 1 and "-f concat" in ffmpeg_runs[0] and "-c copy" in ffmpeg_runs[0]
+    listing = next(c for c in read["command"] if c.startswith("printf "))
+    assert listing.count("versionId=") == 2 and "inpoint 5.000" in listing and "outpoint 8.000" in listing and "outpoint 4.000" in listing
+    assert "X-Amz-Signature" not in " ".join(read["command"])
     # the joined clip really holds both files' parts: its length is the window's, within a GOP
     duration = _clip_duration(client, investigator, read, tmp_path)
     assert (we - ws).total_seconds() - 0.1 <= duration <= (we - ws + GOP).total_seconds() + 0.1
@@ -170,6 +175,13 @@ def test_three_named_ts_segments_window_across_both_boundaries(client: TestClien
     assert ws - GOP <= actual_start <= ws + SLACK
     assert we - SLACK <= actual_end <= we + GOP
     assert read["shortfall"]["gaps_s"] < 0.6
+    # TS seeks imprecisely: each file is remuxed by stream copy, then one concat pass cuts across all three
+    ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
+    assert len(ffmpeg_runs) == 4 and sum("-f concat" in c for c in ffmpeg_runs) == 1
+    # the clip holds the three parts: the window, the first file's key frame before it, and the frames B-frame
+    # reordering carries past the last out point (the demuxer stops on decoding times)
+    duration = _clip_duration(client, investigator, read, tmp_path)
+    assert (we - ws).total_seconds() - 0.1 <= duration <= (we - ws + GOP).total_seconds() + 0.25
 
 
 def test_a_gap_between_segments_is_reported_as_the_shortfall(client: TestClient, tmp_path: Path) -> None:
