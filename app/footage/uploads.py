@@ -154,7 +154,9 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
     try:
         multipart_id = storage.start_multipart(prepared.key, metadata={"x-amz-meta-request-id": str(request_id)})
     except StorageError as exc:
-        raise ServiceUnavailable(f"evidence storage is unavailable; retry the upload ({exc})") from exc
+        # the storage's own words (its address, the object's key) go to the log, never to the uploader
+        log.warning("starting the multipart upload of %s failed: %s", prepared.key, exc)
+        raise ServiceUnavailable("evidence storage is unavailable; retry the upload") from exc
     now = clock.now()
     upload = ResumableUpload(
         request_id=prepared.request_id,
@@ -357,9 +359,8 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
                 break
         settle(0)
     if failure is not None:
-        raise ServiceUnavailable(
-            f"evidence storage refused a part; the upload keeps what was acknowledged, resume it ({failure})"
-        )
+        log.warning("a part of upload %s was refused: %s", upload.id, failure)
+        raise ServiceUnavailable("evidence storage refused a part; the upload keeps what was acknowledged, resume it")
     if body.overflowed:
         log.warning("upload %s: body longer than its Content-Length; the excess was ignored", upload.id)
     tail = b"".join(buffer)
@@ -426,7 +427,8 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
                 parts.append(storage.put_part(upload.object_key, upload.multipart_id, len(parts) + 1, [upload.tail]))
             stored = storage.finish_multipart(upload.object_key, upload.multipart_id, parts)
         except StorageError as exc:
-            raise ServiceUnavailable(f"evidence storage is unavailable; resume the upload later ({exc})") from exc
+            log.warning("completing the multipart upload of %s failed: %s", upload.object_key, exc)
+            raise ServiceUnavailable("evidence storage is unavailable; resume the upload later") from exc
         received = Received(
             key=stored.key,
             version_id=stored.version_id,
