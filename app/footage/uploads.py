@@ -57,6 +57,7 @@ from app.footage.upload_models import ResumableUpload, UploadedPart
 
 log = logging.getLogger(__name__)
 PARTS_IN_FLIGHT = 2
+EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an export in several
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
 
@@ -136,10 +137,23 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
         frame_rate=meta.get("frame_rate") or None,
         vendor_format=meta.get("vendor_format") or None,
     )
-    return create(actor, request_id, length, headers)
+    return create(actor, request_id, length, headers, export_part=_export_part(meta.get("export_part")))
 
 
-def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) -> UploadState:
+def _export_part(value: str | None) -> bool:
+    """`export_part` in the metadata: the file is one of an export in several (as POST .../originals), and the
+    request waits for `POST .../originals/complete`; absent or false, it completes at once (as the PUT)."""
+    said = (value or "").strip().lower()
+    if said in ("", "0", "false", "no"):
+        return False
+    if said in ("1", "true", "yes"):
+        return True
+    raise RuleViolation("Upload-Metadata", "export_part must be true or false")
+
+
+def create(
+    actor: Actor, request_id: UUID, length: int, headers: UploadHeaders, *, export_part: bool = False
+) -> UploadState:
     """Begin an upload of `length` bytes for the request, under the rules of a PUT of the original (the owner,
     the request accepting footage, valid recorder headers); nothing is stored when they refuse."""
     limit = get_settings().max_upload_bytes
@@ -164,7 +178,7 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
         link_id=actor.link_id if actor.is_link else None,
         length=length,
         offset=0,
-        upload_headers=dataclasses.asdict(headers),
+        upload_headers={**dataclasses.asdict(headers), **({EXPORT_PART: True} if export_part else {})},
         original_id=prepared.original_id,
         object_key=prepared.key,
         multipart_id=multipart_id,
@@ -402,13 +416,17 @@ def _completing_actor(upload: ResumableUpload, actor: Actor | None, client_addre
 def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
     """Check the PUT's rules again, join the parts into one object version, and hand it to the ingest path
     (verify the client's hash, probe, lock, record with custody) exactly as a streamed PUT."""
-    headers = UploadHeaders(**{**upload.upload_headers, "content_length": upload.length})
+    stated = dict(upload.upload_headers)
+    export_part = bool(stated.pop(EXPORT_PART, False))
+    headers = UploadHeaders(**{**stated, "content_length": upload.length})
     try:
         prepared = ingest_flow.prepare(write_session, actor, upload.request_id, headers)
     except DomainError:
         _discard(upload)  # the request stopped accepting footage (or the account lost the right) meanwhile
         raise
-    prepared = dataclasses.replace(prepared, original_id=upload.original_id, key=upload.object_key)
+    prepared = dataclasses.replace(
+        prepared, original_id=upload.original_id, key=upload.object_key, completes=not export_part
+    )
     storage = get_storage()
     with read_session() as session:
         parts = [
