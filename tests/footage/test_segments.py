@@ -132,7 +132,12 @@ def test_two_segments_one_clip_across_the_boundary(client: TestClient, tmp_path:
     ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
     assert len(ffmpeg_runs) == 1 and "-f concat" in ffmpeg_runs[0] and "-c copy" in ffmpeg_runs[0]
     listing = next(c for c in read["command"] if c.startswith("printf "))
-    assert listing.count("versionId=") == 2 and "inpoint 5.000" in listing and "outpoint 8.000" in listing and "outpoint 4.000" in listing
+    assert (
+        listing.count("versionId=") == 2
+        and "inpoint 5.000" in listing
+        and "outpoint 8.000" in listing
+        and "outpoint 4.000" in listing
+    )
     assert "X-Amz-Signature" not in " ".join(read["command"])
     # the joined clip really holds both files' parts: its length is the window's, within a GOP
     duration = _clip_duration(client, investigator, read, tmp_path)
