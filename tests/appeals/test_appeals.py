@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import zxingcpp
 from fastapi.testclient import TestClient
@@ -127,6 +128,41 @@ def test_anonymous_upload_is_quarantined_and_seen_only_by_the_case_unit(client: 
     again = client.post(f"/api/v1/submissions/{anonymous['id']}/accept", json={}, headers=investigator.headers)
     assert again.status_code == 409
 
+    # the accepted video is cut like any original: stream copy, placed by the time the sender stated
+    window = {"window_start": "2026-12-02T13:15:00.500000+00:00", "window_end": "2026-12-02T13:15:01.500000+00:00"}
+    clip = client.post(f"/api/v1/submissions/{anonymous['id']}/clips", json=window, headers=investigator.headers)
+    assert clip.status_code == 201, clip.text
+    made = clip.json()
+    assert made["parent_sha256"] == receipt["sha256"] and made["command"][-1][0] == "ffmpeg"
+    assert "-c" in made["command"][-1] and "copy" in made["command"][-1]
+    wanted = datetime.fromisoformat(window["window_start"])
+    assert datetime.fromisoformat(made["actual_start"]) <= wanted < datetime.fromisoformat(made["actual_end"])
+    clip_bytes = httpx.get(
+        client.post(
+            f"/api/v1/submission-clips/{made['id']}/download-link",
+            json={"purpose": "hồ sơ"},
+            headers=investigator.headers,
+        ).json()["url"]
+    ).content
+    assert hashlib.sha256(clip_bytes).hexdigest() == made["sha256"]
+    again_clip = client.post(f"/api/v1/submissions/{anonymous['id']}/clips", json=window, headers=investigator.headers)
+    assert again_clip.json()["id"] == made["id"]
+    outside = {"window_start": "2026-12-02T14:00:00+00:00", "window_end": "2026-12-02T14:01:00+00:00"}
+    assert (
+        client.post(
+            f"/api/v1/submissions/{anonymous['id']}/clips", json=outside, headers=investigator.headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(f"/api/v1/submissions/{anonymous['id']}/clips", json=window, headers=stranger.headers).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/v1/submissions/{photo['id']}/clips", json=window, headers=investigator.headers).status_code
+        == 409
+    )  # a quarantined photo is not cut
+
     declined = client.post(
         f"/api/v1/submissions/{photo['id']}/decline",
         json={"category": "not_relevant", "reason": "ảnh chụp nơi khác"},
@@ -150,6 +186,7 @@ def test_anonymous_upload_is_quarantined_and_seen_only_by_the_case_unit(client: 
         "submission.accepted",
         "submission.download_link_issued",
     ]
+    assert "submission_clip.made" in [e["action"] for e in events["items"] if e["object_id"] == made["id"]]
     assert events["items"][[e["object_id"] for e in events["items"]].index(anonymous["id"])]["actor"].startswith(
         "public:appeal-"
     )
