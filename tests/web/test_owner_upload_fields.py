@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from tests.footage.recorder_exports import write_dav, write_vendor_blob
-from tests.web.browser import PHONE, LiveService
+from tests.web.browser import DESKTOP, PHONE, LiveService
 from tests.web.test_clock_check_page import HCM, approved_request_link, browser, service, shot
 
 __all__ = ["browser", "service"]  # the module-scoped fixtures of the clock page test
@@ -126,3 +126,32 @@ def test_without_the_box_a_file_nothing_plays_is_refused_in_vietnamese(
     expect(result).to_have_text(re.compile(r"^Tải lên không thành công.*Hãy nhập giờ đầu ghi"), timeout=60_000)
     assert _detail(service, investigator, request_id)["originals"] == []
     phone.close()
+
+
+def test_the_upload_fields_in_both_languages_at_both_sizes(service: LiveService, browser: Browser) -> None:
+    _, url, _ = approved_request_link(service)
+    words = {
+        "vi": ("Tệp không mở được trên máy tính", "Hãng đầu ghi, hoặc tên phần mềm xem tệp của hãng"),
+        "en": ("The file does not play on a computer", "Maker of the recorder, or the name of its player program"),
+    }
+    for locale, (box, name) in words.items():
+        for viewport, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            phone = {"is_mobile": True, "has_touch": True} if viewport == "phone" else {}
+            context = browser.new_context(viewport=size, **phone)
+            context.add_cookies([{"name": "lang", "value": locale, "url": service.base}])
+            page = context.new_page()
+            page.goto(url)
+            page.get_by_label(re.compile(re.escape(box))).check()
+            expect(page.get_by_label(name)).to_be_visible()
+            assert page.locator("#recording-start").get_attribute("required") is None
+            wide = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+                "document.documentElement.clientWidth).map(e => e.tagName + '#' + e.id + '.' + e.className)"
+            )
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], wide
+            form = page.locator("#upload-form").inner_text()
+            if locale == "vi":
+                assert not re.search(r"\b(the|file|recorder|maker|Upload)\b", form), form
+            page.locator("#upload-form").scroll_into_view_if_needed()
+            shot(page, f"owner-link-upload-form-{viewport}-{locale}")
+            context.close()
