@@ -144,7 +144,8 @@ def test_two_segments_one_clip_across_the_boundary(client: TestClient, tmp_path:
     duration = _clip_duration(client, investigator, read, tmp_path)
     assert (we - ws).total_seconds() - 0.1 <= duration <= (we - ws + GOP).total_seconds() + 0.1
     detail = _detail(client, investigator, request_id)
-    assert detail["status"] == "clip_ready" and detail["export"]["clip_mode"] == "concat"
+    # the filing unit's download above delivered the clip
+    assert detail["status"] == "delivered" and detail["export"]["clip_mode"] == "concat"
     assert len(detail["clips"]) == 1 and len(detail["clips"][0]["parents"]) == 2
     events = client.get(f"/api/v1/custody?object_id={clip.id}", headers=investigator.headers).json()["items"]
     created = next(e for e in events if e["action"] == "clip.created")
