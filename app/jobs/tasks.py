@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from app.appeals.retention import DECLINED_SWEEP_TASK
 from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
@@ -109,12 +110,18 @@ def staff_alerts(timestamp: int) -> dict[str, int]:
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
 @queue.task(name=CHECKPOINT_TASK, queueing_lock=CHECKPOINT_TASK)
 def checkpoint_custody(timestamp: int) -> int | None:
-    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
+    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one, and have the
+    Time-Stamp Authority (TSA_URL) time-stamp it."""
     from app.custody.checkpoints import issue_checkpoint_if_grown
+    from app.custody.timestamps import timestamp_checkpoint
 
     with write_session() as session:
         issued = issue_checkpoint_if_grown(session)
-        return issued.tree_size if issued else None
+    if issued is None:
+        return None
+    with write_session() as session:  # the TSA is asked outside the transaction that stored the checkpoint
+        timestamp_checkpoint(session, issued)
+    return issued.tree_size
 
 
 @queue.periodic(cron="* * * * *", periodic_id="finish-locks")
@@ -133,10 +140,11 @@ def finish_locks(timestamp: int) -> dict[str, int]:
 def sweep_orphans(timestamp: int) -> dict[str, int]:
     """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
     versions from crashed uploads are removed after the grace period."""
+    from app.appeals import evidence
     from app.footage.orphans import sweep_orphans as sweep
 
     with write_session() as session:
-        report = sweep(session)
+        report = sweep(session, kinds=evidence.KINDS)
     return {
         "objects_without_rows": len(report.objects_without_rows),
         "rows_without_objects": len(report.rows_without_objects),
@@ -175,3 +183,14 @@ def follow_case_retention(case_id: str) -> int:
     from app.footage.retention import follow_case_retention as follow
 
     return len(follow(session_factory(), UUID(case_id)))
+
+
+@queue.periodic(cron="41 * * * *", periodic_id="sweep-declined-submissions")
+@queue.task(name=DECLINED_SWEEP_TASK, queueing_lock=DECLINED_SWEEP_TASK)
+def sweep_declined_submissions(timestamp: int) -> int:
+    """Hourly: declined appeal submissions past their short quarantine lock are deleted, and accepted ones (with
+    their clips) of closed cases lose their legal hold; each a custody event."""
+    from app.appeals.retention import release_closed, sweep_declined
+
+    with write_session() as session:
+        return len(sweep_declined(session)) + len(release_closed(session))
