@@ -86,7 +86,10 @@ def _clip_duration(client: TestClient, who: Account, clip: dict[str, Any], tmp_p
     )
     assert link.status_code == 200, link.text
     local = tmp_path / f"clip-{clip['id']}.{clip['container']}"
-    local.write_bytes(httpx.get(link.json()["url"]).content)
+    # the link is the service's: the fetch is logged, then a redirect to the exact version in storage
+    followed = client.get(link.json()["url"], follow_redirects=False)
+    assert followed.status_code == 302, followed.text
+    local.write_bytes(httpx.get(followed.headers["location"]).content)
     assert _sha(local) == clip["sha256"]
     first, last_end = media.packet_span(local)
     return last_end - first
