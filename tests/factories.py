@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import httpx
 from fastapi.testclient import TestClient
 
 from app.auth import service as auth
@@ -60,6 +62,15 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
     response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def web_login(client: TestClient, data: dict[str, str], follow_redirects: bool = True) -> httpx.Response:
+    """Post the sign-in form as a browser does: its CSRF token taken from the form (bound to the pre-session
+    cookie the form set)."""
+    form = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found is not None, "the sign-in form carries a CSRF token"
+    return client.post("/login", data={**data, "csrf_token": found.group(1)}, follow_redirects=follow_redirects)
 
 
 def account(client: TestClient, role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None = None) -> Account:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -104,3 +104,19 @@ class SecurityEvent(Base):
         Index("ix_security_events_kind_email_at", "kind", "email", "at"),
         Index("ix_security_events_kind_address_at", "kind", "client_address", "at"),
     )
+
+
+class SecurityEventTally(Base):
+    """Repeated probes of one kind from one client address (unknown owner links, refused sign-ins, rate-limited
+    calls), counted in one row instead of a row each: a flood of probes cannot flood the trail."""
+
+    __tablename__ = "security_event_tallies"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    client_address: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    last_email: Mapped[str | None] = mapped_column(Text)
+    last_path: Mapped[str | None] = mapped_column(Text)
+    last_details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

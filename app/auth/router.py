@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.auth import service
+from app.auth import service, throttle
 from app.auth.models import User
 from app.auth.permissions import Actor, CurrentActor, allow, client_address
 from app.auth.schemas import (
@@ -26,7 +26,12 @@ from app.core.pagination import PageDep
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post(
+    "/auth/token",
+    response_model=TokenRead,
+    dependencies=[Depends(throttle.rate_limited(throttle.TOKEN))],
+    responses={429: {"description": "The account or the address must wait (`Retry-After`)."}},
+)
 def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenRead:
     access_token, expires_in = service.login(session, form.username, form.password, client_address(request))
     return TokenRead(access_token=access_token, expires_in=expires_in)

@@ -138,8 +138,19 @@ class Settings(BaseSettings):
         max_length=500,
         description="The legal basis recorded with a consent given under the programme's terms.",
     )
-    login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
-    login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")
+    login_max_failures: int = Field(
+        5,
+        gt=0,
+        description="Failed sign-ins an account is allowed before each further try waits (1 s, doubling); also the "
+        "failures one client address is allowed in the window.",
+    )
+    login_window_minutes: int = Field(15, gt=0, description="Window of a client address's failed sign-ins.")
+    login_backoff_max_seconds: int = Field(
+        900, gt=0, description="Longest wait an account's failed sign-ins impose before the next try."
+    )
+    rate_limit_per_minute: int = Field(
+        60, gt=0, description="Requests one client address may make per minute to each anonymous endpoint group."
+    )
     admin_email: str = Field("admin@example.org", description="First admin created on an empty database.")
     admin_password: str | None = Field(
         None, description="Password of the first admin; generated and printed once when unset."

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
+from app.auth import throttle
 from app.auth.models import Role
 from app.auth.permissions import client_address, ensure_role
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
@@ -214,7 +215,11 @@ def user_password_reset(
 
 
 # -- the page a reset link opens -----------------------------------------------------------------
-@router.get("/reset-password/{token}", response_class=HTMLResponse)
+@router.get(
+    "/reset-password/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.rate_limited(throttle.RESET_LINKS))],
+)
 def reset_page(request: Request, session: SessionDep, token: str) -> Response:
     try:
         user = auth.reset_target(session, token)
@@ -223,7 +228,11 @@ def reset_page(request: Request, session: SessionDep, token: str) -> Response:
     return render(request, "reset_password.html", {"email": user.email, "token": token})
 
 
-@router.post("/reset-password/{token}", response_class=HTMLResponse)
+@router.post(
+    "/reset-password/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.rate_limited(throttle.RESET_LINKS))],
+)
 def reset_submit(
     request: Request,
     session: SessionDep,

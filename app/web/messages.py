@@ -59,6 +59,7 @@ FIELD_NAMES: Mapping[str, str] = {
     "valid_until": N_("Valid until"),
 }
 UNKNOWN_FIELD = N_("This field")
+FORM_EXPIRED = N_("The form has expired or did not come from this site; reload the page and try again.")
 
 LATITUDE_RANGE = N_("Latitude must be between -90 and 90.")
 LONGITUDE_RANGE = N_("Longitude must be between -180 and 180.")
@@ -133,6 +134,11 @@ BY_RULE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "",
         re.compile(r"a (?P<status>\w+) request cannot become (?P<target>\w+)"),
         N_("Not possible now: the request is %(status)s."),
+    ),
+    (
+        "",
+        re.compile(r"try again in (?P<seconds>\d+) seconds"),
+        N_("Too many attempts; try again in %(seconds)s seconds."),
     ),
     ("", re.compile(r"must be a time between the years"), N_("Check the date: the year is out of range.")),
     ("", re.compile(r"(Invalid isoformat|isoformat string|does not match format)"), N_("Not a valid date and time.")),

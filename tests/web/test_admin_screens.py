@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.auth.models import Role
 from app.core.db import session_factory
 from app.registry.models import Camera, Consent, Owner
-from tests.factories import PASSWORD, make_camera, make_owner, make_user, sign_in
+from tests.factories import PASSWORD, make_camera, make_owner, make_user, sign_in, web_login
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -24,7 +24,7 @@ def _csrf(html: str) -> str:
 
 def _admin(client: TestClient) -> str:
     _, email = make_user(Role.admin)
-    assert client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False).status_code == 303
+    assert web_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False).status_code == 303
     return _csrf(client.get("/admin/owners").text)
 
 
