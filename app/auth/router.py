@@ -30,7 +30,6 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
     "/auth/token",
     response_model=TokenRead,
     dependencies=[Depends(throttle.rate_limited(throttle.TOKEN))],
-    responses={429: {"description": "The account or the address must wait (`Retry-After`)."}},
 )
 def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenRead:
     access_token, expires_in = service.login(session, form.username, form.password, client_address(request))
