@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/auth/logout"): Row(ALL, 204),
     ("GET", "/api/v1/me"): Row(ALL, 200),
     ("POST", "/api/v1/units"): only("admin", ok=422),
+    ("PATCH", "/api/v1/units/{unit_id}"): only("admin", ok=422),
     ("GET", "/api/v1/units"): Row(STAFF, 200),
     ("POST", "/api/v1/users"): only("admin", ok=422),
     ("GET", "/api/v1/users"): only("admin", ok=200),
@@ -70,6 +71,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/users/{user_id}/deactivate"): only("admin", ok=404),
     ("POST", "/api/v1/users/{user_id}/reactivate"): only("admin", ok=404),
     ("POST", "/api/v1/users/{user_id}/password-reset"): only("admin", ok=404),
+    ("POST", "/api/v1/users/{user_id}/totp/reset"): only("admin", ok=404),
     # registry
     ("POST", "/api/v1/owners"): only("admin", ok=422),
     ("GET", "/api/v1/owners"): Row(ALL, 200),
@@ -139,6 +141,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # pages (cookie sessions; bearer tokens do not open them)
     ("GET", "/login"): public(200),
     ("POST", "/login"): public(422),
+    # the second step needs the pending cookie of a right password: without it, back to sign-in
+    ("GET", "/login/code"): public(303),
+    ("POST", "/login/code"): public(303),
+    ("GET", "/login/enrol"): public(303),
+    ("POST", "/login/enrol"): public(303),
     ("GET", "/lang/{code}"): public(303),
     ("POST", "/logout"): page(),
     ("GET", "/"): page(),

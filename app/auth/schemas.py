@@ -43,7 +43,14 @@ class UnitRead(Schema):
     name: str
     code: str
     phone: str | None = None
+    totp_required: bool = False
     created_at: datetime
+
+
+class UnitUpdate(Schema):
+    """What an admin changes of a unit: whether its investigators and supervisors need a TOTP code to sign in."""
+
+    totp_required: bool
 
 
 class UserCreate(Schema):
@@ -72,6 +79,7 @@ class PasswordResetRead(Schema):
 
 class UserRead(MeRead):
     is_active: bool
+    totp_enabled: bool = False
     created_at: datetime
 
 

@@ -12,7 +12,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.auth import audit, tokens
+from app.auth import audit, tokens, two_factor
 from app.auth.models import Role, SecurityEvent, Unit, User
 from app.auth.permissions import acts_for_owner, belongs_to_unit
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
@@ -436,12 +436,38 @@ def check_password(session: Session, email: str, password: str, address: str | N
 
 
 def login(
-    session: Session, email: str, password: str, address: str | None, ttl: timedelta | None = None
+    session: Session,
+    email: str,
+    password: str,
+    address: str | None,
+    ttl: timedelta | None = None,
+    totp_code: str | None = None,
 ) -> tuple[str, int]:
-    """Check a password (see `check_password`) and issue a token; the success is recorded."""
+    """Check a password (see `check_password`) and, when the account has or needs one, the second factor (see
+    `two_factor.check`); issue a token and record the success."""
     user = check_password(session, email, password, address)
+    two_factor.check(session, user, totp_code, address)
+    return complete_sign_in(session, user, address, ttl)
+
+
+def complete_sign_in(
+    session: Session, user: User, address: str | None, ttl: timedelta | None = None
+) -> tuple[str, int]:
+    """Issue the token of a sign-in whose every factor checked, and record the success."""
     audit.record(session, "login_success", user_id=user.id, email=user.email, client_address=address)
     return tokens.issue(user.id, user.token_version, ttl)
+
+
+def second_factor_wait(session: Session, user: User, address: str | None) -> None:
+    """Between the password and the code (the pages' second step), the account's wait still applies: 429."""
+    remaining = sign_in_wait(session, user.email, address)
+    if remaining > 0:
+        audit.tally_now("login_waiting", client_address=address, email=user.email, details={"wait_s": remaining})
+        raise TooManyRequests(
+            WAIT_MESSAGE.format(seconds=remaining),
+            headers={"Retry-After": str(remaining)},
+            extra={"retry_after": remaining},
+        )
 
 
 def revoke_tokens(session: Session, user_id: UUID, address: str | None) -> None:
@@ -465,6 +491,8 @@ def ensure_first_admin(session: Session) -> str | None:
     )
     session.add(admin)
     session.flush()
+    if settings.admin_totp_secret:
+        two_factor.enrol_with_secret(session, admin, settings.admin_totp_secret)
     _record_user(session, admin, "user.created")
     return None if settings.admin_password else password
 

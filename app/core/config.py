@@ -151,6 +151,16 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         60, gt=0, description="Requests one client address may make per minute to each anonymous endpoint group."
     )
+    totp_required_roles: list[str] = Field(
+        ["admin", "auditor"],
+        description="Roles that must sign in with a TOTP code as well as the password (JSON list); investigators "
+        "and supervisors also must when their unit says so.",
+    )
+    admin_totp_secret: str | None = Field(
+        None,
+        description="Base32 TOTP secret the first admin's authenticator starts with; unset, the first admin enrols "
+        "(QR code) at the first sign-in on the pages.",
+    )
     admin_email: str = Field("admin@example.org", description="First admin created on an empty database.")
     admin_password: str | None = Field(
         None, description="Password of the first admin; generated and printed once when unset."

@@ -44,6 +44,9 @@ TITLES = (
     N_("Invalid request"),
     N_("Method Not Allowed"),
     N_("Internal error"),
+    N_("Authenticator code required"),
+    N_("Authenticator code wrong"),
+    N_("Two-factor sign-in not set up"),
 )
 PASSED_ON = ("retry-after", "allow")
 # Refusals an owner meets while handing footage over, worded for them (app.footage.ingest_flow, app.auth.links);

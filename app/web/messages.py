@@ -157,6 +157,9 @@ BY_SLUG: Mapping[str, str] = {
     "conflict": N_("Not possible in the current state; reload the page and check."),
     "too-many-requests": N_("Too many attempts; wait a minute and try again."),
     "unauthorized": N_("Email or password is not correct."),
+    "totp-code-required": N_("Type the code your authenticator app shows."),
+    "totp-code-wrong": N_("The code is wrong or too old: type the code the app shows now, or a recovery code."),
+    "totp-enrolment-required": N_("Set up two-factor sign-in on the sign-in page first."),
 }
 
 

@@ -48,6 +48,25 @@ class CsrfRejected(DomainError):
     status, slug, title = 403, "csrf", "Form expired"
 
 
+def local_path(target: str | None) -> str:
+    """Where to go after sign-in: a path of this site only (never another host, as `//host` would be)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    """Sign the browser in: the session cookie (HttpOnly, SameSite), for WEB_SESSION_HOURS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=get_settings().web_session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().public_base_url.startswith("https://"),
+    )
+
+
 def locale_of(request: Request) -> str:
     """The page's language: the signed-in user's saved choice (read by `web_actor`), else the browser's switch."""
     return i18n.pick_locale(request.cookies.get(LANG_COOKIE), getattr(request.state, "user_locale", None))

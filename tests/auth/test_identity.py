@@ -65,7 +65,7 @@ def test_lockout_engages_after_five_failures_and_lifts(configured: str, frozen_c
 
     # A client address of its own, so the address lock-out does not reach other tests.
     client = TestClient(create_app(), client=("192.0.2.55", 40000))
-    _, email = make_user(Role.auditor)
+    _, email = make_user(Role.investigator)
     for _ in range(5):
         assert (
             client.post("/api/v1/auth/token", data={"username": email, "password": "nope nope nope"}).status_code == 401
@@ -80,7 +80,7 @@ def test_lockout_engages_after_five_failures_and_lifts(configured: str, frozen_c
     frozen_clock.advance(minutes=10)
     assert client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD}).status_code == 429
     # another account from the same address is locked too
-    _, other = make_user(Role.auditor)
+    _, other = make_user(Role.investigator)
     assert client.post("/api/v1/auth/token", data={"username": other, "password": PASSWORD}).status_code == 429
     frozen_clock.advance(minutes=6)
     assert client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD}).status_code == 200
