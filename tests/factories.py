@@ -71,7 +71,8 @@ def make_user(role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None 
         )
         if role.value in get_settings().totp_required_roles:
             secret = pyotp.random_base32()
-            two_factor.enrol_with_secret(session, user, secret)
+            # no recovery codes: hashing ten with argon2id for every admin and auditor would slow the suite down
+            two_factor.enrol_with_secret(session, user, secret, recovery_codes=False)
             TOTP_SECRETS[email] = secret
         return user.id, email
 

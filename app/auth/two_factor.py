@@ -132,11 +132,13 @@ def finish_enrolment(session: Session, user: User, code: str, address: str | Non
     return codes
 
 
-def enrol_with_secret(session: Session, user: User, secret: str) -> list[str]:
-    """Enrol with a secret given in advance (the first admin's `ADMIN_TOTP_SECRET`); return the recovery codes."""
+def enrol_with_secret(session: Session, user: User, secret: str, *, recovery_codes: bool = True) -> list[str]:
+    """Enrol with a secret given in advance (the first admin's `ADMIN_TOTP_SECRET`); return the recovery codes
+    (none when `recovery_codes` is false: the user makes them by enrolling on the pages after an admin's reset)."""
     user.totp_secret = totp.seal(secret)
     user.totp_enabled_at = clock.now()
-    return _replace_recovery_codes(session, user)
+    session.flush()
+    return _replace_recovery_codes(session, user) if recovery_codes else []
 
 
 def _replace_recovery_codes(session: Session, user: User) -> list[str]:

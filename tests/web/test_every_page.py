@@ -20,7 +20,16 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from app.core import embedded
 from tests.services import fresh_database
-from tests.web.browser import ADMIN_EMAIL, ADMIN_PASSWORD, CHROMIUM, DESKTOP, PHONE, LiveService, live_service
+from tests.web.browser import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    LiveService,
+    live_service,
+    second_step,
+)
 
 PASSWORD = "every page test password"
 CATALOGUES = Path(__file__).resolve().parents[2] / "app" / "web" / "i18n"
@@ -238,6 +247,8 @@ def _context(
         page.locator("input[name=email]").fill(email)
         page.locator("input[name=password]").fill(password)
         page.locator("form button[type=submit]").click()
+        page.wait_for_url(lambda url: "/login" not in url or "/login/" in url, timeout=10_000)
+        second_step(page, email)
         page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
         page.close()
     contexts[key] = context
