@@ -188,6 +188,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/admin/users/{user_id}/deactivate"): page(),
     ("POST", "/admin/users/{user_id}/reactivate"): page(),
     ("POST", "/admin/users/{user_id}/password-reset"): page(),
+    ("POST", "/admin/users/{user_id}/totp-reset"): page(),
     ("GET", "/reset-password/{token}"): public(410),
     ("POST", "/reset-password/{token}"): public(410),
     ("GET", "/respond/{token}"): by_link(404),

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
-from app.auth import throttle
+from app.auth import throttle, two_factor
 from app.auth.models import Role
 from app.auth.permissions import client_address, ensure_role
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
@@ -193,6 +193,22 @@ def user_reactivate(
         session,
         lambda: auth.reactivate_user(session, user_id, actor.user_id, actor.client_address),
         done=lambda user: RedirectResponse(f"/admin/users/{user.id}?saved=reactivated", status_code=303),
+        again=lambda error: _render_user(request, session, user_id, error=error),
+        raised=(404,),
+    )
+
+
+@router.post("/admin/users/{user_id}/totp-reset", response_class=HTMLResponse)
+def user_totp_reset(
+    request: Request, session: SessionDep, actor: WebActor, user_id: UUID, csrf_token: Annotated[str, Form()]
+) -> Response:
+    """A lost authenticator: the user's second factor is cleared and they set it up again at the next sign-in."""
+    check_csrf(request, csrf_token)
+    ensure_role(actor, "users.reset_totp")
+    return form_action(
+        session,
+        lambda: two_factor.reset(session, user_id, actor.user_id, actor.client_address),
+        done=lambda user: RedirectResponse(f"/admin/users/{user.id}?saved=totp_reset", status_code=303),
         again=lambda error: _render_user(request, session, user_id, error=error),
         raised=(404,),
     )

@@ -171,3 +171,22 @@ def test_pages_enrol_then_ask_for_the_code(client: TestClient) -> None:
     assert forged.status_code == 403
     used = other.post("/login/code", data={"code": codes[0], "csrf_token": token}, follow_redirects=False)
     assert used.status_code == 303 and "footage_session" in used.cookies
+
+
+def test_admin_page_resets_a_users_authenticator(client: TestClient) -> None:
+    auditor_id, _ = make_user(Role.auditor)
+    _, admin = make_user(Role.admin)
+    assert web_login(client, data={"email": admin, "password": PASSWORD}).status_code == 200
+    page = client.get(f"/admin/users/{auditor_id}")
+    assert "Đăng nhập hai lớp: đang bật" in page.text
+    done = client.post(
+        f"/admin/users/{auditor_id}/totp-reset",
+        data={"csrf_token": _field(page.text, "csrf_token")},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    after = client.get(done.headers["location"])
+    assert "Đăng nhập hai lớp: chưa thiết lập" in after.text and 'id="totp-reset-form"' not in after.text
+    with session_factory()() as session:
+        user = session.get(User, auditor_id)
+        assert user is not None and user.totp_secret is None and user.totp_enabled_at is None
