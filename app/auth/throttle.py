@@ -1,6 +1,7 @@
 """Rate limits on the endpoints anyone can call without an account (owner links, sign-in, the token endpoint,
-password-reset links): `RATE_LIMIT_PER_MINUTE` requests per client address and minute for each group, then 429
-with `Retry-After`. Each refused call is counted in the security trail's tallies, not written a row each."""
+password-reset links, public appeals): `RATE_LIMIT_PER_MINUTE` requests per client address and minute for each
+group, then 429 with `Retry-After`. Each refused call is counted in the security trail's tallies, not written a
+row each."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ OWNER_LINKS = "owner-link"
 SIGN_IN = "sign-in"
 TOKEN = "token"
 RESET_LINKS = "reset-link"
+APPEALS = "appeal"  # the public appeal page and its uploads (which have quotas of their own besides)
 
 TOO_MANY = "Too many requests from this address; try again in {seconds} seconds."
 
