@@ -259,4 +259,3 @@ def _csrf(html: str) -> str | None:
     if marker not in html:
         return None
     return html.split(marker, 1)[1].split('"', 1)[0]
-
