@@ -34,7 +34,7 @@ def test_admin_creates_a_unit_and_a_user_and_sees_a_duplicate_refused_inline(cli
     assert made.status_code == 303
     units = client.get(made.headers["location"]).text
     assert f"<td>{code}</td><td>Công an phường Bến Thành</td>" in units
-    unit_id = re.search(rf"<td>{code}</td><td>[^<]*</td><td><code>([0-9a-f-]+)</code>", units).group(1)  # type: ignore[union-attr]
+    unit_id = re.search(rf"<td>{code}</td>.*?<code>([0-9a-f-]+)</code>", units, re.S).group(1)  # type: ignore[union-attr]
     again = client.post("/admin/units", data={"csrf_token": token, "name": "Trùng mã", "code": code})
     assert again.status_code == 422 and 'role="alert"' in again.text and code in again.text
     assert 'value="Trùng mã"' in again.text
