@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from app.auth.models import Role
 from app.core.params import Schema
@@ -50,7 +50,7 @@ class UnitRead(Schema):
 class UnitUpdate(Schema):
     """What an admin changes of a unit: whether its investigators and supervisors need a TOTP code to sign in."""
 
-    totp_required: bool
+    totp_required: StrictBool  # true or false only (not 0/1, not "yes")
 
 
 class UserCreate(Schema):
