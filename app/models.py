@@ -7,11 +7,14 @@ from app.core import idempotency as idempotency_keys  # noqa: F401 - the idempot
 from app.core import rate_limits  # noqa: F401 - the rate_limit_hits table
 from app.core.db import Base
 from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the custody_checkpoints table
+from app.custody import cosignatures as custody_cosignatures  # noqa: F401 - the custody_cosignatures table
 from app.custody import models as custody_models
+from app.custody import timestamps as custody_timestamps  # noqa: F401 - the custody_timestamps table
 from app.extractions import models as extractions_models
 from app.footage import models as footage_models
 from app.footage import upload_models  # noqa: F401 - the resumable_uploads tables
 from app.notifications import models as notifications_models
+from app.notifications import staff_models  # noqa: F401 - the staff_notifications table
 from app.registry import models as registry_models
 
 __all__ = [

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from app.appeals import intake, service
+from app.appeals import clipping, intake, service
 from app.appeals.models import SubmissionStatus
 from app.appeals.schemas import (
     AcceptIn,
@@ -13,6 +13,9 @@ from app.appeals.schemas import (
     AppealList,
     AppealRead,
     DeclineIn,
+    SubmissionClipIn,
+    SubmissionClipList,
+    SubmissionClipRead,
     SubmissionLinkIn,
     SubmissionLinkRead,
     SubmissionList,
@@ -124,3 +127,21 @@ def decline(submission_id: UUID, body: DeclineIn, session: SessionDep, actor: Tr
 @router.post("/submissions/{submission_id}/download-link", response_model=SubmissionLinkRead)
 def download_link(submission_id: UUID, body: SubmissionLinkIn, session: SessionDep, actor: Reader) -> Any:
     return service.download_link(session, actor, submission_id, body.purpose)
+
+
+@router.post("/submissions/{submission_id}/clips", response_model=SubmissionClipRead, status_code=201)
+def make_clip(submission_id: UUID, body: SubmissionClipIn, session: SessionDep, actor: Triage) -> Any:
+    """Cut a window from an accepted video (stream copy), placed by the time the sender stated for its first
+    frame or by `recording_start`; the same window again returns the same clip."""
+    return clipping.make_clip(session, actor, submission_id, body.window_start, body.window_end, body.recording_start)
+
+
+@router.get("/submissions/{submission_id}/clips", response_model=SubmissionClipList)
+def list_clips(submission_id: UUID, session: SessionDep, actor: Reader) -> Any:
+    items = clipping.clips_of(session, actor, submission_id)
+    return {"items": items, "total": len(items)}
+
+
+@router.post("/submission-clips/{clip_id}/download-link", response_model=SubmissionLinkRead)
+def clip_download_link(clip_id: UUID, body: SubmissionLinkIn, session: SessionDep, actor: Reader) -> Any:
+    return clipping.download_link(session, actor, clip_id, body.purpose)

@@ -115,3 +115,39 @@ class SubmissionLinkRead(BaseModel):
     expires_at: datetime
     sha256: str
     version_id: str
+
+
+class SubmissionClipIn(BaseModel):
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    recording_start: AwareDatetime | None = Field(
+        None, description="The first frame's true time, when the sender's stated time is wrong or missing."
+    )
+
+
+class SubmissionClipRead(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: UUID
+    submission_id: UUID
+    parent_sha256: str
+    sha256: str
+    size: int
+    version_id: str
+    container: str
+    recording_start: datetime
+    requested_start: datetime
+    requested_end: datetime
+    actual_start: datetime
+    actual_end: datetime
+    shortfall: dict[str, Any]
+    tool: str
+    tool_version: str
+    command: list[Any]
+    created_at: datetime
+    retain_until: datetime
+
+
+class SubmissionClipList(BaseModel):
+    items: list[SubmissionClipRead]
+    total: int

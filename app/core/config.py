@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         "requests, or a full download first (for S3 servers without range support).",
     )
     max_upload_bytes: int = Field(20 * 1024**3, gt=0, description="Largest recorder export accepted (413 past it).")
+    upload_claim_seconds: int = Field(
+        120,
+        ge=10,
+        le=86400,
+        description="An upload holds its request while it streams, renewing the claim every third of this; a "
+        "claim not renewed this long (its process died) is stale and the next upload takes it over.",
+    )
     upload_expiry_hours: int = Field(
         24, gt=0, description="A resumable upload left without a request this long is discarded with its parts."
     )
@@ -119,6 +126,27 @@ class Settings(BaseSettings):
     signing_key_path: Path | None = Field(
         None, description="Ed25519 private key (PEM); default data_dir/keys/custody-ed25519.pem."
     )
+
+    # Standard checkpoints and witnesses (docs/CUSTODY.md)
+    custody_origin: str = Field(
+        "footage-tracker.example/custody",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+—]+$",
+        description="Origin line of the C2SP checkpoint notes and name of the log's note key; set it to a name "
+        "unique to this deployment (for example camera.congan.example.vn/custody) and never change it.",
+    )
+    custody_witness_keys: list[str] = Field(
+        default_factory=list,
+        description="Witnesses whose cosignatures are accepted (JSON list of C2SP vkeys, NAME+KEYID+BASE64, "
+        "signature type 0x04).",
+    )
+
+    tsa_url: str | None = Field(
+        None,
+        description="RFC 3161 Time-Stamp Authority that time-stamps each scheduled custody checkpoint; empty: none.",
+    )
+    tsa_timeout_seconds: float = Field(15, gt=0, description="Longest wait for the Time-Stamp Authority.")
 
     # Identity and access
     token_secret: str | None = Field(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 
+from app.appeals.retention import DECLINED_SWEEP_TASK
 from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
 from app.custody.checkpoints import CHECKPOINT_TASK
+from app.extractions.alerts import ALERT_TASK
 from app.extractions.reminders import REMINDER_TASK
 from app.extractions.service import EXPIRE_TASK
+from app.footage.claims import FINISH_LOCKS_TASK
 from app.footage.clip_queue import CLIP_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
@@ -93,15 +96,43 @@ def remind_owners(timestamp: int) -> dict[str, int]:
         return reminders.send_due_reminders(session)
 
 
+@queue.periodic(cron="*/5 * * * *", periodic_id="staff-alerts")
+@queue.task(name=ALERT_TASK, queueing_lock=ALERT_TASK)
+def staff_alerts(timestamp: int) -> dict[str, int]:
+    """Tell investigators of owners' links that expired unanswered and of unanswered requests whose overwrite
+    deadline is within 48 hours (each once per request and person)."""
+    from app.extractions import alerts
+
+    with write_session() as session:
+        return alerts.raise_due(session)
+
+
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
 @queue.task(name=CHECKPOINT_TASK, queueing_lock=CHECKPOINT_TASK)
 def checkpoint_custody(timestamp: int) -> int | None:
-    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
+    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one, and have the
+    Time-Stamp Authority (TSA_URL) time-stamp it."""
     from app.custody.checkpoints import issue_checkpoint_if_grown
+    from app.custody.timestamps import timestamp_checkpoint
 
     with write_session() as session:
         issued = issue_checkpoint_if_grown(session)
-        return issued.tree_size if issued else None
+    if issued is None:
+        return None
+    with write_session() as session:  # the TSA is asked outside the transaction that stored the checkpoint
+        timestamp_checkpoint(session, issued)
+    return issued.tree_size
+
+
+@queue.periodic(cron="* * * * *", periodic_id="finish-locks")
+@queue.task(name=FINISH_LOCKS_TASK, queueing_lock=FINISH_LOCKS_TASK)
+def finish_locks(timestamp: int) -> dict[str, int]:
+    """Every minute: originals recorded whose object is not locked yet (the upload died between its commit and
+    the lock) get their retention and legal hold, each with a custody event."""
+    from app.footage.claims import finish_locks as finish
+
+    report = finish(write_session)
+    return {"locked": len(report.locked), "failed": len(report.failed)}
 
 
 @queue.periodic(cron="17 * * * *", periodic_id="sweep-orphans")
@@ -109,10 +140,11 @@ def checkpoint_custody(timestamp: int) -> int | None:
 def sweep_orphans(timestamp: int) -> dict[str, int]:
     """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
     versions from crashed uploads are removed after the grace period."""
+    from app.appeals import evidence
     from app.footage.orphans import sweep_orphans as sweep
 
     with write_session() as session:
-        report = sweep(session)
+        report = sweep(session, kinds=evidence.KINDS)
     return {
         "objects_without_rows": len(report.objects_without_rows),
         "rows_without_objects": len(report.rows_without_objects),
@@ -151,3 +183,13 @@ def follow_case_retention(case_id: str) -> int:
     from app.footage.retention import follow_case_retention as follow
 
     return len(follow(session_factory(), UUID(case_id)))
+
+
+@queue.periodic(cron="41 * * * *", periodic_id="sweep-declined-submissions")
+@queue.task(name=DECLINED_SWEEP_TASK, queueing_lock=DECLINED_SWEEP_TASK)
+def sweep_declined_submissions(timestamp: int) -> int:
+    """Hourly: declined appeal submissions past their short quarantine lock are deleted, each a custody event."""
+    from app.appeals.retention import sweep_declined
+
+    with write_session() as session:
+        return len(sweep_declined(session))

@@ -18,11 +18,13 @@ from typing import Any
 from uuid import UUID
 
 import jinja2
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core import clock
 from app.core.config import get_settings
+from app.core.service_secret import derived_key
 from app.notifications.email import DeliveryError, send_email
 from app.notifications.models import Channel, DeliveryAttempt, Notification, OutboxStatus
 from app.notifications.webhook import send_webhook
@@ -132,7 +134,60 @@ def enqueue(
         )
     else:
         notification.body = message.text
+    _seal(notification)
     return notification
+
+
+# -- one-time link tokens in the outbox ------------------------------------------------------------------------
+# A waiting row holds no usable token: each secret in the text and data is replaced by a placeholder and kept
+# only encrypted (Fernet, key derived from the service's secret), so a copy of the database (a backup, a read
+# replica, someone with SELECT) cannot answer for an owner. The text is put together again only to be sent.
+_SEALED_KEY_LABEL = "notification-secrets"
+
+
+def _placeholder(index: int) -> str:
+    return f"\u27e6secret:{index}\u27e7"
+
+
+@cache
+def _fernet(key: bytes) -> Fernet:
+    return Fernet(key)
+
+
+def _box() -> Fernet:
+    return _fernet(derived_key(_SEALED_KEY_LABEL))
+
+
+def _replaced(notification: Notification, replacements: list[tuple[str, str]]) -> None:
+    body = notification.body
+    payload_text = json.dumps(notification.payload, ensure_ascii=False)
+    for old, new in replacements:
+        if old:
+            body = body.replace(old, new)
+            payload_text = payload_text.replace(old, json.dumps(new, ensure_ascii=False)[1:-1])
+    notification.body = body
+    notification.payload = json.loads(payload_text)
+
+
+def _seal(notification: Notification) -> None:
+    secrets = [s for s in notification.secrets if s]
+    if not secrets:
+        return
+    _replaced(notification, [(secret, _placeholder(i)) for i, secret in enumerate(secrets)])
+    notification.secrets = [_box().encrypt(secret.encode()).decode() for secret in secrets]
+
+
+def _opened(notification: Notification) -> str:
+    """The body as it is sent: placeholders filled with the decrypted secrets (a row written before secrets were
+    sealed holds them in clear, and its body needs nothing)."""
+    body = notification.body
+    for index, sealed in enumerate(notification.secrets):
+        try:
+            secret = _box().decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            continue
+        body = body.replace(_placeholder(index), secret)
+    return body
 
 
 def recipients(email: str | None) -> list[tuple[Channel, str]]:
@@ -193,22 +248,18 @@ def backoff(attempts: int) -> timedelta:
 def _send(notification: Notification) -> str:
     if notification.channel == Channel.email.value:
         return send_email(
-            notification.recipient, notification.subject, notification.body, notification_id=notification.id
+            notification.recipient, notification.subject, _opened(notification), notification_id=notification.id
         )
-    return send_webhook(notification.recipient, notification.body, notification_id=notification.id)
+    return send_webhook(notification.recipient, _opened(notification), notification_id=notification.id)
 
 
 def _scrub(notification: Notification) -> None:
     if not notification.secrets:
         return
-    body = notification.body
-    payload_text = json.dumps(notification.payload, ensure_ascii=False)
-    for secret in notification.secrets:
-        if secret:
-            body = body.replace(secret, REDACTED)
-            payload_text = payload_text.replace(secret, REDACTED)
-    notification.body = body
-    notification.payload = json.loads(payload_text)
+    # placeholders of sealed secrets, and secrets themselves in a row written before they were sealed
+    replacements = [(_placeholder(i), REDACTED) for i in range(len(notification.secrets))]
+    replacements += [(secret, REDACTED) for secret in notification.secrets]
+    _replaced(notification, replacements)
     notification.secrets = []
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.appeals import qr
+from app.appeals import clipping, qr
 from app.appeals import service as appeals
 from app.appeals.models import DeclineCategory, SubmissionStatus
 from app.appeals.schemas import AppealCreate, DeclineIn
@@ -119,7 +119,11 @@ def _appeal_context(session: Any, actor: Any, appeal_id: UUID) -> dict[str, Any]
     submissions = appeals.list_submissions(session, actor, appeal_id)
     order = {SubmissionStatus.quarantined: 0, SubmissionStatus.accepted: 1, SubmissionStatus.declined: 2}
     submissions.sort(key=lambda s: (order[s.status], s.received_at))
+    clips = {
+        s.id: clipping.clips_of(session, actor, s.id) for s in submissions if s.status == SubmissionStatus.accepted
+    }
     return {
+        "clips": clips,
         "appeal": described,
         "case": cases.get_case(session, actor, appeal.case_id),
         "qr_svg": qr.svg(described["public_url"], inline=True).decode("utf-8"),
@@ -213,3 +217,45 @@ def decline(
 def default_closing() -> str:
     """The publish form's suggested closing date: two weeks from now, as a datetime-local value."""
     return (clock.now() + timedelta(days=14)).astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%dT%H:%M")
+
+
+@router.post("/submissions/{submission_id}/clips", response_class=HTMLResponse)
+def cut_clip(
+    request: Request,
+    submission_id: UUID,
+    session: SessionDep,
+    actor: WebActor,
+    csrf_token: Annotated[str, Form()],
+    window_start: Annotated[str, Form()],
+    window_end: Annotated[str, Form()],
+    recording_start: Annotated[str, Form()] = "",
+) -> Response:
+    """Cut a window of an accepted video, in local time; the first frame's time only when the sender's is wrong."""
+    check_csrf(request, csrf_token)
+    appeal_id = appeals.get_submission(session, actor, submission_id).appeal_id
+
+    def cut() -> Any:
+        first = local_to_utc(recording_start) if recording_start.strip() else None
+        return clipping.make_clip(
+            session, actor, submission_id, local_to_utc(window_start), local_to_utc(window_end), first
+        )
+
+    return form_action(
+        session,
+        cut,
+        done=lambda _: RedirectResponse(f"/appeals/{appeal_id}#s-{submission_id}", status_code=303),
+        again=lambda error: render(
+            request, "appeal.html", {**_appeal_context(session, actor, appeal_id), "error": error}
+        ),
+        raised=(404,),
+        locale=locale_of(request),
+    )
+
+
+@router.post("/submission-clips/{clip_id}/view")
+def view_clip(
+    request: Request, clip_id: UUID, session: SessionDep, actor: WebActor, csrf_token: Annotated[str, Form()]
+) -> Response:
+    check_csrf(request, csrf_token)
+    link = clipping.download_link(session, actor, clip_id, "review of a clip of an appeal submission")
+    return RedirectResponse(link["url"], status_code=303)

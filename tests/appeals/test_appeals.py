@@ -5,10 +5,12 @@ import html
 import io
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import zxingcpp
 from fastapi.testclient import TestClient
@@ -127,6 +129,41 @@ def test_anonymous_upload_is_quarantined_and_seen_only_by_the_case_unit(client: 
     again = client.post(f"/api/v1/submissions/{anonymous['id']}/accept", json={}, headers=investigator.headers)
     assert again.status_code == 409
 
+    # the accepted video is cut like any original: stream copy, placed by the time the sender stated
+    window = {"window_start": "2026-12-02T13:15:00.500000+00:00", "window_end": "2026-12-02T13:15:01.500000+00:00"}
+    clip = client.post(f"/api/v1/submissions/{anonymous['id']}/clips", json=window, headers=investigator.headers)
+    assert clip.status_code == 201, clip.text
+    made = clip.json()
+    assert made["parent_sha256"] == receipt["sha256"] and made["command"][-1][0] == "ffmpeg"
+    assert "-c" in made["command"][-1] and "copy" in made["command"][-1]
+    wanted = datetime.fromisoformat(window["window_start"])
+    assert datetime.fromisoformat(made["actual_start"]) <= wanted < datetime.fromisoformat(made["actual_end"])
+    clip_bytes = httpx.get(
+        client.post(
+            f"/api/v1/submission-clips/{made['id']}/download-link",
+            json={"purpose": "hồ sơ"},
+            headers=investigator.headers,
+        ).json()["url"]
+    ).content
+    assert hashlib.sha256(clip_bytes).hexdigest() == made["sha256"]
+    again_clip = client.post(f"/api/v1/submissions/{anonymous['id']}/clips", json=window, headers=investigator.headers)
+    assert again_clip.json()["id"] == made["id"]
+    outside = {"window_start": "2026-12-02T14:00:00+00:00", "window_end": "2026-12-02T14:01:00+00:00"}
+    assert (
+        client.post(
+            f"/api/v1/submissions/{anonymous['id']}/clips", json=outside, headers=investigator.headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(f"/api/v1/submissions/{anonymous['id']}/clips", json=window, headers=stranger.headers).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/v1/submissions/{photo['id']}/clips", json=window, headers=investigator.headers).status_code
+        == 409
+    )  # a quarantined photo is not cut
+
     declined = client.post(
         f"/api/v1/submissions/{photo['id']}/decline",
         json={"category": "not_relevant", "reason": "ảnh chụp nơi khác"},
@@ -150,6 +187,7 @@ def test_anonymous_upload_is_quarantined_and_seen_only_by_the_case_unit(client: 
         "submission.accepted",
         "submission.download_link_issued",
     ]
+    assert "submission_clip.made" in [e["action"] for e in events["items"] if e["object_id"] == made["id"]]
     assert events["items"][[e["object_id"] for e in events["items"]].index(anonymous["id"])]["actor"].startswith(
         "public:appeal-"
     )
@@ -217,3 +255,46 @@ def test_closed_appeal_takes_nothing(client: TestClient) -> None:
         },
     )
     assert past.status_code == 422 and past.json()["errors"][0]["field"] == "closes_at"
+
+
+def test_cases_are_placed_in_the_province_list(client: TestClient) -> None:
+    investigator, _ = investigator_with_case(client)
+    listed = client.get("/api/v1/districts", headers=investigator.headers).json()
+    seeded = [d for d in listed["items"] if d["province"] == "Thanh Hóa" and d["code"] <= "407"]
+    assert len(seeded) == 27 and {"Thành phố Thanh Hóa", "Thị xã Nghi Sơn", "Huyện Mường Lát"} <= {
+        d["name"] for d in seeded
+    }
+    body = {
+        "title": "Trộm cắp",
+        "offence": "theft",
+        "incident_lat": 19.76,
+        "incident_lon": 105.9,
+        "incident_start": "2026-12-01T10:00:00+07:00",
+        "incident_end": "2026-12-01T10:30:00+07:00",
+    }
+    wrong = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={**body, "number": f"X-{uuid.uuid4().hex[:6]}", "district": "Quận 1"},
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "district"
+    by_code = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={**body, "number": f"X-{uuid.uuid4().hex[:6]}", "district": "399"},
+    )
+    assert by_code.status_code == 201 and by_code.json()["district"] == "Huyện Hoằng Hóa"
+    admin = account(client, Role.admin)
+    code = f"T{uuid.uuid4().hex[:6]}"
+    made = client.post("/api/v1/districts", headers=admin.headers, json={"code": code, "name": f"Huyện thử {code}"})
+    assert made.status_code == 201
+    renamed = client.patch(
+        f"/api/v1/districts/{code}", headers=admin.headers, json={"name": f"Huyện mới {code}", "active": False}
+    )
+    assert renamed.status_code == 200 and renamed.json()["active"] is False
+    taken = client.post("/api/v1/districts", headers=admin.headers, json={"code": f"{code}x", "name": "Thị xã Bỉm Sơn"})
+    assert taken.status_code == 409
+    assert (
+        client.post("/api/v1/districts", headers=investigator.headers, json={"code": "Z", "name": "Z"}).status_code
+        == 403
+    )

@@ -155,10 +155,8 @@ def test_appeal_from_publishing_to_acceptance(service: LiveService, browser: Bro
     resident.set_input_files("#appeal-file", str(video))
     resident.click("#use-location")
     resident.wait_for_function("document.getElementById('pin-lat').value !== ''")
-    resident.fill(
-        "#taken-at",
-        (start + timedelta(minutes=10)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%dT%H:%M:%S"),
-    )
+    taken = (start + timedelta(minutes=10)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    resident.fill("#taken-at", taken.strftime("%Y-%m-%dT%H:%M:%S"))
     resident.click("#appeal-send")  # not yet attested: the browser holds the form
     assert resident.locator("#appeal-done").is_hidden()
     resident.check("#attest")
@@ -185,6 +183,17 @@ def test_appeal_from_publishing_to_acceptance(service: LiveService, browser: Bro
     listed = httpx.get(f"{service.base}/api/v1/appeals/{appeal_id}/submissions", headers=headers).json()
     assert [s["status"] for s in listed["items"]] == ["accepted"]
     assert listed["items"][0]["lat"] == pytest.approx(19.8081, abs=1e-4)
+
+    # accepted, the video is cut like any original: one second from the stated time of its first frame
+    page.click("details.cut-clip summary")
+    page.fill("details.cut-clip input[name=window_start]", taken.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.fill("details.cut-clip input[name=window_end]", (taken + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    page.click("details.cut-clip button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator(".clip-row").count() == 1
+    submission_id = listed["items"][0]["id"]
+    clips = httpx.get(f"{service.base}/api/v1/submissions/{submission_id}/clips", headers=headers).json()
+    assert clips["total"] == 1 and clips["items"][0]["parent_sha256"] == listed["items"][0]["sha256"]
     shot(page, "investigator-appeal-accepted")
 
     # English, one click away
