@@ -1,8 +1,8 @@
 """TOTP two-factor sign-in: the user's encrypted secret and when it came into use, one-time recovery codes
 (hashed), and the unit flag that requires it of the unit's investigators and supervisors.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-05 06:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028"
-down_revision = "0027"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
