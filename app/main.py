@@ -22,6 +22,7 @@ from app.footage.clock_checks_router import router as clock_checks_router
 from app.footage.hold_router import router as hold_router
 from app.footage.router import router as footage_router
 from app.footage.uploads_router import router as uploads_router
+from app.notifications.router import router as notifications_router
 from app.registry.router import router as registry_router
 from app.reports.custody_router import router as custody_router
 from app.reports.router import router as reports_router
@@ -68,5 +69,6 @@ def create_app() -> FastAPI:
     app.include_router(hold_router)
     app.include_router(reports_router)
     app.include_router(custody_router)
+    app.include_router(notifications_router)
     web.install(app)
     return app

@@ -21,8 +21,9 @@ import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core import clock
+from app.core import clock, sealing
 from app.core.config import get_settings
+from app.notifications import bridge
 from app.notifications.email import DeliveryError, send_email
 from app.notifications.models import Channel, DeliveryAttempt, Notification, OutboxStatus
 from app.notifications.webhook import send_webhook
@@ -73,6 +74,24 @@ def _json_default(value: object) -> str:
     raise TypeError(f"notification context cannot hold {type(value).__name__}")
 
 
+def _placeholder(index: int) -> str:
+    # What stands in a waiting row for the index-th secret (a link token); never part of a real message.
+    return f"⟦secret-{index}⟧"
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    for index, secret in enumerate(secrets):
+        if secret:
+            text = text.replace(secret, _placeholder(index))
+    return text
+
+
+def _fill(text: str, values: list[str]) -> str:
+    for index, value in enumerate(values):
+        text = text.replace(_placeholder(index), value)
+    return text
+
+
 def enqueue(
     session: Session,
     *,
@@ -84,17 +103,23 @@ def enqueue(
     subject_type: str | None = None,
     subject_id: UUID | None = None,
     secrets: list[str] | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    event: str | None = None,
 ) -> Notification:
     """Queue one message inside the caller's transaction; it is sent only if that transaction commits.
 
     `recipient` is an email address (email) or a URL (webhook). The message is rendered now, so what is sent
-    is exactly what was recorded. `secrets` (e.g. a link token inside the text) are scrubbed from the row
-    once it is sent or has failed for good.
+    is exactly what was recorded. A webhook message is the bridge's payload (app/notifications/bridge.py) for
+    `phone` (E.164, required) and `event` (default: the template's name). `secrets` (link tokens inside the text)
+    never rest in the row: the text and data keep a placeholder and the row keeps each token sealed under the
+    outbox key, opened only to send; once sent or failed for good, the sealed tokens are dropped.
     """
     channel = Channel(channel)
     locale = locale or get_settings().notification_default_locale
     payload: dict[str, Any] = json.loads(json.dumps(context, default=_json_default))
     message = render(template, locale, payload)
+    hidden = [s for s in (secrets or []) if s]
     now = clock.now()
     notification = Notification(
         channel=channel.value,
@@ -102,8 +127,8 @@ def enqueue(
         template=template,
         locale=locale,
         subject=message.subject,
-        payload=payload,
-        secrets=list(secrets or []),
+        payload=json.loads(_hide(json.dumps(payload, ensure_ascii=False), hidden)),
+        secrets=[sealing.seal(secret) for secret in hidden],
         subject_type=subject_type,
         subject_id=subject_id,
         status=OutboxStatus.pending,
@@ -116,31 +141,35 @@ def enqueue(
     session.flush()  # the id goes into the webhook body
     _deliver_after_commit(session, now)
     if channel is Channel.webhook:
-        notification.body = json.dumps(
-            {
-                "id": str(notification.id),
-                "event": template,
-                "locale": locale,
-                "recipient": recipient,
-                "subject": message.subject,
-                "text": message.text,
-                "data": payload,
-                "created_at": now.isoformat(),
-            },
+        if not phone:
+            raise ValueError("a bridge message needs the recipient's phone")
+        body = json.dumps(
+            bridge.payload(
+                message_id=notification.id,
+                event=event or template,
+                locale=locale,
+                phone=phone,
+                name=name,
+                subject=message.subject,
+                text=message.text,
+                context=payload,
+                created_at=now,
+            ),
             ensure_ascii=False,
             separators=(",", ":"),
         )
     else:
-        notification.body = message.text
+        body = message.text
+    notification.body = _hide(body, hidden)
     return notification
 
 
-def recipients(email: str | None) -> list[tuple[Channel, str]]:
-    """Where a message to a person goes: their email address when they have one, and the deployment's webhook
-    when one is set (it carries the message's data whole, for a gateway behind it to reach the person by phone)."""
+def recipients(email: str | None, phone: str | None = None) -> list[tuple[Channel, str]]:
+    """Where a message to a person goes: their email address when they have one, and the deployment's bridge
+    webhook when one is set and the person has a phone it can reach (the payload carries the message whole)."""
     found = [(Channel.email, email)] if email else []
     webhook = get_settings().notification_webhook_url
-    if webhook:
+    if webhook and phone:
         found.append((Channel.webhook, webhook))
     return found
 
@@ -155,6 +184,9 @@ def notify(
     subject_type: str,
     subject_id: UUID,
     secrets: list[str] | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    event: str | None = None,
 ) -> list[Notification]:
     """Queue one message to a person on every channel that reaches them (:func:`recipients`), inside the
     caller's transaction; none when no channel does."""
@@ -169,8 +201,11 @@ def notify(
             subject_type=subject_type,
             subject_id=subject_id,
             secrets=secrets,
+            phone=phone,
+            name=name,
+            event=event,
         )
-        for channel, recipient in recipients(email)
+        for channel, recipient in recipients(email, phone)
     ]
 
 
@@ -190,23 +225,37 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.notification_backoff_max_seconds))
 
 
+def _opened(notification: Notification) -> str:
+    """The body as it is sent: each placeholder filled with its token, unsealed in memory only."""
+    try:
+        tokens = [sealing.unseal(value) if sealing.is_sealed(value) else value for value in notification.secrets]
+    except sealing.SealError as exc:
+        raise DeliveryError("a link in the message cannot be unsealed with this outbox key") from exc
+    body = _fill(notification.body, tokens)
+    # Rows queued before sealing kept the token itself in the body; those are already whole.
+    return body
+
+
 def _send(notification: Notification) -> str:
+    body = _opened(notification)
     if notification.channel == Channel.email.value:
-        return send_email(
-            notification.recipient, notification.subject, notification.body, notification_id=notification.id
-        )
-    return send_webhook(notification.recipient, notification.body, notification_id=notification.id)
+        return send_email(notification.recipient, notification.subject, body, notification_id=notification.id)
+    return send_webhook(notification.recipient, body, notification_id=notification.id)
 
 
 def _scrub(notification: Notification) -> None:
-    if not notification.secrets:
+    """After the last attempt: the placeholders read "[redacted]" and the sealed tokens are dropped."""
+    count = len(notification.secrets or [])
+    if not count:
         return
-    body = notification.body
-    payload_text = json.dumps(notification.payload, ensure_ascii=False)
-    for secret in notification.secrets:
-        if secret:
-            body = body.replace(secret, REDACTED)
-            payload_text = payload_text.replace(secret, REDACTED)
+    redacted = [REDACTED] * count
+    body = _fill(notification.body, redacted)
+    payload_text = _fill(json.dumps(notification.payload, ensure_ascii=False), redacted)
+    # Rows queued before sealing held raw tokens: those are scrubbed by value.
+    for value in notification.secrets:
+        if value and not sealing.is_sealed(value):
+            body = body.replace(value, REDACTED)
+            payload_text = payload_text.replace(value, REDACTED)
     notification.body = body
     notification.payload = json.loads(payload_text)
     notification.secrets = []
