@@ -3,8 +3,8 @@
 The bridge POSTs them signed exactly as the service signs its webhooks (`X-Signature: t=<unix>,v1=<hmac>` over
 "<t>.<body>"); a missing, forged or stale signature is refused before the body is read as JSON. Each report is one
 row of the message's attempts log (`delivered`, `read` or `failed`, reported_by = "bridge", at the bridge's time);
-the same report twice is recorded once, and a body whose every report was already recorded (a replay inside the
-signature's window) is refused.
+the same report twice is recorded once, and a body that brings nothing new but reports already recorded (a replay
+inside the signature's window) is refused.
 """
 
 from __future__ import annotations
@@ -121,6 +121,6 @@ def record(session: Session, reports: DeliveryReportsIn) -> list[ReportOutcome]:
         outcomes.append(
             ReportOutcome(report.message_id, report.status, "recorded" if inserted is not None else "duplicate")
         )
-    if outcomes and all(o.recorded == "duplicate" for o in outcomes):
+    if not any(o.recorded == "recorded" for o in outcomes) and any(o.recorded == "duplicate" for o in outcomes):
         raise Conflict("every report in this body was already received (a replay)")
     return outcomes

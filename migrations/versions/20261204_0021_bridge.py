@@ -66,15 +66,15 @@ def _seal_waiting_tokens() -> None:
 
 
 def upgrade() -> None:
-    op.drop_constraint("ck_notification_attempts_outcome_known", "notification_attempts", type_="check")
+    op.drop_constraint(op.f("ck_notification_attempts_outcome_known"), "notification_attempts", type_="check")
     op.create_check_constraint(
-        "ck_notification_attempts_outcome_known",
+        op.f("ck_notification_attempts_outcome_known"),
         "notification_attempts",
         "outcome IN ('sent','retry','failed','delivered','read')",
     )
     op.add_column("notification_attempts", sa.Column("reported_by", sa.Text(), nullable=True))
     op.create_check_constraint(
-        "ck_notification_attempts_reporter_known",
+        op.f("ck_notification_attempts_reporter_known"),
         "notification_attempts",
         "reported_by IS NULL OR reported_by = 'bridge'",
     )
@@ -96,9 +96,9 @@ def downgrade() -> None:
     op.execute("DELETE FROM notification_attempts WHERE reported_by IS NOT NULL")
     op.execute("ALTER TABLE notification_attempts ENABLE TRIGGER USER")
     op.drop_index("uq_notification_attempts_report", table_name="notification_attempts")
-    op.drop_constraint("ck_notification_attempts_reporter_known", "notification_attempts", type_="check")
+    op.drop_constraint(op.f("ck_notification_attempts_reporter_known"), "notification_attempts", type_="check")
     op.drop_column("notification_attempts", "reported_by")
-    op.drop_constraint("ck_notification_attempts_outcome_known", "notification_attempts", type_="check")
+    op.drop_constraint(op.f("ck_notification_attempts_outcome_known"), "notification_attempts", type_="check")
     op.create_check_constraint(
-        "ck_notification_attempts_outcome_known", "notification_attempts", "outcome IN ('sent','retry','failed')"
+        op.f("ck_notification_attempts_outcome_known"), "notification_attempts", "outcome IN ('sent','retry','failed')"
     )
