@@ -96,6 +96,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # extraction requests
     ("POST", "/api/v1/cases/{case_id}/requests"): only("investigator", ok=422),
     ("POST", "/api/v1/cases/{case_id}/area-requests"): only("investigator", ok=422),
+    ("GET", "/api/v1/cases/{case_id}/owners-to-call"): Row(STAFF, 404),
+    # the bridge's delivery reports: their signature is the credential, a user token is none
+    ("POST", "/api/v1/notifications/delivery-reports"): Row(frozenset(), 401, anon=401, link=401, denied=401),
     ("GET", "/api/v1/requests"): Row(ALL, 200),
     ("GET", "/api/v1/requests/{request_id}"): Row(ALL, 404),
     ("POST", "/api/v1/requests/{request_id}/approve"): only("owner", "admin", ok=404),
