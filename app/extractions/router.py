@@ -15,7 +15,7 @@ from app.core.db import SessionDep
 from app.core.idempotency import IdempotencyKey
 from app.core.pagination import PageDep
 from app.core.responses import validated_json
-from app.extractions import filing, listing, service
+from app.extractions import consent_effects, filing, listing, service
 from app.extractions import owners_to_call as calling
 from app.extractions.schemas import (
     ApproveIn,
@@ -29,6 +29,7 @@ from app.extractions.schemas import (
     WaitingRequestRead,
 )
 from app.extractions.states import RequestStatus
+from app.registry.schemas import ConsentRead, WithdrawIn
 
 router = APIRouter(prefix="/api/v1", tags=["requests"])
 
@@ -161,3 +162,12 @@ def owners_to_call(
         )
         for o in calling.owners_to_call(session, actor, case_id)
     ]
+
+
+@router.post("/consents/{consent_id}/withdraw", response_model=ConsentRead, tags=["registry"])
+def withdraw_consent(
+    consent_id: UUID, body: WithdrawIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.write"))]
+) -> Any:
+    """Withdraw a consent: auto-approval stops at once, the owner gets a receipt, and the investigators of the
+    camera's open requests are told."""
+    return consent_effects.withdraw_consent(session, actor, consent_id, body.reason)

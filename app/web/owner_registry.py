@@ -17,6 +17,7 @@ from app.auth.permissions import Actor
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import SessionDep
+from app.extractions import consent_effects
 from app.registry import service as registry
 from app.registry.schemas import ConsentCreate, WithdrawIn
 from app.reports import custody_view
@@ -134,7 +135,7 @@ def withdraw_consent(
     form = {"withdraw_id": str(consent_id), "withdraw_reason": reason}
     return form_action(
         session,
-        lambda: registry.withdraw_consent(
+        lambda: consent_effects.withdraw_consent(
             session, actor, consent_id, WithdrawIn(reason=stated_reason(reason, refusal)).reason
         ),
         done=lambda _: RedirectResponse("/owner/cameras#consents", status_code=303),
