@@ -97,9 +97,7 @@ def tell_investigators(session: Session, consent: Consent) -> int:
                 {
                     "case_number": number,
                     "camera_label": camera.label,
-                    "window": window_text(
-                        request.window_start, request.window_end, request.camera_timezone, camera_zone
-                    ),
+                    "window": window,
                     "status_words": STATUS_WORDS[locale].get(str(request.status), str(request.status)),
                     "url": f"{base}/requests/{request.id}",
                 }
@@ -111,9 +109,7 @@ def tell_investigators(session: Session, consent: Consent) -> int:
             template="consent_withdrawn",
             context={
                 "owner_name": owner.name,
-                "cameras_words": by_id[consent.camera_id].label
-                if consent.camera_id
-                else receipts.ALL_CAMERAS_OF[locale],
+                "cameras_words": covered,
                 "withdrawn_at": moment_text(consent.withdrawn_at, HOME_ZONE, zone),
                 "withdrawn_reason": consent.withdrawn_reason or "",
                 "case_numbers": ", ".join(numbers),
