@@ -77,6 +77,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/owners/{owner_id}/consents"): only("admin", "owner", ok=422),
     ("GET", "/api/v1/owners/{owner_id}/consents"): Row(ALL, 404),
     ("POST", "/api/v1/consents/{consent_id}/withdraw"): only("admin", "owner", ok=422),
+    ("GET", "/api/v1/consents/{consent_id}/receipts"): Row(ALL, 404),
+    ("GET", "/api/v1/consents/{consent_id}/receipts/{seq}"): Row(ALL, 422),
+    ("GET", "/api/v1/custody/receipts/{seq}/{leaf_hash}"): public(422),
     ("POST", "/api/v1/cameras"): only("admin", "owner", ok=422),
     ("GET", "/api/v1/cameras"): Row(ALL, 200),
     ("POST", "/api/v1/cameras/import"): only("admin", ok=422),
@@ -197,6 +200,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/owner/cameras"): page(),
     ("POST", "/owner/consents"): page(),
     ("POST", "/owner/consents/{consent_id}/withdraw"): page(),
+    ("GET", "/owner/consents/{consent_id}/receipts/{seq}.pdf"): page(),
     ("GET", "/owner/ledger"): page(),
     # custody
     ("GET", "/api/v1/custody"): Row(STAFF, 200),
