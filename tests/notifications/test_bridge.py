@@ -92,11 +92,13 @@ def _file_two_cameras(client: TestClient, phone: str) -> tuple[Any, str, list[di
     return investigator, case.json()["id"], filed.json()["requests"]
 
 
-def _payloads_to(receiver: WebhookReceiver, phone: str) -> list[tuple[dict[str, Any], dict[str, str], bytes]]:
+def _payloads_to(
+    receiver: WebhookReceiver, phone: str, events: tuple[str, ...] = ("request_filed",)
+) -> list[tuple[dict[str, Any], dict[str, str], bytes]]:
     found = []
     for hit in receiver.received:
         body = json.loads(hit.body)
-        if body["recipient"]["phone"] == phone:
+        if body["recipient"]["phone"] == phone and body["event"] in events:
             found.append((body, hit.headers, hit.body))
     return found
 
@@ -144,6 +146,13 @@ def test_each_filing_message_is_a_whole_signed_payload_valid_against_the_schema(
         assert verify_signature("another-secret", raw, header).reason == "mismatch"
     assert len(ids) == 2
     assert {p["links"][0]["request_id"] for p, _, _ in hits} == {r["id"] for r in filed}
+    # the consent recorded for the owner went to the bridge too, as its receipt
+    [(receipt, _, _)] = _payloads_to(bridged, e164, ("consent_receipt",))
+    jsonschema.validate(receipt, SCHEMA)
+    params = receipt["template"]["params"]
+    assert receipt["template"]["id"] == "consent_receipt_v1" and len(params["leaf_hash"]) == 64
+    assert params["custody_seq"].isdigit() and receipt["link"] == params["link"]
+    assert receipt["link"].endswith(f"/api/v1/custody/receipts/{params['custody_seq']}/{params['leaf_hash']}")
 
 
 def test_a_waiting_message_holds_no_link_token(client: TestClient, bridged: WebhookReceiver) -> None:
@@ -194,8 +203,7 @@ def test_a_reminder_carries_a_fresh_link_and_the_old_one_is_refused(
         sent = reminders.send_due_reminders(session, now=deadline - timedelta(hours=47))
     assert sent["deadline"] >= 2
     notifications.deliver_due(session_factory())
-    reminded = [p for p, _, _ in _payloads_to(bridged, e164) if p["event"] == "request_reminder"]
-    assert {p["links"][0]["request_id"] if p["links"][0]["request_id"] else None for p in reminded} <= {None}
+    reminded = [p for p, _, _ in _payloads_to(bridged, e164, ("request_reminder",))]
     assert len(reminded) == 2
     for payload in reminded:
         jsonschema.validate(payload, SCHEMA)

@@ -29,6 +29,7 @@ ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "browser admin password"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
+RECEIPT_SUBJECTS = ("Biên nhận", "Receipt:")
 
 
 class Inbox:
@@ -44,11 +45,14 @@ class Inbox:
         self.messages.append(parsed)
         return "250 Message accepted for delivery"
 
-    def wait_for(self, recipient: str, timeout: float = 90) -> EmailMessage:
+    def wait_for(self, recipient: str, timeout: float = 90, *, receipts: bool = False) -> EmailMessage:
+        """The first email to `recipient`; consent receipts (sent whenever consent is recorded) are passed over
+        unless `receipts`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages:
-                if recipient in str(message["To"]):
+                is_receipt = str(message["Subject"]).startswith(RECEIPT_SUBJECTS)
+                if recipient in str(message["To"]) and is_receipt == receipts:
                     return message
             time.sleep(0.25)
         raise AssertionError(f"no email to {recipient} within {timeout} s")
