@@ -329,27 +329,55 @@ def import_cameras(
 
 @cli.command()
 def demo(
-    owners: Annotated[int, typer.Option(help="Owners to create.")] = 300,
-    cameras: Annotated[int, typer.Option(help="Cameras to create.")] = 3000,
+    owners: Annotated[int, typer.Option(help="Background owners to create.")] = 300,
+    cameras: Annotated[int, typer.Option(help="Background cameras to create.")] = 3000,
 ) -> None:
-    """Seed a believable province: owners and cameras around real streets of Ho Chi Minh City."""
+    """Build a lived-in province of Thanh Hóa city: two police units, one account per role (printed), owners and
+    cameras, a case with requests in every state (with real clips), a closed case and another unit's case."""
     from app.core import embedded
     from app.core.db import write_session
+    from app.demo import province
     from app.registry import demo as demo_data
 
+    _logging()
     started = embedded.start_missing_backends()
     try:
         from app.core import migrate as migrations
 
         migrations.upgrade()
+        _bootstrap_admin()
         with write_session() as session:
-            if demo_data.already_seeded(session):
-                typer.echo("the demo province is already there")
-                return
-            made = demo_data.seed(session, owners=owners, cameras=cameras)
-        typer.echo(f"seeded {made['owners']} owners, {made['cameras']} cameras, {made['consents']} consents")
+            fresh = not demo_data.already_seeded(session)
+            seeded = demo_data.seed(session, owners=owners, cameras=cameras) if fresh else None
+        if seeded:
+            typer.echo(f"seeded {seeded['owners']} owners, {seeded['cameras']} cameras, {seeded['consents']} consents")
+        built = province.build()
     finally:
         embedded.stop_backends(started)
+    if built.already:
+        typer.echo("the demo province is already there; its accounts:")
+    else:
+        states = ", ".join(sorted(set(built.requests.values())))
+        typer.echo(f"built cases VV-…-0142 (requests: {states}; {built.clips} clips), VV-…-0117 (closed), VV-…-0208")
+    typer.echo(_accounts_box(built.accounts))
+
+
+def _accounts_box(accounts: list[Any]) -> str:
+    """The demo accounts in a box: role, sign-in email, password, what the account is for."""
+    rows = [(a.role.value, a.email, password, a.what) for a, password in accounts]
+    if not rows:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    body = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    where = f"Sign in at {get_settings().public_base_url}/login (passwords also in {_demo_accounts_path()})"
+    return "\n".join([line, *body, line, where])
+
+
+def _demo_accounts_path() -> Path:
+    from app.demo import province
+
+    return province.accounts_file()
 
 
 @cli.command("verify-custody")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from app.appeals.router import router as appeals_router
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router
 from app.core import health, metrics, reads
@@ -23,6 +24,7 @@ from app.footage.hold_router import router as hold_router
 from app.footage.router import router as footage_router
 from app.footage.uploads_router import router as uploads_router
 from app.notifications.router import router as notifications_router
+from app.registry.districts_router import router as districts_router
 from app.registry.router import router as registry_router
 from app.reports.custody_router import router as custody_router
 from app.reports.router import router as reports_router
@@ -70,5 +72,7 @@ def create_app() -> FastAPI:
     app.include_router(reports_router)
     app.include_router(custody_router)
     app.include_router(notifications_router)
+    app.include_router(appeals_router)
+    app.include_router(districts_router)
     web.install(app)
     return app

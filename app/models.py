@@ -1,5 +1,6 @@
 """Every domain's models, imported once so Alembic and the tests see the whole schema."""
 
+from app.appeals import models as appeals_models
 from app.auth import models as auth_models
 from app.cases import models as cases_models
 from app.core import idempotency as idempotency_keys  # noqa: F401 - the idempotency_keys table
@@ -13,6 +14,7 @@ from app.notifications import models as notifications_models
 from app.registry import models as registry_models
 
 __all__ = [
+    "appeals_models",
     "Base",
     "auth_models",
     "cases_models",

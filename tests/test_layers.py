@@ -22,8 +22,9 @@ LAYERS: list[set[str]] = [
     {"registry"},
     {"extractions", "cases"},
     {"footage"},
+    {"appeals"},
     {"reports", "web", "jobs"},
-    {"main", "cli", "__main__", "models"},
+    {"main", "cli", "__main__", "models", "demo"},
 ]
 FLOOR = {name: floor for floor, names in enumerate(LAYERS) for name in names}
 

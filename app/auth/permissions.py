@@ -76,6 +76,11 @@ POLICY: dict[str, frozenset[Role]] = {
     "stats.read": frozenset({ADM, SUP, AUD}),
     # refinements of the actions above, asked by services and pages
     "stats.all_units": frozenset({ADM, AUD}),  # a supervisor's statistics cover their own unit only
+    "districts.read": EVERYONE,
+    "districts.write": frozenset({ADM}),
+    "appeals.publish": frozenset({INV}),  # an investigator of the case's unit publishes and closes its appeals
+    "appeals.read": frozenset({INV, SUP}),  # appeals and their quarantined submissions: the case's unit only
+    "appeals.triage": frozenset({INV}),  # accept or decline a submission
     "cameras.police": frozenset({ADM}),  # register a camera as police-managed, or make one so
     "clips.download": frozenset({INV, SUP, AUD}),  # owners handed over the original; clips are the investigation's
     "owner.pages": frozenset({OWN}),  # the owner's pages (requests, cameras and consent, ledger)
@@ -95,6 +100,7 @@ class ActorKind(enum.StrEnum):
     user = "user"  # a signed-in account
     link = "link"  # an owner holding a one-time link, scoped to one request
     system = "system"  # the service itself (auto-approval, sweeps, the worker)
+    public = "public"  # a member of the public answering a case's appeal (no account, no link)
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ class Actor:
             return f"user:{self.user_id}"
         if self.kind == ActorKind.link:
             return f"owner-link:{self.link_id}"
+        if self.kind == ActorKind.public:
+            return f"public:appeal-{self.extra.get('appeal', 'unknown')}"
         return f"system:{self.extra.get('component', 'service')}"
 
     @property
@@ -127,6 +135,11 @@ class Actor:
 
     def where(self, component: str = "api") -> dict[str, str | None]:
         return {"component": component, "client_address": self.client_address}
+
+
+def public_actor(appeal_slug: str, address: str | None) -> Actor:
+    """A resident sending footage to an appeal: known only by the appeal and the client address."""
+    return Actor(kind=ActorKind.public, client_address=address, extra={"appeal": appeal_slug})
 
 
 def system_actor(component: str) -> Actor:

@@ -48,6 +48,9 @@ class Case(Base):
     manual_hold_reason: Mapped[str | None] = mapped_column(Text)
     manual_hold_at: Mapped[datetime | None]
     manual_hold_by: Mapped[str | None] = mapped_column(Text)
+    # Where the incident happened, by the province's list of districts (registry.District's name) and a ward.
+    district: Mapped[str | None] = mapped_column(Text, index=True)
+    ward: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("incident_end > incident_start", name="incident_window_ordered"),

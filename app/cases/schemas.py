@@ -29,6 +29,8 @@ class CaseCreate(Schema):
     incident_start: UtcDatetime
     incident_end: UtcDatetime
     lead_investigator_id: UUID | None = Field(None, description="Default: the investigator opening the case.")
+    district: str | None = Field(None, max_length=120, description="A district of GET /districts, by name or code.")
+    ward: str | None = Field(None, max_length=120)
 
 
 class CaseUpdate(Schema):
@@ -47,6 +49,8 @@ class CaseUpdate(Schema):
     retention_category: str | None = Field(
         None, min_length=1, max_length=50, description="Code of a retention category (GET /retention-categories)."
     )
+    district: str | None = Field(None, max_length=120, description="A district of GET /districts, by name or code.")
+    ward: str | None = Field(None, max_length=120)
 
 
 class CaseClose(Schema):
@@ -78,6 +82,8 @@ class CaseRead(Schema):
     closed_at: datetime | None
     closed_by: UUID | None
     retention_category: str | None
+    district: str | None = None
+    ward: str | None = None
 
 
 class CasePage(Schema):

@@ -18,6 +18,7 @@ from app.core import clock, queue
 from app.core.errors import Conflict, RuleViolation
 from app.custody.rows import row_state
 from app.custody.service import append_event
+from app.registry.districts import known_district
 
 
 def _check_window(start: datetime, end: datetime) -> None:
@@ -83,6 +84,8 @@ def create_case(session: Session, actor: Actor, body: CaseCreate) -> Case:
         incident_lon=body.incident_lon,
         incident_start=body.incident_start,
         incident_end=body.incident_end,
+        district=known_district(session, "district", body.district),
+        ward=(body.ward or "").strip() or None,
         unit_id=actor.unit_id,
         lead_investigator_id=lead_id,
         status=CaseStatus.open,
@@ -168,6 +171,10 @@ def update_case(session: Session, actor: Actor, case_id: UUID, body: CaseUpdate)
         _lead(session, case.unit_id, changes["lead_investigator_id"])
     if "retention_category" in changes and session.get(RetentionCategory, changes["retention_category"]) is None:
         raise RuleViolation("retention_category", "is not a known retention category; see GET /retention-categories")
+    if "district" in changes:
+        changes["district"] = known_district(session, "district", changes["district"])
+    if "ward" in changes:
+        changes["ward"] = changes["ward"].strip() or None
     diff: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(case, name)

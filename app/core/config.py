@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         24, gt=0, description="A resumable upload left without a request this long is discarded with its parts."
     )
 
+    # Community appeals: what one resident may send, and how much one appeal takes in.
+    appeal_max_upload_bytes: int = Field(
+        500 * 1024**2, gt=0, description="Largest video or photo a resident may send to an appeal (413 past it)."
+    )
+    appeal_max_submissions: int = Field(
+        500, gt=0, description="Most submissions one appeal takes in (429 past it, in plain words)."
+    )
+    appeal_max_per_address: int = Field(
+        5, gt=0, description="Most submissions to one appeal from one client address in 24 hours (429 past it)."
+    )
+    appeal_quarantine_days: float = Field(
+        30, gt=0, description="Object Lock period of a submission while quarantined, and of a declined one."
+    )
+
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
     download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")
 

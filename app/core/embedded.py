@@ -170,6 +170,8 @@ class BackendRecord:
     s3_credentials: str | None = None  # the file holding the S3 keys (mode 0600), not the keys themselves
     seaweedfs_pid: int | None = None
     seaweedfs_ports: dict[str, int] = field(default_factory=dict)
+    # The address `footage serve` serves at: owners' links made by commands run beside it point there too.
+    public_base_url: str | None = None
 
     def owner_alive(self) -> bool:
         return process_alive(self.pid, self.start_ticks)
@@ -501,6 +503,8 @@ def start_missing_backends(
                 raise RuntimeError(f"footage serve (pid {record.pid}) already runs on {data_dir}")
             if record.attachable:
                 pg_done, s3_done = _attach(record, need_pg, need_s3, wait=30)
+                if record.public_base_url and settings._base_url_derived:
+                    override_settings(public_base_url=record.public_base_url)
                 need_pg, need_s3 = need_pg and not pg_done, need_s3 and not s3_done
                 if pg_done or s3_done:
                     log.info("using the backends of footage serve (pid %s) on %s", record.pid, data_dir)
@@ -545,6 +549,7 @@ def start_missing_backends(
                     s3_credentials=str(credentials_path(data_dir)) if s3 is not None else None,
                     seaweedfs_pid=s3.process.pid if s3 is not None else None,
                     seaweedfs_ports=s3.ports if s3 is not None else {},
+                    public_base_url=current.public_base_url if serving else None,
                 ),
             )
     return started

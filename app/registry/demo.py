@@ -1,4 +1,4 @@
-"""A believable province for demonstrations: owners and cameras around real streets of Ho Chi Minh City."""
+"""A believable province for demonstrations: owners and cameras along real streets of Thanh Hóa city."""
 
 from __future__ import annotations
 
@@ -15,20 +15,20 @@ from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.registry.models import Camera, Consent, Owner
 
-# (street, ward, district, lat, lon): points along real streets of Districts 1, 3 and Binh Thanh.
+# (street, ward, district, lat, lon): points along real streets of Thanh Hóa city's central wards.
 STREETS = [
-    ("Lê Lợi", "Bến Nghé", "Quận 1", 10.7731, 106.7005),
-    ("Nguyễn Huệ", "Bến Nghé", "Quận 1", 10.7743, 106.7038),
-    ("Đồng Khởi", "Bến Nghé", "Quận 1", 10.7765, 106.7030),
-    ("Hàm Nghi", "Nguyễn Thái Bình", "Quận 1", 10.7712, 106.7010),
-    ("Lê Thánh Tôn", "Bến Thành", "Quận 1", 10.7736, 106.6982),
-    ("Pasteur", "Bến Nghé", "Quận 1", 10.7790, 106.6990),
-    ("Nam Kỳ Khởi Nghĩa", "Võ Thị Sáu", "Quận 3", 10.7830, 106.6930),
-    ("Võ Văn Tần", "Võ Thị Sáu", "Quận 3", 10.7770, 106.6900),
-    ("Cách Mạng Tháng Tám", "Phường 5", "Quận 3", 10.7780, 106.6840),
-    ("Điện Biên Phủ", "Phường 25", "Bình Thạnh", 10.8010, 106.7130),
-    ("Xô Viết Nghệ Tĩnh", "Phường 21", "Bình Thạnh", 10.7980, 106.7110),
-    ("Phạm Ngũ Lão", "Phạm Ngũ Lão", "Quận 1", 10.7680, 106.6930),
+    ("Trần Phú", "Điện Biên", "TP Thanh Hóa", 19.8077, 105.7764),
+    ("Lê Lợi", "Điện Biên", "TP Thanh Hóa", 19.8072, 105.7745),
+    ("Bà Triệu", "Ba Đình", "TP Thanh Hóa", 19.8129, 105.7801),
+    ("Quang Trung", "Ngọc Trạo", "TP Thanh Hóa", 19.8105, 105.7760),
+    ("Phan Chu Trinh", "Điện Biên", "TP Thanh Hóa", 19.8060, 105.7790),
+    ("Lê Hoàn", "Lam Sơn", "TP Thanh Hóa", 19.8040, 105.7760),
+    ("Hạc Thành", "Tân Sơn", "TP Thanh Hóa", 19.8000, 105.7730),
+    ("Nguyễn Trãi", "Phú Sơn", "TP Thanh Hóa", 19.7990, 105.7680),
+    ("Tống Duy Tân", "Lam Sơn", "TP Thanh Hóa", 19.8025, 105.7800),
+    ("Dương Đình Nghệ", "Đông Thọ", "TP Thanh Hóa", 19.8180, 105.7880),
+    ("Lạc Long Quân", "Đông Hương", "TP Thanh Hóa", 19.7960, 105.7950),
+    ("Trường Thi", "Trường Thi", "TP Thanh Hóa", 19.8110, 105.7880),
 ]
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
 GIVEN = ["Văn An", "Thị Bình", "Minh Châu", "Quốc Dũng", "Thu Hà", "Gia Huy", "Ngọc Lan", "Đức Minh", "Thanh Tâm"]
@@ -63,7 +63,7 @@ def seed(session: Session, *, owners: int = 300, cameras: int = 3000, rng_seed: 
             address=f"{rng.randrange(1, 300)} {street[0]}, {street[1]}",
         )
         made_owners.append(owner)
-    police = Owner(name="Công an Quận 1 (camera giám sát)", kind="police")
+    police = Owner(name="Công an TP Thanh Hóa (camera giám sát)", kind="police")
     session.add_all([*made_owners, police])
     session.flush()
     rows: list[dict[str, Any]] = []
@@ -80,7 +80,7 @@ def seed(session: Session, *, owners: int = 300, cameras: int = 3000, rng_seed: 
                 "lat": lat + rng.uniform(-0.004, 0.004),
                 "lon": lon + rng.uniform(-0.004, 0.004),
                 "address": f"{rng.randrange(1, 300)} {street_name}",
-                "province": "Hồ Chí Minh",
+                "province": "Thanh Hóa",
                 "district": district,
                 "ward": ward,
                 "direction_deg": rng.choice([None, rng.uniform(0, 359.9)]),

@@ -103,3 +103,22 @@ class Consent(Base):
         CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="validity_ordered"),
         CheckConstraint("(withdrawn_at IS NULL) = (withdrawn_reason IS NULL)", name="withdrawal_has_reason"),
     )
+
+
+DISTRICT_KINDS = ("city", "town", "district")
+
+
+class District(Base):
+    """A district-level unit of the province (city, town or rural district): what cameras and cases are placed
+    in, and what the statistics group by. Seeded with Thanh Hóa's 27; admins add, rename and retire them."""
+
+    __tablename__ = "districts"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    province: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (CheckConstraint(f"kind IN {DISTRICT_KINDS}", name="kind_known"),)

@@ -56,6 +56,11 @@ def stats(
     end: Annotated[IsoDateTime, Query(alias="to", description="End (exclusive), ISO 8601 with offset.")],
     unit_id: Annotated[UUID | None, Query()] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002 - API name
+    district: Annotated[str | None, Query(max_length=120, description="A district's name (GET /districts).")] = None,
+    table: Annotated[
+        Literal["statuses", "outcomes"],
+        Query(description="For CSV: requests by status (default), or the outcomes by district, unit and month."),
+    ] = "statuses",
 ) -> Response:
     """Requests by status, extractions, median owner response time, approval rate, expired requests, cases
     closed and clarified with footage — by district and unit, over [from, to)."""
@@ -64,11 +69,14 @@ def stats(
     for name, value in (("from", start), ("to", end)):
         if value.tzinfo is None:
             raise RuleViolation(name, "needs a UTC offset, e.g. 2026-11-01T00:00:00+07:00")
-    result = statistics.compute(session, actor, start, end, unit_id)
+    result = statistics.compute(session, actor, start, end, unit_id, district or None)
     if format == "csv":
+        from app.reports import outcomes
+
+        content = outcomes.as_csv(result["outcomes"], start, end) if table == "outcomes" else statistics.as_csv(result)
         return Response(
-            statistics.as_csv(result),
+            content,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="stats.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="stats-{table}.csv"'},
         )
     return JSONResponse(result)

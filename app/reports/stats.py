@@ -18,10 +18,19 @@ from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
 from app.footage.models import Original
 from app.registry.models import Camera
+from app.reports import outcomes
 
 
-def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit_id: UUID | None) -> dict[str, Any]:
-    """Requests filed in [start, end) and cases closed in it, by status, district and unit."""
+def compute(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    unit_id: UUID | None,
+    district: str | None = None,
+) -> dict[str, Any]:
+    """Requests filed in [start, end) and cases closed in it, by status, district and unit; and the outcomes
+    (app.reports.outcomes) by district, unit and month, with the headline. `district` narrows both."""
     if end <= start:
         raise RuleViolation("to", "must be after from")
     if not may(actor, "stats.all_units"):
@@ -31,6 +40,8 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
     request_filter = [ExtractionRequest.created_at >= start, ExtractionRequest.created_at < end]
     if unit_id is not None:
         request_filter.append(ExtractionRequest.unit_id == unit_id)
+    if district is not None:
+        request_filter.append(Camera.district == district)
     rows = session.execute(
         select(
             ExtractionRequest.status,
@@ -50,6 +61,7 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
         session.scalar(
             select(func.count(func.distinct(Original.request_id)))
             .join(ExtractionRequest, ExtractionRequest.id == Original.request_id)
+            .join(Camera, Camera.id == ExtractionRequest.camera_id)
             .where(*request_filter)
         )
         or 0
@@ -57,16 +69,25 @@ def compute(session: Session, actor: Actor, start: datetime, end: datetime, unit
     case_filter = [Case.closed_at >= start, Case.closed_at < end]
     if unit_id is not None:
         case_filter.append(Case.unit_id == unit_id)
+    if district is not None:
+        case_filter.append(Case.district == district)
     closed = session.execute(select(Case.footage_contributed).where(and_(*case_filter))).all()
     districts: dict[str, Counter[str]] = {}
     units: dict[str, Counter[str]] = {}
     for r in rows:
         districts.setdefault(r.district or "unknown", Counter())[r.status] += 1
         units.setdefault(str(r.unit_id), Counter())[r.status] += 1
+    counted = outcomes.outcomes(session, outcomes.Selection(start, end, unit_id, district))
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "unit_id": str(unit_id) if unit_id else None,
+        "district": district,
+        "headline": counted["headline"],
+        "delivered": counted["totals"]["delivered"],
+        "lost_to_overwrite": counted["totals"]["lost_to_overwrite"],
+        "contributions_accepted": counted["totals"]["contributions_accepted"],
+        "outcomes": counted,
         "requests": len(rows),
         "requests_by_status": dict(sorted(by_status.items())),
         "extractions": int(extractions),

@@ -102,12 +102,15 @@ def install(app: FastAPI) -> None:
     from app.web import (
         admin,
         admin_registry,
+        appeals_pages,
+        appeals_public,
         auditor,
         error_pages,
         investigator_requests,
         owner,
         owner_registry,
         owner_requests,
+        stats_pages,
     )
     from app.web.pages import LoginRequired
 
@@ -120,6 +123,9 @@ def install(app: FastAPI) -> None:
     app.include_router(auditor.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
+    app.include_router(appeals_public.router)
+    app.include_router(appeals_pages.router)
+    app.include_router(stats_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

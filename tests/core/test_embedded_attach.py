@@ -70,7 +70,8 @@ def test_cli_commands_use_the_running_service_backends(service: Service) -> None
 
     seeded = footage(service.data_dir, "demo", "--owners", "4", "--cameras", "12")
     assert seeded.returncode == 0, seeded.stderr
-    assert "seeded" in seeded.stdout
+    assert "seeded" in seeded.stdout and "built cases" in seeded.stdout  # the story, beside the running worker
+    assert f"Sign in at {service.base}/login" in seeded.stdout  # the served address, not the default port
 
     record = embedded.read_record(service.data_dir)
     assert record is not None and record.database_url

@@ -39,7 +39,7 @@ def test_demo_seeds_a_believable_province(configured: str) -> None:
         assert len(cameras) == 400
         assert {c.programme for c in cameras} == {"police", "private"}
         assert all(7 <= c.retention_days <= 30 for c in cameras)
-        assert all(10.7 < c.lat < 10.81 and 106.68 < c.lon < 106.72 for c in cameras)
+        assert all(19.79 < c.lat < 19.823 and 105.76 < c.lon < 105.80 for c in cameras)  # Thanh Hóa city
         owner_ids = {c.owner_id for c in cameras if c.programme == "private"}
         with_consent = session.scalar(
             select(func.count(func.distinct(Consent.owner_id))).where(Consent.owner_id.in_(owner_ids))
