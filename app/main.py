@@ -18,6 +18,7 @@ from app.core.errors import install_error_handlers
 from app.core.http import install_http_hardening
 from app.core.openapi import document_problems
 from app.core.storage import get_storage
+from app.extractions.alerts_router import router as alerts_router
 from app.extractions.router import router as extractions_router
 from app.footage.clock_checks_router import router as clock_checks_router
 from app.footage.hold_router import router as hold_router
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(extractions_router)
+    app.include_router(alerts_router)
     app.include_router(footage_router)
     app.include_router(clock_checks_router)
     app.include_router(uploads_router)

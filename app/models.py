@@ -11,6 +11,7 @@ from app.extractions import models as extractions_models
 from app.footage import models as footage_models
 from app.footage import upload_models  # noqa: F401 - the resumable_uploads tables
 from app.notifications import models as notifications_models
+from app.notifications import staff_models  # noqa: F401 - the staff_notifications table
 from app.registry import models as registry_models
 
 __all__ = [

@@ -116,12 +116,10 @@ def frozen_clock() -> Iterator[clock.FrozenClock]:
 def isolated_client(configured: str, pg_server_url: str) -> Iterator[TestClient]:
     """The app on a fresh database of this test's own: for whole-database checks (custody verification) that
     rows other tests write on purpose (tampering, orphans) must not reach."""
-    from app.core import queue
     from app.core.config import get_settings
     from app.main import create_app
 
     previous = get_settings().database_url
-    deferrer = queue._deferrer
     with fresh_database(pg_server_url) as url:
         override_settings(database_url=url)
         dispose_engine()
@@ -130,8 +128,5 @@ def isolated_client(configured: str, pg_server_url: str) -> Iterator[TestClient]
                 test_client.event_hooks["response"].append(refuse_leaking_problems)
                 yield test_client
         finally:
-            if queue._deferrer is not deferrer and queue._deferrer is not None:
-                queue._deferrer.close()  # opened on this database: later tests defer to their own
-                queue._deferrer = deferrer
             override_settings(database_url=previous)
             dispose_engine()

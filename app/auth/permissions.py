@@ -74,6 +74,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "custody.verify": frozenset({ADM, AUD}),
     "reports.export": frozenset({INV, SUP, AUD}),
     "stats.read": frozenset({ADM, SUP, AUD}),
+    # what staff are told about their requests (each reads only their own), and the unit's open requests
+    "notifications.read": frozenset({ADM, INV, SUP, AUD}),
+    "supervision.read": frozenset({ADM, SUP}),
     # refinements of the actions above, asked by services and pages
     "stats.all_units": frozenset({ADM, AUD}),  # a supervisor's statistics cover their own unit only
     "districts.read": EVERYONE,

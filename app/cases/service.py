@@ -18,6 +18,7 @@ from app.core import clock, queue
 from app.core.errors import Conflict, RuleViolation
 from app.custody.rows import row_state
 from app.custody.service import append_event
+from app.extractions.closing import settle_case_requests
 from app.registry.districts import known_district
 
 
@@ -206,6 +207,8 @@ def close_case(session: Session, actor: Actor, case_id: UUID, body: CaseClose) -
     case.closed_by = actor.user_id
     case.updated_at = now
     session.flush()
+    # each settled request is a move with its own history row and custody event
+    settle_case_requests(session, actor, case.id, outcome=body.outcome, footage_contributed=body.footage_contributed)
     _record(
         session,
         actor,

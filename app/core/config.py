@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         "requests, or a full download first (for S3 servers without range support).",
     )
     max_upload_bytes: int = Field(20 * 1024**3, gt=0, description="Largest recorder export accepted (413 past it).")
+    upload_claim_seconds: int = Field(
+        120,
+        ge=10,
+        le=86400,
+        description="An upload holds its request while it streams, renewing the claim every third of this; a "
+        "claim not renewed this long (its process died) is stale and the next upload takes it over.",
+    )
     upload_expiry_hours: int = Field(
         24, gt=0, description="A resumable upload left without a request this long is discarded with its parts."
     )

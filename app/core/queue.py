@@ -49,10 +49,19 @@ def libpq_url(database_url: str | None = None) -> str:
 
 
 _deferrer: App | None = None
+_deferrer_url: str | None = None  # the database the deferrer's pool connects to
 
 
 def _connector(database_url: str | None, max_size: int) -> PsycopgConnector:
     return PsycopgConnector(conninfo=libpq_url(database_url), kwargs=CONNECTION_OPTIONS, min_size=1, max_size=max_size)
+
+
+@atexit.register
+def _close_deferrer() -> None:
+    global _deferrer
+    if _deferrer is not None:
+        app, _deferrer = _deferrer, None
+        app.close()
 
 
 def defer(task_name: str, *, queueing_lock: str | None = None, **task_kwargs: Any) -> int:
@@ -61,13 +70,18 @@ def defer(task_name: str, *, queueing_lock: str | None = None, **task_kwargs: An
 
     Deferring goes through an app of its own, opened once per process with its own pool, so it never shares
     connector state with a worker running in the same process (the embedded default runs one beside the API).
+    It follows the configured database: when the settings point elsewhere, the old pool is closed and a new one
+    opened, so a job is never queued in a database the process no longer uses.
     """
-    global _deferrer
+    global _deferrer, _deferrer_url
+    url = libpq_url()
+    if _deferrer is not None and _deferrer_url != url:
+        previous, _deferrer = _deferrer, None
+        previous.close()
     if _deferrer is None:
-        app = App(connector=_connector(None, 4))
+        app = App(connector=_connector(url, 4))
         app.open()
-        atexit.register(app.close)
-        _deferrer = app
+        _deferrer, _deferrer_url = app, url
     job = tasks.configure_task(name=task_name, job_manager=_deferrer.job_manager, queueing_lock=queueing_lock)
     job_id: int = job.defer(**task_kwargs)
     return job_id

@@ -16,6 +16,8 @@ connections, drops the broken ones, and the statement is tried again — the rea
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,8 +35,10 @@ from app.core.config import get_settings
 from app.core.db import SESSION_OPTIONS
 
 _DIALECT = sa_psycopg.dialect()  # type: ignore[no-untyped-call]
-_pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] | None = None
-_pool_url: str | None = None
+ReadPool = AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]
+# One pool per event loop (a pool's connections belong to the loop that opened them): the service runs one loop,
+# but a process may serve from several at once (the tests' in-process clients beside a served app).
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[ReadPool, str]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,14 @@ def _connection_url(url: str | None) -> str:
     return normalise_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-async def _get_pool() -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
-    global _pool, _pool_url
+async def _get_pool() -> ReadPool:
     url = _connection_url(get_settings().database_url)
-    if _pool is not None and _pool_url != url:
+    loop = asyncio.get_running_loop()
+    held = _pools.get(loop)
+    if held is not None and held[1] != url:
         await close()
-    if _pool is None:
+        held = None
+    if held is None:
         settings = get_settings()
         pool: AsyncConnectionPool[psycopg.AsyncConnection[DictRow]] = AsyncConnectionPool(
             url,
@@ -100,16 +106,15 @@ async def _get_pool() -> AsyncConnectionPool[psycopg.AsyncConnection[DictRow]]:
             name="reads",
         )
         await pool.open()
-        _pool, _pool_url = pool, url
-    return _pool
+        held = _pools[loop] = (pool, url)
+    return held[0]
 
 
 async def close() -> None:
-    """Close the pool (the app's shutdown; a change of database in the tests)."""
-    global _pool, _pool_url
-    pool, _pool, _pool_url = _pool, None, None
-    if pool is not None:
-        await pool.close()
+    """Close this loop's pool (the app's shutdown; a change of database in the tests)."""
+    held = _pools.pop(asyncio.get_running_loop(), None)
+    if held is not None:
+        await held[0].close()
 
 
 async def fetch_all(statement: Statement, params: Mapping[str, Any] | None = None) -> Sequence[DictRow]:

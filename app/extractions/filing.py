@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.auth import links
@@ -91,6 +91,18 @@ def file_request(session: Session, actor: Actor, case_id: UUID, body: RequestCre
     return request
 
 
+FILING_LOCK = "extraction-filing"
+
+
+def lock_cameras_for_filing(session: Session, camera_ids: list[UUID]) -> None:
+    """Transaction-scoped advisory locks, one per camera, that serialise the overlap check with the insert."""
+    for camera_id in camera_ids:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:space), hashtext(:camera))"),
+            {"space": FILING_LOCK, "camera": str(camera_id)},
+        )
+
+
 def _check_window(window_start: datetime, window_end: datetime) -> None:
     max_hours = get_settings().max_request_window_hours
     if window_end <= window_start:
@@ -119,6 +131,9 @@ def _file(
         deadline = window_start + timedelta(days=camera.retention_days)
         field = "window_start" if "overwritten" in reason else "camera_id"
         raise RuleViolation(field, reason, extra={"overwrite_deadline": deadline.isoformat()})
+    # The overlap rule is a read then a write: filings for one camera take turns (the lock is held until this
+    # transaction ends), so a second identical filing reads the first one's committed row and is refused.
+    lock_cameras_for_filing(session, [camera.id])
     duplicate = session.scalar(
         select(ExtractionRequest.id).where(
             ExtractionRequest.case_id == case.id,
@@ -204,6 +219,8 @@ def file_area_request(session: Session, actor: Actor, case_id: UUID, body: AreaR
     ids = [h["id"] for h in hits]
     cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))} if ids else {}
     group_id = uuid4()
+    # Every camera's filing lock up front, in one order: two area filings over the same cameras never deadlock.
+    lock_cameras_for_filing(session, sorted(cameras))
     filed: list[ExtractionRequest] = []
     skipped: list[dict[str, Any]] = []
     for hit in hits:

@@ -50,6 +50,8 @@ class ExtractionRequest(Base):
     responded_at: Mapped[datetime | None]
     deadline_reminded_at: Mapped[datetime | None]
     link_reminded_at: Mapped[datetime | None]
+    # How the investigator judged the footage on closing: useful, not_useful or no_footage (closed requests only).
+    close_result: Mapped[str | None] = mapped_column(Text)
 
     history: Mapped[list[RequestTransition]] = relationship(
         order_by="RequestTransition.at, RequestTransition.id", lazy="selectin", viewonly=True
@@ -71,6 +73,9 @@ class ExtractionRequest(Base):
             name="approved_within_window",
         ),
         CheckConstraint("priority IN ('low','normal','high','urgent')", name="priority_known"),
+        CheckConstraint(
+            "close_result IS NULL OR close_result IN ('useful','not_useful','no_footage')", name="close_result_known"
+        ),
         Index("ix_extraction_requests_status_deadline", "status", "overwrite_deadline"),
     )
 

@@ -18,6 +18,7 @@ from app.core import clock
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.custody.rows import row_state
 from app.custody.service import append_event
+from app.extractions import alerts
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.schemas import ApproveIn
 from app.extractions.states import IN_OWNERS_HANDS, RequestStatus, check_transition
@@ -89,6 +90,7 @@ def move(
         links.complete(session, request.id)
     elif source not in IN_OWNERS_HANDS:
         links.reopen(session, request.id)
+    alerts.on_transition(session, request, goal, actor, reason)
     session.flush()
     return step
 
@@ -147,6 +149,7 @@ def close(session: Session, actor: Actor, request_id: UUID, result: str, reason:
         raise RuleViolation("result", f"one of {', '.join(CLOSE_RESULTS)}")
     request = get_request(session, actor, request_id, for_update=True)
     ensure_may(actor, "requests.close", request)
+    request.close_result = result
     move(session, request, S.closed, actor, reason or result, details={"result": result})
     return request
 

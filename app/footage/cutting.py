@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.permissions import system_actor
-from app.core import clock, media
+from app.core import clock, embedded, media
 from app.core.config import get_settings
 from app.core.storage import get_storage
 from app.custody.rows import row_state
@@ -151,12 +153,29 @@ def _sha256(path: Path) -> str:
 TEMP_PREFIX = "footage-clip-"
 # A working copy untouched this long belongs to no running job (a job writes into its folder as it goes).
 TEMP_GRACE = timedelta(hours=2)
+# footage-clip-<pid>-<start ticks>-<random>: the job that owns the folder, as the kernel knows it.
+_OWNED = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-(\d+)-")
+
+
+def _workdir_prefix() -> str:
+    """The working folder's name prefix: it names this process (pid and start time, as pids are reused), so a
+    sweep knows at once a folder whose job is dead."""
+    pid = os.getpid()
+    return f"{TEMP_PREFIX}{pid}-{embedded.process_start_ticks(pid) or 0}-"
+
+
+def _owner_dead(folder: Path) -> bool:
+    owned = _OWNED.match(folder.name)
+    if owned is None:
+        return False  # a folder of an older name: only the grace period tells
+    pid, ticks = int(owned.group(1)), int(owned.group(2))
+    return not embedded.process_alive(pid, ticks or None)
 
 
 def sweep_temporary_copies(root: Path | None = None, grace: timedelta = TEMP_GRACE) -> list[Path]:
     """Remove the working folders (copies of evidence, remuxes, cut pieces) that a killed clip job left behind:
-    those in which nothing was written for `grace`. A job removes its own folder on every path it can end by; only
-    a kill leaves one, and a running job's folder is younger than the grace period."""
+    those whose job (named in the folder's name) is no longer running, and any in which nothing was written for
+    `grace`. A job removes its own folder on every path it can end by; only a kill leaves one."""
     base = Path(root or tempfile.gettempdir())
     cutoff = clock.now().timestamp() - grace.total_seconds()
     removed: list[Path] = []
@@ -164,10 +183,11 @@ def sweep_temporary_copies(root: Path | None = None, grace: timedelta = TEMP_GRA
         try:
             if folder.is_symlink() or not folder.is_dir():
                 continue
+            dead = _owner_dead(folder)
             newest = max([folder.stat().st_mtime, *(entry.stat().st_mtime for entry in folder.rglob("*"))])
         except OSError:
             continue  # removed meanwhile
-        if newest < cutoff:
+        if dead or newest < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     if removed:
@@ -254,7 +274,7 @@ def make_clip(factory: sessionmaker[Session], request_id: UUID) -> Clip | None:
         if done is not None:
             clips.append(done)
             continue
-        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:  # removed on every path but a kill
+        with tempfile.TemporaryDirectory(prefix=_workdir_prefix()) as tmp:  # removed on every path but a kill
             clips.append(
                 _cut_group(
                     factory,

@@ -1,9 +1,11 @@
 """Accepting an original for a request: who may upload, what the headers mean, and the order of side effects
-(stream → verify → probe → lock → record, with removal of the unlocked version on any refusal)."""
+(claim → stream → verify → probe → record → lock, with removal of the unlocked version on any refusal; see
+app/footage/claims.py)."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import urllib.parse
@@ -29,7 +31,7 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage import recorder_names, recording_start, segments
+from app.footage import claims, recorder_names, recording_start, segments
 from app.footage.clip_queue import queue_clip
 from app.footage.clock_checks import offset_for_upload
 from app.footage.models import ClockOffsetSource, Original
@@ -88,6 +90,8 @@ class Prepared:
     converted_from: ConvertedFrom | None = None
     # False for one file of an export in several (POST .../originals): the request waits for `complete`.
     completes: bool = True
+    # The upload's claim on its request (claims.claim), dropped in the transaction that records the original.
+    claim_token: UUID | None = None
 
 
 def parse_recording_start(value: str, tz_name: str) -> datetime:
@@ -113,7 +117,12 @@ def _safe_filename(raw: str) -> str:
     return name
 
 
-def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHeaders) -> Prepared:
+def _prepare(
+    unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHeaders, *, claim: bool = False
+) -> Prepared:
+    """Authorise and check an upload before a byte of its body is read; with `claim`, also take the request for
+    this upload (committed with the checks), so a second one at the same time is refused now, not after it
+    streamed."""
     settings = get_settings()
     if headers.content_length is not None and headers.content_length > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file exceeds the upload limit of {settings.max_upload_bytes} bytes")
@@ -146,7 +155,7 @@ def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHe
                 raise RuleViolation("X-Frame-Rate", "must be between 0 and 240")
         filename = _safe_filename(headers.filename)
         original_id = uuid4()
-        return Prepared(
+        prepared = Prepared(
             request_id=request.id,
             case_id=request.case_id,
             original_id=original_id,
@@ -163,6 +172,9 @@ def _prepare(unit: UnitOfWork, actor: Actor, request_id: UUID, headers: UploadHe
             camera_timezone=request.camera_timezone,
             vendor_format=vendor_format_named(headers.vendor_format),
         )
+        if claim:  # last: every check above passed
+            prepared = dataclasses.replace(prepared, claim_token=claims.claim(session, request.id, actor.label))
+        return prepared
 
 
 def stated_recording_start(value: str | None, tz_name: str) -> datetime | None:
@@ -214,7 +226,8 @@ async def _receive(
     headers: UploadHeaders,
     completes: bool = True,
 ) -> dict[str, Any]:
-    prepared = await run_in_threadpool(_prepare, unit, actor, request_id, headers)
+    # The whole export (PUT) claims the request; the files of an export in several may stream side by side.
+    prepared = await run_in_threadpool(functools.partial(_prepare, claim=completes), unit, actor, request_id, headers)
     if not completes:
         prepared = dataclasses.replace(prepared, completes=False)
     return await receive_prepared(unit, actor, prepared, chunks, headers.content_length)
@@ -226,21 +239,22 @@ async def receive_prepared(
     """Stream, verify, probe, lock and record a file whose upload was authorised and checked into `prepared`."""
     request_id = prepared.request_id
     # The probe's child process starts now and loads its libraries while the body streams.
-    inspector = await run_in_threadpool(media.Inspector)
-    try:
+    async with claims.kept(unit, request_id, prepared.claim_token):
+        inspector = await run_in_threadpool(media.Inspector)
         try:
-            received = await stream_to_storage(
-                chunks,
-                prepared.key,
-                get_settings().max_upload_bytes,
-                {"x-amz-meta-request-id": str(request_id)},
-                length=content_length or None,
-            )
-        except StorageError as exc:
-            raise _unavailable(exc) from exc
-        return await run_in_threadpool(_accept, unit, actor, prepared, received, inspector)
-    finally:
-        await run_in_threadpool(inspector.close)
+            try:
+                received = await stream_to_storage(
+                    chunks,
+                    prepared.key,
+                    get_settings().max_upload_bytes,
+                    {"x-amz-meta-request-id": str(request_id)},
+                    length=content_length or None,
+                )
+            except StorageError as exc:
+                raise _unavailable(exc) from exc
+            return await run_in_threadpool(_accept, unit, actor, prepared, received, inspector)
+        finally:
+            await run_in_threadpool(inspector.close)
 
 
 def _unavailable(exc: Exception) -> DomainError:
@@ -369,12 +383,30 @@ def _lock_and_record(
     *,
     decode_error: str | None = None,
 ) -> dict[str, Any]:
+    """Record the original, then lock its object once the row has committed. Until then the object is unlocked,
+    so a refusal or failure of the record removes it (or leaves it to the orphan sweep); a failure of the lock
+    leaves it to the finish-locks sweep (claims.finish_locks)."""
     retain_until = prepared.lock.until()
-    # Lock before the row exists: a crash in between leaves a locked orphan the sweep reports, never an
-    # evidence row pointing at an unlocked object.
-    get_storage().lock(received.key, received.version_id, mode=prepared.lock.mode, until=retain_until)
-    get_storage().set_legal_hold(received.key, received.version_id, True)
-    return _record(unit, actor, prepared, received, media_fields, retain_until, start, decode_error)
+    try:
+        result = _record(unit, actor, prepared, received, media_fields, retain_until, start, decode_error)
+    except BaseException:
+        _discard_unrecorded(unit, prepared.original_id, received)
+        raise
+    claims.lock_quietly(unit, prepared.original_id, actor.label)
+    return result
+
+
+def _discard_unrecorded(unit: UnitOfWork, original_id: UUID, received: Received) -> None:
+    """Remove the unlocked version of an upload whose row did not commit. Only when the database says there is
+    no row (a commit whose answer was lost may still have written it); else the orphan sweep decides later."""
+    try:
+        with unit() as session:
+            recorded = session.get(Original, original_id) is not None
+    except Exception:  # noqa: BLE001 - the database is unreachable: leave the unlocked object to the orphan sweep
+        log.warning("upload %s not recorded; its unlocked object is left to the orphan sweep", received.key)
+        return
+    if not recorded:
+        _refuse(received, Conflict("not recorded"))
 
 
 def _record(
@@ -391,6 +423,8 @@ def _record(
     with unit() as session:
         request = session.get(ExtractionRequest, prepared.request_id, with_for_update=True)
         assert request is not None
+        if prepared.claim_token is not None and not claims.release(session, request.id, prepared.claim_token):
+            raise Conflict(claims.IN_PROGRESS)  # this upload's claim went stale and another upload took it over
         if not prepared.completes and RequestStatus(request.status) not in segments.ACCEPTING:
             raise Conflict(  # the export was declared whole while this file streamed
                 f"the request is {request.status}; its export was completed, no further file is taken",
@@ -420,6 +454,7 @@ def _record(
             retention_mode=prepared.lock.mode,
             retain_until=retain_until,
             legal_hold=True,
+            lock_applied_at=None,  # set once the object is locked, after this commits
             vendor_format=prepared.vendor_format,
             needs_conversion=decode_error is not None,
             decode_error=decode_error,

@@ -117,6 +117,10 @@ class Original(Base):
     retain_until: Mapped[datetime]
     legal_hold: Mapped[bool] = mapped_column(default=True)
     deleted_at: Mapped[datetime | None]  # the version was deleted at the end of its retention
+    # When the retention and legal hold above were set on the object in S3. The row commits first and the lock
+    # follows (a refused or failed upload leaves nothing locked); None while that is pending, and the
+    # finish-locks sweep sets the lock of any row a crash left between the two.
+    lock_applied_at: Mapped[datetime | None]
     # Where recording_start_recorder came from: the file's own stamps, the uploader's header, or the file name.
     recording_start_source: Mapped[str] = mapped_column(Text, server_default="header")
     # A vendor format no reader here decodes, kept on the uploader's word: ffmpeg's own words stay internal.

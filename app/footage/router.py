@@ -206,7 +206,7 @@ def clip_link(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.download"))],
 ) -> Any:
-    return service.download_link(session, actor, "clip", clip_id, body.purpose, body.expires_in_s)
+    return service.download_link(session, actor, "clip", clip_id, body.purpose, body.expires_in_s, body.use)
 
 
 @router.post("/originals/{original_id}/download-link", response_model=DownloadLinkRead)
@@ -216,4 +216,4 @@ def original_link(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.download"))],
 ) -> Any:
-    return service.download_link(session, actor, "original", original_id, body.purpose, body.expires_in_s)
+    return service.download_link(session, actor, "original", original_id, body.purpose, body.expires_in_s, body.use)

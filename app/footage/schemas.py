@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
@@ -127,6 +127,8 @@ class RequestDetail(RequestRead):
 class DownloadLinkIn(Schema):
     purpose: str = Field(min_length=3, max_length=500)
     expires_in_s: int | None = Field(None, gt=0)
+    # what the link is for: saving the file, or playing it in the browser (both deliver a ready clip)
+    use: Literal["download", "play"] = "download"
 
 
 class DownloadLinkRead(Schema):

@@ -17,6 +17,7 @@ from app.core.storage import get_storage
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.footage import detail
+from app.footage.delivery import USES, mark_delivered
 from app.footage.models import Clip, Original
 
 
@@ -43,9 +44,18 @@ def get_clip(session: Session, actor: Actor, clip_id: UUID) -> Clip:
 
 
 def download_link(
-    session: Session, actor: Actor, kind: str, object_id: UUID, purpose: str, expires_in_s: int | None
+    session: Session,
+    actor: Actor,
+    kind: str,
+    object_id: UUID,
+    purpose: str,
+    expires_in_s: int | None,
+    use: str = "download",
 ) -> dict[str, Any]:
-    """A presigned GET pinned to the exact version, short-lived, and written to the custody log with its purpose."""
+    """A presigned GET pinned to the exact version, short-lived, and written to the custody log with its purpose
+    and use (download or play). The filing unit's first fetch of a ready clip delivers the request."""
+    if use not in USES:
+        raise RuleViolation("use", f"one of {', '.join(USES)}")
     ensure_role(actor, "footage.download")
     item: Original | Clip = (
         get_original(session, actor, object_id) if kind == "original" else get_clip(session, actor, object_id)
@@ -73,6 +83,8 @@ def download_link(
         case_id=request.case_id,
         reason=purpose,
         where=actor.where(),
-        details={"expires_at": expires_at.isoformat(), "object_key": item.object_key},
+        details={"expires_at": expires_at.isoformat(), "object_key": item.object_key, "use": use},
     )
+    if isinstance(item, Clip):
+        mark_delivered(session, item, actor, use, purpose)
     return {"url": url, "expires_at": expires_at, "sha256": item.sha256, "version_id": item.version_id}

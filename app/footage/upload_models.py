@@ -56,3 +56,17 @@ class UploadedPart(Base):
     etag: Mapped[str] = mapped_column(Text)
     crc32: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class UploadClaim(Base):
+    """A request's upload in progress: taken before the body streams, so a second upload of the whole export
+    is refused at once (409) instead of after it streamed. The upload renews `claimed_at` while it runs and
+    drops the row in the transaction that records the original; a claim not renewed for UPLOAD_CLAIM_SECONDS
+    (its process died) is stale and the next upload takes it over."""
+
+    __tablename__ = "upload_claims"
+
+    request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), primary_key=True)
+    token: Mapped[UUID]
+    claimed_by: Mapped[str] = mapped_column(Text)
+    claimed_at: Mapped[datetime]

@@ -12,8 +12,10 @@ from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
 from app.custody.checkpoints import CHECKPOINT_TASK
+from app.extractions.alerts import ALERT_TASK
 from app.extractions.reminders import REMINDER_TASK
 from app.extractions.service import EXPIRE_TASK
+from app.footage.claims import FINISH_LOCKS_TASK
 from app.footage.clip_queue import CLIP_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
@@ -93,6 +95,17 @@ def remind_owners(timestamp: int) -> dict[str, int]:
         return reminders.send_due_reminders(session)
 
 
+@queue.periodic(cron="*/5 * * * *", periodic_id="staff-alerts")
+@queue.task(name=ALERT_TASK, queueing_lock=ALERT_TASK)
+def staff_alerts(timestamp: int) -> dict[str, int]:
+    """Tell investigators of owners' links that expired unanswered and of unanswered requests whose overwrite
+    deadline is within 48 hours (each once per request and person)."""
+    from app.extractions import alerts
+
+    with write_session() as session:
+        return alerts.raise_due(session)
+
+
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
 @queue.task(name=CHECKPOINT_TASK, queueing_lock=CHECKPOINT_TASK)
 def checkpoint_custody(timestamp: int) -> int | None:
@@ -102,6 +115,17 @@ def checkpoint_custody(timestamp: int) -> int | None:
     with write_session() as session:
         issued = issue_checkpoint_if_grown(session)
         return issued.tree_size if issued else None
+
+
+@queue.periodic(cron="* * * * *", periodic_id="finish-locks")
+@queue.task(name=FINISH_LOCKS_TASK, queueing_lock=FINISH_LOCKS_TASK)
+def finish_locks(timestamp: int) -> dict[str, int]:
+    """Every minute: originals recorded whose object is not locked yet (the upload died between its commit and
+    the lock) get their retention and legal hold, each with a custody event."""
+    from app.footage.claims import finish_locks as finish
+
+    report = finish(write_session)
+    return {"locked": len(report.locked), "failed": len(report.failed)}
 
 
 @queue.periodic(cron="17 * * * *", periodic_id="sweep-orphans")

@@ -54,7 +54,8 @@ def compute(
         .where(*request_filter)
     ).all()
     by_status = Counter(r.status for r in rows)
-    answered = [r for r in rows if r.responded_at is not None and r.status != RequestStatus.cancelled]
+    # the owner answered (a request cancelled later, as a closed case's are, still was answered)
+    answered = [r for r in rows if r.responded_at is not None]
     approvals = [r for r in answered if r.status != RequestStatus.denied]  # approved, or approved and since moved on
     response_hours = [(r.responded_at - r.created_at).total_seconds() / 3600 for r in answered]
     extractions = (

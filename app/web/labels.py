@@ -61,6 +61,7 @@ LEDGER_LABELS = (
     N_("original.probed"),
     N_("original.needs_conversion"),
     N_("original.locked"),
+    N_("original.lock_applied"),
     N_("original.download_link_issued"),
     N_("clip.created"),
     N_("clip.download_link_issued"),

@@ -123,6 +123,11 @@ BY_RULE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"already asks this camera"),
         N_("This camera is already asked for an overlapping time in this case."),
     ),
+    (
+        "",
+        re.compile(r"another upload of this request's footage is in progress"),
+        N_("Another upload of this footage is already running. Wait for it to finish, then check the request."),
+    ),
     ("", re.compile(r"case .* is closed"), N_("The case is closed: no new requests can be filed.")),
     ("", re.compile(r"a user with email .* already exists"), N_("A user with this email already exists.")),
     ("", re.compile(r"a unit with code .* already exists"), N_("A unit with this code already exists.")),

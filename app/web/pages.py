@@ -18,6 +18,7 @@ from app.auth.permissions import Actor, actor_from_token, client_address, may
 from app.core import phones
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.notifications import staff
 from app.web import i18n
 
 SESSION_COOKIE = "footage_session"
@@ -61,6 +62,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "actor": actor,
         # what the page offers follows the role table: may("action") is POLICY's answer for the signed-in actor
         "may": lambda action: actor is not None and may(actor, action),
+        # the signed-in staff member's unread notifications (None where the page has no such reader)
+        "unread": getattr(request.state, "unread_notifications", None),
     }
     response: HTMLResponse = templates_for(locale).TemplateResponse(
         request, template, {**base, **(context or {})}, status_code=status
@@ -77,6 +80,8 @@ def web_actor(request: Request, session: SessionDep) -> Actor:
     request.state.actor = actor
     if actor.user_id is not None:
         request.state.user_locale = auth.user_locale(session, actor.user_id)
+        if may(actor, "notifications.read"):
+            request.state.unread_notifications = staff.unread_count(session, actor.user_id)
     return actor
 
 

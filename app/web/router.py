@@ -110,6 +110,7 @@ def install(app: FastAPI) -> None:
         owner,
         owner_registry,
         owner_requests,
+        staff_pages,
         stats_pages,
     )
     from app.web.pages import LoginRequired
@@ -123,6 +124,7 @@ def install(app: FastAPI) -> None:
     app.include_router(auditor.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
+    app.include_router(staff_pages.router)
     app.include_router(appeals_public.router)
     app.include_router(appeals_pages.router)
     app.include_router(stats_pages.router)

@@ -68,3 +68,28 @@ def test_only_sessions_that_asked_listen_for_their_commit(configured: str) -> No
         assert event.contains(asking, "after_commit", queue._defer_asked)
         assert not event.contains(plain, "after_commit", queue._defer_asked)
         asking.rollback()
+
+
+def test_deferring_follows_the_configured_database(configured: str, pg_server_url: str) -> None:
+    """A job deferred after the settings move to another database lands there, not in the first one the process
+    deferred to (tests on databases of their own used to depend on the order they ran in)."""
+    from app.core.config import get_settings, override_settings
+    from app.core.db import dispose_engine
+    from tests.services import fresh_database
+
+    queue.defer(TASK, n="first")  # the deferrer opens on the session's database
+    previous = get_settings().database_url
+    with fresh_database(pg_server_url) as other:
+        override_settings(database_url=other)
+        dispose_engine()
+        try:
+            queue.defer(TASK, n="moved")
+            assert _waiting() == [{"n": "moved"}]
+        finally:
+            override_settings(database_url=previous)
+            dispose_engine()
+    queue.defer(TASK, n="back")
+    assert {"n": "back"} in _waiting() and {"n": "moved"} not in _waiting()
+    with session_factory()() as session, session.begin():
+        session.execute(text(f"SET LOCAL search_path TO {queue.QUEUE_SCHEMA}"))
+        session.execute(text("DELETE FROM procrastinate_jobs WHERE task_name = :t"), {"t": TASK})

@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from app.auth.models import Role
 from app.cli import cli
-from app.core import queue
 from app.core.config import get_settings, override_settings
 from app.core.db import dispose_engine, session_factory
 from app.core.storage import get_storage
@@ -36,16 +35,12 @@ def own_app(own_log: Engine) -> Iterator[tuple[Engine, TestClient]]:
     from app.main import create_app
 
     previous = get_settings().database_url
-    deferrer = queue._deferrer
     override_settings(database_url=own_log.url.render_as_string(hide_password=False))
     dispose_engine()
     try:
         with TestClient(create_app()) as client:
             yield own_log, client
     finally:
-        if queue._deferrer is not deferrer and queue._deferrer is not None:
-            queue._deferrer.close()  # opened on this database: later tests defer to their own
-            queue._deferrer = deferrer
         override_settings(database_url=previous)
         dispose_engine()
 

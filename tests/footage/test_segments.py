@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -372,13 +373,16 @@ def test_a_killed_clip_job_leaves_copies_the_sweep_removes(client: TestClient, t
         worker.wait(timeout=30)
     assert worker.returncode == -signal.SIGKILL
     assert _leftovers(scratch) == [folder]  # the kill left it
-    # within the grace period a folder may belong to a running job: kept
+    assert folder.name.startswith(f"{cutting.TEMP_PREFIX}{worker.pid}-")  # named after the job that made it
+    # a folder of a running job (this process) is kept within the grace period; the dead job's goes at once
+    live = Path(tempfile.mkdtemp(prefix=cutting._workdir_prefix(), dir=scratch))
+    assert cutting.sweep_temporary_copies(scratch) == [folder]
+    assert _leftovers(scratch) == [live]
     frozen = clock.FrozenClock(datetime.now(UTC))
     clock.set_clock(frozen)
     try:
-        assert cutting.sweep_temporary_copies(scratch) == [] and _leftovers(scratch) == [folder]
-        frozen.advance(seconds=cutting.TEMP_GRACE.total_seconds() + 60)
-        assert cutting.sweep_temporary_copies(scratch) == [folder]
+        frozen.advance(seconds=cutting.TEMP_GRACE.total_seconds() + 60)  # untouched past the grace: gone too
+        assert cutting.sweep_temporary_copies(scratch) == [live]
     finally:
         clock.set_clock(None)
     assert _leftovers(scratch) == []

@@ -59,17 +59,18 @@ def test_statistics_count_what_happened_in_the_unit(client: TestClient) -> None:
     assert stats.status_code == 200, stats.text
     body = stats.json()
     assert body["requests"] == 3
-    assert body["requests_by_status"] == {"approved": 1, "denied": 1, "submitted": 1}
+    # closing the case settled its requests: the approved one (no footage yet) and the unanswered one are cancelled
+    assert body["requests_by_status"] == {"cancelled": 2, "denied": 1}
     assert body["approval_rate"] == 0.5 and body["median_owner_response_hours"] is not None
     assert body["cases_closed"] == 1 and body["cases_clarified_with_footage"] == 1
-    assert body["by_district"] == {"Quận 1": {"approved": 1, "denied": 1}, "Quận 3": {"submitted": 1}}
+    assert body["by_district"] == {"Quận 1": {"cancelled": 1, "denied": 1}, "Quận 3": {"cancelled": 1}}
     assert body["unit_id"] == str(unit)  # a supervisor sees their own unit
     other = client.get("/api/v1/stats", params={**window, "unit_id": str(uuid.uuid4())}, headers=supervisor.headers)
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "unit_id"
     csv_text = client.get(
         "/api/v1/stats", params={**window, "format": "csv"}, headers=supervisor.headers
     ).content.decode("utf-8-sig")
-    assert "district,Quận 3,submitted,1" in csv_text
+    assert "district,Quận 3,cancelled,1" in csv_text
     backwards = client.get(
         "/api/v1/stats", params={"from": window["to"], "to": window["from"]}, headers=supervisor.headers
     )

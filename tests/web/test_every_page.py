@@ -216,10 +216,10 @@ def contexts(browser: Browser) -> Iterator[dict[tuple[str, str], BrowserContext]
 
 
 PAGES: dict[str, list[str]] = {
-    "investigator": ["/", "/cases", "/cases/{case}", "/requests/{request}"],
-    "supervisor": ["/", "/cases", "/cases/{case}", "/requests/{request}"],
+    "investigator": ["/", "/cases", "/cases/{case}", "/requests/{request}", "/notifications"],
+    "supervisor": ["/", "/cases", "/cases/{case}", "/requests/{request}", "/supervisor", "/notifications"],
     "auditor": ["/", "/cases", "/audit/custody", "/audit/cases", "/audit/cases/{case}", "/requests/{request}"],
-    "admin": ["/", "/cases", "/audit/custody", "/admin/users", "/admin/units", "/admin/cameras/import"],
+    "admin": ["/", "/cases", "/audit/custody", "/admin/users", "/admin/units", "/admin/cameras/import", "/supervisor"],
     "owner": ["/owner/requests", "/owner/requests/{request}", "/owner/cameras", "/owner/ledger"],
     "link": ["{link}"],
     "anonymous": ["/login"],

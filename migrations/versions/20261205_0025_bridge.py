@@ -5,8 +5,8 @@
 - owners' and units' phones are rewritten in E.164 (+84…) where they read as a phone number (others are kept);
 - messages still waiting to be sent hold their link tokens sealed under the outbox key, not in the clear.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -17,8 +17,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
