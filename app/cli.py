@@ -433,6 +433,7 @@ def sweep_orphans(
     import json
     from datetime import timedelta
 
+    from app.appeals import evidence
     from app.core import embedded
     from app.core.db import write_session
     from app.footage.orphans import sweep_orphans as sweep
@@ -441,7 +442,7 @@ def sweep_orphans(
     started = embedded.start_missing_backends()
     try:
         with write_session() as session:
-            report = sweep(session, grace=timedelta(minutes=grace_minutes), remove=remove)
+            report = sweep(session, grace=timedelta(minutes=grace_minutes), remove=remove, kinds=evidence.KINDS)
     finally:
         embedded.stop_backends(started)
     if as_json:

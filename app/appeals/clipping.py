@@ -108,7 +108,8 @@ def make_clip(
             store.download(submission.object_key, submission.version_id, source)
         result = cutting.cut(source, parent, plan, workdir, source_label=label)
         clip_id = uuid4()
-        key = f"clips/appeals/{submission.id}/{clip_id}.{result.container}"
+        # Beside its parent under appeals/ (the orphan sweep's appeals kinds cover it), not under clips/.
+        key = f"appeals/{submission.appeal_id}/{submission.id}/clips/{clip_id}.{result.container}"
         sha = _sha256(result.path)
         stored = store.put_file(key, result.path, content_type=f"video/{result.container}")
         size = result.path.stat().st_size
@@ -146,6 +147,8 @@ def make_clip(
     session.flush()
     details: dict[str, Any] = {
         "submission_id": str(submission.id),
+        "object_key": key,  # with the version and hash: custody verification re-hashes the stored clip
+        "size": size,
         "parent_sha256": submission.sha256,
         "recording_start": start.isoformat(),
         "recording_start_source": "stated_by_sender" if recording_start is None else "investigator",

@@ -6,7 +6,9 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
+from app.auth import service as auth
 from app.auth.permissions import Actor, allow
 from app.auth.schemas import Page
 from app.core.db import SessionDep
@@ -44,6 +46,14 @@ def re_request(
     return filing.re_request(session, actor, request_id, body.window_start, body.window_end)
 
 
+LANG = "Language of `text`; default: the language the user picked for the pages, else Vietnamese."
+
+
+def _locale(session: Session, actor: Actor, lang: str | None) -> str:
+    assert actor.user_id is not None
+    return lang or auth.user_locale(session, actor.user_id) or "vi"
+
+
 def _read(notification: StaffNotification, locale: str) -> StaffNotificationRead:
     return StaffNotificationRead(
         id=notification.id,
@@ -62,12 +72,13 @@ def list_notifications(
     page: PageDep,
     actor: Annotated[Actor, Depends(allow("notifications.read"))],
     unread: Annotated[bool, Query(description="Only the unread ones.")] = False,
-    lang: Annotated[str, Query(pattern="^(vi|en)$", description="Language of `text`.")] = "vi",
+    lang: Annotated[str | None, Query(pattern="^(vi|en)$", description=LANG)] = None,
 ) -> Any:
     """The caller's own notifications, newest first."""
     assert actor.user_id is not None
+    locale = _locale(session, actor, lang)
     items, total = staff.list_for(session, actor.user_id, unread_only=unread, limit=page.limit, offset=page.offset)
-    return Page[StaffNotificationRead](items=[_read(item, lang) for item in items], total=total)
+    return Page[StaffNotificationRead](items=[_read(item, locale) for item in items], total=total)
 
 
 @router.post("/notifications/read-all", response_model=ReadAllResult, tags=["notifications"])
@@ -81,10 +92,10 @@ def read_one(
     notification_id: UUID,
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("notifications.read"))],
-    lang: Annotated[str, Query(pattern="^(vi|en)$", description="Language of `text`.")] = "vi",
+    lang: Annotated[str | None, Query(pattern="^(vi|en)$", description=LANG)] = None,
 ) -> Any:
     assert actor.user_id is not None
-    return _read(staff.mark_read(session, actor.user_id, notification_id), lang)
+    return _read(staff.mark_read(session, actor.user_id, notification_id), _locale(session, actor, lang))
 
 
 @router.get("/supervision/open-requests", response_model=Page[SupervisedRequest], tags=["supervision"])

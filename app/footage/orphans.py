@@ -12,6 +12,7 @@ version is missing (c) means evidence was lost or tampered with outside the serv
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,16 @@ ORPHAN_SWEEP_TASK = "footage.sweep_orphans"  # the hourly sweep, by the name it 
 WHERE = {"component": "worker", "task": ORPHAN_SWEEP_TASK}
 
 
+@dataclass(frozen=True)
+class EvidenceKind:
+    """Evidence kept by a domain above this one (e.g. appeals' submissions), passed in by the sweep's caller:
+    the kind's name, the key prefix its objects live under, and its rows as (id, object_key, version_id)."""
+
+    kind: str
+    prefix: str
+    rows: Callable[[Session], Iterable[tuple[UUID, str, str]]]
+
+
 @dataclass
 class OrphanReport:
     objects_without_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -50,18 +61,29 @@ class OrphanReport:
         }
 
 
-def sweep_orphans(session: Session, *, grace: timedelta = timedelta(hours=1), remove: bool = True) -> OrphanReport:
-    """Compare the bucket's evidence versions with the originals and clips tables; report both kinds of orphan,
-    remove unlocked orphan versions older than `grace` (when `remove`), and record it all in custody."""
+def sweep_orphans(
+    session: Session,
+    *,
+    grace: timedelta = timedelta(hours=1),
+    remove: bool = True,
+    kinds: Sequence[EvidenceKind] = (),
+) -> OrphanReport:
+    """Compare the bucket's evidence versions with the originals and clips tables (and the `kinds` of evidence
+    passed in); report both kinds of orphan, remove unlocked orphan versions older than `grace` (when `remove`),
+    and record it all in custody."""
     store = get_storage()
     rows: dict[tuple[str, str], tuple[str, UUID]] = {}
     for kind, model in (("original", Original), ("clip", Clip)):
         for row_id, key, version_id in session.execute(select(model.id, model.object_key, model.version_id)):
             rows[(key, version_id)] = (kind, row_id)
+    for more in kinds:
+        for row_id, key, version_id in more.rows(session):
+            rows[(key, version_id)] = (more.kind, row_id)
+    prefixes = list(dict.fromkeys([*PREFIXES, *(k.prefix for k in kinds)]))
     listed: set[tuple[str, str]] = set()
     report = OrphanReport()
     cutoff = clock.now() - grace
-    for prefix in PREFIXES:
+    for prefix in prefixes:
         for stored in store.list_versions(prefix):
             listed.add((stored.key, stored.version_id))
             if (stored.key, stored.version_id) in rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from app.appeals.retention import DECLINED_SWEEP_TASK
 from app.cases.service import RETENTION_FOLLOW_TASK
 from app.core.db import read_session, session_factory, write_session
 from app.core.queue import queue
@@ -133,10 +134,11 @@ def finish_locks(timestamp: int) -> dict[str, int]:
 def sweep_orphans(timestamp: int) -> dict[str, int]:
     """Hourly: evidence objects without rows and rows without objects, each recorded in custody; unlocked orphan
     versions from crashed uploads are removed after the grace period."""
+    from app.appeals import evidence
     from app.footage.orphans import sweep_orphans as sweep
 
     with write_session() as session:
-        report = sweep(session)
+        report = sweep(session, kinds=evidence.KINDS)
     return {
         "objects_without_rows": len(report.objects_without_rows),
         "rows_without_objects": len(report.rows_without_objects),
@@ -175,3 +177,13 @@ def follow_case_retention(case_id: str) -> int:
     from app.footage.retention import follow_case_retention as follow
 
     return len(follow(session_factory(), UUID(case_id)))
+
+
+@queue.periodic(cron="41 * * * *", periodic_id="sweep-declined-submissions")
+@queue.task(name=DECLINED_SWEEP_TASK, queueing_lock=DECLINED_SWEEP_TASK)
+def sweep_declined_submissions(timestamp: int) -> int:
+    """Hourly: declined appeal submissions past their short quarantine lock are deleted, each a custody event."""
+    from app.appeals.retention import sweep_declined
+
+    with write_session() as session:
+        return len(sweep_declined(session))

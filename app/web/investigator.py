@@ -22,6 +22,7 @@ from app.extractions import filing, listing
 from app.extractions import owners_to_call as calling
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.extractions.states import ACTIVE, RequestStatus
+from app.registry import districts
 from app.registry import service as registry
 from app.reports.names import Names, load_names
 from app.web.forms import DEFAULT_TZ, decimal, form_action, lat_lon, local_to_utc
@@ -81,12 +82,13 @@ def _case_fields(
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request, session: SessionDep, actor: WebActor) -> Response:
     items, total = cases.list_cases(session, actor, limit=200, offset=0)
-    return render(request, "cases.html", _cases_context(items, total))
+    return render(request, "cases.html", _cases_context(items, total, session))
 
 
-def _cases_context(items: Any, total: int) -> dict[str, Any]:
+def _cases_context(items: Any, total: int, session: Session) -> dict[str, Any]:
     settings = get_settings()
     return {
+        "districts": districts.list_districts(session, active_only=True),
         "cases": items,
         "total": total,
         "tile_url": settings.map_tile_url,
@@ -109,9 +111,13 @@ def case_create(
     incident_lat: Annotated[str, Form()] = "",
     incident_lon: Annotated[str, Form()] = "",
     incident_point: Annotated[str, Form()] = "",
+    district: Annotated[str, Form()] = "",
+    ward: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     submitted = {
+        "district": district,
+        "ward": ward,
         "number": number,
         "title": title,
         "offence": offence,
@@ -124,7 +130,9 @@ def case_create(
 
     def again(error: str) -> Response:
         items, total = cases.list_cases(session, actor, limit=200, offset=0)
-        return render(request, "cases.html", {**_cases_context(items, total), "error": error, "form": submitted})
+        return render(
+            request, "cases.html", {**_cases_context(items, total, session), "error": error, "form": submitted}
+        )
 
     def create() -> Any:
         lat, lon = _case_fields(incident_point, incident_lat, incident_lon)
@@ -136,6 +144,8 @@ def case_create(
             incident_lon=lon,
             incident_start=local_to_utc(incident_start),
             incident_end=local_to_utc(incident_end),
+            district=district or None,
+            ward=ward or None,
         )
         return cases.create_case(session, actor, body)
 

@@ -5,6 +5,7 @@ import html
 import io
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -254,3 +255,46 @@ def test_closed_appeal_takes_nothing(client: TestClient) -> None:
         },
     )
     assert past.status_code == 422 and past.json()["errors"][0]["field"] == "closes_at"
+
+
+def test_cases_are_placed_in_the_province_list(client: TestClient) -> None:
+    investigator, _ = investigator_with_case(client)
+    listed = client.get("/api/v1/districts", headers=investigator.headers).json()
+    seeded = [d for d in listed["items"] if d["province"] == "Thanh Hóa" and d["code"] <= "407"]
+    assert len(seeded) == 27 and {"Thành phố Thanh Hóa", "Thị xã Nghi Sơn", "Huyện Mường Lát"} <= {
+        d["name"] for d in seeded
+    }
+    body = {
+        "title": "Trộm cắp",
+        "offence": "theft",
+        "incident_lat": 19.76,
+        "incident_lon": 105.9,
+        "incident_start": "2026-12-01T10:00:00+07:00",
+        "incident_end": "2026-12-01T10:30:00+07:00",
+    }
+    wrong = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={**body, "number": f"X-{uuid.uuid4().hex[:6]}", "district": "Quận 1"},
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "district"
+    by_code = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={**body, "number": f"X-{uuid.uuid4().hex[:6]}", "district": "399"},
+    )
+    assert by_code.status_code == 201 and by_code.json()["district"] == "Huyện Hoằng Hóa"
+    admin = account(client, Role.admin)
+    code = f"T{uuid.uuid4().hex[:6]}"
+    made = client.post("/api/v1/districts", headers=admin.headers, json={"code": code, "name": f"Huyện thử {code}"})
+    assert made.status_code == 201
+    renamed = client.patch(
+        f"/api/v1/districts/{code}", headers=admin.headers, json={"name": f"Huyện mới {code}", "active": False}
+    )
+    assert renamed.status_code == 200 and renamed.json()["active"] is False
+    taken = client.post("/api/v1/districts", headers=admin.headers, json={"code": f"{code}x", "name": "Thị xã Bỉm Sơn"})
+    assert taken.status_code == 409
+    assert (
+        client.post("/api/v1/districts", headers=investigator.headers, json={"code": "Z", "name": "Z"}).status_code
+        == 403
+    )

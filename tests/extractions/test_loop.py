@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from app.auth import service as auth
 from app.auth import tokens
 from app.auth.models import Role
 from app.core import clock, media
@@ -378,6 +379,11 @@ def test_unread_counts_and_marking_read(client: TestClient) -> None:
     assert client.post("/api/v1/notifications/read-all", headers=scene.investigator.headers).json() == {"marked": 1}
     everything = client.get("/api/v1/notifications", headers=scene.investigator.headers).json()
     assert everything["total"] == 2 and all(item["read_at"] for item in everything["items"])
+    assert everything["items"][0]["text"].startswith("Chủ camera từ chối")  # no language picked: Vietnamese
+    with session_factory()() as session, session.begin():
+        auth.set_locale(session, scene.investigator.id, "en")
+    english = client.get("/api/v1/notifications", headers=scene.investigator.headers).json()
+    assert english["items"][0]["text"].startswith("The owner denied")  # the language the user picked
 
 
 def test_the_supervisor_sees_at_risk_requests_first_as_the_clock_moves(
