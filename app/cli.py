@@ -389,9 +389,30 @@ def verify_custody(
         int | None, typer.Option(min=1, help="Processes reading the log (default: the CPU count for large logs).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A witness's verifier key (NAME+KEYID+BASE64, or a file holding it) whose valid cosignature of a "
+            "signed checkpoint is required; repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Recompute the custody log, its roots and signed checkpoints, and the stored objects; exit 1 on any problem."""
     import json
+    from pathlib import Path
+
+    from app.custody import notes
+
+    keys = []
+    for given in witness or []:
+        text = Path(given).read_text("utf-8") if "+" not in given and Path(given).is_file() else given
+        try:
+            key = notes.parse_vkey(text)
+        except notes.NoteError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--witness") from exc
+        if key.sig_type != notes.SIG_COSIGNATURE:
+            raise typer.BadParameter(f"{key.name} is not a cosignature key (type 0x04)", param_hint="--witness")
+        keys.append(key)
 
     from app.core import embedded
     from app.core.db import read_session
@@ -401,7 +422,7 @@ def verify_custody(
     started = embedded.start_missing_backends(need_s3=objects)
     try:
         with read_session() as session:
-            result = verify_log(session, include_objects=objects, workers=workers)
+            result = verify_log(session, include_objects=objects, workers=workers, witnesses=keys)
     finally:
         embedded.stop_backends(started)
     if as_json:
@@ -411,6 +432,8 @@ def verify_custody(
             f"custody log: {result.tree_size} events, root {result.root_hash}; "
             f"{result.checkpoints_checked} signed checkpoints, {result.objects_checked} object versions checked"
         )
+        for name, size in sorted(result.witnessed.items()):
+            typer.echo(f"witness {name}: cosigned the log up to {size} events")
         for problem in result.problems:
             at = f"seq {problem.seq}" if problem.seq is not None else f"object {problem.object_id or '-'}"
             typer.echo(f"PROBLEM {at}: {problem.what}" + (f" ({problem.detail})" if problem.detail else ""))

@@ -6,7 +6,9 @@ from app.cases import models as cases_models
 from app.core import idempotency as idempotency_keys  # noqa: F401 - the idempotency_keys table
 from app.core.db import Base
 from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the custody_checkpoints table
+from app.custody import cosignatures as custody_cosignatures  # noqa: F401 - the custody_cosignatures table
 from app.custody import models as custody_models
+from app.custody import timestamps as custody_timestamps  # noqa: F401 - the custody_timestamps table
 from app.extractions import models as extractions_models
 from app.footage import models as footage_models
 from app.footage import upload_models  # noqa: F401 - the resumable_uploads tables

@@ -253,6 +253,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/custody"): Row(STAFF, 200),
     ("GET", "/api/v1/custody/checkpoint"): Row(STAFF, 200),
     ("GET", "/api/v1/custody/public-key"): public(200),
+    ("POST", "/api/v1/custody/cosignatures"): public(422),
     ("GET", "/api/v1/custody/proof/inclusion"): Row(STAFF, 422),
     ("GET", "/api/v1/custody/proof/consistency"): Row(STAFF, 422),
     ("GET", "/api/v1/me/ledger"): only("owner", ok=200),

@@ -7,34 +7,24 @@ request already loads the user (role, unit, owner) — comparing the token's `ve
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from uuid import UUID
 
 import jwt
 
 from app.core import clock
 from app.core.config import get_settings
+from app.core.service_secret import load_service_secret
 
 ALGORITHM = "HS256"
 _secret: str | None = None
 
 
 def _load_secret() -> str:
-    settings = get_settings()
-    if settings.token_secret:
-        return settings.token_secret
-    path: Path = settings.data_dir / "keys" / "token-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return load_service_secret()
 
 
 def token_secret() -> str:

@@ -127,6 +127,27 @@ class Settings(BaseSettings):
         None, description="Ed25519 private key (PEM); default data_dir/keys/custody-ed25519.pem."
     )
 
+    # Standard checkpoints and witnesses (docs/CUSTODY.md)
+    custody_origin: str = Field(
+        "footage-tracker.example/custody",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s+—]+$",
+        description="Origin line of the C2SP checkpoint notes and name of the log's note key; set it to a name "
+        "unique to this deployment (for example camera.congan.example.vn/custody) and never change it.",
+    )
+    custody_witness_keys: list[str] = Field(
+        default_factory=list,
+        description="Witnesses whose cosignatures are accepted (JSON list of C2SP vkeys, NAME+KEYID+BASE64, "
+        "signature type 0x04).",
+    )
+
+    tsa_url: str | None = Field(
+        None,
+        description="RFC 3161 Time-Stamp Authority that time-stamps each scheduled custody checkpoint; empty: none.",
+    )
+    tsa_timeout_seconds: float = Field(15, gt=0, description="Longest wait for the Time-Stamp Authority.")
+
     # Identity and access
     token_secret: str | None = Field(
         None, description="HS256 secret for access tokens; default: generated once into data_dir/keys/token-secret."
@@ -184,11 +205,6 @@ class Settings(BaseSettings):
     )
     webhook_signature_window_seconds: int = Field(
         300, gt=0, le=3600, description="How far a signed delivery report's timestamp may be from now (replays)."
-    )
-    notification_seal_key: str | None = Field(
-        None,
-        description="Fernet key sealing link tokens in messages waiting to be sent; default: generated once into "
-        "data_dir/keys/notification-seal.key.",
     )
     webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
     notification_max_attempts: int = Field(6, gt=0, description="Attempts before a notification is marked failed.")

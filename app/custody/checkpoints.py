@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import Base
+from app.custody import notes
 from app.custody.entry import format_time
 from app.custody.service import log_head
 
@@ -140,9 +141,33 @@ def public_key_pem() -> str:
 
 
 def public_key_record() -> dict[str, str]:
-    """The public key as served: algorithm, key id, PEM and raw 32 bytes in hex."""
+    """The public key as served: algorithm, key id, PEM, raw 32 bytes in hex, and as the note verifier key."""
     key = signing_key()
-    return {"algorithm": "Ed25519", "key_id": key.key_id, "pem": key.public_pem, "raw_hex": key.public_raw.hex()}
+    return {
+        "algorithm": "Ed25519",
+        "key_id": key.key_id,
+        "pem": key.public_pem,
+        "raw_hex": key.public_raw.hex(),
+        "origin": get_settings().custody_origin,
+        "note_vkey": str(log_verifier_key()),
+    }
+
+
+def log_verifier_key() -> notes.VerifierKey:
+    """The key checkpoint notes are signed with, as a signed-note verifier key named by the log's origin."""
+    return notes.VerifierKey(get_settings().custody_origin, notes.SIG_ED25519, signing_key().public_raw)
+
+
+def note_body(checkpoint: CustodyCheckpoint) -> str:
+    """The C2SP checkpoint body of a checkpoint (origin, size, base64 root)."""
+    return notes.checkpoint_body(get_settings().custody_origin, checkpoint.tree_size, checkpoint.root_hash)
+
+
+def checkpoint_note(checkpoint: CustodyCheckpoint, cosignatures: Sequence[notes.SignatureLine] = ()) -> str:
+    """The checkpoint as a signed note: its body, the log's signature, then any witnesses' cosignatures."""
+    body = note_body(checkpoint)
+    lines = [notes.sign_body(body, get_settings().custody_origin, signing_key().private), *cosignatures]
+    return body + "\n" + "".join(str(line) for line in lines)
 
 
 # -- the signed bytes --------------------------------------------------------------------------------

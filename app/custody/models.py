@@ -32,6 +32,10 @@ class CustodyEvent(Base):
     outcome: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    # The case's chain (the custody_case_chains migration): the seq and leaf hash of the case's previous event,
+    # 0 and NULL for the first; both NULL for events without a case and events recorded before chains began.
+    case_prev_seq: Mapped[int | None] = mapped_column(BigInteger)
+    case_prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         CheckConstraint("seq > 0", name="seq_positive"),
@@ -66,3 +70,4 @@ class CustodyPending(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     entry_head: Mapped[bytes] = mapped_column(LargeBinary)
     entry_tail: Mapped[bytes] = mapped_column(LargeBinary)
+    entry_mid: Mapped[bytes | None] = mapped_column(LargeBinary)  # a case's event: between case_prev and seq

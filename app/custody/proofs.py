@@ -53,7 +53,10 @@ class ConsistencyProof:
     proof: list[bytes]
 
     def as_record(self) -> dict[str, Any]:
-        return {"first": self.first, "second": self.second, "proof": [h.hex() for h in self.proof]}
+        return {"first": self.first, "second": self.second, "proof": self.proof_hex()}
+
+    def proof_hex(self) -> list[str]:
+        return [h.hex() for h in self.proof]
 
 
 class LogIntegrityError(DomainError):

@@ -35,7 +35,8 @@ MAX_INVERSIONS = 100
 _ROWS = sql.SQL(
     "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), actor, action, "
     'object_type, object_id::text, sha256, version_id, case_id::text, reason, "where"::text, outcome, '
-    "details::text, leaf_hash FROM custody_events WHERE {bounds} ORDER BY seq"
+    "details::text, leaf_hash, case_prev_seq, encode(case_prev_hash, 'hex') FROM custody_events WHERE {bounds} "
+    "ORDER BY seq"
 )
 
 # What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) does, as canonical_entry calls it.
@@ -104,6 +105,7 @@ def reference_leaf(seq: int, entry: dict[str, Any]) -> bytes | None:
                 where=entry["where"],
                 outcome=entry["outcome"],
                 details=entry["details"],
+                **({"case_prev": entry["case_prev"]} if "case_prev" in entry else {}),
             )
         )
     except (TypeError, ValueError, KeyError):
@@ -138,7 +140,24 @@ def walk_range(
         cursor.itersize = FETCH_BATCH
         cursor.execute(_ROWS.format(bounds=bounds), params)
         while rows := cursor.fetchmany(FETCH_BATCH):
-            for seq, at, actor, action, otype, oid, sha, vid, cid, reason, where, outcome, details, stored in rows:
+            for (
+                seq,
+                at,
+                actor,
+                action,
+                otype,
+                oid,
+                sha,
+                vid,
+                cid,
+                reason,
+                where,
+                outcome,
+                details,
+                stored,
+                pseq,
+                phash,
+            ) in rows:
                 where_json = rendered_where.get(where)
                 if where_json is None:
                     where_json = dumps(loads(where))
@@ -148,6 +167,7 @@ def walk_range(
                 # canonical_entry's JSON, keys in sorted order, assembled from the rendered fields
                 entry = (
                     f'{{"action":{text(action)},"actor":{text(actor)},"at":"{at}","case_id":{text(cid)},'
+                    f"{_link(pseq, phash)}"
                     f'"details":{details_json},"object_id":{text(oid)},"object_type":{text(otype)},'
                     f'"outcome":{text(outcome)},"reason":{text(reason)},"seq":{seq},"sha256":{text(sha)},'
                     f'"version_id":{text(vid)},"where":{where_json}}}'
@@ -178,6 +198,15 @@ def walk_range(
     if high is not None and expected <= high:
         result.gaps.append((expected, high))
     return result
+
+
+def _link(prev_seq: int | None, prev_hash: str | None) -> str:
+    """The entry's case_prev member and its comma (nothing for an event outside the case chains)."""
+    if prev_seq is None:
+        return ""
+    if prev_seq == 0 or prev_hash is None:
+        return '"case_prev":null,'
+    return f'"case_prev":{{"hash":"{prev_hash}","seq":{prev_seq}}},'
 
 
 def _text(value: str | None) -> str:

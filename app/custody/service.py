@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.custody.entry import entry_around_seq
+from app.custody.entry import entry_parts
 from app.custody.models import CustodyEvent, CustodyLogHead
 
 
@@ -70,6 +70,7 @@ def _as_jsonb_returns(value: Any) -> Any:
 
 
 _INSERT_PENDING = "INSERT INTO custody_pending (entry_head, entry_tail) VALUES (%s, %s)"
+_INSERT_PENDING_CASE = "INSERT INTO custody_pending (entry_head, entry_mid, entry_tail) VALUES (%s, %s, %s)"
 
 
 def append_event(
@@ -95,7 +96,7 @@ def append_event(
     their order, and the running root never forks. Use :func:`append_event_sequenced` when the seq is needed
     before the commit.
     """
-    entry_head, entry_tail = entry_around_seq(
+    entry_head, entry_mid, entry_tail = entry_parts(
         at=clock.now(),
         actor=actor,
         action=action,
@@ -111,7 +112,12 @@ def append_event(
     )
     # The entry is all the trigger needs: it reads the event's columns back from it. One statement, two
     # parameters, sent as the driver's own SQL (nothing for SQLAlchemy to compile or bind).
-    session.connection().exec_driver_sql(_INSERT_PENDING, (entry_head, entry_tail))
+    # An event of a case also takes its place in the case's chain at commit: the trigger puts the case's previous
+    # event (seq and leaf hash) between head and mid.
+    if entry_mid is None:
+        session.connection().exec_driver_sql(_INSERT_PENDING, (entry_head, entry_tail))
+    else:
+        session.connection().exec_driver_sql(_INSERT_PENDING_CASE, (entry_head, entry_mid, entry_tail))
 
 
 def append_event_sequenced(session: Session, **event: Any) -> CustodyEvent:

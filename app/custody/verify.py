@@ -26,19 +26,22 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import psycopg
 import urllib3
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.core.config import get_settings
 from app.core.storage import ObjectVersion, Storage, StorageError, get_storage
-from app.custody import data_check
+from app.custody import data_check, notes
 from app.custody.checkpoints import CustodyCheckpoint, signing_key, verify_checkpoint
+from app.custody.cosignatures import CustodyCosignature
+from app.custody.cosignatures import witness_keys as cosignature_keys
 from app.custody.merkle import frontier_root
 from app.custody.models import CustodyEvent
 from app.custody.recompute import (
@@ -89,6 +92,7 @@ class VerificationResult:
     checkpoints_checked: int = 0
     objects_checked: int = 0
     rows_checked: int = 0
+    witnessed: dict[str, int] = field(default_factory=dict)  # witness name -> largest size it cosigned validly
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -100,6 +104,7 @@ class VerificationResult:
             "checkpoints_checked": self.checkpoints_checked,
             "objects_checked": self.objects_checked,
             "rows_checked": self.rows_checked,
+            "witnessed": self.witnessed,
         }
 
 
@@ -135,6 +140,7 @@ def verify_log(
     include_data: bool = True,
     workers: int | None = None,
     storage: Storage | None = None,
+    witnesses: Sequence[notes.VerifierKey] = (),
 ) -> VerificationResult:
     """Recompute the whole log and compare it with its head, its signed checkpoints and S3.
 
@@ -142,6 +148,8 @@ def verify_log(
     in a READ COMMITTED transaction it still holds, since events appended meanwhile only extend the log.
     `workers` > 1 splits the rows among processes sharing the snapshot (default: the CPU count for large logs).
     `include_data` compares the data tables with the log (and, with `include_objects`, evidence locks with S3).
+    `witnesses` must each have a valid cosignature of a signed checkpoint (whose root the walk compares with
+    the log's); every stored cosignature of a known witness must verify.
     """
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -195,6 +203,8 @@ def verify_log(
     if any(p.what.startswith("root differs") for p in report.problems):
         for seq in inversions:
             report.add(Problem("out of time order", seq=seq, detail="recorded earlier than the row before it"))
+    witnessed = _check_cosignatures(session, report, checkpoints, witnesses)
+    _check_case_chains(session, report)
     locks: dict[tuple[str, str], list[data_check.RowLock]] = {}
     rows_checked = 0
     if include_data:
@@ -213,7 +223,74 @@ def verify_log(
         checkpoints_checked=len(checkpoints),
         objects_checked=objects_checked,
         rows_checked=rows_checked,
+        witnessed=witnessed,
     )
+
+
+_BROKEN_LINKS = text("""
+    SELECT seq, case_id::text, case_prev_seq, before_seq FROM (
+        SELECT seq, case_id, case_prev_seq, case_prev_hash,
+               lag(seq) OVER (PARTITION BY case_id ORDER BY seq) AS before_seq,
+               lag(leaf_hash) OVER (PARTITION BY case_id ORDER BY seq) AS before_leaf
+        FROM custody_events WHERE case_prev_seq IS NOT NULL
+    ) chained
+    WHERE case_id IS NULL
+       OR case_prev_seq IS DISTINCT FROM coalesce(before_seq, 0)
+       OR case_prev_hash IS DISTINCT FROM before_leaf
+    ORDER BY seq
+    LIMIT :limit
+""")
+
+
+def _check_case_chains(session: Session, report: _Report) -> None:
+    """Each chained event of a case names the case's previous chained event (seq and leaf hash), the first
+    none: a case event removed, moved to another case or re-linked breaks its successor's link."""
+    for seq, case_id, named, actual in session.execute(_BROKEN_LINKS, {"limit": MAX_PER_KIND + 1}):
+        link = f"names seq {named or 'none'} as the case's previous event, the log's is {actual or 'none'}"
+        detail = f"case {case_id}: {link}" if case_id else "carries a case link but no case"
+        report.add(Problem("case chain broken", seq=seq, detail=detail))
+
+
+def _check_cosignatures(
+    session: Session, report: _Report, checkpoints: list[CustodyCheckpoint], witnesses: Sequence[notes.VerifierKey]
+) -> dict[str, int]:
+    """Each stored cosignature of a known witness (given or configured) verifies over a signed checkpoint; each
+    given witness cosigned at least one. Returns each given witness's largest validly cosigned size."""
+    known = {(k.name, k.key_id): k for k in (*cosignature_keys(), *witnesses)}
+    signed = {(c.tree_size, c.root_hash) for c in checkpoints}
+    origin = get_settings().custody_origin
+    best: dict[tuple[str, bytes], int] = {}
+    for cosignature in session.execute(select(CustodyCosignature).order_by(CustodyCosignature.tree_size)).scalars():
+        key = known.get((cosignature.witness, cosignature.key_id))
+        if key is None:
+            continue
+        body = notes.checkpoint_body(origin, cosignature.tree_size, cosignature.root_hash)
+        if notes.verify_cosignature(body, cosignature.line(), key) is None:
+            report.add(
+                Problem(
+                    "cosignature invalid",
+                    seq=cosignature.tree_size,
+                    detail=f"the cosignature of {cosignature.witness} does not verify under its key",
+                )
+            )
+        elif (cosignature.tree_size, cosignature.root_hash) not in signed:
+            report.add(
+                Problem(
+                    "cosignature of no signed checkpoint",
+                    seq=cosignature.tree_size,
+                    detail=f"{cosignature.witness} cosigned a root no stored checkpoint signs at this size",
+                )
+            )
+        else:
+            best[(key.name, key.key_id)] = max(best.get((key.name, key.key_id), 0), cosignature.tree_size)
+    witnessed: dict[str, int] = {}
+    for witness in witnesses:
+        size = best.get((witness.name, witness.key_id))
+        if size is None:
+            report.add(Problem("witness missing", detail=f"no valid cosignature of {witness.name} on any checkpoint"))
+        else:
+            witnessed[witness.name] = size
+    return witnessed
 
 
 class _Fold:

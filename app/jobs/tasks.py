@@ -110,12 +110,18 @@ def staff_alerts(timestamp: int) -> dict[str, int]:
 @queue.periodic(cron="*/15 * * * *", periodic_id="custody-checkpoint")
 @queue.task(name=CHECKPOINT_TASK, queueing_lock=CHECKPOINT_TASK)
 def checkpoint_custody(timestamp: int) -> int | None:
-    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one."""
+    """Sign a checkpoint of the custody log every 15 minutes, when it grew since the last one, and have the
+    Time-Stamp Authority (TSA_URL) time-stamp it."""
     from app.custody.checkpoints import issue_checkpoint_if_grown
+    from app.custody.timestamps import timestamp_checkpoint
 
     with write_session() as session:
         issued = issue_checkpoint_if_grown(session)
-        return issued.tree_size if issued else None
+    if issued is None:
+        return None
+    with write_session() as session:  # the TSA is asked outside the transaction that stored the checkpoint
+        timestamp_checkpoint(session, issued)
+    return issued.tree_size
 
 
 @queue.periodic(cron="* * * * *", periodic_id="finish-locks")

@@ -18,11 +18,13 @@ from typing import Any
 from uuid import UUID
 
 import jinja2
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core import clock, sealing
+from app.core import clock
 from app.core.config import get_settings
+from app.core.service_secret import derived_key
 from app.notifications import bridge
 from app.notifications.email import DeliveryError, send_email
 from app.notifications.models import Channel, DeliveryAttempt, Notification, OutboxStatus
@@ -74,24 +76,6 @@ def _json_default(value: object) -> str:
     raise TypeError(f"notification context cannot hold {type(value).__name__}")
 
 
-def _placeholder(index: int) -> str:
-    # What stands in a waiting row for the index-th secret (a link token); never part of a real message.
-    return f"⟦secret-{index}⟧"
-
-
-def _hide(text: str, secrets: list[str]) -> str:
-    for index, secret in enumerate(secrets):
-        if secret:
-            text = text.replace(secret, _placeholder(index))
-    return text
-
-
-def _fill(text: str, values: list[str]) -> str:
-    for index, value in enumerate(values):
-        text = text.replace(_placeholder(index), value)
-    return text
-
-
 def enqueue(
     session: Session,
     *,
@@ -109,17 +93,17 @@ def enqueue(
 ) -> Notification:
     """Queue one message inside the caller's transaction; it is sent only if that transaction commits.
 
+    A webhook message is the Zalo/SMS bridge's payload (app/notifications/bridge.py) for `phone` (E.164, required)
+    and `event` (default: the template's name).
+
     `recipient` is an email address (email) or a URL (webhook). The message is rendered now, so what is sent
-    is exactly what was recorded. A webhook message is the bridge's payload (app/notifications/bridge.py) for
-    `phone` (E.164, required) and `event` (default: the template's name). `secrets` (link tokens inside the text)
-    never rest in the row: the text and data keep a placeholder and the row keeps each token sealed under the
-    outbox key, opened only to send; once sent or failed for good, the sealed tokens are dropped.
+    is exactly what was recorded. `secrets` (e.g. a link token inside the text) are scrubbed from the row
+    once it is sent or has failed for good.
     """
     channel = Channel(channel)
     locale = locale or get_settings().notification_default_locale
     payload: dict[str, Any] = json.loads(json.dumps(context, default=_json_default))
     message = render(template, locale, payload)
-    hidden = [s for s in (secrets or []) if s]
     now = clock.now()
     notification = Notification(
         channel=channel.value,
@@ -127,8 +111,8 @@ def enqueue(
         template=template,
         locale=locale,
         subject=message.subject,
-        payload=json.loads(_hide(json.dumps(payload, ensure_ascii=False), hidden)),
-        secrets=[sealing.seal(secret) for secret in hidden],
+        payload=payload,
+        secrets=list(secrets or []),
         subject_type=subject_type,
         subject_id=subject_id,
         status=OutboxStatus.pending,
@@ -143,7 +127,7 @@ def enqueue(
     if channel is Channel.webhook:
         if not phone:
             raise ValueError("a bridge message needs the recipient's phone")
-        body = json.dumps(
+        notification.body = json.dumps(
             bridge.payload(
                 message_id=notification.id,
                 event=event or template,
@@ -159,9 +143,61 @@ def enqueue(
             separators=(",", ":"),
         )
     else:
-        body = message.text
-    notification.body = _hide(body, hidden)
+        notification.body = message.text
+    _seal(notification)
     return notification
+
+
+# -- one-time link tokens in the outbox ------------------------------------------------------------------------
+# A waiting row holds no usable token: each secret in the text and data is replaced by a placeholder and kept
+# only encrypted (Fernet, key derived from the service's secret), so a copy of the database (a backup, a read
+# replica, someone with SELECT) cannot answer for an owner. The text is put together again only to be sent.
+_SEALED_KEY_LABEL = "notification-secrets"
+
+
+def _placeholder(index: int) -> str:
+    return f"\u27e6secret:{index}\u27e7"
+
+
+@cache
+def _fernet(key: bytes) -> Fernet:
+    return Fernet(key)
+
+
+def _box() -> Fernet:
+    return _fernet(derived_key(_SEALED_KEY_LABEL))
+
+
+def _replaced(notification: Notification, replacements: list[tuple[str, str]]) -> None:
+    body = notification.body
+    payload_text = json.dumps(notification.payload, ensure_ascii=False)
+    for old, new in replacements:
+        if old:
+            body = body.replace(old, new)
+            payload_text = payload_text.replace(old, json.dumps(new, ensure_ascii=False)[1:-1])
+    notification.body = body
+    notification.payload = json.loads(payload_text)
+
+
+def _seal(notification: Notification) -> None:
+    secrets = [s for s in notification.secrets if s]
+    if not secrets:
+        return
+    _replaced(notification, [(secret, _placeholder(i)) for i, secret in enumerate(secrets)])
+    notification.secrets = [_box().encrypt(secret.encode()).decode() for secret in secrets]
+
+
+def _opened(notification: Notification) -> str:
+    """The body as it is sent: placeholders filled with the decrypted secrets (a row written before secrets were
+    sealed holds them in clear, and its body needs nothing)."""
+    body = notification.body
+    for index, sealed in enumerate(notification.secrets):
+        try:
+            secret = _box().decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            continue
+        body = body.replace(_placeholder(index), secret)
+    return body
 
 
 def recipients(email: str | None, phone: str | None = None) -> list[tuple[Channel, str]]:
@@ -225,39 +261,21 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.notification_backoff_max_seconds))
 
 
-def _opened(notification: Notification) -> str:
-    """The body as it is sent: each placeholder filled with its token, unsealed in memory only."""
-    try:
-        tokens = [sealing.unseal(value) if sealing.is_sealed(value) else value for value in notification.secrets]
-    except sealing.SealError as exc:
-        raise DeliveryError("a link in the message cannot be unsealed with this outbox key") from exc
-    body = _fill(notification.body, tokens)
-    # Rows queued before sealing kept the token itself in the body; those are already whole.
-    return body
-
-
 def _send(notification: Notification) -> str:
-    body = _opened(notification)
     if notification.channel == Channel.email.value:
-        return send_email(notification.recipient, notification.subject, body, notification_id=notification.id)
-    return send_webhook(notification.recipient, body, notification_id=notification.id)
+        return send_email(
+            notification.recipient, notification.subject, _opened(notification), notification_id=notification.id
+        )
+    return send_webhook(notification.recipient, _opened(notification), notification_id=notification.id)
 
 
 def _scrub(notification: Notification) -> None:
-    """After the last attempt: the placeholders read "[redacted]" and the sealed tokens are dropped."""
-    count = len(notification.secrets or [])
-    if not count:
+    if not notification.secrets:
         return
-    redacted = [REDACTED] * count
-    body = _fill(notification.body, redacted)
-    payload_text = _fill(json.dumps(notification.payload, ensure_ascii=False), redacted)
-    # Rows queued before sealing held raw tokens: those are scrubbed by value.
-    for value in notification.secrets:
-        if value and not sealing.is_sealed(value):
-            body = body.replace(value, REDACTED)
-            payload_text = payload_text.replace(value, REDACTED)
-    notification.body = body
-    notification.payload = json.loads(payload_text)
+    # placeholders of sealed secrets, and secrets themselves in a row written before they were sealed
+    replacements = [(_placeholder(i), REDACTED) for i in range(len(notification.secrets))]
+    replacements += [(secret, REDACTED) for secret in notification.secrets]
+    _replaced(notification, replacements)
     notification.secrets = []
 
 

@@ -162,3 +162,17 @@ def mark_all_read(session: Session, user_id: UUID) -> int:
         .values(read_at=clock.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_read_for_request(session: Session, user_id: UUID, request_id: UUID) -> int:
+    """Mark the person's unread notifications about one request read (they opened its page); how many were."""
+    result = session.execute(
+        update(StaffNotification)
+        .where(
+            StaffNotification.user_id == user_id,
+            StaffNotification.request_id == request_id,
+            StaffNotification.read_at.is_(None),
+        )
+        .values(read_at=clock.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -31,6 +31,10 @@ of the service's append-only log as signed at {issued_at}.
 Files:
 - `events.jsonl` — one custody event per line, with its `leaf_hash`.
 - `checkpoint.json` — the log's size and Merkle root at export time, signed with Ed25519.
+- `checkpoint.note` — the same checkpoint as a C2SP signed note, with any witnesses' cosignatures.
+- `consistency.jsonl` — consistency proofs from earlier witnessed checkpoints to this one.
+- `timestamp.tsr`, `timestamp.json` — when present, an RFC 3161 time-stamp of a checkpoint within this one
+  (check it with `--tsa-cert` and the TSA's root certificate; needs `pip install rfc3161-client`).
 - `public_key.pem` — the key that signed it (its SHA-256 over the raw 32 bytes is the checkpoint's `key_id`).
 - `proofs.jsonl` — for each event, the RFC 6962 audit path from its leaf to the checkpoint's root.
 - `report.json`, `report.pdf` — the case, its requests, originals and clips (hashes, version ids, derivation).
@@ -51,6 +55,12 @@ no spaces, UTF-8; leaf = SHA-256(0x00 || entry)), checks each inclusion proof ag
 custody event recorded, and, for clip files given, that their SHA-256 appears in the events. Any changed byte
 in an event, a proof, the checkpoint or the report makes it fail. The SHA-256 of `verify_bundle.py` is recorded by
 the export's custody event too; compare it, and the checkpoint's `key_id`, with what the service publishes.
+
+Every event of the case carries `case_prev`, the case's previous event, and the export's event names the
+case's last event before it: the verifier walks that chain, so an event of the case left out is reported with
+the gap it leaves. `--witness KEY` requires an independent witness's cosignature; `--since CHECKPOINT_FILE`
+(with `--proof FILE` when needed) checks that a checkpoint you kept and this one describe the same growing
+log. How: the service's docs/CUSTODY.md.
 """
 
 

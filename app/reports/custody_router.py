@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
 
 from app.auth.permissions import Actor, allow
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.pagination import PageDep
-from app.custody import checkpoints, proofs
+from app.custody import checkpoints, cosignatures, proofs, timestamps
+from app.custody.entry import format_time
 from app.reports import custody_view, receipts
 
 MAX_SEQ = 2**63 - 1  # custody seqs are PostgreSQL bigints
@@ -42,10 +45,52 @@ def events(
     return {"items": items, "total": total}
 
 
-@router.get("/custody/checkpoint")
-def checkpoint(session: SessionDep, _: Annotated[Actor, Depends(allow("custody.read"))]) -> dict[str, Any]:
-    """The latest signed checkpoint; one is issued now if the log grew since the last."""
-    return checkpoints.checkpoint_record(checkpoints.current_checkpoint(session))
+@router.get(
+    "/custody/checkpoint",
+    responses={200: {"content": {"application/json": {}, "text/plain": {"description": "C2SP checkpoint note"}}}},
+)
+def checkpoint(request: Request, session: SessionDep, _: Annotated[Actor, Depends(allow("custody.read"))]) -> Any:
+    """The latest signed checkpoint; one is issued now if the log grew since the last.
+
+    With `Accept: text/plain` it is the C2SP tlog-checkpoint signed note (the log's signature, then the
+    witnesses' cosignatures); the JSON form carries the same note in `note`.
+    """
+    current = checkpoints.current_checkpoint(session)
+    stored = cosignatures.cosignatures_of(session, current.tree_size, current.root_hash)
+    note = checkpoints.checkpoint_note(current, [c.line() for c in stored])
+    if _prefers_text(request.headers.get("accept", "")):
+        return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+    stamp = timestamps.timestamp_of(session, current.tree_size, current.root_hash)
+    return {
+        **checkpoints.checkpoint_record(current),
+        "origin": get_settings().custody_origin,
+        "note": note,
+        "cosignatures": [cosignatures.cosignature_record(c) for c in stored],
+        "timestamp": None
+        if stamp is None
+        else {"gen_time": format_time(stamp.gen_time), "response": base64.b64encode(stamp.response).decode("ascii")},
+    }
+
+
+def _prefers_text(accept: str) -> bool:
+    """True when the client asks for text/plain and not JSON (a browser's */* keeps JSON)."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return "text/plain" in kinds and "application/json" not in kinds
+
+
+class CosignatureSubmission(BaseModel):
+    note: str = Field(max_length=20_000, description="The checkpoint note with the witness's cosignature line.")
+
+
+@router.post("/custody/cosignatures", status_code=201)
+def cosign(session: SessionDep, submission: CosignatureSubmission) -> dict[str, Any]:
+    """A witness hands in its cosignature (C2SP tlog-cosignature) of a checkpoint of this log.
+
+    No account is needed: only cosignatures that verify under a key in `CUSTODY_WITNESS_KEYS`, over a
+    checkpoint whose root is this log's root at its size, are stored.
+    """
+    stored = cosignatures.accept(session, submission.note)
+    return {"tree_size": stored[0].tree_size, "cosignatures": [cosignatures.cosignature_record(c) for c in stored]}
 
 
 @router.get("/custody/public-key")

@@ -22,6 +22,7 @@ from app.extractions import filing
 from app.extractions import service as extractions
 from app.extractions.states import CLOSABLE, IN_OWNERS_HANDS, TERMINAL, RequestStatus
 from app.footage import service as footage
+from app.notifications import staff
 from app.reports.names import load_names, reason_words
 from app.web.forms import form_action, local_to_utc
 from app.web.pages import WebActor, check_csrf, locale_of, render
@@ -95,6 +96,11 @@ def _render_request(
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_page(request: Request, request_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    # Opening the request reads what its notifications said: they are marked read (undone with the transaction if the
+    # request is out of the reader's scope), and the header's count follows.
+    reader = actor.user_id if may(actor, "notifications.read") else None
+    if reader is not None and staff.mark_read_for_request(session, reader, request_id):
+        request.state.unread_notifications = staff.unread_count(session, reader)
     return _render_request(request, session, actor, request_id)
 
 

@@ -75,7 +75,14 @@ def _write(parts: BundleParts, folder: Path) -> Path:
 def test_a_bundle_from_the_database_verifies_offline(own_log: Engine, tmp_path: Path) -> None:
     parts = _parts(own_log)
     assert parts.checkpoint.tree_size == 8
-    assert set(parts.files) == {"events.jsonl", "proofs.jsonl", "checkpoint.json", "public_key.pem"}
+    assert set(parts.files) == {
+        "events.jsonl",
+        "proofs.jsonl",
+        "checkpoint.json",
+        "checkpoint.note",
+        "consistency.jsonl",
+        "public_key.pem",
+    }
     events = [json.loads(line) for line in parts.files["events.jsonl"].decode().splitlines()]
     assert [e["seq"] for e in events] == [2, 5, 7]
     proofs = [json.loads(line) for line in parts.files["proofs.jsonl"].decode().splitlines()]

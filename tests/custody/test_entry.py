@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.custody import service
-from app.custody.entry import canonical_entry, entry_around_seq
+from app.custody.entry import canonical_entry, entry_around_seq, entry_parts
 from app.custody.service import _json_safe
 
 BASE: dict[str, Any] = {
@@ -53,6 +53,17 @@ def test_head_seq_tail_is_the_canonical_entry(variant: dict[str, Any], seq: int)
     fields = {**BASE, **variant}
     head, tail = entry_around_seq(**fields)
     assert head + str(seq).encode() + tail == canonical_entry(seq=seq, **fields)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("link", [None, {"hash": "cd" * 32, "seq": 41}])
+def test_a_case_events_pieces_with_its_link_are_the_canonical_entry(variant: dict[str, Any], link: Any) -> None:
+    fields = {**BASE, **variant, "case_id": uuid.UUID("6f1c0000-0000-4000-8000-000000000002")}
+    head, mid, tail = entry_parts(**fields)
+    assert mid is not None
+    link_json = json.dumps(link, sort_keys=True, separators=(",", ":")).encode()
+    assert head + link_json + mid + b"77" + tail == canonical_entry(seq=77, case_prev=link, **fields)
+    assert entry_parts(**{**fields, "case_id": None})[1] is None
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.custody.entry import canonical_entry
+from app.custody.entry import canonical_entry, case_prev_value
 from app.custody.merkle import leaf_hash, root_from_leaves
 from app.custody.models import CustodyEvent
 from app.custody.service import append_event, append_event_sequenced, log_head
@@ -42,6 +42,11 @@ def _recomputed_leaf(event: CustodyEvent) -> bytes:
             where=event.where,
             outcome=event.outcome,
             details=event.details,
+            **(
+                {}
+                if event.case_prev_seq is None
+                else {"case_prev": case_prev_value(event.case_prev_seq, event.case_prev_hash)}
+            ),
         )
     )
 

@@ -269,10 +269,42 @@ def test_a_person_is_reached_by_email_and_the_deployment_webhook(
             assert [(n.channel, n.recipient) for n in queued] == [
                 (channel, email if channel == "email" else webhook) for channel in channels
             ]
-            # the token rests sealed, never as it is
-            assert all(len(n.secrets) == 1 and n.secrets[0].startswith("sealed:v1:") for n in queued)
-            assert all(TOKEN not in n.body + json.dumps(n.payload) + json.dumps(n.secrets) for n in queued)
-            assert all(n.locale == "en" for n in queued)
+            # the token is kept sealed, never in clear
+            assert all(len(n.secrets) == 1 and TOKEN not in n.secrets[0] and n.locale == "en" for n in queued)
+            assert all(TOKEN not in n.body + json.dumps(n.payload) for n in queued)
             session.rollback()
+    finally:
+        override_settings(**previous.model_dump())
+
+
+def test_a_waiting_message_holds_no_usable_link_token(
+    smtp_inbox: Inbox, webhook_receiver: WebhookReceiver, frozen_clock: clock.FrozenClock
+) -> None:
+    """Someone who reads the outbox (a backup, a replica, SELECT on the table) finds no one-time token in a row
+    that waits to be sent: text and data hold a placeholder, the token is kept only encrypted; the message
+    sent carries it, and the row keeps nothing of it afterwards."""
+    previous = get_settings()
+    override_settings(webhook_secret="bridge-shared-secret")
+    try:
+        queued = [_enqueue("email", "huong@example.vn"), _enqueue("webhook", webhook_receiver.url)]
+        with session_factory()() as session:
+            stored = session.execute(
+                text("SELECT body, payload::text, secrets::text FROM notifications WHERE id = ANY(:ids)"),
+                {"ids": [n.id for n in queued]},
+            ).all()
+        assert len(stored) == 2
+        for body, payload, sealed in stored:
+            assert TOKEN not in body and TOKEN not in payload and TOKEN not in sealed
+            assert "/respond/\u27e6secret:0\u27e7" in body
+        assert service.deliver_due(session_factory()).sent == 2
+        [message] = smtp_inbox.messages
+        assert f"/respond/{TOKEN}" in message.get_body(("plain",)).get_content()
+        [hit] = webhook_receiver.received
+        sent = json.loads(hit.body.decode("utf-8"))
+        assert f"/respond/{TOKEN}" in sent["text"] and sent["data"]["link_url"].endswith(f"/respond/{TOKEN}")
+        assert verify_signature("bridge-shared-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()])
+        for notification in queued:
+            row, _ = _row(notification.id)
+            assert row.secrets == [] and "secret:" not in row.body and service.REDACTED in row.body
     finally:
         override_settings(**previous.model_dump())

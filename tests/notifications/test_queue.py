@@ -85,6 +85,7 @@ def test_a_committed_message_queues_a_delivery_run_at_once(smtp_inbox: Inbox) ->
         session.execute(text("UPDATE notifications SET status = 'failed' WHERE status = 'pending'"))
     jobs.run_worker(wait=False)  # whatever earlier work left queued and due
     with session_factory()() as session, session.begin():  # runs earlier tests scheduled for later are not this test's
+        session.execute(text(f"SET LOCAL search_path TO {jobs.QUEUE_SCHEMA}"))  # the table's triggers need it
         session.execute(
             text("DELETE FROM procrastinate.procrastinate_jobs WHERE task_name = :task AND status = 'todo'"),
             {"task": service.DELIVERY_TASK},

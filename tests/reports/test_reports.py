@@ -55,6 +55,8 @@ def test_bundle_holds_events_proofs_and_a_signed_checkpoint(client: TestClient) 
         "events.jsonl",
         "proofs.jsonl",
         "checkpoint.json",
+        "checkpoint.note",
+        "consistency.jsonl",
         "public_key.pem",
         "verify_bundle.py",
     }
@@ -118,3 +120,46 @@ def test_verification_over_http_is_itself_recorded(isolated_client: TestClient) 
     assert logged and logged[-1]["details"]["tree_size"] == body["tree_size"]
     investigator = account(client, Role.investigator)
     assert client.post("/api/v1/custody/verify", headers=investigator.headers).status_code == 403
+
+
+def test_a_bundle_with_one_event_of_the_case_removed_fails_naming_the_gap(client: TestClient, tmp_path: Path) -> None:
+    import sys
+
+    from app.core.config import PROJECT_ROOT
+
+    _, case_id = case_with_request(client)
+    auditor = account(client, Role.auditor)
+    content = client.get(f"/api/v1/cases/{case_id}/custody-report?format=bundle", headers=auditor.headers).content
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    events = [json.loads(line) for line in archive.read("events.jsonl").decode().splitlines()]
+    # Every event of the case is chained: the first names none, each other names the one before, and the
+    # export event (the last) names the case's head at export time.
+    assert all(e["case_id"] == case_id for e in events)
+    assert events[0]["case_prev"] is None
+    for before, after in zip(events, events[1:], strict=False):
+        assert after["case_prev"] == {"seq": before["seq"], "hash": before["leaf_hash"]}
+    script = str(PROJECT_ROOT / "scripts" / "verify_bundle.py")
+    good = tmp_path / "good.zip"
+    good.write_bytes(content)
+    ok = subprocess.run([sys.executable, "-I", script, str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout
+    assert f"ok    case {case_id}: chain of {len(events)} events unbroken" in ok.stdout
+
+    removed = events[len(events) // 2]
+    following = next(e for e in events if e["seq"] > removed["seq"])
+    preceding = max(e["seq"] for e in events if e["seq"] < removed["seq"])
+    bad = tmp_path / "one-removed.zip"
+    with zipfile.ZipFile(bad, "w") as out:
+        for item in archive.namelist():
+            data = archive.read(item)
+            if item in ("events.jsonl", "proofs.jsonl"):
+                lines = data.decode().splitlines(keepends=True)
+                data = "".join(line for line in lines if json.loads(line)["seq"] != removed["seq"]).encode()
+            out.writestr(item, data)
+    failed = subprocess.run([sys.executable, "-I", script, str(bad)], capture_output=True, text=True)
+    assert failed.returncode == 1, failed.stdout
+    assert (
+        f"case {case_id}: events left out between seq {removed['seq']} and seq {following['seq']}: "
+        f"event seq {following['seq']} names seq {removed['seq']}" in failed.stdout
+    )
+    assert preceding < removed["seq"]

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from app.auth.models import Role
 from app.core import embedded
 from tests.services import fresh_database
 from tests.web.browser import CHROMIUM, DESKTOP, PHONE, LiveService, live_service
@@ -219,3 +221,63 @@ def test_notifications_and_supervision_pages(service: LiveService, browser: Brow
                 assert "the camera owner to answer" in first and "not answered yet" in first
             assert "(Asia/Ho_Chi_Minh)" in first  # the camera's local time, to the second, with its zone
             page.context.close()
+
+
+def test_opening_a_request_reads_its_notifications_and_the_header_follows(client: TestClient) -> None:
+    from tests.factories import PASSWORD as FACTORY_PASSWORD
+    from tests.factories import account, give_consent, make_camera, make_owner, make_unit
+
+    unit = make_unit()
+    investigator = account(client, Role.investigator, unit_id=unit)
+    owner_id = make_owner("Quán cà phê Sông Mã", "business")
+    give_consent(owner_id)
+    owner = account(client, Role.owner, owner_id=owner_id)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    case = client.post(
+        "/api/v1/cases",
+        headers=investigator.headers,
+        json={
+            "number": f"VV-{uuid.uuid4().hex[:6]}",
+            "title": "Va chạm giao thông",
+            "offence": "traffic",
+            "incident_lat": 19.80,
+            "incident_lon": 105.77,
+            "incident_start": start.isoformat(),
+            "incident_end": (start + timedelta(minutes=1)).isoformat(),
+        },
+    ).json()
+    ids = []
+    for label in ("Hiên trước", "Bãi đỗ"):
+        filed = client.post(
+            f"/api/v1/cases/{case['id']}/requests",
+            headers=investigator.headers,
+            json={
+                "camera_id": str(make_camera(owner_id, 19.80, 105.77, label=label)),
+                "window_start": start.isoformat(),
+                "window_end": (start + timedelta(minutes=1)).isoformat(),
+                "purpose": "Xác định diễn biến",
+                "legal_basis": "Điều 88 BLTTHS",
+            },
+        ).json()
+        ids.append(filed["id"])
+        client.post(f"/api/v1/requests/{filed['id']}/deny", headers=owner.headers, json={"reason": "Không lưu"})
+
+    def header_count(html: str) -> str:
+        found = re.search(r'<span class="count" data-unread="(\d+)">', html)
+        assert found is not None, "no unread count in the header"
+        return found.group(1)
+
+    client.cookies.clear()
+    client.post("/login", data={"email": investigator.email, "password": FACTORY_PASSWORD})
+    assert header_count(client.get("/cases").text) == "2"
+    assert header_count(client.get(f"/requests/{ids[0]}").text) == "1"  # this page's own notification is read
+    assert header_count(client.get(f"/requests/{ids[0]}").text) == "1"
+    unread = client.get("/api/v1/notifications", headers=investigator.headers, params={"unread": True}).json()
+    assert [item["request_id"] for item in unread["items"]] == [ids[1]]
+
+    outsider = account(client, Role.investigator, unit_id=make_unit())
+    client.cookies.clear()
+    client.post("/login", data={"email": outsider.email, "password": FACTORY_PASSWORD})
+    assert client.get(f"/requests/{ids[1]}").status_code == 404
+    still = client.get("/api/v1/notifications", headers=investigator.headers, params={"unread": True}).json()
+    assert still["total"] == 1

@@ -1,24 +1,21 @@
-"""the owners' bridge: delivery reports in the attempts log, phones in E.164, no raw link token in a waiting message
+"""the owners' bridge: delivery reports in the attempts log, phones in E.164
 
 - notification_attempts takes the bridge's reports (`delivered`, `read`, `failed`, with reported_by = 'bridge'),
   one per message, outcome and moment (a replay is told from a new report);
-- owners' and units' phones are rewritten in E.164 (+84…) where they read as a phone number (others are kept);
-- messages still waiting to be sent hold their link tokens sealed under the outbox key, not in the clear.
+- owners' and units' phones are rewritten in E.164 (+84…) where they read as a phone number (others are kept).
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-04 10:00:00
 """
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
@@ -35,34 +32,6 @@ def _normalise_phones(table: str) -> None:
             continue
         if e164 != phone:
             bind.execute(sa.text(f"UPDATE {table} SET phone = :p WHERE id = :i"), {"p": e164, "i": row_id})
-
-
-def _seal_waiting_tokens() -> None:
-    from app.core import sealing
-
-    bind = op.get_bind()
-    rows = bind.execute(
-        sa.text("SELECT id, body, payload, secrets FROM notifications WHERE status = 'pending' AND secrets <> '[]'")
-    ).all()
-    for row_id, body, payload, secrets in rows:
-        if all(sealing.is_sealed(s) for s in secrets):
-            continue
-        payload_text = json.dumps(payload, ensure_ascii=False)
-        sealed = []
-        for index, secret in enumerate(secrets):
-            if sealing.is_sealed(secret):
-                sealed.append(secret)
-                continue
-            body = body.replace(secret, f"⟦secret-{index}⟧")
-            payload_text = payload_text.replace(secret, f"⟦secret-{index}⟧")
-            sealed.append(sealing.seal(secret))
-        bind.execute(
-            sa.text(
-                "UPDATE notifications SET body = :b, payload = CAST(:p AS jsonb), secrets = CAST(:s AS jsonb) "
-                "WHERE id = :i"
-            ),
-            {"b": body, "p": payload_text, "s": json.dumps(sealed), "i": row_id},
-        )
 
 
 def upgrade() -> None:
@@ -87,7 +56,6 @@ def upgrade() -> None:
     )
     _normalise_phones("owners")
     _normalise_phones("units")
-    _seal_waiting_tokens()
 
 
 def downgrade() -> None:
