@@ -301,8 +301,9 @@ def test_a_waiting_message_holds_no_usable_link_token(
         assert f"/respond/{TOKEN}" in message.get_body(("plain",)).get_content()
         [hit] = webhook_receiver.received
         sent = json.loads(hit.body.decode("utf-8"))
-        assert f"/respond/{TOKEN}" in sent["text"] and sent["data"]["link_url"].endswith(f"/respond/{TOKEN}")
-        assert verify_signature("bridge-shared-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()])
+        assert f"/respond/{TOKEN}" in sent["text"] and sent["link"].endswith(f"/respond/{TOKEN}")
+        assert sent["template"]["params"]["link"] == sent["link"]
+        assert verify_signature("bridge-shared-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()]).ok
         for notification in queued:
             row, _ = _row(notification.id)
             assert row.secrets == [] and "secret:" not in row.body and service.REDACTED in row.body
