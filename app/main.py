@@ -23,6 +23,7 @@ from app.extractions.router import router as extractions_router
 from app.footage.clock_checks_router import router as clock_checks_router
 from app.footage.hold_router import router as hold_router
 from app.footage.router import router as footage_router
+from app.footage.timeline_router import router as timeline_router
 from app.footage.uploads_router import router as uploads_router
 from app.notifications.router import router as notifications_router
 from app.registry.districts_router import router as districts_router
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
     app.include_router(registry_router)
     app.include_router(cases_router)
     app.include_router(hold_router)
+    app.include_router(timeline_router)
     app.include_router(reports_router)
     app.include_router(custody_router)
     app.include_router(notifications_router)

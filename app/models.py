@@ -10,8 +10,12 @@ from app.custody import cosignatures as custody_cosignatures  # noqa: F401 - the
 from app.custody import models as custody_models
 from app.custody import timestamps as custody_timestamps  # noqa: F401 - the custody_timestamps table
 from app.extractions import models as extractions_models
+from app.footage import (
+    link_models,  # noqa: F401 - the evidence_links table
+    timeline_models,  # noqa: F401 - the case_markers table
+    upload_models,  # noqa: F401 - the resumable_uploads tables
+)
 from app.footage import models as footage_models
-from app.footage import upload_models  # noqa: F401 - the resumable_uploads tables
 from app.notifications import models as notifications_models
 from app.notifications import staff_models  # noqa: F401 - the staff_notifications table
 from app.registry import models as registry_models

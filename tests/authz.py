@@ -145,6 +145,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/uploads/{upload_id}"): public(422),
     ("DELETE", "/api/v1/uploads/{upload_id}"): public(404),
     ("GET", "/api/v1/clips/{clip_id}"): Row(ALL, 404),
+    ("GET", "/api/v1/links/{token}"): public(404),
+    ("GET", "/api/v1/cases/{case_id}/timeline"): only("investigator", "supervisor", "auditor", ok=404),
+    ("GET", "/api/v1/cases/{case_id}/markers"): only("investigator", "supervisor", "auditor", ok=404),
+    ("POST", "/api/v1/cases/{case_id}/markers"): only(
+        "investigator", ok=422
+    ),  # the token is the credential; a random one is unknown
     ("POST", "/api/v1/clips/{clip_id}/download-link"): only("investigator", "supervisor", "auditor", "owner", ok=422),
     ("POST", "/api/v1/originals/{original_id}/download-link"): only(
         "investigator", "supervisor", "auditor", "owner", ok=422
@@ -205,6 +211,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/admin/districts/{code}"): page(),
     ("POST", "/requests/{request_id}/re-request"): page(),
     ("POST", "/clips/{clip_id}/download"): page(),
+    ("GET", "/clips/{clip_id}/play"): page(),
+    ("GET", "/cases/{case_id}/timeline"): page(),
+    ("POST", "/cases/{case_id}/markers"): page(),
+    ("GET", "/originals/{original_id}/play"): page(),
+    ("POST", "/clips/{clip_id}/played"): page(),
+    ("POST", "/originals/{original_id}/played"): page(),
     ("GET", "/notifications"): page(),
     ("POST", "/notifications/read-all"): page(),
     ("POST", "/notifications/{notification_id}/read"): page(),

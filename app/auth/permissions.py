@@ -86,6 +86,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "appeals.triage": frozenset({INV}),  # accept or decline a submission
     "cameras.police": frozenset({ADM}),  # register a camera as police-managed, or make one so
     "clips.download": frozenset({INV, SUP, AUD}),  # owners handed over the original; clips are the investigation's
+    "timeline.read": frozenset({INV, SUP, AUD}),  # a case's clips on one true-time axis, and its markers
+    "markers.write": frozenset({INV}),  # a note at a true instant on a case's clip
     "owner.pages": frozenset({OWN}),  # the owner's pages (requests, cameras and consent, ledger)
     "custody.browse": frozenset({ADM, AUD}),  # the custody log offered in the pages' menu
     "reports.case_exports": frozenset({AUD}),  # the case export pages offered in the menu
@@ -507,6 +509,8 @@ OBJECT_RULES: dict[str, Callable[[Actor, Any], None]] = {
     "cases.read": _see_case,
     "cases.write": _see_case,
     "cases.hold": _see_case,
+    "timeline.read": _see_case,
+    "markers.write": _see_case,
     "requests.read": _see_request,
     "requests.file": _file_on_case,
     "requests.respond": _answer_request,

@@ -7,9 +7,9 @@ starts through :func:`override_settings`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +136,9 @@ class Settings(BaseSettings):
         description="Origin line of the C2SP checkpoint notes and name of the log's note key; set it to a name "
         "unique to this deployment (for example camera.congan.example.vn/custody) and never change it.",
     )
-    custody_witness_keys: list[str] = Field(
+    custody_witness_keys: list[
+        Annotated[str, StringConstraints(pattern=r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$")]
+    ] = Field(
         default_factory=list,
         description="Witnesses whose cosignatures are accepted (JSON list of C2SP vkeys, NAME+KEYID+BASE64, "
         "signature type 0x04).",

@@ -63,6 +63,10 @@ class Forbidden(DomainError):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
+class Gone(DomainError):
+    status, slug, title = 410, "gone", "Gone"
+
+
 class TooManyRequests(DomainError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 

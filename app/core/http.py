@@ -28,11 +28,11 @@ CONTENT_SECURITY_POLICY = (
 @lru_cache(maxsize=4)
 def content_security_policy(s3_endpoint: str | None, s3_secure: bool) -> bytes:
     """The page policy. A download form answers with a redirect to a presigned URL on the S3 server, and
-    form-action governs redirects too, so that one origin is allowed beside the service's own."""
+    form-action governs redirects too, so that one origin is allowed beside the service's own; the player's
+    video follows an evidence link to the same server, so media-src allows it as well."""
     policy = CONTENT_SECURITY_POLICY
-    if s3_endpoint:
-        policy += f" {'https' if s3_secure else 'http'}://{s3_endpoint}"
-    return policy.encode()
+    storage = f" {'https' if s3_secure else 'http'}://{s3_endpoint}" if s3_endpoint else ""
+    return f"{policy}{storage}; media-src 'self'{storage}".encode()
 
 
 class SecurityHeadersMiddleware:

@@ -98,6 +98,11 @@ def cuts_directly(original: Original) -> bool:
     return str(original.media.get("container") or "") in DIRECT and fmt is None
 
 
+def faststart(ext: str) -> list[str]:
+    """MP4 clips carry their index first, so a browser's player starts at once instead of fetching the end."""
+    return ["-movflags", "+faststart"] if ext == ".mp4" else []
+
+
 def cut(
     source: Path | str, original: Original, plan: Plan, workdir: Path, *, source_label: str | None = None
 ) -> CutResult:
@@ -133,6 +138,7 @@ def cut(
         "copy",
         "-copyts",
         "-start_at_zero",
+        *faststart(ext),
         "-y",
         str(output),
     ]
@@ -375,7 +381,8 @@ def _join(results: list[CutResult], workdir: Path) -> CutResult:
     listing = workdir / "pieces.txt"
     listing.write_text("".join(f"file '{r.path.relative_to(workdir)}'\n" for r in results))
     output = workdir / f"clip.{results[0].container}"
-    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy", "-y", str(output)]
+    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy"]
+    args += [*faststart(output.suffix), "-y", str(output)]
     media.run_ffmpeg(args)
     commands = [c for r in results for c in r.commands] + [["ffmpeg", *args]]
     first, last_end = media.packet_span(output)

@@ -4,13 +4,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import RedirectResponse
 
 from app.auth.links import LinkActor, LinkViewer
-from app.auth.permissions import Actor, BearerDep, allow
+from app.auth.permissions import Actor, BearerDep, allow, client_address
 from app.core.db import SessionDep, write_session
 from app.core.idempotency import IdempotencyKey
 from app.core.responses import validated_json
-from app.footage import conversion, detail, ingest_flow, segments, service
+from app.footage import conversion, detail, ingest_flow, segments, viewing
 from app.footage.conversion import ConversionHeaders
 from app.footage.ingest_flow import UploadHeaders
 from app.footage.schemas import (
@@ -191,12 +192,12 @@ async def upload_converted(
 
 @router.get("/originals/{original_id}", response_model=OriginalRead)
 def get_original(original_id: UUID, session: SessionDep, actor: Reader) -> Any:
-    return service.get_original(session, actor, original_id)
+    return viewing.read_record(session, actor, "original", original_id)
 
 
 @router.get("/clips/{clip_id}", response_model=ClipRead)
 def get_clip(clip_id: UUID, session: SessionDep, actor: Reader) -> Any:
-    return service.get_clip(session, actor, clip_id)
+    return viewing.read_record(session, actor, "clip", clip_id)
 
 
 @router.post("/clips/{clip_id}/download-link", response_model=DownloadLinkRead)
@@ -206,7 +207,7 @@ def clip_link(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.download"))],
 ) -> Any:
-    return service.download_link(session, actor, "clip", clip_id, body.purpose, body.expires_in_s, body.use)
+    return viewing.issue_link(session, actor, "clip", clip_id, body.purpose, body.expires_in_s, body.use)
 
 
 @router.post("/originals/{original_id}/download-link", response_model=DownloadLinkRead)
@@ -216,4 +217,13 @@ def original_link(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("footage.download"))],
 ) -> Any:
-    return service.download_link(session, actor, "original", original_id, body.purpose, body.expires_in_s, body.use)
+    return viewing.issue_link(session, actor, "original", original_id, body.purpose, body.expires_in_s, body.use)
+
+
+@router.get("/links/{token}", status_code=302, response_class=RedirectResponse, tags=["evidence links"])
+def follow_link(token: str, request: Request, session: SessionDep) -> RedirectResponse:
+    """An evidence link: the fetch is written to the custody log, then a redirect (302) to the exact object
+    version in storage, valid a few minutes. 404 for an unknown link, 410 once it has expired. The token is the
+    credential: video players and downloads follow it without a bearer token."""
+    url = viewing.fetch_link(session, token, client_address(request))
+    return RedirectResponse(url, status_code=302)

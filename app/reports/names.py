@@ -71,6 +71,8 @@ SYSTEM_REASONS = (
     N_("retention period over, no legal hold, every case referencing it closed"),
     N_("an evidence object version without an evidence row"),
     N_("an evidence row whose object version is missing from storage"),
+    N_("playback in the player"),
+    N_("case timeline"),
 )
 AUTO_APPROVED = N_("approved automatically under the owner's standing consent")
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

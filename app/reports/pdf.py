@@ -63,6 +63,8 @@ SIZE = N_("Size")
 ORIGINAL_KIND = N_("Original recording")
 CLIP_KIND = N_("Clip")
 TIMELINE = N_("Custody timeline")
+MARKERS = N_("Markers on the case timeline (true time)")
+NOTE = N_("Note")
 TIME = N_("Time")
 BY = N_("By")
 ACTION = N_("Action and item")
@@ -347,6 +349,16 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         pdf.grid((both(ITEM), both(CAMERA), both(WINDOW), "SHA-256", both(SIZE)), (40, 42, 38, 32, 30), evidence)
     else:
         pdf.paragraph(both(NOTHING))
+    if report.get("markers"):
+        pdf.paragraph(f"{both(MARKERS)} ({len(report['markers'])})")
+        pdf.grid(
+            (both(TIME), both(CAMERA), both(NOTE), both(BY)),
+            (40, 42, 60, 40),
+            [
+                (m["at_local"], m.get("camera_name") or "—", m["note"], m.get("created_by_name") or "")
+                for m in report["markers"]
+            ],
+        )
 
     pdf.heading(f"4. {both(TIMELINE)} ({len(report['events'])})")
     timeline = []

@@ -22,6 +22,7 @@ from app.custody.entry import ENTRY_FIELDS, format_time
 from app.custody.models import CustodyEvent
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
+from app.footage.timeline_models import CaseMarker
 from app.reports.export import record_export
 from app.reports.names import DEFAULT_ZONE, Names, load_names, local_moment, names_for_events, translate
 
@@ -71,6 +72,10 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
     zone = names.zone_of(requests[0].camera_id) if requests else DEFAULT_ZONE
     request_camera = {r.id: r.camera_id for r in requests}
     checkpoint = checkpoint_record(current_checkpoint(session))
+    clip_request = {c.id: c.request_id for c in clips}
+    case_markers = list(
+        session.scalars(select(CaseMarker).where(CaseMarker.case_id == case.id).order_by(CaseMarker.at, CaseMarker.id))
+    )
     return {
         "generated_at": format_time(clock.now()),
         "timezone": zone,
@@ -188,6 +193,22 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
                 "object_name": names.object(e["object_type"], e["object_id"], locale),
             }
             for e in exported
+        ],
+        "markers": [
+            {
+                "id": str(m.id),
+                "clip_id": str(m.clip_id),
+                "camera_name": names.camera(request_camera[clip_request[m.clip_id]], locale)
+                if m.clip_id in clip_request
+                else None,
+                "at": _iso(m.at),
+                "at_local": local_moment(m.at, zone, locale),
+                "note": m.note,
+                "created_by": m.created_by,
+                "created_by_name": names.actor(m.created_by, locale),
+                "created_at": _iso(m.created_at),
+            }
+            for m in case_markers
         ],
         "checkpoint": checkpoint,
     }

@@ -25,6 +25,7 @@ EXPLANATIONS = {
     409: N_("This conflicts with the current state; reload the page to see it."),
     413: N_("What was sent is larger than allowed."),
     422: N_("Something in the form is missing or not valid."),
+    410: N_("This link has expired or the item is no longer kept."),
     429: N_("Too many attempts; wait a moment and try again."),
     500: N_("The server failed; the error was logged."),
     503: N_("The service is briefly unavailable; try again in a few seconds."),
@@ -44,6 +45,7 @@ TITLES = (
     N_("Invalid request"),
     N_("Method Not Allowed"),
     N_("Internal error"),
+    N_("Gone"),
 )
 PASSED_ON = ("retry-after", "allow")
 # Refusals an owner meets while handing footage over, worded for them (app.footage.ingest_flow, app.auth.links);
@@ -61,7 +63,13 @@ OWNER_REFUSALS = (
     N_("This link no longer opens: it is unknown, expired or withdrawn. Call the police unit that sent it."),
     N_("This request has been answered through this link; the link now only shows what happened."),
 )
-OWNER_PATHS = ("/api/v1/respond/", "/api/v1/uploads", "/owner/requests/")
+# An evidence link refused (app.footage.viewing), worded for whoever opened it in a browser or player.
+LINK_REFUSALS = (
+    N_("This link has expired. Ask for a new one from the clip's page."),
+    N_("No such link."),
+)
+# The paths whose refusals are given in the reader's language though they answer problem+json.
+OWNER_PATHS = ("/api/v1/respond/", "/api/v1/uploads", "/owner/requests/", "/api/v1/links/")
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 

@@ -22,6 +22,7 @@ from app.extractions import filing
 from app.extractions import service as extractions
 from app.extractions.states import CLOSABLE, IN_OWNERS_HANDS, TERMINAL, RequestStatus
 from app.footage import service as footage
+from app.footage import viewing
 from app.notifications import staff
 from app.reports.names import load_names, reason_words
 from app.web.forms import form_action, local_to_utc
@@ -235,5 +236,5 @@ def download_clip(
     purpose: Annotated[str, Form()],
 ) -> Response:
     check_csrf(request, csrf_token)
-    link = footage.download_link(session, actor, "clip", clip_id, purpose, None)
+    link = viewing.issue_link(session, actor, "clip", clip_id, purpose, None)
     return RedirectResponse(str(link["url"]), status_code=303)

@@ -65,6 +65,15 @@ LEDGER_LABELS = (
     N_("original.download_link_issued"),
     N_("clip.created"),
     N_("clip.download_link_issued"),
+    N_("original.record_read"),
+    N_("original.page_viewed"),
+    N_("original.playback_started"),
+    N_("original.link_fetched"),
+    N_("clip.record_read"),
+    N_("clip.page_viewed"),
+    N_("clip.playback_started"),
+    N_("clip.link_fetched"),
+    N_("marker.created"),
 )
 
 # Investigator and auditor pages: custody actions and outcomes not worded above, the reasons the system writes

@@ -110,8 +110,10 @@ def install(app: FastAPI) -> None:
         owner,
         owner_registry,
         owner_requests,
+        player,
         staff_pages,
         stats_pages,
+        timeline,
     )
     from app.web.pages import LoginRequired
 
@@ -122,6 +124,8 @@ def install(app: FastAPI) -> None:
     app.include_router(owner_requests.router)
     app.include_router(owner_registry.router)
     app.include_router(auditor.router)
+    app.include_router(player.router)
+    app.include_router(timeline.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)
     app.include_router(staff_pages.router)

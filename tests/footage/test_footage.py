@@ -153,7 +153,10 @@ def test_each_format_ingests_and_clips(
         f"/api/v1/clips/{clip.id}/download-link", json={"purpose": "Trình viện kiểm sát"}, headers=investigator.headers
     )
     assert link.status_code == 200
-    downloaded = httpx.get(link.json()["url"])
+    # the link is the service's: the fetch is logged, then a redirect to the exact version in storage
+    followed = client.get(link.json()["url"], follow_redirects=False)
+    assert followed.status_code == 302
+    downloaded = httpx.get(followed.headers["location"])
     assert downloaded.status_code == 200
     assert hashlib.sha256(downloaded.content).hexdigest() == read["sha256"]
     # stream copy: the clip's video codec is the original's

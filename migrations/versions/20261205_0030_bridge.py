@@ -4,8 +4,8 @@
   one per message, outcome and moment (a replay is told from a new report);
 - owners' and units' phones are rewritten in E.164 (+84…) where they read as a phone number (others are kept).
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 

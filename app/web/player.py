@@ -1,0 +1,67 @@
+"""The player: an original or clip played in the browser from a logged evidence link, with frame stepping and
+the true time of the current frame beside the recorder's time. Opening the page and starting playback are each
+written to the custody log (app.footage.viewing)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import Actor
+from app.core.db import SessionDep
+from app.extractions import service as extractions
+from app.footage import viewing
+from app.footage.models import Clip
+from app.reports.names import load_names
+from app.web.pages import WebActor, check_csrf, locale_of, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, session: Session, actor: Actor, kind: viewing.Kind, object_id: UUID) -> Response:
+    player = viewing.open_player(session, actor, kind, object_id)
+    req = extractions.get_request(session, actor, player.request_id)
+    names = load_names(session, cameras={req.camera_id}, cases={req.case_id})
+    item = player.item
+    context: dict[str, Any] = {
+        "player": player,
+        "kind": kind,
+        "item": item,
+        "req": req,
+        "zone": req.camera_timezone,
+        "camera_words": names.camera(req.camera_id, locale_of(request)),
+        "case_number": names.cases.get(req.case_id, ""),
+        "true_start_ms": int(player.true_start.timestamp() * 1000),
+        "offset_ms": int(round(player.clock_offset_s * 1000)),
+        "is_clip": isinstance(item, Clip),
+    }
+    return render(request, "player.html", context)
+
+
+@router.get("/clips/{clip_id}/play", response_class=HTMLResponse)
+def play_clip(request: Request, clip_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    return _render(request, session, actor, "clip", clip_id)
+
+
+@router.get("/originals/{original_id}/play", response_class=HTMLResponse)
+def play_original(request: Request, original_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    return _render(request, session, actor, "original", original_id)
+
+
+@router.post("/clips/{clip_id}/played", status_code=204)
+def clip_played(request: Request, clip_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    """The player's report that playback started (sent once per page, CSRF header as htmx sends it)."""
+    check_csrf(request, None)
+    viewing.playback_started(session, actor, "clip", clip_id)
+    return Response(status_code=204)
+
+
+@router.post("/originals/{original_id}/played", status_code=204)
+def original_played(request: Request, original_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    check_csrf(request, None)
+    viewing.playback_started(session, actor, "original", original_id)
+    return Response(status_code=204)
