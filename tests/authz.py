@@ -79,6 +79,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/owners/{owner_id}/consents"): only("admin", "owner", ok=422),
     ("GET", "/api/v1/owners/{owner_id}/consents"): Row(ALL, 404),
     ("POST", "/api/v1/consents/{consent_id}/withdraw"): only("admin", "owner", ok=422),
+    ("GET", "/api/v1/consents/{consent_id}/receipts"): Row(ALL, 404),
+    ("GET", "/api/v1/consents/{consent_id}/receipts/{seq}"): Row(ALL, 422),
+    ("GET", "/api/v1/custody/receipts/{seq}/{leaf_hash}"): public(422),
     ("POST", "/api/v1/cameras"): only("admin", "owner", ok=422),
     ("GET", "/api/v1/cameras"): Row(ALL, 200),
     ("POST", "/api/v1/cameras/import"): only("admin", ok=422),
@@ -98,6 +101,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # extraction requests
     ("POST", "/api/v1/cases/{case_id}/requests"): only("investigator", ok=422),
     ("POST", "/api/v1/cases/{case_id}/area-requests"): only("investigator", ok=422),
+    ("GET", "/api/v1/cases/{case_id}/owners-to-call"): Row(STAFF, 404),
+    # the bridge's delivery reports: their signature is the credential, a user token is none
+    ("POST", "/api/v1/notifications/delivery-reports"): Row(frozenset(), 401, anon=401, link=401, denied=401),
     ("GET", "/api/v1/requests"): Row(ALL, 200),
     ("GET", "/api/v1/requests/{request_id}"): Row(ALL, 404),
     ("POST", "/api/v1/requests/{request_id}/approve"): only("owner", "admin", ok=404),
@@ -261,6 +267,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/owner/cameras"): page(),
     ("POST", "/owner/consents"): page(),
     ("POST", "/owner/consents/{consent_id}/withdraw"): page(),
+    ("GET", "/owner/consents/{consent_id}/receipts/{seq}.pdf"): page(),
     ("GET", "/owner/ledger"): page(),
     # custody
     ("GET", "/api/v1/custody"): Row(STAFF, 200),

@@ -219,10 +219,15 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, description="SMTP password.")
     smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of one SMTP conversation.")
     webhook_secret: str | None = Field(
-        None, description="HMAC-SHA256 key signing webhook bodies (X-Signature-SHA256); webhooks fail without it."
+        None,
+        description="HMAC-SHA256 key signing webhook bodies and the bridge's delivery reports (X-Signature: "
+        "t=<unix>,v1=<hmac>); webhooks are never sent and reports never accepted without it.",
     )
     notification_webhook_url: str | None = Field(
         None, description="Where owner messages are also POSTed (signed), for a Zalo or SMS bridge; empty: email only."
+    )
+    webhook_signature_window_seconds: int = Field(
+        300, gt=0, le=3600, description="How far a signed delivery report's timestamp may be from now (replays)."
     )
     webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
     notification_max_attempts: int = Field(6, gt=0, description="Attempts before a notification is marked failed.")

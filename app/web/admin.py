@@ -452,6 +452,7 @@ def import_error_text(error: dict[str, Any], gettext: Callable[[str], str]) -> s
         "owner_name_missing": gettext("This owner is new: fill in owner_name."),
         "owner_ambiguous": gettext("Several owners have this phone; use owner_external_id."),
         "owner_unknown": gettext("No owner has this id."),
+        "phone_invalid": gettext("This is not a phone number; write it as 0903 123 456 or +84 903 123 456."),
         "owner_id_invalid": gettext("This is not an owner id."),
         "owner_kind": gettext("Use one of: person, household, business, school, agency, community, police."),
         "row_cells": gettext("This row has a different number of cells from the header row."),

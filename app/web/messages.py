@@ -57,6 +57,7 @@ FIELD_NAMES: Mapping[str, str] = {
     "approved_end": N_("Approved until"),
     "valid_from": N_("Valid from"),
     "valid_until": N_("Valid until"),
+    "phone": N_("Phone"),
 }
 UNKNOWN_FIELD = N_("This field")
 FORM_EXPIRED = N_("The form has expired or did not come from this site; reload the page and try again.")
@@ -70,6 +71,7 @@ LONGITUDES = frozenset({"lon", "incident_lon"})
 # pydantic error type -> message; %(field)s is the field's name, the rest come from the error's context.
 BY_TYPE: Mapping[str, str] = {
     "missing": N_("%(field)s: please fill this in."),
+    "phone_number": N_("%(field)s: write a phone number, e.g. 0903 123 456 or +84 903 123 456."),
     "string_too_short": N_("%(field)s: please write at least %(min_length)s characters."),
     "string_too_long": N_("%(field)s: at most %(max_length)s characters."),
     "float_parsing": N_("%(field)s: write a number, e.g. 10.7769 or 10,7769."),

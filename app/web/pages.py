@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.auth import service as auth
 from app.auth import tokens
 from app.auth.permissions import Actor, actor_from_token, client_address, may
+from app.core import phones
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
@@ -38,6 +39,7 @@ def templates_for(locale: str) -> Jinja2Templates:
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(), extensions=["jinja2.ext.i18n"]
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["phone"] = phones.display  # stored in E.164, shown as people write it
     return Jinja2Templates(env=env)
 
 

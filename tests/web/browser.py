@@ -52,6 +52,7 @@ def second_step(page: Page, email: str) -> None:
 
 
 DESKTOP = {"width": 1366, "height": 900}
+RECEIPT_SUBJECTS = ("Biên nhận", "Receipt:")
 
 
 class Inbox:
@@ -67,11 +68,14 @@ class Inbox:
         self.messages.append(parsed)
         return "250 Message accepted for delivery"
 
-    def wait_for(self, recipient: str, timeout: float = 90) -> EmailMessage:
+    def wait_for(self, recipient: str, timeout: float = 90, *, receipts: bool = False) -> EmailMessage:
+        """The first email to `recipient`; consent receipts (sent whenever consent is recorded) are passed over
+        unless `receipts`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages:
-                if recipient in str(message["To"]):
+                is_receipt = str(message["Subject"]).startswith(RECEIPT_SUBJECTS)
+                if recipient in str(message["To"]) and is_receipt == receipts:
                     return message
             time.sleep(0.25)
         raise AssertionError(f"no email to {recipient} within {timeout} s")

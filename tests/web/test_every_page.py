@@ -168,6 +168,32 @@ def _seed(service: LiveService) -> dict[str, str]:
         service.post(f"/api/v1/cases/{case['id']}/requests", investigator, {"camera_id": camera, **window})["id"]
         for camera in cameras
     ]
+    # an owner no message reaches (no email, no bridge): the case page lists them to call
+    neighbour = service.post(
+        "/api/v1/owners", admin, {"name": "Ông Lê Văn Tám", "kind": "household", "phone": "0912 345 678"}
+    )
+    service.post(
+        f"/api/v1/owners/{neighbour['id']}/consents",
+        admin,
+        {
+            "scope": "on_request",
+            "valid_from": (datetime.now(UTC) - timedelta(days=30)).isoformat(),
+            "terms_version": "2026-01",
+            "legal_basis": "Thoả thuận Camera với ANTT",
+        },
+    )
+    neighbour_camera = service.post(
+        "/api/v1/cameras",
+        admin,
+        {
+            "owner_id": neighbour["id"],
+            "label": "Camera nhà ông Tám",
+            "lat": 10.77255,
+            "lon": 106.69815,
+            "retention_days": 7,
+        },
+    )["id"]
+    service.post(f"/api/v1/cases/{case['id']}/requests", investigator, {"camera_id": neighbour_camera, **window})
     message = service.inbox.wait_for(owner_email)
     body_part = message.get_body(preferencelist=("plain",))
     assert body_part is not None

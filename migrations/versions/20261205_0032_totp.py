@@ -1,8 +1,8 @@
 """TOTP two-factor sign-in: the user's encrypted secret and when it came into use, one-time recovery codes
 (hashed), and the unit flag that requires it of the unit's investigators and supervisors.
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0032
+Revises: 0031
 Create Date: 2026-12-05 06:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0031"
-down_revision = "0030"
+revision = "0032"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
