@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.auth import links
+from app.auth import links, throttle
 from app.auth.links import refusal_reason
 from app.auth.models import OwnerLink
 from app.auth.permissions import Actor, ActorKind
@@ -112,6 +112,7 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
     `request_id`; the recorder headers from the metadata."""
     meta = parse_metadata(raw_metadata)
     if meta.get("token"):
+        throttle.check(throttle.OWNER_LINKS, client_address, path)
         with write_session() as session:
             link = links.resolve(session, meta["token"], client_address, path)
             actor = Actor(

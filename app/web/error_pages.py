@@ -45,6 +45,9 @@ TITLES = (
     N_("Invalid request"),
     N_("Method Not Allowed"),
     N_("Internal error"),
+    N_("Authenticator code required"),
+    N_("Authenticator code wrong"),
+    N_("Two-factor sign-in not set up"),
     N_("Gone"),
 )
 PASSED_ON = ("retry-after", "allow")
