@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,9 @@ def text_of(notification: StaffNotification, locale: str) -> str:
     return outbox.render(TEMPLATE, locale, words(notification.kind, notification.params, locale)).subject
 
 
+_ONCE_PREDICATE = "kind IN (" + ",".join(f"'{k.value}'" for k in sorted(ONCE_PER_REQUEST)) + ")"
+
+
 def raise_alert(
     session: Session,
     *,
@@ -90,7 +93,9 @@ def raise_alert(
     if kind in ONCE_PER_REQUEST:
         statement = statement.on_conflict_do_nothing(
             index_elements=["user_id", "request_id", "kind"],
-            index_where=StaffNotification.kind.in_([k.value for k in ONCE_PER_REQUEST]),
+            # literal, not bound: PostgreSQL must match the partial index's predicate even on a generic plan, which
+            # psycopg's prepared statements get after a few executions on one connection
+            index_where=text(_ONCE_PREDICATE),
         )
     new_id = session.scalar(statement.returning(StaffNotification.id))
     if new_id is None:
