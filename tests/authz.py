@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/auth/logout"): Row(ALL, 204),
     ("GET", "/api/v1/me"): Row(ALL, 200),
     ("POST", "/api/v1/units"): only("admin", ok=422),
+    ("PATCH", "/api/v1/units/{unit_id}"): only("admin", ok=422),
     ("GET", "/api/v1/units"): Row(STAFF, 200),
     ("POST", "/api/v1/users"): only("admin", ok=422),
     ("GET", "/api/v1/users"): only("admin", ok=200),
@@ -70,6 +71,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/users/{user_id}/deactivate"): only("admin", ok=404),
     ("POST", "/api/v1/users/{user_id}/reactivate"): only("admin", ok=404),
     ("POST", "/api/v1/users/{user_id}/password-reset"): only("admin", ok=404),
+    ("POST", "/api/v1/users/{user_id}/totp/reset"): only("admin", ok=404),
     # registry
     ("POST", "/api/v1/owners"): only("admin", ok=422),
     ("GET", "/api/v1/owners"): Row(ALL, 200),
@@ -77,6 +79,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/owners/{owner_id}/consents"): only("admin", "owner", ok=422),
     ("GET", "/api/v1/owners/{owner_id}/consents"): Row(ALL, 404),
     ("POST", "/api/v1/consents/{consent_id}/withdraw"): only("admin", "owner", ok=422),
+    ("GET", "/api/v1/consents/{consent_id}/receipts"): Row(ALL, 404),
+    ("GET", "/api/v1/consents/{consent_id}/receipts/{seq}"): Row(ALL, 422),
+    ("GET", "/api/v1/custody/receipts/{seq}/{leaf_hash}"): public(422),
     ("POST", "/api/v1/cameras"): only("admin", "owner", ok=422),
     ("GET", "/api/v1/cameras"): Row(ALL, 200),
     ("POST", "/api/v1/cameras/import"): only("admin", ok=422),
@@ -96,6 +101,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # extraction requests
     ("POST", "/api/v1/cases/{case_id}/requests"): only("investigator", ok=422),
     ("POST", "/api/v1/cases/{case_id}/area-requests"): only("investigator", ok=422),
+    ("GET", "/api/v1/cases/{case_id}/owners-to-call"): Row(STAFF, 404),
+    # the bridge's delivery reports: their signature is the credential, a user token is none
+    ("POST", "/api/v1/notifications/delivery-reports"): Row(frozenset(), 401, anon=401, link=401, denied=401),
     ("GET", "/api/v1/requests"): Row(ALL, 200),
     ("GET", "/api/v1/requests/{request_id}"): Row(ALL, 404),
     ("POST", "/api/v1/requests/{request_id}/approve"): only("owner", "admin", ok=404),
@@ -174,6 +182,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # pages (cookie sessions; bearer tokens do not open them)
     ("GET", "/login"): public(200),
     ("POST", "/login"): public(422),
+    # the second step needs the pending cookie of a right password: without it, back to sign-in
+    ("GET", "/login/code"): public(303),
+    ("POST", "/login/code"): public(303),
+    ("GET", "/login/enrol"): public(303),
+    ("POST", "/login/enrol"): public(303),
     ("GET", "/lang/{code}"): public(303),
     ("POST", "/logout"): page(),
     ("GET", "/"): page(),
@@ -240,6 +253,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/admin/users/{user_id}/deactivate"): page(),
     ("POST", "/admin/users/{user_id}/reactivate"): page(),
     ("POST", "/admin/users/{user_id}/password-reset"): page(),
+    ("POST", "/admin/users/{user_id}/totp-reset"): page(),
     ("GET", "/reset-password/{token}"): public(410),
     ("POST", "/reset-password/{token}"): public(410),
     ("GET", "/respond/{token}"): by_link(404),
@@ -253,6 +267,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/owner/cameras"): page(),
     ("POST", "/owner/consents"): page(),
     ("POST", "/owner/consents/{consent_id}/withdraw"): page(),
+    ("GET", "/owner/consents/{consent_id}/receipts/{seq}.pdf"): page(),
     ("GET", "/owner/ledger"): page(),
     # custody
     ("GET", "/api/v1/custody"): Row(STAFF, 200),

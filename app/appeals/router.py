@@ -22,6 +22,7 @@ from app.appeals.schemas import (
     SubmissionRead,
     SubmissionReceipt,
 )
+from app.auth import throttle
 from app.auth.permissions import Actor, allow, client_address, public_actor
 from app.core.db import SessionDep, write_session
 
@@ -72,6 +73,7 @@ def list_submissions(
     status_code=202,
     tags=["public"],
     responses={410: {"description": "The appeal is closed."}, 429: {"description": "A quota is reached."}},
+    dependencies=[Depends(throttle.rate_limited(throttle.APPEALS))],
 )
 async def submit(
     slug: str,

@@ -59,9 +59,6 @@ def text_of(notification: StaffNotification, locale: str) -> str:
     return outbox.render(TEMPLATE, locale, words(notification.kind, notification.params, locale)).subject
 
 
-_ONCE_PREDICATE = "kind IN (" + ",".join(f"'{k.value}'" for k in sorted(ONCE_PER_REQUEST)) + ")"
-
-
 def raise_alert(
     session: Session,
     *,
@@ -93,9 +90,9 @@ def raise_alert(
     if kind in ONCE_PER_REQUEST:
         statement = statement.on_conflict_do_nothing(
             index_elements=["user_id", "request_id", "kind"],
-            # literal, not bound: PostgreSQL must match the partial index's predicate even on a generic plan, which
-            # psycopg's prepared statements get after a few executions on one connection
-            index_where=text(_ONCE_PREDICATE),
+            # the index's own predicate as literal SQL: bound parameters here stop PostgreSQL from matching the
+            # partial index once the statement runs as a prepared (generic) plan
+            index_where=text("kind IN (" + ",".join(f"'{k.value}'" for k in ONCE_PER_REQUEST) + ")"),
         )
     new_id = session.scalar(statement.returning(StaffNotification.id))
     if new_id is None:
