@@ -139,7 +139,7 @@ def render_receipt(
         [
             (both(TREE_SIZE), str(checkpoint.get("tree_size", ""))),
             (both(ROOT_HASH), f"{root[:32]}\n{root[32:]}"),
-            (both(ISSUED), str(checkpoint.get("issued_at", ""))),
+            (both(ISSUED), local_moment(datetime.fromisoformat(str(checkpoint["issued_at"])), zone)),
             (both(KEY_ID), str(checkpoint.get("key_id", ""))),
         ]
     )

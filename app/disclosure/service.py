@@ -129,7 +129,7 @@ def make_package(session: Session, actor: Actor, case_id: UUID, clip_ids: list[U
                 "sha256": clip.sha256,
                 "size": clip.size,
                 "custody_seq": seq,
-                "checkpoint_tree_size": tree_size if seq is not None and seq < tree_size else None,
+                "checkpoint_tree_size": tree_size if seq is not None and seq <= tree_size else None,
             }
         )
     items.append(
