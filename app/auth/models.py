@@ -59,7 +59,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (
-        CheckConstraint("role IN ('admin','investigator','supervisor','owner','auditor','prosecutor')", name="role_known"),
+        CheckConstraint(
+            "role IN ('admin','investigator','supervisor','owner','auditor','prosecutor')", name="role_known"
+        ),
         CheckConstraint("locale IS NULL OR locale IN ('vi','en')", name="locale_known"),
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint("role NOT IN ('investigator','supervisor') OR unit_id IS NOT NULL", name="staff_have_unit"),

@@ -48,9 +48,7 @@ def _actions(case_id: str) -> list[str]:
     with session_factory()() as session:
         return list(
             session.scalars(
-                select(CustodyEvent.action)
-                .where(CustodyEvent.case_id == uuid.UUID(case_id))
-                .order_by(CustodyEvent.seq)
+                select(CustodyEvent.action).where(CustodyEvent.case_id == uuid.UUID(case_id)).order_by(CustodyEvent.seq)
             )
         )
 
