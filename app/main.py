@@ -26,6 +26,7 @@ from app.footage.hold_router import router as hold_router
 from app.footage.router import router as footage_router
 from app.footage.timeline_router import router as timeline_router
 from app.footage.uploads_router import router as uploads_router
+from app.notifications.router import router as notifications_router
 from app.registry.districts_router import router as districts_router
 from app.registry.router import router as registry_router
 from app.reports.custody_router import router as custody_router
@@ -75,6 +76,7 @@ def create_app() -> FastAPI:
     app.include_router(timeline_router)
     app.include_router(reports_router)
     app.include_router(custody_router)
+    app.include_router(notifications_router)
     app.include_router(appeals_router)
     app.include_router(districts_router)
     app.include_router(disclosure_router)

@@ -5,6 +5,7 @@ from app.auth import grants as auth_grants  # noqa: F401 - the case_grants table
 from app.auth import models as auth_models
 from app.cases import models as cases_models
 from app.core import idempotency as idempotency_keys  # noqa: F401 - the idempotency_keys table
+from app.core import rate_limits  # noqa: F401 - the rate_limit_hits table
 from app.core.db import Base
 from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the custody_checkpoints table
 from app.custody import cosignatures as custody_cosignatures  # noqa: F401 - the custody_cosignatures table

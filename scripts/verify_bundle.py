@@ -2,6 +2,11 @@
 """Verify a custody bundle offline. Needs Python 3.11+ and the `cryptography` package, nothing else.
 
     python verify_bundle.py BUNDLE [CLIP_FILE ...] [--witness VKEY ...] [--since CHECKPOINT_FILE [--proof FILE]]
+    python verify_bundle.py --receipt RECEIPT.json
+
+RECEIPT.json is a consent receipt (GET /api/v1/consents/{id}/receipts/{seq}): the same four files below under
+"files", with the consent, its custody_seq and leaf_hash; checks 1-3 run on its one event, which must record that
+consent's change (given, changed or withdrawn) with that seq, leaf hash, scope and terms.
 
 BUNDLE is a zip file or a directory holding:
   events.jsonl     one custody event per line (seq, at, actor, action, object_type, object_id, sha256,
@@ -815,6 +820,60 @@ def verify(
     return failures, notes
 
 
+RECEIPT_FORMAT = "footage-consent-receipt/v1"
+RECEIPT_ACTIONS = {"consent.given": ("given", "changed"), "consent.withdrawn": ("withdrawn",)}
+
+
+def verify_receipt(path: Path) -> tuple[list[str], list[str]]:
+    """(failures, notes) of verifying a consent receipt (JSON): its event's leaf, the inclusion proof under the
+    signed checkpoint, and that the event records this consent's change with the receipt's number and hash."""
+    try:
+        receipt = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Unreadable(f"{path}: not a readable JSON receipt ({exc})") from exc
+    if (
+        not isinstance(receipt, dict)
+        or receipt.get("format") != RECEIPT_FORMAT
+        or not isinstance(receipt.get("files"), dict)
+    ):
+        raise Unreadable(f"{path}: not a consent receipt ({RECEIPT_FORMAT})")
+    files = {name: str(content).encode("utf-8") for name, content in receipt["files"].items()}
+    for base in REQUIRED:
+        if base not in files:
+            raise Unreadable(f"{path}: the receipt lacks {base}")
+    failures: list[str] = []
+    notes: list[str] = []
+    checkpoint = check_checkpoint(files, failures, notes)
+    events = check_events(files, failures)
+    if checkpoint is not None:
+        proven = check_proofs(files, checkpoint, events, failures)
+        notes.append(f"ok    proofs: {proven} event included under the signed root")
+    seq, leaf = receipt.get("custody_seq"), receipt.get("leaf_hash")
+    consent = receipt.get("consent") if isinstance(receipt.get("consent"), dict) else {}
+    event = events.get(seq) if is_int(seq) else None
+    if event is None:
+        failures.append(f"receipt: custody_seq {seq!r} is not a verified event of the receipt")
+        return failures, notes
+    if event["leaf_hash"] != leaf:
+        failures.append(f"receipt: leaf_hash {leaf!r} is not the leaf of event {seq} ({event['leaf_hash']})")
+    if event.get("object_id") != consent.get("id"):
+        failures.append(f"receipt: event {seq} is about {event.get('object_id')}, not consent {consent.get('id')}")
+    if consent.get("change") not in RECEIPT_ACTIONS.get(str(event.get("action")), ()):
+        failures.append(f"receipt: event {seq} records {event.get('action')}, not a consent {consent.get('change')}")
+    details = event.get("details") if isinstance(event.get("details"), dict) else {}
+    row = details.get("row") if isinstance(details.get("row"), dict) else {}
+    row = row.get("values") if isinstance(row.get("values"), dict) else {}
+    for name in ("scope", "terms_version", "legal_basis"):
+        if name in row and row[name] != consent.get(name):
+            failures.append(f"receipt: {name} is {consent.get(name)!r} on the receipt but {row[name]!r} in the log")
+    if not failures:
+        notes.append(
+            f"ok    receipt: event {seq} ({event['action']}, {event['at']}) records consent {consent.get('id')} "
+            f"with leaf hash {leaf}"
+        )
+    return failures, notes
+
+
 def witness_key(value: str) -> tuple[str, int, bytes]:
     text = Path(value).read_text("utf-8") if "+" not in value and Path(value).is_file() else value
     name, sig_type, raw = parse_vkey(text)
@@ -827,6 +886,21 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    if argv[0] == "--receipt":
+        if len(argv) != 2:
+            print("usage: verify_bundle.py --receipt RECEIPT.json")
+            return 2
+        try:
+            failures, notes = verify_receipt(Path(argv[1]))
+        except Unreadable as exc:
+            print(f"FAIL  {exc}")
+            return 2
+        for note in notes:
+            print(note)
+        for failure in failures:
+            print(f"FAIL  {failure}")
+        print(f"NOT VERIFIED: {len(failures)} failure(s)" if failures else "VERIFIED")
+        return 1 if failures else 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bundle", type=Path)
     parser.add_argument("clips", type=Path, nargs="*")

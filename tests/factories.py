@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import httpx
+import pyotp
 from fastapi.testclient import TestClient
 
 from app.auth import service as auth
+from app.auth import two_factor
 from app.auth.models import Role
 from app.auth.schemas import UnitCreate, UserCreate
+from app.core import clock
+from app.core.config import get_settings
 from app.core.db import session_factory
 
 PASSWORD = "correct horse battery staple"
@@ -37,7 +43,17 @@ def make_unit(code: str | None = None, name: str = "Công an phường Bến Ngh
         return auth.create_unit(session, UnitCreate(name=name, code=code or f"U{secrets.token_hex(4)}")).id
 
 
+# The authenticator secrets of the users the factories enrolled (admins and auditors must sign in with a code).
+TOTP_SECRETS: dict[str, str] = {}
+
+
+def totp_code(email: str) -> str:
+    """The code the user's authenticator shows now (by the service's clock, which tests may freeze)."""
+    return pyotp.TOTP(TOTP_SECRETS[email]).at(clock.now())
+
+
 def make_user(role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None = None) -> tuple[UUID, str]:
+    """A user signing in with PASSWORD; admins and auditors enrolled in two-factor sign-in (see `totp_code`)."""
     email = f"{role.value}-{secrets.token_hex(4)}@example.org"
     if role in (Role.investigator, Role.supervisor) and unit_id is None:
         unit_id = make_unit()
@@ -53,13 +69,42 @@ def make_user(role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None 
                 owner_id=owner_id,
             ),
         )
+        if role.value in get_settings().totp_required_roles:
+            secret = pyotp.random_base32()
+            # no recovery codes: hashing ten with argon2id for every admin and auditor would slow the suite down
+            two_factor.enrol_with_secret(session, user, secret, recovery_codes=False)
+            TOTP_SECRETS[email] = secret
         return user.id, email
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
-    response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    data = {"username": email, "password": password}
+    if email in TOTP_SECRETS:
+        data["totp_code"] = totp_code(email)
+    response = client.post("/api/v1/auth/token", data=data)
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def web_login(client: TestClient, data: dict[str, str], follow_redirects: bool = True) -> httpx.Response:
+    """Post the sign-in form as a browser does: its CSRF token taken from the form (bound to the pre-session
+    cookie the form set)."""
+    form = client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found is not None, "the sign-in form carries a CSRF token"
+    answer = client.post("/login", data={**data, "csrf_token": found.group(1)}, follow_redirects=False)
+    location = answer.headers.get("location", "")
+    email = data.get("email", "").strip().lower()
+    if answer.status_code == 303 and location.startswith("/login/code") and email in TOTP_SECRETS:
+        step = client.get(location)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', step.text)
+        target = re.search(r'name="next" value="([^"]*)"', step.text)
+        assert token is not None and target is not None
+        code = {"code": totp_code(email), "csrf_token": token.group(1), "next": target.group(1)}
+        return client.post("/login/code", data=code, follow_redirects=follow_redirects)
+    if follow_redirects and answer.is_redirect:
+        return client.get(location)
+    return answer
 
 
 def account(client: TestClient, role: Role, *, unit_id: UUID | None = None, owner_id: UUID | None = None) -> Account:

@@ -80,3 +80,15 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes], seconds: float
         if time.monotonic() > deadline or process.poll() is not None:
             raise RuntimeError("the service did not become ready")
         time.sleep(0.3)
+
+
+# The first admin of a served instance starts enrolled with this authenticator secret (ADMIN_TOTP_SECRET), so the
+# tests that run `footage serve` sign in as that admin through the API with a code.
+FIRST_ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def first_admin_code() -> str:
+    """The first admin's current TOTP code (the served process runs on the real clock)."""
+    import pyotp
+
+    return pyotp.TOTP(FIRST_ADMIN_TOTP_SECRET).now()

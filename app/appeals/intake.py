@@ -16,11 +16,14 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.appeals.models import Appeal, Submission, SubmissionKind, SubmissionStatus
 from app.appeals.service import is_open
+from app.auth.models import User
 from app.auth.permissions import Actor
+from app.cases.models import Case
 from app.core import clock, media
 from app.core.config import get_settings
 from app.core.db import UnitOfWork
@@ -29,6 +32,8 @@ from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
 from app.footage.receive import Received, stream_to_storage
 from app.footage.retention import lock_period
+from app.notifications import staff
+from app.notifications.staff_models import StaffAlertKind
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +365,7 @@ def _record(
             details={"retention_mode": mode, "retain_until": until.isoformat(), "legal_hold": True},
             **common,
         )
+        _tell_unit(session, submission)
         return {
             "reference": str(submission.id).split("-", 1)[0].upper(),
             "sha256": submission.sha256,
@@ -367,3 +373,34 @@ def _record(
             "received_at": submission.received_at,
             "status": submission.status,
         }
+
+
+def _tell_unit(session: Session, submission: Submission) -> int:
+    """Tell the appeal's publisher and the case's lead investigator (active, still of the case's unit) that a
+    resident sent something: in the app and by email, in this transaction."""
+    appeal = session.get(Appeal, submission.appeal_id)
+    case = session.get(Case, submission.case_id)
+    assert appeal is not None and case is not None
+    told = 0
+    for user_id in dict.fromkeys([appeal.created_by, case.lead_investigator_id]):
+        user = session.get(User, user_id)
+        if user is None or not user.is_active or user.unit_id != submission.unit_id:
+            continue
+        raised = staff.raise_alert(
+            session,
+            user_id=user.id,
+            unit_id=user.unit_id,
+            email=user.email,
+            locale=user.locale,
+            kind=StaffAlertKind.appeal_submission,
+            request_id=None,
+            case_id=case.id,
+            params={
+                "case_number": case.number,
+                "appeal_title": appeal.title,
+                "submission_kind": submission.kind.value,  # worded by the template in the reader's language
+            },
+            link=f"{get_settings().public_base_url.rstrip('/')}/appeals/{appeal.id}",
+        )
+        told += raised is not None
+    return told

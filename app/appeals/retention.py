@@ -1,6 +1,7 @@
 """What a declined submission keeps: only its short quarantine lock. Once that lock has passed, the hourly sweep
 deletes the version and records the deletion (`retention.deleted`, so verification expects it gone); the row
-stays as the record, with `deleted_at`. Accepted submissions and their clips are kept with their case."""
+stays as the record, with `deleted_at`. Accepted submissions and their clips are kept with their case, and like
+the case's originals carry a legal hold only while the case is open and not manually held."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.appeals.models import Submission, SubmissionStatus
+from app.appeals.models import Submission, SubmissionClip, SubmissionStatus
+from app.cases.models import Case, CaseStatus
 from app.core import clock
 from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
@@ -59,3 +61,48 @@ def sweep_declined(session: Session) -> list[str]:
         )
         deleted.append(str(submission.id))
     return deleted
+
+
+HOLD_RELEASED = "retention.hold_released"
+
+
+def release_closed(session: Session) -> list[str]:
+    """Release the legal hold of accepted submissions and their clips whose case is closed and under no manual
+    hold; their Object Lock retention still runs its period. Each release is a custody event."""
+    closed = select(Case.id).where(Case.status == CaseStatus.closed, Case.manual_hold_reason.is_(None))
+    held: list[Submission | SubmissionClip] = [
+        *session.scalars(
+            select(Submission).where(
+                Submission.status == SubmissionStatus.accepted,
+                Submission.legal_hold.is_(True),
+                Submission.case_id.in_(closed),
+            )
+        ),
+        *session.scalars(
+            select(SubmissionClip).where(SubmissionClip.legal_hold.is_(True), SubmissionClip.case_id.in_(closed))
+        ),
+    ]
+    released: list[str] = []
+    store = get_storage()
+    for item in held:
+        try:
+            store.set_legal_hold(item.object_key, item.version_id, False)
+        except StorageError as exc:
+            log.warning("legal hold of %s not released: %s", item.id, exc)
+            continue
+        item.legal_hold = False
+        append_event(
+            session,
+            actor=ACTOR,
+            action=HOLD_RELEASED,
+            object_type="appeal_submission" if isinstance(item, Submission) else "submission_clip",
+            object_id=item.id,
+            sha256=item.sha256,
+            version_id=item.version_id,
+            case_id=item.case_id,
+            reason="case closed",
+            where={"component": "worker", "task": DECLINED_SWEEP_TASK},
+            details={"object_key": item.object_key, "retain_until": item.retain_until.isoformat()},
+        )
+        released.append(str(item.id))
+    return released

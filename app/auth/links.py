@@ -20,7 +20,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import audit
+from app.auth import audit, throttle
 from app.auth.models import OwnerLink
 from app.auth.permissions import Actor, ActorKind, client_address
 from app.core import clock
@@ -80,7 +80,8 @@ def resolve(
     link = session.scalar(select(OwnerLink).where(OwnerLink.token_hash == _digest(token)).with_for_update())
     reason = refusal_reason(link)
     if reason is not None and not (reason == "completed" and read_only):
-        audit.record_now(
+        # Counted per address, not a row per probe: guessing links must not flood the trail.
+        audit.tally_now(
             "owner_link_refused",
             client_address=address,
             path=path,
@@ -140,6 +141,7 @@ def link_actor(
     request: Request, session: SessionDep, token: Annotated[str, Path(min_length=20, max_length=100)]
 ) -> Actor:
     """Dependency for the /respond/{token} routes that act: the owner holding a live link, as an Actor."""
+    throttle.check(throttle.OWNER_LINKS, client_address(request), request.url.path)
     link = resolve(session, token, client_address(request), request.url.path)
     return Actor(
         kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address(request)
@@ -151,6 +153,7 @@ def link_viewer(
 ) -> Actor:
     """Dependency for the /respond/{token} routes that only read: a live link, or one whose request was answered
     (completed), which keeps showing what happened until it expires."""
+    throttle.check(throttle.OWNER_LINKS, client_address(request), request.url.path)
     link = resolve(session, token, client_address(request), request.url.path, read_only=True)
     return Actor(
         kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address(request)

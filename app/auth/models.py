@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,6 +36,8 @@ class Unit(Base):
     code: Mapped[str] = mapped_column(Text, unique=True)
     # What owners are told to call about a request (shown on their link page and in every message to them).
     phone: Mapped[str | None] = mapped_column(Text)
+    # Investigators and supervisors of this unit must sign in with a second factor (TOTP) too.
+    totp_required: Mapped[bool] = mapped_column(default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -56,7 +58,15 @@ class User(Base):
     # The pages' language the user picked, whatever browser they sign in from; None until they pick one (then the
     # browser's language switch, else Vietnamese).
     locale: Mapped[str | None] = mapped_column(Text)
+    # The authenticator's TOTP secret, encrypted (app/auth/totp.py); set during enrolment, in use once
+    # `totp_enabled_at` is set.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
 
     __table_args__ = (
         CheckConstraint(
@@ -108,3 +118,31 @@ class SecurityEvent(Base):
         Index("ix_security_events_kind_email_at", "kind", "email", "at"),
         Index("ix_security_events_kind_address_at", "kind", "client_address", "at"),
     )
+
+
+class SecurityEventTally(Base):
+    """Repeated probes of one kind from one client address (unknown owner links, refused sign-ins, rate-limited
+    calls), counted in one row instead of a row each: a flood of probes cannot flood the trail."""
+
+    __tablename__ = "security_event_tallies"
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    client_address: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    last_email: Mapped[str | None] = mapped_column(Text)
+    last_path: Mapped[str | None] = mapped_column(Text)
+    last_details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the authenticator (argon2id hash only; shown once, at enrolment)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -43,6 +43,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "users.write": frozenset({ADM}),
     "users.deactivate": frozenset({ADM}),
     "users.reset_password": frozenset({ADM}),
+    "users.reset_totp": frozenset({ADM}),
     # registry
     "owners.read": EVERYONE,
     "owners.write": frozenset({ADM}),

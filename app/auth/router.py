@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.auth import service
+from app.auth import service, throttle, two_factor
 from app.auth.models import User
 from app.auth.permissions import Actor, CurrentActor, allow, client_address
 from app.auth.schemas import (
@@ -16,6 +16,7 @@ from app.auth.schemas import (
     TokenRead,
     UnitCreate,
     UnitRead,
+    UnitUpdate,
     UserCreate,
     UserRead,
     UserUpdate,
@@ -26,9 +27,26 @@ from app.core.pagination import PageDep
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 
-@router.post("/auth/token", response_model=TokenRead)
-def token(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenRead:
-    access_token, expires_in = service.login(session, form.username, form.password, client_address(request))
+@router.post(
+    "/auth/token",
+    response_model=TokenRead,
+    dependencies=[Depends(throttle.rate_limited(throttle.TOKEN))],
+)
+def token(
+    request: Request,
+    session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    totp_code: Annotated[
+        str | None,
+        Form(max_length=32, description="The authenticator app's current code (or a recovery code), when required."),
+    ] = None,
+) -> TokenRead:
+    """Sign in with email and password, and `totp_code` for accounts with two-factor sign-in: without it 401
+    `totp-code-required`, wrong 401 `totp-code-wrong`; an account that must have it but has not set it up yet
+    gets 403 `totp-enrolment-required` (it is set up on the sign-in page)."""
+    access_token, expires_in = service.login(
+        session, form.username, form.password, client_address(request), totp_code=totp_code
+    )
     return TokenRead(access_token=access_token, expires_in=expires_in)
 
 
@@ -98,3 +116,17 @@ def password_reset(
 ) -> PasswordResetRead:
     reset = service.start_password_reset(session, user_id, actor.user_id, actor.client_address)
     return PasswordResetRead(user_id=reset.user.id, email=reset.user.email, url=reset.url, expires_at=reset.expires_at)
+
+
+@router.patch("/units/{unit_id}", response_model=UnitRead)
+def update_unit(
+    unit_id: UUID, body: UnitUpdate, session: SessionDep, actor: Annotated[Actor, Depends(allow("units.write"))]
+) -> Any:
+    """Require (or not) a TOTP code of the unit's investigators and supervisors when they sign in."""
+    return two_factor.set_unit_requirement(session, unit_id, body.totp_required, actor.user_id, actor.client_address)
+
+
+@router.post("/users/{user_id}/totp/reset", response_model=UserRead)
+def reset_totp(user_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("users.reset_totp"))]) -> Any:
+    """Clear a user's two-factor sign-in (a lost phone): their tokens are revoked and they enrol again."""
+    return two_factor.reset(session, user_id, actor.user_id, actor.client_address)

@@ -4,10 +4,11 @@ from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from app.auth.models import Role
 from app.core.params import Schema
+from app.core.phones import PhoneField
 
 T = TypeVar("T")
 
@@ -32,8 +33,8 @@ class MeRead(Schema):
 class UnitCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     code: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
-    # the duty phone owners may call, e.g. "0243 826 0000" or "+84 24 3826 0000"
-    phone: str | None = Field(None, max_length=30, pattern=r"^\+?[0-9][0-9 .()-]{5,28}$")
+    # the duty phone owners may call, e.g. "0243 826 0000" or "+84 24 3826 0000"; stored in E.164
+    phone: PhoneField = None
 
 
 class UnitRead(Schema):
@@ -43,7 +44,14 @@ class UnitRead(Schema):
     name: str
     code: str
     phone: str | None = None
+    totp_required: bool = False
     created_at: datetime
+
+
+class UnitUpdate(Schema):
+    """What an admin changes of a unit: whether its investigators and supervisors need a TOTP code to sign in."""
+
+    totp_required: StrictBool  # true or false only (not 0/1, not "yes")
 
 
 class UserCreate(Schema):
@@ -72,6 +80,7 @@ class PasswordResetRead(Schema):
 
 class UserRead(MeRead):
     is_active: bool
+    totp_enabled: bool = False
     created_at: datetime
 
 

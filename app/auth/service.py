@@ -12,7 +12,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.auth import audit, tokens
+from app.auth import audit, tokens, two_factor
 from app.auth.models import Role, SecurityEvent, Unit, User
 from app.auth.permissions import acts_for_owner, belongs_to_unit
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
@@ -318,52 +318,110 @@ class ResetLinkInvalid(DomainError):
 
 
 # -- sign-in ----------------------------------------------------------------------------------
-def _recent_failures(session: Session, *, email: str | None, address: str | None, since: datetime) -> list[datetime]:
-    conditions = [SecurityEvent.kind == "login_failure", SecurityEvent.at > since, SecurityEvent.at <= clock.now()]
-    if email is not None:
-        conditions.append(SecurityEvent.email == email)
-        last_success = session.scalar(
-            select(func.max(SecurityEvent.at)).where(
-                SecurityEvent.kind == "login_success", SecurityEvent.email == email
-            )
+# An account's failures count for a day at most, and only since its last successful sign-in.
+FAILURE_MEMORY = timedelta(hours=24)
+# An address the account signed in from within this time is the owner's own: there, only that address's failures
+# delay the account, so a stranger elsewhere cannot keep its owner out.
+KNOWN_ADDRESS_MEMORY = timedelta(days=30)
+WAIT_MESSAGE = "Too many failed sign-ins; try again in {seconds} seconds."
+
+
+def _account_failures(session: Session, email: str, address: str | None, now: datetime) -> list[datetime]:
+    """The account's failures that still count: since its last success (and within FAILURE_MEMORY); from a
+    known address of the account, only that address's own."""
+    since = now - FAILURE_MEMORY
+    last_success = session.scalar(
+        select(func.max(SecurityEvent.at)).where(
+            SecurityEvent.kind == "login_success", SecurityEvent.email == email, SecurityEvent.at <= now
         )
-        if last_success is not None:
-            conditions.append(SecurityEvent.at > last_success)
-    else:
+    )
+    if last_success is not None:
+        since = max(since, last_success)
+    conditions = [
+        SecurityEvent.kind == "login_failure",
+        SecurityEvent.email == email,
+        SecurityEvent.at > since,
+        SecurityEvent.at <= now,
+    ]
+    if address is not None and _known_address(session, email, address, now):
         conditions.append(SecurityEvent.client_address == address)
     return list(session.scalars(select(SecurityEvent.at).where(*conditions).order_by(SecurityEvent.at)).all())
 
 
-def _lockout_remaining(session: Session, email: str, address: str | None) -> int:
-    """Seconds until the account or the address may try again (0 when not locked)."""
+def _known_address(session: Session, email: str, address: str, now: datetime) -> bool:
+    return (
+        session.scalar(
+            select(SecurityEvent.id)
+            .where(
+                SecurityEvent.kind == "login_success",
+                SecurityEvent.email == email,
+                SecurityEvent.client_address == address,
+                SecurityEvent.at > now - KNOWN_ADDRESS_MEMORY,
+                SecurityEvent.at <= now,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _address_failures(session: Session, address: str, now: datetime) -> list[datetime]:
+    window = timedelta(minutes=get_settings().login_window_minutes)
+    return list(
+        session.scalars(
+            select(SecurityEvent.at)
+            .where(
+                SecurityEvent.kind == "login_failure",
+                SecurityEvent.client_address == address,
+                SecurityEvent.at > now - window,
+                SecurityEvent.at <= now,
+            )
+            .order_by(SecurityEvent.at)
+        ).all()
+    )
+
+
+def backoff_seconds(failures: int) -> int:
+    """The wait after `failures` failed sign-ins in a row: none for the first LOGIN_MAX_FAILURES, then 1 s,
+    doubling with each further failure, up to LOGIN_BACKOFF_MAX_SECONDS."""
     settings = get_settings()
-    window = timedelta(minutes=settings.login_window_minutes)
+    beyond = failures - settings.login_max_failures
+    if beyond < 0:
+        return 0
+    return min(int(2 ** min(beyond, 30)), settings.login_backoff_max_seconds)
+
+
+def sign_in_wait(session: Session, email: str, address: str | None) -> int:
+    """Seconds before `email` may try a password again from `address` (0: now).
+
+    Two rules, neither a lock a stranger can hold forever: the account waits 1 s after its fifth failure in a row,
+    doubling with each further one up to 15 minutes after the last (the refused tries do not count); and one
+    address may fail LOGIN_MAX_FAILURES times within LOGIN_WINDOW_MINUTES, whatever accounts it tries."""
+    settings = get_settings()
     now = clock.now()
     remaining = 0
-    for failures in (
-        _recent_failures(session, email=email, address=None, since=now - window),
-        _recent_failures(session, email=None, address=address, since=now - window) if address else [],
-    ):
-        if len(failures) >= settings.login_max_failures:
-            # Locked until the oldest failure that still counts leaves the window.
-            unlock = failures[-settings.login_max_failures] + window
+    failures = _account_failures(session, email, address, now)
+    if failures:
+        until = failures[-1] + timedelta(seconds=backoff_seconds(len(failures)))
+        remaining = max(remaining, math.ceil((until - now).total_seconds()))
+    if address:
+        from_address = _address_failures(session, address, now)
+        if len(from_address) >= settings.login_max_failures:
+            # The address waits until its oldest failure that still counts leaves the window.
+            unlock = from_address[-settings.login_max_failures] + timedelta(minutes=settings.login_window_minutes)
             remaining = max(remaining, math.ceil((unlock - now).total_seconds()))
-    return remaining
+    return max(remaining, 0)
 
 
-def login(
-    session: Session, email: str, password: str, address: str | None, ttl: timedelta | None = None
-) -> tuple[str, int]:
-    """Check a password; after too many failures in the window the account and the address get 429.
-
-    Every success, failure and refusal is recorded in the security trail.
-    """
+def check_password(session: Session, email: str, password: str, address: str | None) -> User:
+    """The active user whose password this is, or 401; 429 with `Retry-After` while the account or the address
+    waits. Every failure is recorded in the security trail; refusals while waiting are counted per address."""
     email = email.strip().lower()
-    remaining = _lockout_remaining(session, email, address)
+    remaining = sign_in_wait(session, email, address)
     if remaining > 0:
-        audit.record_now("login_locked", email=email, client_address=address)
+        audit.tally_now("login_waiting", client_address=address, email=email, details={"wait_s": remaining})
         raise TooManyRequests(
-            f"Too many failed sign-ins; try again in {remaining} seconds.",
+            WAIT_MESSAGE.format(seconds=remaining),
             headers={"Retry-After": str(remaining)},
             extra={"retry_after": remaining},
         )
@@ -374,8 +432,42 @@ def login(
         raise Unauthorized("Wrong email or password.")
     if rehashed:
         user.password_hash = rehashed
-    audit.record(session, "login_success", user_id=user.id, email=email, client_address=address)
+    return user
+
+
+def login(
+    session: Session,
+    email: str,
+    password: str,
+    address: str | None,
+    ttl: timedelta | None = None,
+    totp_code: str | None = None,
+) -> tuple[str, int]:
+    """Check a password (see `check_password`) and, when the account has or needs one, the second factor (see
+    `two_factor.check`); issue a token and record the success."""
+    user = check_password(session, email, password, address)
+    two_factor.check(session, user, totp_code, address)
+    return complete_sign_in(session, user, address, ttl)
+
+
+def complete_sign_in(
+    session: Session, user: User, address: str | None, ttl: timedelta | None = None
+) -> tuple[str, int]:
+    """Issue the token of a sign-in whose every factor checked, and record the success."""
+    audit.record(session, "login_success", user_id=user.id, email=user.email, client_address=address)
     return tokens.issue(user.id, user.token_version, ttl)
+
+
+def second_factor_wait(session: Session, user: User, address: str | None) -> None:
+    """Between the password and the code (the pages' second step), the account's wait still applies: 429."""
+    remaining = sign_in_wait(session, user.email, address)
+    if remaining > 0:
+        audit.tally_now("login_waiting", client_address=address, email=user.email, details={"wait_s": remaining})
+        raise TooManyRequests(
+            WAIT_MESSAGE.format(seconds=remaining),
+            headers={"Retry-After": str(remaining)},
+            extra={"retry_after": remaining},
+        )
 
 
 def revoke_tokens(session: Session, user_id: UUID, address: str | None) -> None:
@@ -399,6 +491,8 @@ def ensure_first_admin(session: Session) -> str | None:
     )
     session.add(admin)
     session.flush()
+    if settings.admin_totp_secret:
+        two_factor.enrol_with_secret(session, admin, settings.admin_totp_secret)
     _record_user(session, admin, "user.created")
     return None if settings.admin_password else password
 

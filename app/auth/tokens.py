@@ -116,6 +116,32 @@ def decode_reset(token: str) -> TokenClaims | None:
     return checked[0]
 
 
+# Between the password and the second factor a browser holds a short-lived "pending" token, signed under a key of
+# its own: it names the user whose password was right, and is never accepted as an access token.
+def _pending_secret() -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(token_secret().encode(), b"second-factor", hashlib.sha256).hexdigest()
+
+
+def issue_pending(user_id: UUID, version: int, ttl: timedelta) -> str:
+    """A token saying `user_id` gave the right password, valid for `ttl` and the user's current token version."""
+    expires = clock.now() + ttl
+    payload = {"sub": str(user_id), "ver": version, "exp": int(expires.timestamp()), "purpose": "second-factor"}
+    return jwt.encode(payload, _pending_secret(), algorithm=ALGORITHM)
+
+
+def decode_pending(token: str) -> TokenClaims | None:
+    """The claims of an unexpired pending token (by the injectable clock), else None."""
+    if len(token) > 1024:
+        return None
+    checked = _check(token, _pending_secret())
+    if checked is None or checked[1] <= clock.now().timestamp():
+        return None
+    return checked[0]
+
+
 def csrf_token(session_token: str) -> str:
     """The CSRF token bound to a web session: an HMAC of the session cookie under the token secret."""
     import hashlib

@@ -7,9 +7,9 @@ starts through :func:`override_settings`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +136,9 @@ class Settings(BaseSettings):
         description="Origin line of the C2SP checkpoint notes and name of the log's note key; set it to a name "
         "unique to this deployment (for example camera.congan.example.vn/custody) and never change it.",
     )
-    custody_witness_keys: list[str] = Field(
+    custody_witness_keys: list[
+        Annotated[str, StringConstraints(pattern=r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$")]
+    ] = Field(
         default_factory=list,
         description="Witnesses whose cosignatures are accepted (JSON list of C2SP vkeys, NAME+KEYID+BASE64, "
         "signature type 0x04).",
@@ -180,8 +182,29 @@ class Settings(BaseSettings):
         max_length=500,
         description="The legal basis recorded with a consent given under the programme's terms.",
     )
-    login_max_failures: int = Field(5, gt=0, description="Failed logins allowed in the window before lock-out.")
-    login_window_minutes: int = Field(15, gt=0, description="Window (and lock-out length) for failed logins.")
+    login_max_failures: int = Field(
+        5,
+        gt=0,
+        description="Failed sign-ins an account is allowed before each further try waits (1 s, doubling); also the "
+        "failures one client address is allowed in the window.",
+    )
+    login_window_minutes: int = Field(15, gt=0, description="Window of a client address's failed sign-ins.")
+    login_backoff_max_seconds: int = Field(
+        900, gt=0, description="Longest wait an account's failed sign-ins impose before the next try."
+    )
+    rate_limit_per_minute: int = Field(
+        60, gt=0, description="Requests one client address may make per minute to each anonymous endpoint group."
+    )
+    totp_required_roles: list[str] = Field(
+        ["admin", "auditor"],
+        description="Roles that must sign in with a TOTP code as well as the password (JSON list); investigators "
+        "and supervisors also must when their unit says so.",
+    )
+    admin_totp_secret: str | None = Field(
+        None,
+        description="Base32 TOTP secret the first admin's authenticator starts with; unset, the first admin enrols "
+        "(QR code) at the first sign-in on the pages.",
+    )
     admin_email: str = Field("admin@example.org", description="First admin created on an empty database.")
     admin_password: str | None = Field(
         None, description="Password of the first admin; generated and printed once when unset."
@@ -196,10 +219,15 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, description="SMTP password.")
     smtp_timeout_seconds: float = Field(15, gt=0, description="Timeout of one SMTP conversation.")
     webhook_secret: str | None = Field(
-        None, description="HMAC-SHA256 key signing webhook bodies (X-Signature-SHA256); webhooks fail without it."
+        None,
+        description="HMAC-SHA256 key signing webhook bodies and the bridge's delivery reports (X-Signature: "
+        "t=<unix>,v1=<hmac>); webhooks are never sent and reports never accepted without it.",
     )
     notification_webhook_url: str | None = Field(
         None, description="Where owner messages are also POSTed (signed), for a Zalo or SMS bridge; empty: email only."
+    )
+    webhook_signature_window_seconds: int = Field(
+        300, gt=0, le=3600, description="How far a signed delivery report's timestamp may be from now (replays)."
     )
     webhook_timeout_seconds: float = Field(10, gt=0, description="Timeout of one webhook POST.")
     notification_max_attempts: int = Field(6, gt=0, description="Attempts before a notification is marked failed.")

@@ -347,8 +347,8 @@ def _registry(session: Session, admin: Actor) -> dict[str, UUID]:
                 lon=camera.lon,
                 address=camera.address,
                 province="Thanh Hóa",
-                district="TP Thanh Hóa",
-                ward="Điện Biên",
+                district="Thành phố Thanh Hóa",  # as the province's list names it (app.registry.districts)
+                ward="Phường Điện Biên",
                 direction_deg=90,
                 fov_deg=100,
                 range_m=40,
@@ -552,6 +552,8 @@ async def _case(
             "incident_lon": at[1],
             "incident_start": incident.isoformat(),
             "incident_end": (incident + timedelta(minutes=2)).isoformat(),
+            "district": "Thành phố Thanh Hóa",
+            "ward": "Phường Điện Biên",
         },
     )
     _ok(answer, f"open case {number}")

@@ -251,10 +251,13 @@ def file_area_request(session: Session, actor: Actor, case_id: UUID, body: AreaR
     return {"group_id": group_id, "requests": filed, "skipped": skipped}
 
 
-def notify_owners(session: Session, actor: Actor, requests: list[ExtractionRequest]) -> None:
-    """One message per owner for the requests just filed, each waiting request with its own one-time link; it
+def notify_owners(
+    session: Session, actor: Actor, requests: list[ExtractionRequest], event: str = "request_filed"
+) -> None:
+    """One email per owner for the requests just filed, each waiting request with its own one-time link; it
     names every camera (label, address), the unit and its phone, the case and the officer's role, and gives each
-    window to the second."""
+    window to the second. The bridge (Zalo/SMS) gets one message per camera, each whole with its own link, for
+    the owner's phone. `event` names the occasion for the bridge (`request_filed`, `link_reissued`)."""
     by_owner: dict[UUID, list[ExtractionRequest]] = defaultdict(list)
     for request in requests:
         by_owner[request.owner_id].append(request)
@@ -263,6 +266,7 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
         assert owner is not None
         cameras: list[dict[str, Any]] = []
         tokens: list[str] = []
+        token_of: dict[UUID, str] = {}
         expires = None
         facings = [owner_facing(session, request) for request in owned]
         for request, facing in zip(owned, facings, strict=True):
@@ -281,6 +285,7 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
                 link, token = new_link(session, actor, request)
                 entry["link_url"] = links.link_url(token)
                 tokens.append(token)
+                token_of[request.id] = token
                 expires = link.expires_at
             cameras.append(entry)
         first = facings[0]
@@ -306,6 +311,21 @@ def notify_owners(session: Session, actor: Actor, requests: list[ExtractionReque
             subject_id=owner.id,
             secrets=tokens,
         )
+        for request, entry in zip(owned, cameras, strict=True):
+            camera_token = token_of.get(request.id)
+            notifications.notify(
+                session,
+                email=None,
+                phone=owner.phone,
+                name=owner.name,
+                event=event,
+                template="request_filed",
+                context={**context, "cameras": [entry], "link_url": entry.get("link_url")},
+                locale=owner.locale,
+                subject_type="request",
+                subject_id=request.id,
+                secrets=[camera_token] if camera_token else [],
+            )
 
 
 # -- after filing: a new link, a second request --------------------------------------------------
@@ -323,7 +343,7 @@ def resend_link(session: Session, actor: Actor, request_id: UUID) -> ExtractionR
     if request.status not in IN_OWNERS_HANDS:
         raise Conflict(f"the request is {request.status}; it is no longer in the owner's hands")
     revoke_live_links(session, actor, request)
-    notify_owners(session, actor, [request])
+    notify_owners(session, actor, [request], event="link_reissued")
     return request
 
 

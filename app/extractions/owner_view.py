@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Unit, User
 from app.auth.permissions import Actor
 from app.cases.models import Case
+from app.core import phones
 from app.custody.models import CustodyEvent
 from app.extractions.models import ExtractionRequest, RequestTransition
 from app.extractions.states import RequestStatus
@@ -121,7 +122,7 @@ def owner_facing(session: Session, request: ExtractionRequest) -> OwnerFacing:
         camera_address=camera.address,
         timezone=request.camera_timezone,
         unit_name=unit.name if unit else "",
-        unit_phone=unit.phone if unit else None,
+        unit_phone=phones.display(unit.phone) if unit else None,
         case_number=case.number if case else "",
         officer_role=officer.role if officer else "investigator",
         window_start=request.window_start,
@@ -159,6 +160,8 @@ def notify_mismatch(
     notifications.notify(
         session,
         email=owner.email,
+        phone=owner.phone,
+        name=owner.name,
         template="footage_mismatch",
         context=context,
         locale=owner.locale,

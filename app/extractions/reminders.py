@@ -68,7 +68,9 @@ def send_due_reminders(session: Session, now: datetime | None = None) -> dict[st
                 .order_by(OwnerLink.expires_at.desc())
             )
             if link is not None:
-                _remind(session, request, "link_expiry", {"link_id": str(link.id)}, link_expires_at=link.expires_at)
+                _remind(
+                    session, request, "link_expiry", {"expiring_link_id": str(link.id)}, link_expires_at=link.expires_at
+                )
                 request.link_reminded_at = moment
                 sent["link_expiry"] += 1
     return sent
@@ -81,30 +83,41 @@ def _remind(
     details: dict[str, Any],
     link_expires_at: datetime | None = None,
 ) -> None:
+    """Queue one reminder with a fresh one-time link: the links sent before are revoked, so the reminder always
+    carries a link that works (until the new expiry), and a token leaked from an older message stops working."""
+    from app.auth import links
+    from app.extractions.service import new_link, revoke_live_links
+
     owner = session.get(Owner, request.owner_id)
     assert owner is not None
+    actor = system_actor("scheduler")
     facing = owner_facing(session, request)
     words = facing.words(owner.locale)
+    previous_expiry = link_expires_at
+    revoke_live_links(session, actor, request)
+    link, token = new_link(session, actor, request)
+    zone = zone_words(facing.timezone, owner.locale)
     context = {
         **{key: words[key] for key in ("owner_name", "camera_label", "camera_address", "window")},
         **{key: words[key] for key in ("window_start", "window_end", "overwrite_deadline", "case_number")},
         **{key: words[key] for key in ("unit_name", "unit_phone", "officer_role")},
-        "link_url": None,
-        "link_expires_at": moment_text(link_expires_at, facing.timezone, zone_words(facing.timezone, owner.locale))
-        if link_expires_at
-        else None,
+        "link_url": links.link_url(token),
+        "link_expires_at": moment_text(link.expires_at, facing.timezone, zone),
+        "previous_link_expires_at": moment_text(previous_expiry, facing.timezone, zone) if previous_expiry else None,
         "reason": reason,
     }
     queued = notifications.notify(
         session,
         email=owner.email,
+        phone=owner.phone,
+        name=owner.name,
         template="request_reminder",
         context=context,
         locale=owner.locale,
         subject_type="request",
         subject_id=request.id,
+        secrets=[token],
     )
-    actor = system_actor("scheduler")
     append_event(
         session,
         actor=actor.label,
@@ -113,5 +126,5 @@ def _remind(
         object_id=request.id,
         case_id=request.case_id,
         where=actor.where("worker"),
-        details={"reason": reason, "channels": [n.channel for n in queued], **details},
+        details={"reason": reason, "channels": [n.channel for n in queued], "link_id": str(link.id), **details},
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
@@ -14,17 +15,21 @@ from app.core.db import SessionDep
 from app.core.idempotency import IdempotencyKey
 from app.core.pagination import PageDep
 from app.core.responses import validated_json
-from app.extractions import filing, listing, service
+from app.extractions import consent_effects, filing, listing, service
+from app.extractions import owners_to_call as calling
 from app.extractions.schemas import (
     ApproveIn,
     AreaRequestCreate,
     AreaRequestResult,
     LinkRead,
+    OwnerToCallRead,
     ReasonIn,
     RequestCreate,
     RequestRead,
+    WaitingRequestRead,
 )
 from app.extractions.states import RequestStatus
+from app.registry.schemas import ConsentRead, WithdrawIn
 
 router = APIRouter(prefix="/api/v1", tags=["requests"])
 
@@ -129,3 +134,40 @@ def link_approve(token: str, body: ApproveIn, session: SessionDep, actor: LinkAc
 def link_deny(token: str, body: ReasonIn, session: SessionDep, actor: LinkActor) -> Any:
     assert actor.link_request_id is not None
     return service.deny(session, actor, actor.link_request_id, body.reason)
+
+
+@router.get("/cases/{case_id}/owners-to-call", response_model=list[OwnerToCallRead], tags=["cases"])
+def owners_to_call(
+    case_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("cases.read"))]
+) -> list[OwnerToCallRead]:
+    """Owners of the case's waiting requests whom no email or bridge message reaches, with their phone, to call;
+    soonest overwrite deadline first."""
+    return [
+        OwnerToCallRead(
+            owner_id=o.owner_id,
+            owner_name=o.owner_name,
+            phone=o.phone,
+            phone_display=o.phone_display,
+            reason=o.reason,
+            requests=[
+                WaitingRequestRead(
+                    request_id=r.request_id,
+                    camera_label=r.camera_label,
+                    status=r.status,
+                    overwrite_deadline=r.overwrite_deadline,
+                    overwrite_deadline_local=r.overwrite_deadline.astimezone(ZoneInfo(r.camera_timezone)).isoformat(),
+                )
+                for r in o.requests
+            ],
+        )
+        for o in calling.owners_to_call(session, actor, case_id)
+    ]
+
+
+@router.post("/consents/{consent_id}/withdraw", response_model=ConsentRead, tags=["registry"])
+def withdraw_consent(
+    consent_id: UUID, body: WithdrawIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.write"))]
+) -> Any:
+    """Withdraw a consent: auto-approval stops at once, the owner gets a receipt, and the investigators of the
+    camera's open requests are told."""
+    return consent_effects.withdraw_consent(session, actor, consent_id, body.reason)

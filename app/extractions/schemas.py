@@ -97,3 +97,23 @@ class LinkRead(Schema):
     request_id: UUID
     url: str
     expires_at: datetime
+
+
+class WaitingRequestRead(Schema):
+    request_id: UUID
+    camera_label: str
+    status: str
+    overwrite_deadline: datetime
+    overwrite_deadline_local: str = Field(description="The deadline in the camera's time zone, ISO 8601 with offset.")
+
+
+class OwnerToCallRead(Schema):
+    owner_id: UUID
+    owner_name: str
+    phone: str | None = Field(description="E.164, e.g. +84903123456; null when the owner gave none.")
+    phone_display: str | None = Field(description="As people write it, e.g. 0903 123 456.")
+    reason: Literal["no_contact", "no_email_no_phone", "no_email_no_bridge", "bridge_failed"] = Field(
+        description="Why no message reaches them: no email and no phone; no email and no phone for the bridge; "
+        "no email and no bridge configured; every bridge message about these requests came back failed."
+    )
+    requests: list[WaitingRequestRead]

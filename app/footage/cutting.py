@@ -315,7 +315,15 @@ def _cut_group(
     reason: str,
     part: tuple[int, int] | None,
 ) -> Clip:
-    """Cut each file's piece (stream copy) and join them into one clip, store, lock and record it."""
+    """Cut the files' pieces (stream copy) into one clip, store, lock and record it. Across several files this is
+    one ffmpeg pass (the concat demuxer with in and out points over the sources) whenever each later piece starts
+    at its file's start; an overlap taken from the middle of a later file is cut piece by piece, then joined."""
+    if len(parents) > 1 and all(p.offset_start_s <= segments.TOUCH_S for p in pieces[1:]):
+        joined, spans = _cut_across(parents, pieces, workdir)
+        return _store_and_record(
+            factory, request_id, parents, joined, spans, window, requested, lock, actor,
+            final=final, reason=reason, part=part,
+        )  # fmt: skip
     results: list[CutResult] = []
     for index, (original, piece) in enumerate(zip(parents, pieces, strict=True)):
         piecedir = workdir / f"part{index}"
@@ -332,6 +340,35 @@ def _cut_group(
         )
         results.append(cut(source, original, plan, piecedir, source_label=label))
     result = results[0] if len(results) == 1 else _join(results, workdir)
+    spans = [
+        (
+            o.recording_start_true + timedelta(seconds=r.first_s),
+            o.recording_start_true + timedelta(seconds=r.last_end_s),
+        )
+        for o, r in zip(parents, results, strict=True)
+    ]
+    return _store_and_record(
+        factory, request_id, parents, result, spans, window, requested, lock, actor,
+        final=final, reason=reason, part=part,
+    )  # fmt: skip
+
+
+def _store_and_record(
+    factory: sessionmaker[Session],
+    request_id: UUID,
+    parents: list[Original],
+    result: CutResult,
+    spans: list[tuple[datetime, datetime]],
+    window: segments.WindowCut,
+    requested: tuple[datetime, datetime],
+    lock: Any,
+    actor: Any,
+    *,
+    final: bool,
+    reason: str,
+    part: tuple[int, int] | None,
+) -> Clip:
+    """Hash, store (once), lock and record the cut clip; `spans` are the true times each parent's part covers."""
     sha = _sha256(result.path)
     window_start, window_end = requested
     key = (
@@ -342,8 +379,7 @@ def _cut_group(
     retain_until = lock.until()
     get_storage().lock(key, version_id, mode=lock.mode, until=retain_until)
     get_storage().set_legal_hold(key, version_id, True)
-    actual_start = parents[0].recording_start_true + timedelta(seconds=results[0].first_s)
-    actual_end = parents[-1].recording_start_true + timedelta(seconds=results[-1].last_end_s)
+    actual_start, actual_end = spans[0][0], spans[-1][1]
     shortfall = dict(window.shortfall)
     if part is not None:
         shortfall |= {"part": part[0], "parts": part[1]}
@@ -366,14 +402,70 @@ def _cut_group(
         final=final,
         reason=reason,
         pieces=[
-            {
-                "original_id": str(o.id),
-                "from": (o.recording_start_true + timedelta(seconds=r.first_s)).isoformat(),
-                "to": (o.recording_start_true + timedelta(seconds=r.last_end_s)).isoformat(),
-            }
-            for o, r in zip(parents, results, strict=True)
+            {"original_id": str(o.id), "from": start.isoformat(), "to": end.isoformat()}
+            for o, (start, end) in zip(parents, spans, strict=True)
         ],
     )
+
+
+def _cut_across(
+    parents: list[Original], pieces: list[segments.Piece], workdir: Path
+) -> tuple[CutResult, list[tuple[datetime, datetime]]]:
+    """One ffmpeg pass across the files: the concat demuxer reads each source (a presigned URL pinned to the
+    version for MP4/Matroska, else a stream-copy remux of the downloaded file) from its in point to its out point,
+    stream copy, into one clip. The first piece starts at the key frame at or before its in point (the demuxer
+    passes those packets on); each later piece starts at its file's start. Timestamps are kept (`-copyts`) and
+    offset by the first in point, so the clip's times are the first file's offsets; each later file begins where
+    the one before ends (out point − in point). Returns the clip and the true time each parent's part covers
+    (a join is the cut point between two files; the clip's first and last frame times are read back)."""
+    commands: list[list[str]] = []
+    lines: list[str] = []
+    shown: list[str] = []
+    inpoints: list[float] = []
+    for index, (original, piece) in enumerate(zip(parents, pieces, strict=True)):
+        piecedir = workdir / f"part{index}"
+        piecedir.mkdir()
+        source, label = _open_source(original, piecedir)
+        if not cuts_directly(original):
+            fmt, options = demuxer(original)
+            remuxed = piecedir / "remuxed.mp4"
+            args = ["-fflags", "+genpts", *media.input_args(fmt, options)]
+            args += ["-i", str(source), "-map", "0", "-c", "copy", "-y", str(remuxed)]
+            media.run_ffmpeg(args)
+            commands.append(["ffmpeg", *(label if a == str(source) else a for a in args)])
+            source, label = remuxed, f"{label} remuxed ({remuxed.name})"
+        inpoint = piece.offset_start_s if index == 0 else 0.0
+        inpoints.append(inpoint)
+        points = ([f"inpoint {inpoint:.3f}"] if inpoint > 0 else []) + [f"outpoint {piece.offset_end_s:.3f}"]
+        lines += [f"file '{source}'", *points]
+        shown += [f"file '{label}'", *points]
+    listing = workdir / "pieces.txt"
+    listing.write_text("".join(line + "\n" for line in lines))
+    container = (
+        DIRECT.get(str(parents[0].media.get("container") or ""), ".mkv") if cuts_directly(parents[0]) else ".mkv"
+    )
+    output = workdir / f"clip{container}"
+    args = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto", "-f", "concat", "-safe", "0"]
+    args += ["-i", str(listing), "-map", "0", "-c", "copy", "-copyts", "-output_ts_offset", f"{inpoints[0]:.3f}"]
+    args += ["-y", str(output)]
+    media.run_ffmpeg(args)
+    commands.append(["printf", "'%s\\n'", *(f'"{line}"' for line in shown), ">", listing.name])
+    commands.append(["ffmpeg", *(listing.name if a == str(listing) else a for a in args)])
+    first, last_end = media.packet_span(output)
+    # where each file's part begins on the clip's time line
+    begins, at = [], inpoints[0]
+    for inpoint, piece in zip(inpoints, pieces, strict=True):
+        begins.append(at)
+        at += piece.offset_end_s - inpoint
+    spans: list[tuple[datetime, datetime]] = []
+    for index, (original, piece) in enumerate(zip(parents, pieces, strict=True)):
+        start = original.recording_start_true + timedelta(seconds=first if index == 0 else inpoints[index])
+        if index == len(parents) - 1:
+            end = original.recording_start_true + timedelta(seconds=inpoints[index] + last_end - begins[index])
+        else:
+            end = original.recording_start_true + timedelta(seconds=piece.offset_end_s)
+        spans.append((start, end))
+    return CutResult(output, commands, first, last_end, container.lstrip(".")), spans
 
 
 def _join(results: list[CutResult], workdir: Path) -> CutResult:

@@ -183,9 +183,11 @@ def stated_recording_start(value: str | None, tz_name: str) -> datetime | None:
 
 
 def vendor_format_named(value: str | None) -> str | None:
+    """X-Vendor-Format as stated; percent-encoded UTF-8 is read as X-Filename is (a header carries Latin-1 only,
+    and a maker's or player's name may be typed in Vietnamese)."""
     if value is None or not value.strip():
         return None
-    name = value.strip()
+    name = urllib.parse.unquote(value).strip()
     if len(name) > 100 or not name.isprintable():
         raise RuleViolation("X-Vendor-Format", "name the recorder's maker or player in at most 100 characters")
     return name

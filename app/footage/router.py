@@ -129,10 +129,13 @@ async def link_upload_segment(
     token: str,
     request: Request,
     session: SessionDep,
-    actor: LinkActor,
+    actor: LinkViewer,
     headers: UploadHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
+    """One file of an export in several, through the owner's link. A link whose request left the owner's hands
+    (the export was completed) still opens here, so that a late file is refused naming the request's state (409)
+    rather than the link's."""
     session.commit()  # keep the link's recorded use, and hold no connection during the upload
     session.close()
     assert actor.link_request_id is not None
@@ -153,7 +156,10 @@ def complete_export(
 
 
 @router.post("/respond/{token}/originals/complete", response_model=RequestDetail, tags=["owner link"])
-def link_complete_export(token: str, session: SessionDep, actor: LinkActor) -> Any:
+def link_complete_export(token: str, session: SessionDep, actor: LinkViewer) -> Any:
+    """As `POST /requests/{id}/originals/complete`, through the owner's link. Idempotent: the link completes with
+    the export, so a retry (an answer lost on a mobile network) opens it as a viewer and gets the request as it
+    now is, 200; a file after `complete` is a 409 naming the request's state (the ingest's own check)."""
     session.commit()  # the link's recorded use
     assert actor.link_request_id is not None
     segments.complete(write_session, actor, actor.link_request_id)

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from app.auth import links
+from app.auth import links, throttle
 from app.auth.links import refusal_reason
 from app.auth.models import OwnerLink
 from app.auth.permissions import Actor, ActorKind
@@ -57,6 +57,7 @@ from app.footage.upload_models import ResumableUpload, UploadedPart
 
 log = logging.getLogger(__name__)
 PARTS_IN_FLIGHT = 2
+EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an export in several
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
 
@@ -112,6 +113,7 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
     `request_id`; the recorder headers from the metadata."""
     meta = parse_metadata(raw_metadata)
     if meta.get("token"):
+        throttle.check(throttle.OWNER_LINKS, client_address, path)
         with write_session() as session:
             link = links.resolve(session, meta["token"], client_address, path)
             actor = Actor(
@@ -136,10 +138,23 @@ def begin(actor: Actor | None, raw_metadata: str, length: int, client_address: s
         frame_rate=meta.get("frame_rate") or None,
         vendor_format=meta.get("vendor_format") or None,
     )
-    return create(actor, request_id, length, headers)
+    return create(actor, request_id, length, headers, export_part=_export_part(meta.get("export_part")))
 
 
-def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) -> UploadState:
+def _export_part(value: str | None) -> bool:
+    """`export_part` in the metadata: the file is one of an export in several (as POST .../originals), and the
+    request waits for `POST .../originals/complete`; absent or false, it completes at once (as the PUT)."""
+    said = (value or "").strip().lower()
+    if said in ("", "0", "false", "no"):
+        return False
+    if said in ("1", "true", "yes"):
+        return True
+    raise RuleViolation("Upload-Metadata", "export_part must be true or false")
+
+
+def create(
+    actor: Actor, request_id: UUID, length: int, headers: UploadHeaders, *, export_part: bool = False
+) -> UploadState:
     """Begin an upload of `length` bytes for the request, under the rules of a PUT of the original (the owner,
     the request accepting footage, valid recorder headers); nothing is stored when they refuse."""
     limit = get_settings().max_upload_bytes
@@ -154,7 +169,9 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
     try:
         multipart_id = storage.start_multipart(prepared.key, metadata={"x-amz-meta-request-id": str(request_id)})
     except StorageError as exc:
-        raise ServiceUnavailable(f"evidence storage is unavailable; retry the upload ({exc})") from exc
+        # the storage's own words (its address, the object's key) go to the log, never to the uploader
+        log.warning("starting the multipart upload of %s failed: %s", prepared.key, exc)
+        raise ServiceUnavailable("evidence storage is unavailable; retry the upload") from exc
     now = clock.now()
     upload = ResumableUpload(
         request_id=prepared.request_id,
@@ -162,7 +179,7 @@ def create(actor: Actor, request_id: UUID, length: int, headers: UploadHeaders) 
         link_id=actor.link_id if actor.is_link else None,
         length=length,
         offset=0,
-        upload_headers=dataclasses.asdict(headers),
+        upload_headers={**dataclasses.asdict(headers), **({EXPORT_PART: True} if export_part else {})},
         original_id=prepared.original_id,
         object_key=prepared.key,
         multipart_id=multipart_id,
@@ -357,9 +374,8 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
                 break
         settle(0)
     if failure is not None:
-        raise ServiceUnavailable(
-            f"evidence storage refused a part; the upload keeps what was acknowledged, resume it ({failure})"
-        )
+        log.warning("a part of upload %s was refused: %s", upload.id, failure)
+        raise ServiceUnavailable("evidence storage refused a part; the upload keeps what was acknowledged, resume it")
     if body.overflowed:
         log.warning("upload %s: body longer than its Content-Length; the excess was ignored", upload.id)
     tail = b"".join(buffer)
@@ -401,13 +417,17 @@ def _completing_actor(upload: ResumableUpload, actor: Actor | None, client_addre
 def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
     """Check the PUT's rules again, join the parts into one object version, and hand it to the ingest path
     (verify the client's hash, probe, lock, record with custody) exactly as a streamed PUT."""
-    headers = UploadHeaders(**{**upload.upload_headers, "content_length": upload.length})
+    stated = dict(upload.upload_headers)
+    export_part = bool(stated.pop(EXPORT_PART, False))
+    headers = UploadHeaders(**{**stated, "content_length": upload.length})
     try:
         prepared = ingest_flow.prepare(write_session, actor, upload.request_id, headers)
     except DomainError:
         _discard(upload)  # the request stopped accepting footage (or the account lost the right) meanwhile
         raise
-    prepared = dataclasses.replace(prepared, original_id=upload.original_id, key=upload.object_key)
+    prepared = dataclasses.replace(
+        prepared, original_id=upload.original_id, key=upload.object_key, completes=not export_part
+    )
     storage = get_storage()
     with read_session() as session:
         parts = [
@@ -426,7 +446,8 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
                 parts.append(storage.put_part(upload.object_key, upload.multipart_id, len(parts) + 1, [upload.tail]))
             stored = storage.finish_multipart(upload.object_key, upload.multipart_id, parts)
         except StorageError as exc:
-            raise ServiceUnavailable(f"evidence storage is unavailable; resume the upload later ({exc})") from exc
+            log.warning("completing the multipart upload of %s failed: %s", upload.object_key, exc)
+            raise ServiceUnavailable("evidence storage is unavailable; resume the upload later") from exc
         received = Received(
             key=stored.key,
             version_id=stored.version_id,

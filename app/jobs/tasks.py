@@ -188,8 +188,9 @@ def follow_case_retention(case_id: str) -> int:
 @queue.periodic(cron="41 * * * *", periodic_id="sweep-declined-submissions")
 @queue.task(name=DECLINED_SWEEP_TASK, queueing_lock=DECLINED_SWEEP_TASK)
 def sweep_declined_submissions(timestamp: int) -> int:
-    """Hourly: declined appeal submissions past their short quarantine lock are deleted, each a custody event."""
-    from app.appeals.retention import sweep_declined
+    """Hourly: declined appeal submissions past their short quarantine lock are deleted, and accepted ones (with
+    their clips) of closed cases lose their legal hold; each a custody event."""
+    from app.appeals.retention import release_closed, sweep_declined
 
     with write_session() as session:
-        return len(sweep_declined(session))
+        return len(sweep_declined(session)) + len(release_closed(session))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,8 +71,23 @@ class DeliveryAttempt(Base):
     notification_id: Mapped[UUID] = mapped_column(ForeignKey("notifications.id"), index=True)
     attempt: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
-    outcome: Mapped[str] = mapped_column(Text)  # sent | retry | failed
+    # sent | retry | failed (the service's own sends); delivered | read | failed (reported by the bridge)
+    outcome: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text)  # SMTP reply or HTTP status line
+    response: Mapped[str | None] = mapped_column(Text)  # SMTP reply, HTTP status line, or the bridge's channel
+    # None for the service's own sends; "bridge" for a delivery report (then `at` is the bridge's time).
+    reported_by: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (CheckConstraint("outcome IN ('sent','retry','failed')", name="outcome_known"),)
+    __table_args__ = (
+        CheckConstraint("outcome IN ('sent','retry','failed','delivered','read')", name="outcome_known"),
+        CheckConstraint("reported_by IS NULL OR reported_by = 'bridge'", name="reporter_known"),
+        # One report per message, outcome and moment: a replayed report is told from a new one.
+        Index(
+            "uq_notification_attempts_report",
+            "notification_id",
+            "outcome",
+            "at",
+            unique=True,
+            postgresql_where=text("reported_by IS NOT NULL"),
+        ),
+    )

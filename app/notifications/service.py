@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core import clock
 from app.core.config import get_settings
 from app.core.service_secret import derived_key
+from app.notifications import bridge
 from app.notifications.email import DeliveryError, send_email
 from app.notifications.models import Channel, DeliveryAttempt, Notification, OutboxStatus
 from app.notifications.webhook import send_webhook
@@ -86,8 +87,14 @@ def enqueue(
     subject_type: str | None = None,
     subject_id: UUID | None = None,
     secrets: list[str] | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    event: str | None = None,
 ) -> Notification:
     """Queue one message inside the caller's transaction; it is sent only if that transaction commits.
+
+    A webhook message is the Zalo/SMS bridge's payload (app/notifications/bridge.py) for `phone` (E.164, required)
+    and `event` (default: the template's name).
 
     `recipient` is an email address (email) or a URL (webhook). The message is rendered now, so what is sent
     is exactly what was recorded. `secrets` (e.g. a link token inside the text) are scrubbed from the row
@@ -118,17 +125,20 @@ def enqueue(
     session.flush()  # the id goes into the webhook body
     _deliver_after_commit(session, now)
     if channel is Channel.webhook:
+        if not phone:
+            raise ValueError("a bridge message needs the recipient's phone")
         notification.body = json.dumps(
-            {
-                "id": str(notification.id),
-                "event": template,
-                "locale": locale,
-                "recipient": recipient,
-                "subject": message.subject,
-                "text": message.text,
-                "data": payload,
-                "created_at": now.isoformat(),
-            },
+            bridge.payload(
+                message_id=notification.id,
+                event=event or template,
+                locale=locale,
+                phone=phone,
+                name=name,
+                subject=message.subject,
+                text=message.text,
+                context=payload,
+                created_at=now,
+            ),
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -190,12 +200,12 @@ def _opened(notification: Notification) -> str:
     return body
 
 
-def recipients(email: str | None) -> list[tuple[Channel, str]]:
-    """Where a message to a person goes: their email address when they have one, and the deployment's webhook
-    when one is set (it carries the message's data whole, for a gateway behind it to reach the person by phone)."""
+def recipients(email: str | None, phone: str | None = None) -> list[tuple[Channel, str]]:
+    """Where a message to a person goes: their email address when they have one, and the deployment's bridge
+    webhook when one is set and the person has a phone it can reach (the payload carries the message whole)."""
     found = [(Channel.email, email)] if email else []
     webhook = get_settings().notification_webhook_url
-    if webhook:
+    if webhook and phone:
         found.append((Channel.webhook, webhook))
     return found
 
@@ -210,6 +220,9 @@ def notify(
     subject_type: str,
     subject_id: UUID,
     secrets: list[str] | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    event: str | None = None,
 ) -> list[Notification]:
     """Queue one message to a person on every channel that reaches them (:func:`recipients`), inside the
     caller's transaction; none when no channel does."""
@@ -224,8 +237,11 @@ def notify(
             subject_type=subject_type,
             subject_id=subject_id,
             secrets=secrets,
+            phone=phone,
+            name=name,
+            event=event,
         )
-        for channel, recipient in recipients(email)
+        for channel, recipient in recipients(email, phone)
     ]
 
 

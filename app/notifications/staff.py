@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -90,7 +90,9 @@ def raise_alert(
     if kind in ONCE_PER_REQUEST:
         statement = statement.on_conflict_do_nothing(
             index_elements=["user_id", "request_id", "kind"],
-            index_where=StaffNotification.kind.in_([k.value for k in ONCE_PER_REQUEST]),
+            # the index's own predicate as literal SQL: bound parameters here stop PostgreSQL from matching the
+            # partial index once the statement runs as a prepared (generic) plan
+            index_where=text("kind IN (" + ",".join(f"'{k.value}'" for k in ONCE_PER_REQUEST) + ")"),
         )
     new_id = session.scalar(statement.returning(StaffNotification.id))
     if new_id is None:

@@ -25,6 +25,7 @@ class StaffAlertKind(enum.StrEnum):
     request_expired = "request_expired"
     link_expired_unanswered = "link_expired_unanswered"
     deadline_at_risk = "deadline_at_risk"
+    appeal_submission = "appeal_submission"  # a resident sent footage to an appeal of the unit's case
 
 
 # Raised by the periodic check, once per request and recipient (a unique index holds it to once).

@@ -58,7 +58,7 @@ def seed(session: Session, *, owners: int = 300, cameras: int = 3000, rng_seed: 
         owner = Owner(
             name=name,
             kind=kind,
-            phone=f"09{rng.randrange(10**7, 10**8)}",
+            phone=f"+849{rng.randrange(10**7, 10**8)}",  # E.164, as every entry is stored
             email=f"owner{i}@example.org",
             address=f"{rng.randrange(1, 300)} {street[0]}, {street[1]}",
         )

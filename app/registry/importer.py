@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,12 +21,12 @@ from uuid import UUID
 
 import ijson
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor
-from app.core import clock
+from app.core import clock, phones
 from app.core.errors import RuleViolation
 from app.custody.service import append_event
 from app.registry.models import OWNER_KINDS, Camera, Owner
@@ -55,11 +54,6 @@ def _param(value: Any) -> str:
     return str(value)
 
 
-def phone_digits(phone: str) -> str:
-    """A phone number as its digits (and a leading +), how two spellings of one number are told alike."""
-    return re.sub(r"[^0-9+]", "", phone)
-
-
 class OwnerMatcher:
     """Finds the owner a row names (register number, then phone), creating one per new owner in the file."""
 
@@ -85,16 +79,24 @@ class OwnerMatcher:
                 number, "owner_phone", "name the owner by owner_phone or owner_external_id", "owner_missing"
             )
         external = str(external) if external else None
-        digits = phone_digits(str(phone)) if phone else None
+        digits = None
+        if phone:
+            try:
+                digits = phone = phones.normalise(str(phone))
+            except phones.PhoneError:
+                return _problem(
+                    number,
+                    "owner_phone",
+                    "not a phone number; write it as 0903 123 456 or +84 903 123 456",
+                    "phone_invalid",
+                )
         found = self.by_external.get(external) if external else None
         if found is None and external:
             found = self.session.scalar(select(Owner.id).where(Owner.external_id == external))
         if found is None and digits and not external:
             found = self.by_phone.get(digits)
             if found is None:
-                matches = self.session.scalars(
-                    select(Owner.id).where(func.regexp_replace(Owner.phone, "[^0-9+]", "", "g") == digits).limit(2)
-                ).all()
+                matches = self.session.scalars(select(Owner.id).where(Owner.phone == digits).limit(2)).all()
                 if len(matches) > 1:
                     return _problem(
                         number,

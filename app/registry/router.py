@@ -26,7 +26,6 @@ from app.registry.schemas import (
     ImportResult,
     OwnerCreate,
     OwnerRead,
-    WithdrawIn,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -63,11 +62,8 @@ def consent_history(
     return {"items": items, "total": len(items)}
 
 
-@router.post("/consents/{consent_id}/withdraw", response_model=ConsentRead)
-def withdraw_consent(
-    consent_id: UUID, body: WithdrawIn, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.write"))]
-) -> Any:
-    return service.withdraw_consent(session, actor, consent_id, body.reason)
+# POST /consents/{consent_id}/withdraw lives in app/extractions/router.py: a withdrawal also tells the investigators
+# of the camera's open requests, which this domain does not know.
 
 
 @router.post("/cameras", response_model=CameraRead, status_code=201)

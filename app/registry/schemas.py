@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ConfigDict, EmailStr, Field, field_validator
 
 from app.core.params import BoundedDatetime, Schema
+from app.core.phones import PhoneField
 
 OwnerKind = Literal["person", "household", "business", "school", "agency", "community", "police"]
 Programme = Literal["police", "private"]
@@ -32,7 +33,7 @@ def _check_zone(value: str | None) -> str | None:
 class OwnerCreate(Schema):
     name: str = Field(min_length=1, max_length=300)
     kind: OwnerKind
-    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()\- .]{6,40}$")
+    phone: PhoneField = None
     email: EmailStr | None = None
     address: str | None = Field(None, max_length=500)
     locale: Literal["vi", "en"] = "vi"
@@ -42,7 +43,7 @@ class OwnerCreate(Schema):
 class OwnerUpdate(Schema):
     name: str | None = Field(None, min_length=1, max_length=300)
     kind: OwnerKind | None = None
-    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()\- .]{6,40}$")
+    phone: PhoneField = None
     email: EmailStr | None = None
     address: str | None = Field(None, max_length=500)
     locale: Literal["vi", "en"] | None = None

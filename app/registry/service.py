@@ -13,8 +13,8 @@ from app.auth.permissions import Actor, OwnedBy, can_see_owner_object, ensure_ma
 from app.core import clock
 from app.core.errors import Conflict, RuleViolation
 from app.custody.rows import row_state
-from app.custody.service import append_event
-from app.registry import coverage
+from app.custody.service import append_event, append_event_sequenced
+from app.registry import coverage, receipts
 from app.registry.consent import state_at
 from app.registry.models import Camera, Consent, Owner
 from app.registry.schemas import CameraCreate, CameraUpdate, ConsentCreate, OwnerCreate, OwnerUpdate
@@ -173,6 +173,16 @@ def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCr
             raise RuleViolation("camera_id", "the camera does not exist or belongs to another owner")
     if body.valid_until is not None and body.valid_until <= body.valid_from:
         raise RuleViolation("valid_until", "must be after valid_from")
+    now = clock.now()
+    replaced = session.scalars(
+        select(Consent.id).where(
+            Consent.owner_id == owner.id,
+            Consent.camera_id.is_(None) if body.camera_id is None else Consent.camera_id == body.camera_id,
+            Consent.withdrawn_at.is_(None),
+            Consent.valid_from <= now,
+            or_(Consent.valid_until.is_(None), Consent.valid_until > now),
+        )
+    ).first()
     consent = Consent(
         owner_id=owner.id,
         camera_id=body.camera_id,
@@ -186,7 +196,7 @@ def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCr
     )
     session.add(consent)
     session.flush()
-    append_event(
+    event = append_event_sequenced(
         session,
         actor=actor.label,
         action="consent.given",
@@ -201,9 +211,12 @@ def give_consent(session: Session, actor: Actor, owner_id: UUID, body: ConsentCr
             "valid_from": body.valid_from.isoformat(),
             "valid_until": body.valid_until.isoformat() if body.valid_until else None,
             "terms_version": body.terms_version,
+            # a consent given while another for the same cameras holds changes it (the receipt says so)
+            "change": "changed" if replaced is not None else "given",
             "row": row_state("consents", consent),
         },
     )
+    receipts.send(session, consent, event)
     return consent
 
 
@@ -217,7 +230,7 @@ def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: s
     consent.withdrawn_at = clock.now()
     consent.withdrawn_reason = reason
     consent.withdrawn_by = actor.label
-    append_event(
+    event = append_event_sequenced(
         session,
         actor=actor.label,
         action="consent.withdrawn",
@@ -227,6 +240,15 @@ def withdraw_consent(session: Session, actor: Actor, consent_id: UUID, reason: s
         where=actor.where(),
         details={"owner_id": str(consent.owner_id), "row": row_state("consents", consent)},
     )
+    receipts.send(session, consent, event)
+    return consent
+
+
+def get_consent(session: Session, actor: Actor, consent_id: UUID) -> Consent:
+    """The consent, if the actor may see its owner (admins, auditors, the owner's own account); else 404."""
+    consent = session.get(Consent, consent_id)
+    ensure_visible(consent is not None and can_see_owner_object(actor, consent.owner_id), actor, "consent", consent_id)
+    assert consent is not None
     return consent
 
 

@@ -6,8 +6,8 @@ import base64
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from app.auth.permissions import Actor, allow
@@ -16,7 +16,7 @@ from app.core.db import SessionDep
 from app.core.pagination import PageDep
 from app.custody import checkpoints, cosignatures, proofs, timestamps
 from app.custody.entry import format_time
-from app.reports import custody_view
+from app.reports import custody_view, receipts
 
 MAX_SEQ = 2**63 - 1  # custody seqs are PostgreSQL bigints
 router = APIRouter(prefix="/api/v1", tags=["custody"])
@@ -133,3 +133,52 @@ def verify(session: SessionDep, actor: Annotated[Actor, Depends(allow("custody.v
     The verification reads its own snapshot; that it ran, and what it found, is itself a custody event.
     """
     return custody_view.verify_and_record(session, actor)
+
+
+# -- consent receipts ------------------------------------------------------------------------------
+LeafHash = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$", description="The receipt's leaf hash, 64 hex digits.")]
+
+
+@router.get("/custody/receipts/{seq}/{leaf_hash}")
+def check_receipt(
+    session: SessionDep, seq: Annotated[int, Path(ge=1, le=MAX_SEQ)], leaf_hash: LeafHash
+) -> dict[str, Any]:
+    """Public: whether custody event `seq` has this leaf hash and records a consent change (given, changed,
+    withdrawn), with the signed checkpoint that covers it and the inclusion proof to its root. Nothing else about
+    the owner is shown; a wrong pair is a 404."""
+    return receipts.check(session, seq, leaf_hash)
+
+
+@router.get("/consents/{consent_id}/receipts", tags=["registry"])
+def consent_receipts(
+    consent_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("consents.read"))]
+) -> list[dict[str, Any]]:
+    """The consent's receipts (given or changed, then withdrawn), each with its custody seq and leaf hash."""
+    return [
+        {"custody_seq": r.seq, "leaf_hash": r.leaf_hash, "change": r.change, "at": r.at, "check_url": r.check_url}
+        for r in receipts.list_receipts(session, actor, consent_id)
+    ]
+
+
+@router.get(
+    "/consents/{consent_id}/receipts/{seq}",
+    tags=["registry"],
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+)
+def consent_receipt(
+    consent_id: UUID,
+    seq: Annotated[int, Path(ge=1, le=MAX_SEQ)],
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(allow("consents.read"))],
+    format: Annotated[str, Query(pattern="^(json|pdf)$")] = "json",
+) -> Any:
+    """One receipt: JSON (with the event, its inclusion proof, a signed checkpoint and the public key, for
+    `scripts/verify_bundle.py --receipt`) or the Vietnamese PDF."""
+    if format == "pdf":
+        body = receipts.receipt_pdf(session, actor, consent_id, seq, get_settings().programme_terms_text)
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="bien-nhan-dong-y-{seq}.pdf"'},
+        )
+    return receipts.receipt_json(session, actor, consent_id, seq)

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
+from app.auth import throttle, two_factor
 from app.auth.models import Role
 from app.auth.permissions import client_address, ensure_role
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
@@ -197,6 +198,22 @@ def user_reactivate(
     )
 
 
+@router.post("/admin/users/{user_id}/totp-reset", response_class=HTMLResponse)
+def user_totp_reset(
+    request: Request, session: SessionDep, actor: WebActor, user_id: UUID, csrf_token: Annotated[str, Form()]
+) -> Response:
+    """A lost authenticator: the user's second factor is cleared and they set it up again at the next sign-in."""
+    check_csrf(request, csrf_token)
+    ensure_role(actor, "users.reset_totp")
+    return form_action(
+        session,
+        lambda: two_factor.reset(session, user_id, actor.user_id, actor.client_address),
+        done=lambda user: RedirectResponse(f"/admin/users/{user.id}?saved=totp_reset", status_code=303),
+        again=lambda error: _render_user(request, session, user_id, error=error),
+        raised=(404,),
+    )
+
+
 @router.post("/admin/users/{user_id}/password-reset", response_class=HTMLResponse)
 def user_password_reset(
     request: Request, session: SessionDep, actor: WebActor, user_id: UUID, csrf_token: Annotated[str, Form()]
@@ -214,7 +231,11 @@ def user_password_reset(
 
 
 # -- the page a reset link opens -----------------------------------------------------------------
-@router.get("/reset-password/{token}", response_class=HTMLResponse)
+@router.get(
+    "/reset-password/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.rate_limited(throttle.RESET_LINKS))],
+)
 def reset_page(request: Request, session: SessionDep, token: str) -> Response:
     try:
         user = auth.reset_target(session, token)
@@ -223,7 +244,11 @@ def reset_page(request: Request, session: SessionDep, token: str) -> Response:
     return render(request, "reset_password.html", {"email": user.email, "token": token})
 
 
-@router.post("/reset-password/{token}", response_class=HTMLResponse)
+@router.post(
+    "/reset-password/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.rate_limited(throttle.RESET_LINKS))],
+)
 def reset_submit(
     request: Request,
     session: SessionDep,
@@ -427,6 +452,7 @@ def import_error_text(error: dict[str, Any], gettext: Callable[[str], str]) -> s
         "owner_name_missing": gettext("This owner is new: fill in owner_name."),
         "owner_ambiguous": gettext("Several owners have this phone; use owner_external_id."),
         "owner_unknown": gettext("No owner has this id."),
+        "phone_invalid": gettext("This is not a phone number; write it as 0903 123 456 or +84 903 123 456."),
         "owner_id_invalid": gettext("This is not an owner id."),
         "owner_kind": gettext("Use one of: person, household, business, school, agency, community, police."),
         "row_cells": gettext("This row has a different number of cells from the header row."),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.appeals import intake, qr
 from app.appeals import service as appeals
+from app.auth import throttle
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.web.messages import gettext
@@ -25,7 +26,7 @@ def _messages(locale: str) -> dict[str, str]:
     return words
 
 
-@router.get("/a/{slug}", response_class=HTMLResponse)
+@router.get("/a/{slug}", response_class=HTMLResponse, dependencies=[Depends(throttle.rate_limited(throttle.APPEALS))])
 def appeal_page(request: Request, slug: str, session: SessionDep) -> Response:
     appeal = appeals.public_appeal(session, slug)
     settings = get_settings()

@@ -45,6 +45,9 @@ TITLES = (
     N_("Invalid request"),
     N_("Method Not Allowed"),
     N_("Internal error"),
+    N_("Authenticator code required"),
+    N_("Authenticator code wrong"),
+    N_("Two-factor sign-in not set up"),
     N_("Gone"),
 )
 PASSED_ON = ("retry-after", "allow")
@@ -62,6 +65,10 @@ OWNER_REFUSALS = (
     ),
     N_("This link no longer opens: it is unknown, expired or withdrawn. Call the police unit that sent it."),
     N_("This request has been answered through this link; the link now only shows what happened."),
+    N_(
+        "state the recorder's clock at the first frame (ISO 8601, e.g. 2026-11-24T21:15:00): neither the file nor "
+        "its name carries it"
+    ),
 )
 # An evidence link refused (app.footage.viewing), worded for whoever opened it in a browser or player.
 LINK_REFUSALS = (

@@ -19,6 +19,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.extractions import filing, listing
+from app.extractions import owners_to_call as calling
 from app.extractions.schemas import AreaRequestCreate, RequestCreate
 from app.extractions.states import ACTIVE, RequestStatus
 from app.registry import districts
@@ -265,6 +266,7 @@ def _render_case(
         "cameras_previous": max(cameras_offset - CAMERA_PAGE, 0) if cameras_offset > 0 else None,
         "cameras_next": cameras_offset + CAMERA_PAGE if cameras_offset + CAMERA_PAGE < camera_total else None,
         "map_radius_m": MAP_RADIUS_M,
+        "owners_to_call": calling.owners_to_call(session, actor, case.id),
     }
     return render(request, "case.html", {**context, **extra}, status)
 

@@ -57,8 +57,10 @@ FIELD_NAMES: Mapping[str, str] = {
     "approved_end": N_("Approved until"),
     "valid_from": N_("Valid from"),
     "valid_until": N_("Valid until"),
+    "phone": N_("Phone"),
 }
 UNKNOWN_FIELD = N_("This field")
+FORM_EXPIRED = N_("The form has expired or did not come from this site; reload the page and try again.")
 
 LATITUDE_RANGE = N_("Latitude must be between -90 and 90.")
 LONGITUDE_RANGE = N_("Longitude must be between -180 and 180.")
@@ -69,6 +71,7 @@ LONGITUDES = frozenset({"lon", "incident_lon"})
 # pydantic error type -> message; %(field)s is the field's name, the rest come from the error's context.
 BY_TYPE: Mapping[str, str] = {
     "missing": N_("%(field)s: please fill this in."),
+    "phone_number": N_("%(field)s: write a phone number, e.g. 0903 123 456 or +84 903 123 456."),
     "string_too_short": N_("%(field)s: please write at least %(min_length)s characters."),
     "string_too_long": N_("%(field)s: at most %(max_length)s characters."),
     "float_parsing": N_("%(field)s: write a number, e.g. 10.7769 or 10,7769."),
@@ -139,6 +142,11 @@ BY_RULE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"a (?P<status>\w+) request cannot become (?P<target>\w+)"),
         N_("Not possible now: the request is %(status)s."),
     ),
+    (
+        "",
+        re.compile(r"try again in (?P<seconds>\d+) seconds"),
+        N_("Too many attempts; try again in %(seconds)s seconds."),
+    ),
     ("", re.compile(r"must be a time between the years"), N_("Check the date: the year is out of range.")),
     ("", re.compile(r"(Invalid isoformat|isoformat string|does not match format)"), N_("Not a valid date and time.")),
     # disclosure: grants to prosecutors and their packages
@@ -171,6 +179,9 @@ BY_SLUG: Mapping[str, str] = {
     "conflict": N_("Not possible in the current state; reload the page and check."),
     "too-many-requests": N_("Too many attempts; wait a minute and try again."),
     "unauthorized": N_("Email or password is not correct."),
+    "totp-code-required": N_("Type the code your authenticator app shows."),
+    "totp-code-wrong": N_("The code is wrong or too old: type the code the app shows now, or a recovery code."),
+    "totp-enrolment-required": N_("Set up two-factor sign-in on the sign-in page first."),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,9 +17,11 @@ from app.auth.permissions import Actor
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import SessionDep
+from app.extractions import consent_effects
+from app.registry import receipts as receipt_records
 from app.registry import service as registry
 from app.registry.schemas import ConsentCreate, WithdrawIn
-from app.reports import custody_view
+from app.reports import custody_view, receipts
 from app.web.forms import DEFAULT_TZ, FormError, form_action, stated_reason
 from app.web.owner_requests import OwnerActor, local_field, page_gettext
 from app.web.pages import check_csrf, locale_of, render
@@ -32,10 +34,12 @@ def _render_cameras(request: Request, session: Session, actor: Actor, *, status:
     assert actor.owner_id is not None
     cameras, _ = registry.list_cameras(session, actor, limit=500, offset=0)
     now = clock.now()
+    consents = list(reversed(registry.consent_history(session, actor, actor.owner_id)))
     context = {
         "cameras": cameras,
         "consent_now": {c.id: registry.consent_state(session, c, now) for c in cameras},
-        "consents": list(reversed(registry.consent_history(session, actor, actor.owner_id))),
+        "consents": consents,
+        "receipts": {k.id: receipt_records.receipts_of(session, k) for k in consents},
         "camera_labels": {c.id: c.label for c in cameras},
         "today": now.astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%dT%H:%M"),
         "tz": DEFAULT_TZ,
@@ -134,12 +138,25 @@ def withdraw_consent(
     form = {"withdraw_id": str(consent_id), "withdraw_reason": reason}
     return form_action(
         session,
-        lambda: registry.withdraw_consent(
+        lambda: consent_effects.withdraw_consent(
             session, actor, consent_id, WithdrawIn(reason=stated_reason(reason, refusal)).reason
         ),
         done=lambda _: RedirectResponse("/owner/cameras#consents", status_code=303),
         again=lambda error: _render_cameras(request, session, actor, error=error, form=form),
         raised=(404,),  # not theirs, or no such consent: nothing to show the form for
+    )
+
+
+@router.get("/owner/consents/{consent_id}/receipts/{seq}.pdf")
+def consent_receipt_pdf(
+    consent_id: UUID, seq: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep, actor: OwnerActor
+) -> Response:
+    """The receipt of one change of my consent, as a Vietnamese PDF to keep."""
+    body = receipts.receipt_pdf(session, actor, consent_id, seq, get_settings().programme_terms_text)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="bien-nhan-dong-y-{seq}.pdf"'},
     )
 
 

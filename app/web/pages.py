@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import hmac
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.auth import service as auth
 from app.auth import tokens
 from app.auth.permissions import Actor, actor_from_token, client_address, may
+from app.core import phones
+from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
 from app.notifications import staff
 from app.web import i18n
 
 SESSION_COOKIE = "footage_session"
+# Before sign-in there is no session to bind a CSRF token to: the sign-in form gets a random cookie of its own and
+# a token bound to it (an attacker's page can neither read the cookie nor forge the token).
+PRE_SESSION_COOKIE = "footage_presession"
+PRE_SESSION_MINUTES = 60
 LANG_COOKIE = "lang"
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -32,6 +39,7 @@ def templates_for(locale: str) -> Jinja2Templates:
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(), extensions=["jinja2.ext.i18n"]
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["phone"] = phones.display  # stored in E.164, shown as people write it
     return Jinja2Templates(env=env)
 
 
@@ -41,6 +49,25 @@ class LoginRequired(DomainError):
 
 class CsrfRejected(DomainError):
     status, slug, title = 403, "csrf", "Form expired"
+
+
+def local_path(target: str | None) -> str:
+    """Where to go after sign-in: a path of this site only (never another host, as `//host` would be)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    """Sign the browser in: the session cookie (HttpOnly, SameSite), for WEB_SESSION_HOURS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=get_settings().web_session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().public_base_url.startswith("https://"),
+    )
 
 
 def locale_of(request: Request) -> str:
@@ -84,6 +111,30 @@ def web_actor(request: Request, session: SessionDep) -> Actor:
 
 
 WebActor = Annotated[Actor, Depends(web_actor)]
+
+
+def pre_session_csrf(request: Request, response: Response) -> str:
+    """The CSRF token of a form shown before sign-in; sets the pre-session cookie it is bound to when missing."""
+    value = request.cookies.get(PRE_SESSION_COOKIE)
+    if not value or len(value) > 64:
+        value = secrets.token_urlsafe(24)
+        response.set_cookie(
+            PRE_SESSION_COOKIE,
+            value,
+            max_age=PRE_SESSION_MINUTES * 60,
+            httponly=True,
+            samesite="lax",
+            secure=get_settings().public_base_url.startswith("https://"),
+        )
+    return tokens.csrf_token("pre-session:" + value)
+
+
+def pre_session_csrf_valid(request: Request, submitted: str | None) -> bool:
+    """Whether a form posted before sign-in carries the token bound to this browser's pre-session cookie."""
+    value = request.cookies.get(PRE_SESSION_COOKIE, "")
+    if not value or not submitted or len(value) > 64:
+        return False
+    return hmac.compare_digest(tokens.csrf_token("pre-session:" + value), submitted)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:

@@ -2,59 +2,90 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.auth import service as auth
+from app.auth import throttle
 from app.auth.permissions import actor_from_token, client_address, may
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import TooManyRequests, Unauthorized
-from app.web import i18n, investigator
-from app.web.pages import LANG_COOKIE, SESSION_COOKIE, WebActor, check_csrf, render
+from app.web import i18n, investigator, second_factor
+from app.web.forms import error_text
+from app.web.messages import FORM_EXPIRED, gettext
+from app.web.pages import (
+    LANG_COOKIE,
+    PRE_SESSION_COOKIE,
+    SESSION_COOKIE,
+    WebActor,
+    check_csrf,
+    local_path,
+    locale_of,
+    pre_session_csrf,
+    pre_session_csrf_valid,
+    render,
+    set_session_cookie,
+)
 
 router = APIRouter(include_in_schema=False)
 
 
-def _local_path(target: str | None) -> str:
-    """Where to go after sign-in: a path of this site only (never another host, as `//host` would be)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+_local_path = local_path
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", {"next": _local_path(next)})
+    return _login_form(request, {"next": _local_path(next)})
 
 
-@router.post("/login", response_class=HTMLResponse)
+def _login_form(request: Request, context: Mapping[str, object], status: int = 200) -> Response:
+    """The sign-in form, with a CSRF token bound to this browser's pre-session cookie."""
+    response = Response()
+    csrf = pre_session_csrf(request, response)
+    page = render(request, "login.html", {**context, "login_csrf": csrf}, status=status)
+    for key, value in response.headers.items():
+        if key.lower() == "set-cookie":
+            page.headers.append(key, value)
+    return page
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(throttle.rate_limited(throttle.SIGN_IN))])
 def login_submit(
     request: Request,
     session: SessionDep,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str | None, Form()] = None,
+    csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     hours = get_settings().web_session_hours
     target = _local_path(next)
+    locale = locale_of(request)
+    if not pre_session_csrf_valid(request, csrf_token):
+        # A sign-in posted from another site (login CSRF) or a form kept open too long: show a fresh form.
+        error = gettext(locale, FORM_EXPIRED)
+        return _login_form(request, {"error": error, "email": email, "next": target}, status=403)
+    address = client_address(request)
     try:
-        token, _ = auth.login(session, email, password, client_address(request), ttl=timedelta(hours=hours))
+        user = auth.check_password(session, email, password, address)
     except (Unauthorized, TooManyRequests) as exc:
-        context = {"error": exc.detail, "email": email, "next": target}
-        return render(request, "login.html", context, status=exc.status)
+        context = {"error": error_text(exc, locale), "email": email, "next": target}
+        page = _login_form(request, context, status=exc.status)
+        if exc.headers and "Retry-After" in exc.headers:
+            page.headers["Retry-After"] = exc.headers["Retry-After"]
+        return page
+    second_step = second_factor.next_step(session, user, target)
+    if second_step is not None:
+        return second_step  # the code, or setting up the authenticator, before the session starts
+    token, _ = auth.complete_sign_in(session, user, address, ttl=timedelta(hours=hours))
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().public_base_url.startswith("https://"),
-    )
+    set_session_cookie(response, token)
+    response.delete_cookie(PRE_SESSION_COOKIE)
     return response
 
 
@@ -121,6 +152,7 @@ def install(app: FastAPI) -> None:
     from app.web.pages import LoginRequired
 
     app.include_router(router)
+    app.include_router(second_factor.router)
     app.include_router(investigator.router)
     app.include_router(investigator_requests.router)
     app.include_router(owner.router)

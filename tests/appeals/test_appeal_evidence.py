@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.appeals import evidence
 from app.appeals.models import Submission
-from app.appeals.retention import sweep_declined
+from app.appeals.retention import release_closed, sweep_declined
 from app.auth.models import Role
 from app.core.config import get_settings, override_settings
 from app.core.db import session_factory
@@ -102,3 +102,37 @@ def test_a_declined_submission_leaves_storage_when_its_quarantine_lock_passes(is
     auditor = account(client, Role.auditor)
     verified = client.post("/api/v1/custody/verify", headers=auditor.headers).json()
     assert verified["ok"], verified["problems"][:5]  # the deletion is on the record: not a missing object
+
+
+def test_accepted_submissions_lose_their_hold_when_the_case_closes(isolated_client: TestClient, tmp_path: Path) -> None:
+    client = isolated_client
+    investigator, case = investigator_with_case(client)
+    appeal = publish(client, investigator, case)
+    video = phone_video(tmp_path / "v.mp4").read_bytes()
+    assert (
+        send(client, appeal["slug"], video, "video/mp4", "v.mp4", X_Taken_At="2026-12-02T20:15:00").status_code == 202
+    )
+    item = client.get(f"/api/v1/appeals/{appeal['id']}/submissions", headers=investigator.headers).json()["items"][0]
+    client.post(f"/api/v1/submissions/{item['id']}/accept", json={}, headers=investigator.headers)
+    clip = client.post(
+        f"/api/v1/submissions/{item['id']}/clips",
+        json={"window_start": "2026-12-02T13:15:00+00:00", "window_end": "2026-12-02T13:15:01+00:00"},
+        headers=investigator.headers,
+    ).json()
+    with session_factory()() as session, session.begin():
+        assert release_closed(session) == []  # the case is open: every hold stays
+    closed = client.post(
+        f"/api/v1/cases/{case['id']}/close",
+        json={"outcome": "clarified", "footage_contributed": True},
+        headers=investigator.headers,
+    )
+    assert closed.status_code == 200, closed.text
+    with session_factory()() as session, session.begin():
+        assert sorted(release_closed(session)) == sorted([item["id"], clip["id"]])
+    with session_factory()() as session:
+        row = session.get(Submission, item["id"])
+        assert row is not None and not row.legal_hold
+        assert not get_storage().stat(row.object_key, row.version_id).legal_hold
+    auditor = account(client, Role.auditor)
+    verified = client.post("/api/v1/custody/verify", headers=auditor.headers).json()
+    assert verified["ok"], verified["problems"][:5]

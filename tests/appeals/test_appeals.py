@@ -99,6 +99,9 @@ def test_anonymous_upload_is_quarantined_and_seen_only_by_the_case_unit(client: 
 
     listed = client.get(f"/api/v1/appeals/{appeal['id']}/submissions", headers=investigator.headers).json()
     assert listed["total"] == 2
+    told = client.get("/api/v1/notifications", headers=investigator.headers).json()["items"]
+    assert [n["kind"] for n in told] == ["appeal_submission", "appeal_submission"]  # the publisher, told twice
+    assert "Tìm nhân chứng vụ va chạm" in told[0]["text"] and case["number"] in told[0]["text"]
     by_kind = {s["kind"]: s for s in listed["items"]}
     anonymous, photo = by_kind["video"], by_kind["photo"]
     assert anonymous["anonymous"] and anonymous["status"] == "quarantined"
@@ -110,6 +113,7 @@ def test_anonymous_upload_is_quarantined_and_seen_only_by_the_case_unit(client: 
 
     # another unit, an auditor, an owner and the public: none of them sees the quarantine
     stranger = account(client, Role.investigator, unit_id=make_unit())
+    assert client.get("/api/v1/notifications", headers=stranger.headers).json()["total"] == 0
     for path in (f"/api/v1/appeals/{appeal['id']}/submissions", f"/api/v1/submissions/{anonymous['id']}"):
         assert client.get(path, headers=stranger.headers).status_code == 404
         assert client.get(path).status_code == 401

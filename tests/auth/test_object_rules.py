@@ -15,7 +15,7 @@ from app.auth.models import Role
 from app.auth.permissions import Actor, ActorKind, can_see_unit_object, unit_scope
 from app.cases.models import Case, CaseStatus
 from app.core.db import session_factory
-from tests.factories import PASSWORD, account, make_owner, make_unit, make_user
+from tests.factories import PASSWORD, account, make_owner, make_unit, make_user, web_login
 
 
 def _open_case(client: TestClient, headers: dict[str, str]) -> UUID:
@@ -58,7 +58,7 @@ def test_unit_scope_selects_exactly_the_cases_the_object_rule_lets_an_actor_see(
 def test_pages_ask_the_role_table_as_the_api_does(client: TestClient) -> None:
     """An owner account is refused the case pages (403, as the API answers), not shown an empty list."""
     _, email = make_user(Role.owner, owner_id=make_owner())
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     assert client.get("/cases", follow_redirects=False).status_code == 403
     investigator = account(client, Role.investigator)
     case_id = _open_case(client, investigator.headers)

@@ -20,6 +20,7 @@ import pytest
 from app.core import embedded, migrate
 from app.core.config import get_settings
 from tests.core.embedded_service import scratch_directory, wait_for
+from tests.services import FIRST_ADMIN_TOTP_SECRET, first_admin_code
 
 ADMIN_PASSWORD = "frozen database test password"
 STATEMENT_TIMEOUT, CONNECT_TIMEOUT = 2, 2
@@ -57,6 +58,7 @@ def _serve(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], 
         "S3_BUCKET": settings.s3_bucket,
         "DATA_DIR": str(data_dir),
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ADMIN_TOTP_SECRET": FIRST_ADMIN_TOTP_SECRET,
         "LOG_LEVEL": "warning",
         "DATABASE_STATEMENT_TIMEOUT_SECONDS": str(STATEMENT_TIMEOUT),
         "DATABASE_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT),
@@ -85,7 +87,8 @@ def test_a_frozen_postgres_gets_503_with_retry_after_in_time_and_recovers(
     frozen: list[psutil.Process] = []
     try:
         token = httpx.post(
-            f"{base}/api/v1/auth/token", data={"username": get_settings().admin_email, "password": ADMIN_PASSWORD}
+            f"{base}/api/v1/auth/token",
+            data={"username": get_settings().admin_email, "password": ADMIN_PASSWORD, "totp_code": first_admin_code()},
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         paths = ["/readyz", f"/api/v1/requests/{uuid.uuid4()}", "/api/v1/cases", "/api/v1/me"]

@@ -214,3 +214,17 @@ def test_witness_refuses_a_smaller_or_different_checkpoint(tmp_path: Path) -> No
     with pytest.raises(module.Refused, match="two different roots"):
         module.check(state, same_size, None)
     module.check(state, module.Checkpoint("log.example/x", 5, b"\x01" * 32, "", ""), None)
+
+
+def test_a_malformed_witness_key_is_refused_at_start_up() -> None:
+    from pydantic import ValidationError
+
+    from app.core.config import Settings
+
+    good = notes.vkey(
+        "w.example/a", notes.SIG_COSIGNATURE, Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    )
+    assert Settings(custody_witness_keys=[good]).custody_witness_keys == [good]
+    for bad in ("w.example/a", "w.example/a+zz+AAAA", good + "x", "two words+" + good.split("+", 1)[1]):
+        with pytest.raises(ValidationError):
+            Settings(custody_witness_keys=[bad])

@@ -19,7 +19,14 @@ from app.core.db import session_factory
 from app.footage.cutting import make_clip
 from app.footage.models import Original
 from tests.factories import Account
-from tests.footage.recorder_exports import dahua_name, hikvision_name, write_dav, write_imkh, write_vendor_blob
+from tests.footage.recorder_exports import (
+    dahua_name,
+    hikvision_name,
+    write_dav,
+    write_dav_segments,
+    write_imkh,
+    write_vendor_blob,
+)
 from tests.footage.test_footage import FORMATS, _no_evidence_left, _video, approved_request
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -212,3 +219,34 @@ def test_no_time_anywhere_is_refused(
 def test_recording_start_true_uses_the_stated_offset() -> None:
     stamped = datetime(2026, 11, 23, 20, 13, 30)
     assert _recorder_local(datetime(2026, 11, 23, 13, 12, 0, tzinfo=UTC)) == stamped
+
+
+def test_dav_export_in_two_files_clipped_across_the_boundary(
+    client: TestClient, approved: tuple[Account, Account, str, datetime], tmp_path: Path
+) -> None:
+    """A Dahua export split in two 8 s files, named as the recorder names them, sent with the measured offset and
+    no X-Recording-Start: each file is timed by its own frames, and one clip crosses the boundary at t0+8."""
+    investigator, owner, request_id, t0 = approved
+    files = write_dav_segments(tmp_path, _recorder_local(t0), segment_s=8, count=2)
+    ids = []
+    for path in reversed(files):  # sent out of order: the timeline orders them
+        sent = client.post(
+            f"/api/v1/requests/{request_id}/originals",
+            content=path.read_bytes(),
+            headers={**owner.headers, "X-Filename": path.name, "X-Clock-Offset-Seconds": str(FAST_S)},
+        )
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["recording_start_source"] == "file" and sent.json()["media"]["container"] == "dhav"
+        ids.insert(0, sent.json()["id"])
+    done = client.post(f"/api/v1/requests/{request_id}/originals/complete", headers=owner.headers)
+    assert done.status_code == 200, done.text
+    export = done.json()["export"]
+    assert [f["original_id"] for f in export["files"]] == ids and export["gaps"] == [] == export["overlaps"]
+    assert datetime.fromisoformat(export["files"][0]["start"]) == t0
+    read = _clip_within_a_gop(client, investigator, request_id, t0)
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
+    assert [p["sha256"] for p in read["parents"]] == digests
+    assert read["clock_offset_s"] == FAST_S and read["clock_offset_source"] == "header"
+    # the DHAV files are remuxed by stream copy, then cut across in one concat pass
+    runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
+    assert len(runs) == 3 and "-f concat" in runs[-1] and all("-c copy" in c for c in runs)

@@ -86,7 +86,10 @@ def _clip_duration(client: TestClient, who: Account, clip: dict[str, Any], tmp_p
     )
     assert link.status_code == 200, link.text
     local = tmp_path / f"clip-{clip['id']}.{clip['container']}"
-    local.write_bytes(httpx.get(link.json()["url"]).content)
+    # the link is the service's: the fetch is logged, then a redirect to the exact version in storage
+    followed = client.get(link.json()["url"], follow_redirects=False)
+    assert followed.status_code == 302, followed.text
+    local.write_bytes(httpx.get(followed.headers["location"]).content)
     assert _sha(local) == clip["sha256"]
     first, last_end = media.packet_span(local)
     return last_end - first
@@ -129,12 +132,23 @@ def test_two_segments_one_clip_across_the_boundary(client: TestClient, tmp_path:
     actual_start, actual_end = (datetime.fromisoformat(read[k]) for k in ("actual_start", "actual_end"))
     assert ws - GOP <= actual_start <= ws + SLACK
     assert we - SLACK <= actual_end <= we + GOP
-    assert any("-f concat" in c for c in read["command"])
+    # one ffmpeg pass over both versions (the concat demuxer with in and out points), named without a signature
+    ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
+    assert len(ffmpeg_runs) == 1 and "-f concat" in ffmpeg_runs[0] and "-c copy" in ffmpeg_runs[0]
+    listing = next(c for c in read["command"] if c.startswith("printf "))
+    assert (
+        listing.count("versionId=") == 2
+        and "inpoint 5.000" in listing
+        and "outpoint 8.000" in listing
+        and "outpoint 4.000" in listing
+    )
+    assert "X-Amz-Signature" not in " ".join(read["command"])
     # the joined clip really holds both files' parts: its length is the window's, within a GOP
     duration = _clip_duration(client, investigator, read, tmp_path)
     assert (we - ws).total_seconds() - 0.1 <= duration <= (we - ws + GOP).total_seconds() + 0.1
     detail = _detail(client, investigator, request_id)
-    assert detail["status"] == "clip_ready" and detail["export"]["clip_mode"] == "concat"
+    # the filing unit's download above delivered the clip
+    assert detail["status"] == "delivered" and detail["export"]["clip_mode"] == "concat"
     assert len(detail["clips"]) == 1 and len(detail["clips"][0]["parents"]) == 2
     events = client.get(f"/api/v1/custody?object_id={clip.id}", headers=investigator.headers).json()["items"]
     created = next(e for e in events if e["action"] == "clip.created")
@@ -171,6 +185,13 @@ def test_three_named_ts_segments_window_across_both_boundaries(client: TestClien
     assert ws - GOP <= actual_start <= ws + SLACK
     assert we - SLACK <= actual_end <= we + GOP
     assert read["shortfall"]["gaps_s"] < 0.6
+    # TS seeks imprecisely: each file is remuxed by stream copy, then one concat pass cuts across all three
+    ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
+    assert len(ffmpeg_runs) == 4 and sum("-f concat" in c for c in ffmpeg_runs) == 1
+    # the clip holds the three parts: the window, the first file's key frame before it, and the frames B-frame
+    # reordering carries past the last out point (the demuxer stops on decoding times)
+    duration = _clip_duration(client, investigator, read, tmp_path)
+    assert (we - ws).total_seconds() - 0.1 <= duration <= (we - ws + GOP).total_seconds() + 0.25
 
 
 def test_a_gap_between_segments_is_reported_as_the_shortfall(client: TestClient, tmp_path: Path) -> None:
@@ -277,8 +298,23 @@ def test_segments_through_the_owner_link(client: TestClient, tmp_path: Path) -> 
     done = client.post(f"/api/v1/respond/{token}/originals/complete")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "footage_received" and len(done.json()["export"]["files"]) == 2
+    # the owner's phone sends `complete` again (a retry after a dropped answer): the same answer, nothing moves
+    again = client.post(f"/api/v1/respond/{token}/originals/complete")
+    assert again.status_code == 200, again.text
+    assert again.json()["history"] == done.json()["history"]
+    # a file after `complete` through the same link is refused naming the request's state, and not kept
+    late = client.post(
+        f"/api/v1/respond/{token}/originals",
+        content=a.read_bytes(),
+        headers={"X-Filename": "late.mp4", "X-Recording-Start": (ws + timedelta(seconds=20)).isoformat()},
+    )
+    assert late.status_code == 409, late.text
+    assert late.json()["current_status"] == "footage_received" and "footage_received" in late.json()["detail"]
+    assert len(_detail(client, investigator, request_id)["originals"]) == 2
     clip = make_clip(session_factory(), uuid.UUID(request_id))
     assert clip is not None and len(_clip_read(client, investigator, clip.id)["parents"]) == 2
+    # once the clip is made the link still answers `complete` with what became of the request
+    assert client.post(f"/api/v1/respond/{token}/originals/complete").json()["status"] == "clip_ready"
 
 
 def test_a_segment_is_no_ordinary_request_body(configured: str, tmp_path: Path) -> None:

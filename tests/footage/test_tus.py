@@ -302,3 +302,38 @@ def test_termination_aborts_the_parts(client: TestClient, recording: Path) -> No
     assert upload_rows(request_id) == 0
     assert pending_parts(request_id) == []
     assert head(client, url, owner.headers).status_code == 404
+
+
+def test_files_of_an_export_in_several_go_by_tus_too(client: TestClient, tmp_path: Path) -> None:
+    """`export_part` in the metadata: each finished upload is one file of the export (as POST .../originals), the
+    request waits for `complete`, which orders them; a file after `complete` is refused naming the state."""
+    investigator, owner, request_id, t0 = approved_request(client)
+    window_start = datetime.fromisoformat(
+        client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()["window_start"]
+    )
+    starts = (window_start - timedelta(seconds=4), window_start + timedelta(seconds=4))
+    ids = []
+    for n, start in enumerate(starts):
+        path = tmp_path / f"part{n}.mp4"
+        media.run_ffmpeg(
+            ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", "-an", "-c:v", "libx264", "-g", "50"]
+            + ["-y", str(path)]
+        )
+        data = path.read_bytes()
+        meta = {"request_id": request_id, "filename": path.name, "recording_start": start.isoformat()}
+        created = create(client, len(data), owner.headers, export_part="true", **meta)
+        assert created.status_code == 201, created.text
+        done = patch(client, created.headers["Location"], 0, data, owner.headers)
+        assert done.status_code == 204, done.text
+        ids.append(done.headers["Upload-Original-Id"])
+        # still collecting: no file completes the export by itself
+        status = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()["status"]
+        assert status == "approved"
+    complete = client.post(f"/api/v1/requests/{request_id}/originals/complete", headers=owner.headers)
+    assert complete.status_code == 200, complete.text
+    assert [f["original_id"] for f in complete.json()["export"]["files"]] == ids
+    assert complete.json()["status"] == "footage_received"
+    late = create(client, 1000, owner.headers, export_part="true", **meta)
+    assert late.status_code == 409 and late.json()["current_status"] == "footage_received"
+    wrong = create(client, 1000, owner.headers, export_part="maybe", **meta)
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "Upload-Metadata"

@@ -25,7 +25,7 @@ from app.footage import viewing
 from app.footage.cutting import make_clip
 from app.footage.models import Clip
 from app.web.error_pages import LINK_REFUSALS
-from tests.factories import PASSWORD, Account
+from tests.factories import PASSWORD, Account, web_login
 from tests.footage.test_footage import FORMATS, _upload, _video, approved_request
 
 OFFSET_S = 42  # the recorder runs 42 s fast
@@ -60,7 +60,7 @@ def _events(object_id: uuid.UUID | str, action: str) -> list[CustodyEvent]:
 
 def _sign_in_pages(client: TestClient, who: Account) -> str:
     client.cookies.clear()
-    assert client.post("/login", data={"email": who.email, "password": PASSWORD}, follow_redirects=False).status_code
+    assert web_login(client, data={"email": who.email, "password": PASSWORD}, follow_redirects=False).status_code
     return client.cookies["footage_session"]
 
 

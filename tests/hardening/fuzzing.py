@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from app.core import embedded
-from tests.services import wait_until_ready
+from tests.services import FIRST_ADMIN_TOTP_SECRET, first_admin_code, wait_until_ready
 
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "fuzzing admin password"
@@ -45,7 +45,16 @@ def running_service(env: dict[str, str], data_dir: Path) -> Iterator[Service]:
     port = embedded.free_ports(1)[0]
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port), "--no-with-worker"],
-        env={**os.environ, **env, "DATA_DIR": str(data_dir), "ADMIN_PASSWORD": ADMIN_PASSWORD, "LOG_LEVEL": "error"},
+        env={
+            **os.environ,
+            **env,
+            "DATA_DIR": str(data_dir),
+            "ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "LOG_LEVEL": "error",
+            "ADMIN_TOTP_SECRET": FIRST_ADMIN_TOTP_SECRET,
+            # the run fuzzes what each operation answers, many times a minute from one address
+            "RATE_LIMIT_PER_MINUTE": "1000000",
+        },
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,7 +70,10 @@ def tokens(base: str) -> dict[str, str]:
     http = httpx.Client(base_url=base, timeout=30)
 
     def sign_in(email: str, password: str) -> str:
-        response = http.post("/api/v1/auth/token", data={"username": email, "password": password})
+        data = {"username": email, "password": password}
+        if email == ADMIN_EMAIL:
+            data["totp_code"] = first_admin_code()
+        response = http.post("/api/v1/auth/token", data=data)
         response.raise_for_status()
         return str(response.json()["access_token"])
 

@@ -19,6 +19,7 @@ from app.core import embedded
 from app.footage.cutting import TEMP_PREFIX
 from tests.core.embedded_service import Service, clean_up, embedded_environment, scratch_directory, stop_service
 from tests.footage.test_segments import _video
+from tests.services import FIRST_ADMIN_TOTP_SECRET, first_admin_code
 
 ADMIN_EMAIL = "admin@example.org"
 ADMIN_PASSWORD = "clip kill test admin password"
@@ -30,7 +31,9 @@ def _serve(data_dir: Path, scratch: Path) -> Service:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = embedded.free_ports(1)[0]
     output = data_dir.parent / f"serve-{port}.out"
-    env = embedded_environment(data_dir, ADMIN_PASSWORD=ADMIN_PASSWORD, TMPDIR=str(scratch))
+    env = embedded_environment(
+        data_dir, ADMIN_PASSWORD=ADMIN_PASSWORD, ADMIN_TOTP_SECRET=FIRST_ADMIN_TOTP_SECRET, TMPDIR=str(scratch)
+    )
     with output.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port)],
@@ -54,7 +57,10 @@ def _serve(data_dir: Path, scratch: Path) -> Service:
 
 
 def _token(http: httpx.Client, email: str, password: str) -> dict[str, str]:
-    answer = http.post("/api/v1/auth/token", data={"username": email, "password": password})
+    data = {"username": email, "password": password}
+    if email == ADMIN_EMAIL:
+        data["totp_code"] = first_admin_code()
+    answer = http.post("/api/v1/auth/token", data=data)
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 

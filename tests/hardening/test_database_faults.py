@@ -16,6 +16,7 @@ import httpx
 
 from app.core import embedded, migrate
 from app.core.config import get_settings
+from tests.services import FIRST_ADMIN_TOTP_SECRET, first_admin_code
 
 ADMIN_PASSWORD = "database fault test password"
 
@@ -32,6 +33,7 @@ def _serve(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], 
         "S3_BUCKET": settings.s3_bucket,
         "DATA_DIR": str(data_dir),
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ADMIN_TOTP_SECRET": FIRST_ADMIN_TOTP_SECRET,
         "LOG_LEVEL": "warning",
     }
     process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--no-with-worker"], env=env)
@@ -53,7 +55,8 @@ def test_postgres_restart_under_load_the_service_recovers_by_itself(configured: 
     process, base = _serve(pg.url, tmp_path / "data")
     try:
         token = httpx.post(
-            f"{base}/api/v1/auth/token", data={"username": get_settings().admin_email, "password": ADMIN_PASSWORD}
+            f"{base}/api/v1/auth/token",
+            data={"username": get_settings().admin_email, "password": ADMIN_PASSWORD, "totp_code": first_admin_code()},
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         missing = uuid.uuid4()

@@ -62,6 +62,8 @@ def _enqueue(channel: str, recipient: str, locale: str | None = None, **context:
             subject_type="extraction_request",
             subject_id=uuid4(),
             secrets=[TOKEN],
+            phone="+84903123456" if channel == "webhook" else None,
+            name="Nguyễn Thị Hương",
         )
 
 
@@ -133,15 +135,19 @@ def test_signed_webhook_verifies_at_receiver(webhook_receiver: WebhookReceiver) 
         override_settings(**previous.model_dump())
     [hit] = webhook_receiver.received
     assert hit.path == "/hooks/zalo"
-    assert verify_signature("bridge-shared-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()])
-    assert not verify_signature("another-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()])
-    assert not verify_signature("bridge-shared-secret", hit.body + b" ", hit.headers[SIGNATURE_HEADER.lower()])
-    assert not verify_signature("bridge-shared-secret", hit.body, None)
-    assert verify_signature("k", b"{}", "sha256=" + sign("k", b"{}"))
+    header = hit.headers[SIGNATURE_HEADER.lower()]
+    assert verify_signature("bridge-shared-secret", hit.body, header).ok
+    assert not verify_signature("another-secret", hit.body, header).ok
+    assert not verify_signature("bridge-shared-secret", hit.body + b" ", header).ok
+    assert verify_signature("bridge-shared-secret", hit.body, None).reason == "missing"
+    assert verify_signature("bridge-shared-secret", hit.body, "sha256=abc").reason == "malformed"
+    stamp = int(clock.now().timestamp())
+    assert verify_signature("k", b"{}", f"t={stamp},v1=" + sign("k", b"{}", stamp)).ok
     payload = json.loads(hit.body.decode("utf-8"))
-    assert payload["id"] == str(queued.id) and payload["event"] == "request_filed" and payload["locale"] == "vi"
+    assert payload["message_id"] == str(queued.id) and payload["event"] == "request_filed"
+    assert payload["locale"] == "vi" and payload["recipient"]["phone"] == "+84903123456"
     assert payload["subject"].startswith("Yêu cầu trích xuất") and TOKEN in payload["text"]
-    assert payload["data"]["owner_name"] == "Nguyễn Thị Hương"
+    assert payload["template"]["params"]["owner_name"] == "Nguyễn Thị Hương"
 
 
 def test_webhook_without_secret_or_with_error_status_is_retried(webhook_receiver: WebhookReceiver) -> None:
@@ -238,6 +244,13 @@ def test_attempts_log_is_append_only(smtp_inbox: Inbox) -> None:
 def test_a_person_is_reached_by_email_and_the_deployment_webhook(
     configured: str, email: str | None, webhook: str | None, channels: list[str]
 ) -> None:
+    # the bridge reaches a person by phone: without one, no webhook message is queued
+    previous = get_settings()
+    override_settings(notification_webhook_url=webhook)
+    try:
+        assert service.recipients(email, None) == ([("email", email)] if email else [])
+    finally:
+        override_settings(**previous.model_dump())
     previous = get_settings()
     override_settings(notification_webhook_url=webhook)
     try:
@@ -251,12 +264,14 @@ def test_a_person_is_reached_by_email_and_the_deployment_webhook(
                 subject_type="owner",
                 subject_id=uuid4(),
                 secrets=[TOKEN],
+                phone="+84903123456",
             )
             assert [(n.channel, n.recipient) for n in queued] == [
                 (channel, email if channel == "email" else webhook) for channel in channels
             ]
             # the token is kept sealed, never in clear
             assert all(len(n.secrets) == 1 and TOKEN not in n.secrets[0] and n.locale == "en" for n in queued)
+            assert all(TOKEN not in n.body + json.dumps(n.payload) for n in queued)
             session.rollback()
     finally:
         override_settings(**previous.model_dump())
@@ -286,8 +301,9 @@ def test_a_waiting_message_holds_no_usable_link_token(
         assert f"/respond/{TOKEN}" in message.get_body(("plain",)).get_content()
         [hit] = webhook_receiver.received
         sent = json.loads(hit.body.decode("utf-8"))
-        assert f"/respond/{TOKEN}" in sent["text"] and sent["data"]["link_url"].endswith(f"/respond/{TOKEN}")
-        assert verify_signature("bridge-shared-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()])
+        assert f"/respond/{TOKEN}" in sent["text"] and sent["link"].endswith(f"/respond/{TOKEN}")
+        assert sent["template"]["params"]["link"] == sent["link"]
+        assert verify_signature("bridge-shared-secret", hit.body, hit.headers[SIGNATURE_HEADER.lower()]).ok
         for notification in queued:
             row, _ = _row(notification.id)
             assert row.secrets == [] and "secret:" not in row.body and service.REDACTED in row.body

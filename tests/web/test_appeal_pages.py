@@ -23,7 +23,16 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from app.core import embedded
 from tests.appeals.helpers import phone_video
 from tests.services import fresh_database
-from tests.web.browser import ADMIN_EMAIL, ADMIN_PASSWORD, CHROMIUM, DESKTOP, PHONE, LiveService, live_service
+from tests.web.browser import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    LiveService,
+    live_service,
+    second_step,
+)
 
 PASSWORD = "an appeal page password"
 SHOTS = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else None
@@ -64,6 +73,8 @@ def sign_in(page: Page, base: str, email: str, password: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+    page.wait_for_load_state()
+    second_step(page, email)
     page.wait_for_load_state()
 
 

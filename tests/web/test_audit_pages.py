@@ -26,6 +26,7 @@ from tests.factories import (
     case_with_request,
     make_owner,
     make_user,
+    web_login,
 )
 from tests.services import fresh_database
 
@@ -36,7 +37,7 @@ def _csrf(html: str) -> str:
 
 def _sign_in(client: TestClient, role: Role, **fields: object) -> str:
     _, email = make_user(role, **fields)  # type: ignore[arg-type]
-    signed = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+    signed = web_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False)
     assert signed.status_code == 303
     return email
 

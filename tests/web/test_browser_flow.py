@@ -24,7 +24,16 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from app.core import embedded, media
 from tests.services import fresh_database
-from tests.web.browser import ADMIN_EMAIL, ADMIN_PASSWORD, CHROMIUM, DESKTOP, PHONE, LiveService, live_service
+from tests.web.browser import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    LiveService,
+    live_service,
+    second_step,
+)
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "a browser test password"
@@ -65,6 +74,8 @@ def sign_in(page: Page, base: str, email: str, language: str | None = None, pass
     page.get_by_label(re.compile("Email|Thư điện tử", re.I)).fill(email)
     page.get_by_label(re.compile("Password|Mật khẩu", re.I)).fill(password)
     page.locator("form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url or "/login/" in url, timeout=10_000)
+    second_step(page, email)
     page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
 
 

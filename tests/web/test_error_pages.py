@@ -8,14 +8,14 @@ import uuid
 from fastapi.testclient import TestClient
 
 from app.auth.models import Role
-from tests.factories import PASSWORD, make_unit, make_user
+from tests.factories import PASSWORD, make_unit, make_user, web_login
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
 def test_page_errors_render_as_pages_in_the_readers_language(client: TestClient) -> None:
     _, email = make_user(Role.investigator, unit_id=make_unit())
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
 
     missing = client.get(f"/requests/{uuid.uuid4()}", headers={**HTML, "Accept-Language": "vi"})
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
@@ -33,7 +33,7 @@ def test_page_errors_render_as_pages_in_the_readers_language(client: TestClient)
 
 def test_api_clients_and_json_requests_keep_problem_json(client: TestClient) -> None:
     _, email = make_user(Role.investigator, unit_id=make_unit())
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     from_script = client.get(f"/requests/{uuid.uuid4()}", headers={"Accept": "application/json"})
     assert from_script.status_code == 404
     assert from_script.headers["content-type"] == "application/problem+json"
@@ -46,10 +46,8 @@ def test_sign_in_returns_to_the_page_asked_for_and_only_to_this_site(client: Tes
     sent = client.get("/cases", follow_redirects=False)
     assert sent.status_code == 303 and sent.headers["location"] == "/login?next=/cases"
     assert 'name="next" value="/cases"' in client.get("/login?next=/cases").text
-    back = client.post("/login", data={"email": email, "password": PASSWORD, "next": "/cases"}, follow_redirects=False)
+    back = web_login(client, data={"email": email, "password": PASSWORD, "next": "/cases"}, follow_redirects=False)
     assert back.status_code == 303 and back.headers["location"] == "/cases"
     for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\\\evil.example"):
-        away = client.post(
-            "/login", data={"email": email, "password": PASSWORD, "next": elsewhere}, follow_redirects=False
-        )
+        away = web_login(client, data={"email": email, "password": PASSWORD, "next": elsewhere}, follow_redirects=False)
         assert away.headers["location"] == "/", elsewhere

@@ -20,7 +20,16 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from app.core import embedded
 from tests.services import fresh_database
-from tests.web.browser import ADMIN_EMAIL, ADMIN_PASSWORD, CHROMIUM, DESKTOP, PHONE, LiveService, live_service
+from tests.web.browser import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    CHROMIUM,
+    DESKTOP,
+    PHONE,
+    LiveService,
+    live_service,
+    second_step,
+)
 
 PASSWORD = "every page test password"
 CATALOGUES = Path(__file__).resolve().parents[2] / "app" / "web" / "i18n"
@@ -159,6 +168,32 @@ def _seed(service: LiveService) -> dict[str, str]:
         service.post(f"/api/v1/cases/{case['id']}/requests", investigator, {"camera_id": camera, **window})["id"]
         for camera in cameras
     ]
+    # an owner no message reaches (no email, no bridge): the case page lists them to call
+    neighbour = service.post(
+        "/api/v1/owners", admin, {"name": "Ông Lê Văn Tám", "kind": "household", "phone": "0912 345 678"}
+    )
+    service.post(
+        f"/api/v1/owners/{neighbour['id']}/consents",
+        admin,
+        {
+            "scope": "on_request",
+            "valid_from": (datetime.now(UTC) - timedelta(days=30)).isoformat(),
+            "terms_version": "2026-01",
+            "legal_basis": "Thoả thuận Camera với ANTT",
+        },
+    )
+    neighbour_camera = service.post(
+        "/api/v1/cameras",
+        admin,
+        {
+            "owner_id": neighbour["id"],
+            "label": "Camera nhà ông Tám",
+            "lat": 10.77255,
+            "lon": 106.69815,
+            "retention_days": 7,
+        },
+    )["id"]
+    service.post(f"/api/v1/cases/{case['id']}/requests", investigator, {"camera_id": neighbour_camera, **window})
     message = service.inbox.wait_for(owner_email)
     body_part = message.get_body(preferencelist=("plain",))
     assert body_part is not None
@@ -274,6 +309,8 @@ def _context(
         page.locator("input[name=email]").fill(email)
         page.locator("input[name=password]").fill(password)
         page.locator("form button[type=submit]").click()
+        page.wait_for_url(lambda url: "/login" not in url or "/login/" in url, timeout=10_000)
+        second_step(page, email)
         page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
         page.close()
     contexts[key] = context

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from app.auth.models import Role
-from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user
+from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user, web_login
 
 
 def _csrf(html: str) -> str:
@@ -16,7 +16,7 @@ def _csrf(html: str) -> str:
 def test_investigator_opens_a_case_and_files_requests_from_the_pages(client: TestClient) -> None:
     unit = make_unit()
     _, email = make_user(Role.investigator, unit_id=unit)
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     token = _csrf(client.get("/cases").text)
     start = (datetime.now(UTC) - timedelta(days=1)).astimezone().strftime("%Y-%m-%dT%H:%M:%S")
     number = f"VV-{uuid.uuid4().hex[:6]}"

@@ -20,7 +20,7 @@ from app.custody.models import CustodyEvent
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import CLOSABLE, RequestStatus, check_transition
 from app.web.investigator_requests import covered_range
-from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user
+from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user, web_login
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -43,7 +43,7 @@ def _local(moment: datetime) -> str:
 def _investigator(client: TestClient, unit: UUID | None = None) -> tuple[UUID, str]:
     user_id, email = make_user(Role.investigator, unit_id=unit or make_unit())
     client.cookies.clear()
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     return user_id, email
 
 
@@ -109,11 +109,11 @@ def test_the_language_is_vietnamese_until_the_user_picks_english_and_follows_the
     client.get("/lang/en", follow_redirects=False)
     assert '<html lang="en">' in client.get("/cases").text
     client.cookies.clear()  # another browser: signed in again, without the cookie
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     assert '<html lang="en">' in client.get("/cases").text
     client.get("/lang/vi", follow_redirects=False)
     client.cookies.clear()
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     assert '<html lang="vi">' in client.get("/cases").text
 
 
@@ -320,5 +320,5 @@ def test_the_home_dashboard_lists_the_units_open_requests_at_risk_first(client: 
     assert "đã đồng ý" in rows or "đã chấp thuận" in rows or "approved" not in _visible(rows)
     supervisor_id, supervisor = make_user(Role.supervisor, unit_id=unit)
     client.cookies.clear()
-    client.post("/login", data={"email": supervisor, "password": PASSWORD})
+    web_login(client, data={"email": supervisor, "password": PASSWORD})
     assert f"/requests/{second_id}" in client.get("/").text

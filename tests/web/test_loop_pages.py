@@ -225,7 +225,7 @@ def test_notifications_and_supervision_pages(service: LiveService, browser: Brow
 
 def test_opening_a_request_reads_its_notifications_and_the_header_follows(client: TestClient) -> None:
     from tests.factories import PASSWORD as FACTORY_PASSWORD
-    from tests.factories import account, give_consent, make_camera, make_owner, make_unit
+    from tests.factories import account, give_consent, make_camera, make_owner, make_unit, web_login
 
     unit = make_unit()
     investigator = account(client, Role.investigator, unit_id=unit)
@@ -268,7 +268,7 @@ def test_opening_a_request_reads_its_notifications_and_the_header_follows(client
         return found.group(1)
 
     client.cookies.clear()
-    client.post("/login", data={"email": investigator.email, "password": FACTORY_PASSWORD})
+    web_login(client, data={"email": investigator.email, "password": FACTORY_PASSWORD})
     assert header_count(client.get("/cases").text) == "2"
     assert header_count(client.get(f"/requests/{ids[0]}").text) == "1"  # this page's own notification is read
     assert header_count(client.get(f"/requests/{ids[0]}").text) == "1"
@@ -277,7 +277,7 @@ def test_opening_a_request_reads_its_notifications_and_the_header_follows(client
 
     outsider = account(client, Role.investigator, unit_id=make_unit())
     client.cookies.clear()
-    client.post("/login", data={"email": outsider.email, "password": FACTORY_PASSWORD})
+    web_login(client, data={"email": outsider.email, "password": FACTORY_PASSWORD})
     assert client.get(f"/requests/{ids[1]}").status_code == 404
     still = client.get("/api/v1/notifications", headers=investigator.headers, params={"unread": True}).json()
     assert still["total"] == 1

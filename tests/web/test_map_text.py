@@ -15,7 +15,7 @@ from playwright.sync_api import Route, expect, sync_playwright
 
 from app.auth.models import Role
 from app.core.config import get_settings, override_settings
-from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user
+from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user, web_login
 from tests.web.browser import CHROMIUM, DESKTOP
 
 HOSTILE = '<img src="http://127.0.0.1:9/beacon.png" id="beacon">'
@@ -38,7 +38,7 @@ def test_camera_labels_are_text_in_the_map_tooltips_and_the_tiles_are_attributed
     # A point of this test's own: other tests put cameras around the usual city centre.
     lat, lon = 9.5 + random.random(), 105.5 + random.random()
     _, email = make_user(Role.investigator, unit_id=make_unit())
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     token = client.get("/cases").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     start = (datetime.now(UTC) - timedelta(hours=3)).astimezone().strftime("%Y-%m-%dT%H:%M:%S")
     end = (datetime.fromisoformat(start) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")

@@ -15,7 +15,17 @@ from fastapi.testclient import TestClient
 from app.auth.models import Role
 from app.core import media
 from app.web.i18n import format_local
-from tests.factories import PASSWORD, Account, account, give_consent, make_camera, make_owner, make_unit, make_user
+from tests.factories import (
+    PASSWORD,
+    Account,
+    account,
+    give_consent,
+    make_camera,
+    make_owner,
+    make_unit,
+    make_user,
+    web_login,
+)
 
 TZ = "Asia/Ho_Chi_Minh"
 
@@ -31,7 +41,7 @@ def _local(value: datetime) -> str:
 
 def _sign_in(client: TestClient, email: str) -> None:
     client.cookies.clear()
-    done = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+    done = web_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False)
     assert done.status_code == 303
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.auth.models import Role
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, web_login
 
 
 def test_pages_need_sign_in_and_speak_vietnamese_first(client: TestClient) -> None:
@@ -15,9 +15,9 @@ def test_pages_need_sign_in_and_speak_vietnamese_first(client: TestClient) -> No
 
 def test_sign_in_sets_an_httponly_cookie_and_language_switches(client: TestClient) -> None:
     _, email = make_user(Role.auditor)
-    wrong = client.post("/login", data={"email": email, "password": "wrong wrong"})
-    assert wrong.status_code == 401 and "Wrong email or password" in wrong.text
-    done = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+    wrong = web_login(client, data={"email": email, "password": "wrong wrong"})
+    assert wrong.status_code == 401 and "Thư điện tử hoặc mật khẩu không đúng" in wrong.text
+    done = web_login(client, data={"email": email, "password": PASSWORD}, follow_redirects=False)
     assert done.status_code == 303
     cookie = done.headers["set-cookie"]
     assert "footage_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -30,7 +30,7 @@ def test_sign_in_sets_an_httponly_cookie_and_language_switches(client: TestClien
 
 def test_logout_form_needs_the_csrf_token(client: TestClient) -> None:
     _, email = make_user(Role.auditor)
-    client.post("/login", data={"email": email, "password": PASSWORD})
+    web_login(client, data={"email": email, "password": PASSWORD})
     refused = client.post("/logout", data={"csrf_token": "forged"})
     assert refused.status_code == 403
     assert client.get("/", follow_redirects=False).status_code == 200

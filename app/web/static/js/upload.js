@@ -32,19 +32,33 @@
     try { return JSON.parse(text).detail || fallback; } catch (ignored) { return fallback; }
   }
 
-  function sendByTus(form, file, start, offset, bar, percent, result) {
+  // What the owner filled in, only what they did: an empty field says nothing, so the server takes the time from
+  // the file or its name, and the recorder's latest clock check, instead of an empty or made-up value.
+  // Keys are the tus metadata names; the PUT sends each as its X- header.
+  function stated(form, start, offset, vendor) {
+    var out = {};
+    // No offset in the value: the server reads it in the camera's time zone.
+    if (start) out.recording_start = start;
+    if (offset !== "") out.clock_offset_seconds = offset;
+    if (vendor !== null) out.vendor_format = vendor;
+    return out;
+  }
+
+  var HEADERS = {
+    recording_start: "X-Recording-Start",
+    clock_offset_seconds: "X-Clock-Offset-Seconds",
+    vendor_format: "X-Vendor-Format"
+  };
+
+  function sendByTus(form, file, fields, bar, percent, result) {
+    var metadata = { token: form.dataset.token, filename: file.name };
+    Object.keys(fields).forEach(function (key) { metadata[key] = fields[key]; });
     var upload = new window.tus.Upload(file, {
       endpoint: form.dataset.tus,
       chunkSize: CHUNK,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
       removeFingerprintOnSuccess: true,
-      metadata: {
-        token: form.dataset.token,
-        filename: file.name,
-        // No offset in the value: the server reads it in the camera's time zone.
-        recording_start: start,
-        clock_offset_seconds: offset
-      },
+      metadata: metadata,
       onProgress: function (loaded, total) { show(form, bar, percent, result, loaded, total); },
       onSuccess: function () { succeeded(form, bar, percent, result); },
       onError: function (error) {
@@ -63,12 +77,14 @@
     });
   }
 
-  function sendByPut(form, file, start, offset, bar, percent, result) {
+  function sendByPut(form, file, fields, bar, percent, result) {
     var xhr = new XMLHttpRequest();
     xhr.open("PUT", form.dataset.url);
     xhr.setRequestHeader("X-Filename", encodeURIComponent(file.name));
-    xhr.setRequestHeader("X-Recording-Start", start);
-    xhr.setRequestHeader("X-Clock-Offset-Seconds", offset);
+    Object.keys(fields).forEach(function (key) {
+      // a header carries Latin-1 only: a maker's name typed in Vietnamese goes percent-encoded
+      xhr.setRequestHeader(HEADERS[key], key === "vendor_format" ? encodeURIComponent(fields[key]) : fields[key]);
+    });
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     // Pages behind the session cookie also send the form's CSRF token (the one-time link needs none).
     if (form.dataset.csrf) xhr.setRequestHeader("X-CSRF-Token", form.dataset.csrf);
@@ -86,18 +102,26 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
     if (!form) return;
+    var vendorCheck = document.getElementById("vendor-format-check");
+    var vendorField = document.getElementById("vendor-format-field");
+    var vendorName = document.getElementById("vendor-format-name");
+    if (vendorCheck) {
+      vendorCheck.addEventListener("change", function () { vendorField.hidden = !vendorCheck.checked; });
+      vendorField.hidden = !vendorCheck.checked; // a reload keeps the box ticked
+    }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var file = document.getElementById("upload-file").files[0];
       var start = document.getElementById("recording-start").value;
-      var offset = document.getElementById("clock-offset").value || "0";
+      var offset = document.getElementById("clock-offset").value.trim();
+      var vendor = vendorCheck && vendorCheck.checked ? (vendorName.value.trim() || form.dataset.vendorUnknown) : null;
       var bar = document.getElementById("upload-progress");
       var percent = document.getElementById("upload-percent");
       var result = document.getElementById("upload-result");
-      if (!file || !start) return;
+      if (!file) return;
       if (start.length === 16) start += ":00";
       var resumable = form.dataset.tus && window.tus && window.tus.isSupported;
-      (resumable ? sendByTus : sendByPut)(form, file, start, offset, bar, percent, result);
+      (resumable ? sendByTus : sendByPut)(form, file, stated(form, start, offset, vendor), bar, percent, result);
     });
   });
 })();

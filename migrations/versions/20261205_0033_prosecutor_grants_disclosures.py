@@ -1,8 +1,8 @@
 """The prosecutor role, case grants (a prosecutor's sight of one case for a term) and disclosures (packages of a
 case's evidence handed to a prosecutor, with their receipt and acknowledgement).
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-05 12:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0029"
-down_revision = "0028"
+revision = "0033"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
