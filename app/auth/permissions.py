@@ -105,6 +105,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "disclosure.package": frozenset({PRO}),
     "disclosure.acknowledge": frozenset({PRO}),
     "prosecutor.pages": frozenset({PRO}),
+    # whom to phone about a case's waiting requests: the unit's work, not a prosecutor's (cases.read less PRO)
+    "cases.owners_to_call": frozenset({ADM, INV, SUP, AUD}),
 }
 
 # Roles whose accounts belong to a unit (and see that unit's cases), and the role that acts for an owner record.
