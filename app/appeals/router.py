@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from app.appeals import clipping, intake, service
 from app.appeals.models import SubmissionStatus
@@ -55,20 +55,22 @@ def close_appeal(appeal_id: UUID, session: SessionDep, actor: Publisher) -> Any:
     return service.describe(session, service.close(session, actor, appeal_id))
 
 
-@router.get("/appeals/{appeal_id}/submissions", response_model=SubmissionList)
+# The unit's list (GET) and the public upload (POST) share one path, so its parameter has one name: the appeal's id
+# for the unit, its public slug for residents.
+@router.get("/appeals/{appeal}/submissions", response_model=SubmissionList)
 def list_submissions(
-    appeal_id: UUID,
+    appeal: UUID,
     session: SessionDep,
     actor: Reader,
     status: Annotated[SubmissionStatus | None, Query()] = None,
 ) -> Any:
     """What residents sent to the appeal: the case's unit only."""
-    items = [service.submission_view(s) for s in service.list_submissions(session, actor, appeal_id, status)]
+    items = [service.submission_view(s) for s in service.list_submissions(session, actor, appeal, status)]
     return {"items": items, "total": len(items)}
 
 
 @router.post(
-    "/appeals/{slug}/submissions",
+    "/appeals/{appeal}/submissions",
     response_model=SubmissionReceipt,
     status_code=202,
     tags=["public"],
@@ -76,7 +78,7 @@ def list_submissions(
     dependencies=[Depends(throttle.rate_limited(throttle.APPEALS))],
 )
 async def submit(
-    slug: str,
+    appeal: Annotated[str, Path(description="The appeal's public slug (its page is /a/{slug}).")],
     request: Request,
     x_filename: Annotated[str, Header(min_length=1, max_length=500)],
     x_attestation: Annotated[str | None, Header(description="The attestation's version the sender agreed to.")] = None,
@@ -103,8 +105,8 @@ async def submit(
         phone=x_contact_phone,
         description=x_description,
     )
-    actor = public_actor(slug[:40], client_address(request))
-    return await intake.receive(write_session, actor, slug, request.stream(), headers)
+    actor = public_actor(appeal[:40], client_address(request))
+    return await intake.receive(write_session, actor, appeal, request.stream(), headers)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionRead)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,7 +59,7 @@ class DistrictCreate(BaseModel):
 class DistrictUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=120)
     kind: Literal["city", "town", "district"] | None = None
-    active: bool | None = None
+    active: StrictBool | None = None  # true or false, not 0 / 1 / "yes"
 
 
 class DistrictRead(BaseModel):
