@@ -18,6 +18,7 @@ from app.core.errors import install_error_handlers
 from app.core.http import install_http_hardening
 from app.core.openapi import document_problems
 from app.core.storage import get_storage
+from app.disclosure.router import router as disclosure_router
 from app.extractions.alerts_router import router as alerts_router
 from app.extractions.router import router as extractions_router
 from app.footage.clock_checks_router import router as clock_checks_router
@@ -80,5 +81,6 @@ def create_app() -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(appeals_router)
     app.include_router(districts_router)
+    app.include_router(disclosure_router)
     web.install(app)
     return app

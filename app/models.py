@@ -1,6 +1,7 @@
 """Every domain's models, imported once so Alembic and the tests see the whole schema."""
 
 from app.appeals import models as appeals_models
+from app.auth import grants as auth_grants  # noqa: F401 - the case_grants table
 from app.auth import models as auth_models
 from app.cases import models as cases_models
 from app.core import idempotency as idempotency_keys  # noqa: F401 - the idempotency_keys table
@@ -10,6 +11,7 @@ from app.custody import checkpoints as custody_checkpoints  # noqa: F401 - the c
 from app.custody import cosignatures as custody_cosignatures  # noqa: F401 - the custody_cosignatures table
 from app.custody import models as custody_models
 from app.custody import timestamps as custody_timestamps  # noqa: F401 - the custody_timestamps table
+from app.disclosure import models as disclosure_models  # noqa: F401 - the disclosures table
 from app.extractions import models as extractions_models
 from app.footage import (
     link_models,  # noqa: F401 - the evidence_links table

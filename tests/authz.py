@@ -19,9 +19,11 @@ from app.core.db import session_factory
 from tests.factories import Account, account, sign_in
 
 ANON, LINK = "anonymous", "owner_link"
-ROLES = ("admin", "investigator", "supervisor", "owner", "auditor")
+ROLES = ("admin", "investigator", "supervisor", "owner", "auditor", "prosecutor")
 PRINCIPALS = (ANON, *ROLES, LINK)
-ALL = frozenset(ROLES)
+# A prosecutor sees only the cases granted to them: "every role" means every role but theirs, unless named.
+ALL = frozenset(ROLES) - {"prosecutor"}
+EVERY_ACCOUNT = frozenset(ROLES)
 STAFF = frozenset({"admin", "investigator", "supervisor", "auditor"})
 
 
@@ -35,7 +37,7 @@ class Row:
 
 
 def public(status: int) -> Row:
-    return Row(ALL, status, anon=status, link=status)
+    return Row(EVERY_ACCOUNT, status, anon=status, link=status)
 
 
 def only(*roles: str, ok: int) -> Row:
@@ -59,8 +61,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/metrics"): public(200),
     # identity
     ("POST", "/api/v1/auth/token"): public(422),
-    ("POST", "/api/v1/auth/logout"): Row(ALL, 204),
-    ("GET", "/api/v1/me"): Row(ALL, 200),
+    ("POST", "/api/v1/auth/logout"): Row(EVERY_ACCOUNT, 204),
+    ("GET", "/api/v1/me"): Row(EVERY_ACCOUNT, 200),
     ("POST", "/api/v1/units"): only("admin", ok=422),
     ("PATCH", "/api/v1/units/{unit_id}"): only("admin", ok=422),
     ("GET", "/api/v1/units"): Row(STAFF, 200),
@@ -90,8 +92,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/cameras/{camera_id:uuid}"): only("admin", "owner", ok=404),
     # cases
     ("POST", "/api/v1/cases"): only("investigator", ok=422),
-    ("GET", "/api/v1/cases"): Row(STAFF, 200),
-    ("GET", "/api/v1/cases/{case_id}"): Row(STAFF, 404),
+    ("GET", "/api/v1/cases"): Row(STAFF | {"prosecutor"}, 200),  # a prosecutor: the granted cases only
+    ("GET", "/api/v1/cases/{case_id}"): Row(STAFF | {"prosecutor"}, 404),
     ("PATCH", "/api/v1/cases/{case_id}"): only("investigator", ok=404),
     ("POST", "/api/v1/cases/{case_id}/close"): only("investigator", ok=422),
     ("POST", "/api/v1/cases/{case_id}/legal-hold"): only("supervisor", "admin", ok=422),
@@ -276,6 +278,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/owner/consents/{consent_id}/withdraw"): page(),
     ("GET", "/owner/consents/{consent_id}/receipts/{seq}.pdf"): page(),
     ("GET", "/owner/ledger"): page(),
+    ("GET", "/disclosure"): page(),
+    ("GET", "/disclosure/cases/{case_id}"): page(),
+    ("POST", "/disclosure/cases/{case_id}/packages"): page(),
+    ("GET", "/disclosure/packages/{disclosure_id}/package.zip"): page(),
+    ("GET", "/disclosure/packages/{disclosure_id}/receipt.pdf"): page(),
+    ("POST", "/disclosure/packages/{disclosure_id}/acknowledge"): page(),
+    ("GET", "/cases/{case_id}/grants"): page(),
+    ("POST", "/cases/{case_id}/grants"): page(),
+    ("POST", "/grants/{grant_id}/revoke"): page(),
     # custody
     ("GET", "/api/v1/custody"): Row(STAFF, 200),
     ("GET", "/api/v1/custody/checkpoint"): Row(STAFF, 200),
@@ -287,7 +298,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/custody/verify"): only("auditor", "admin", ok=200),
     # reports
     ("GET", "/api/v1/stats"): only("admin", "supervisor", "auditor", ok=422),
-    ("GET", "/api/v1/cases/{case_id}/custody-report"): only("investigator", "supervisor", "auditor", ok=404),
+    ("GET", "/api/v1/cases/{case_id}/custody-report"): only(
+        "investigator", "supervisor", "auditor", "prosecutor", ok=404
+    ),
+    # disclosure: grants by the case unit's supervisor or an admin; packages for the granted prosecutor only
+    ("POST", "/api/v1/cases/{case_id}/grants"): only("supervisor", "admin", ok=422),
+    ("GET", "/api/v1/cases/{case_id}/grants"): only("supervisor", "admin", ok=404),
+    ("POST", "/api/v1/grants/{grant_id}/revoke"): only("supervisor", "admin", ok=404),
+    ("GET", "/api/v1/cases/{case_id}/disclosure"): only("prosecutor", ok=404),
+    ("POST", "/api/v1/cases/{case_id}/disclosures"): only("prosecutor", ok=404),
+    ("GET", "/api/v1/disclosures/{disclosure_id}/package"): only("prosecutor", ok=404),
+    ("GET", "/api/v1/disclosures/{disclosure_id}/receipt"): only("prosecutor", ok=404),
+    ("POST", "/api/v1/disclosures/{disclosure_id}/acknowledge"): only("prosecutor", ok=422),
 }
 
 

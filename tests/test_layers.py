@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"extractions", "cases"},
     {"footage"},
     {"appeals"},
-    {"reports", "web", "jobs"},
+    {"reports", "disclosure", "web", "jobs"},
     {"main", "cli", "__main__", "models", "demo"},
 ]
 FLOOR = {name: floor for floor, names in enumerate(LAYERS) for name in names}

@@ -22,6 +22,8 @@ class Role(enum.StrEnum):
     supervisor = "supervisor"
     owner = "owner"
     auditor = "auditor"
+    # A procuracy or court officer: sees only the cases a supervisor granted them, for the grant's term.
+    prosecutor = "prosecutor"
 
 
 class Unit(Base):
@@ -67,7 +69,9 @@ class User(Base):
         return self.totp_enabled_at is not None
 
     __table_args__ = (
-        CheckConstraint("role IN ('admin','investigator','supervisor','owner','auditor')", name="role_known"),
+        CheckConstraint(
+            "role IN ('admin','investigator','supervisor','owner','auditor','prosecutor')", name="role_known"
+        ),
         CheckConstraint("locale IS NULL OR locale IN ('vi','en')", name="locale_known"),
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint("role NOT IN ('investigator','supervisor') OR unit_id IS NOT NULL", name="staff_have_unit"),

@@ -23,17 +23,20 @@ from sqlalchemy import ColumnElement, bindparam, false, select, true
 from sqlalchemy.orm import Session
 
 from app.auth import audit, tokens
+from app.auth.grants import CaseGrant
 from app.auth.models import Role, User
-from app.core import reads
+from app.core import clock, reads
 from app.core.errors import Forbidden, NotFound, Unauthorized
 
 ADM, INV, SUP, OWN, AUD = Role.admin, Role.investigator, Role.supervisor, Role.owner, Role.auditor
-EVERYONE = frozenset(Role)
+PRO = Role.prosecutor
+# A prosecutor sees only the cases granted to them: the actions open to "everyone" are not theirs.
+EVERYONE = frozenset(Role) - {PRO}
 
 # action -> roles allowed to attempt it (object scope is checked separately).
 POLICY: dict[str, frozenset[Role]] = {
-    "me.read": EVERYONE,
-    "auth.logout": EVERYONE,
+    "me.read": EVERYONE | {PRO},
+    "auth.logout": EVERYONE | {PRO},
     "units.read": frozenset({ADM, INV, SUP, AUD}),
     "units.write": frozenset({ADM}),
     "users.read": frozenset({ADM}),
@@ -51,7 +54,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "consents.read": EVERYONE,
     "consents.write": frozenset({ADM, OWN}),
     # cases and requests
-    "cases.read": frozenset({ADM, INV, SUP, AUD}),
+    "cases.read": frozenset({ADM, INV, SUP, AUD, PRO}),  # a prosecutor: the granted cases only
     "cases.write": frozenset({INV}),
     "cases.hold": frozenset({ADM, SUP}),
     "retention.read": frozenset({ADM, INV, SUP, AUD}),
@@ -73,7 +76,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "custody.read": frozenset({ADM, INV, SUP, AUD}),
     "custody.ledger": frozenset({OWN}),
     "custody.verify": frozenset({ADM, AUD}),
-    "reports.export": frozenset({INV, SUP, AUD}),
+    "reports.export": frozenset({INV, SUP, AUD, PRO}),
     "stats.read": frozenset({ADM, SUP, AUD}),
     # what staff are told about their requests (each reads only their own), and the unit's open requests
     "notifications.read": frozenset({ADM, INV, SUP, AUD}),
@@ -97,6 +100,15 @@ POLICY: dict[str, frozenset[Role]] = {
     "cases.lead": frozenset({INV}),  # a user who may be a case's lead investigator
     "links.issue": frozenset({INV}),  # the two halves of links.manage, each with its own refusal
     "links.revoke": frozenset({INV}),
+    # disclosure to the procuracy and court: the case unit's supervisor (or an admin) grants a prosecutor a case
+    # for a term; the prosecutor takes packages of its evidence and acknowledges their receipts
+    "grants.manage": frozenset({ADM, SUP}),
+    "disclosure.read": frozenset({PRO}),
+    "disclosure.package": frozenset({PRO}),
+    "disclosure.acknowledge": frozenset({PRO}),
+    "prosecutor.pages": frozenset({PRO}),
+    # whom to phone about a case's waiting requests: the unit's work, not a prosecutor's (cases.read less PRO)
+    "cases.owners_to_call": frozenset({ADM, INV, SUP, AUD}),
 }
 
 # Roles whose accounts belong to a unit (and see that unit's cases), and the role that acts for an owner record.
@@ -124,6 +136,8 @@ class Actor:
     link_id: UUID | None = None
     link_request_id: UUID | None = None
     client_address: str | None = None
+    # A prosecutor's cases with a live grant (read with the token's user; empty for every other role).
+    granted_case_ids: frozenset[UUID] = frozenset()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -171,7 +185,10 @@ _REVOKED = "The token is invalid, expired or revoked; sign in again."
 
 
 def _token_actor(
-    claims: tokens.TokenClaims | None, user: Mapping[Any, Any] | None, address: str | None
+    claims: tokens.TokenClaims | None,
+    user: Mapping[Any, Any] | None,
+    address: str | None,
+    granted: frozenset[UUID] = frozenset(),
 ) -> Actor | None:
     """The Actor for a token's claims and its user's row: None unless the user is active and the token current."""
     if claims is None or user is None or not user["is_active"] or user["token_version"] != claims.version:
@@ -184,14 +201,40 @@ def _token_actor(
         unit_id=user["unit_id"],
         owner_id=user["owner_id"],
         client_address=address,
+        granted_case_ids=granted,
     )
+
+
+# A prosecutor's live grants: not revoked, not expired (the clock is the service's, so tests can move it).
+LIVE_GRANTS = select(CaseGrant.case_id).where(
+    CaseGrant.grantee_id == bindparam("user_id"),
+    CaseGrant.revoked_at.is_(None),
+    CaseGrant.expires_at > bindparam("now"),
+)
+_LIVE_GRANTS = reads.prepare(LIVE_GRANTS)
+
+
+def _is_grantee(user: Mapping[Any, Any] | None) -> bool:
+    return user is not None and user["role"] == PRO
 
 
 def actor_from_token(session: Session, token: str, address: str | None) -> Actor | None:
     """The active user behind a valid, unexpired, unrevoked token, as an Actor; None otherwise (pages' cookie)."""
     claims = tokens.decode(token)
     user = session.execute(_USER_FOR_TOKEN.core, {"user_id": claims.user_id}).mappings().first() if claims else None
-    return _token_actor(claims, user, address)
+    granted: frozenset[UUID] = frozenset()
+    if claims is not None and _is_grantee(user):
+        rows = session.execute(_LIVE_GRANTS.core, {"user_id": claims.user_id, "now": clock.now()}).scalars()
+        granted = frozenset(rows)
+    return _token_actor(claims, user, address, granted)
+
+
+async def _granted_cases(user: Mapping[Any, Any] | None) -> frozenset[UUID]:
+    if not _is_grantee(user):
+        return frozenset()
+    assert user is not None
+    rows = await reads.fetch_all(_LIVE_GRANTS, {"user_id": user["id"], "now": clock.now()})
+    return frozenset(row["case_id"] for row in rows)
 
 
 @dataclass(frozen=True)
@@ -226,7 +269,7 @@ BearerDep = Annotated[Bearer, Depends(bearer)]
 async def authorise(token: Bearer, user: Mapping[Any, Any] | None, action: str) -> Actor:
     """What `current_actor` and `allow(action)` decide, from the user's row (TOKEN_USER's columns) read by the
     caller: 401 unless the user is active and the token current, 403 (logged) outside the role's actions."""
-    actor = _token_actor(token.claims, user, token.client_address)
+    actor = _token_actor(token.claims, user, token.client_address, await _granted_cases(user))
     if actor is None:
         raise Unauthorized(_REVOKED)
     await _check_role(actor, action, token.method, token.path)
@@ -236,7 +279,7 @@ async def authorise(token: Bearer, user: Mapping[Any, Any] | None, action: str) 
 async def current_actor(token: BearerDep) -> Actor:
     """The signed-in user behind the bearer token; 401 when absent, invalid, expired or revoked."""
     user = await reads.fetch_one(_USER_FOR_TOKEN, {"user_id": token.user_id})
-    actor = _token_actor(token.claims, user, token.client_address)
+    actor = _token_actor(token.claims, user, token.client_address, await _granted_cases(user))
     if actor is None:
         raise Unauthorized(_REVOKED)
     return actor
@@ -378,6 +421,28 @@ def owner_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
     return true()
 
 
+def case_scope(actor: Actor, unit_column: Any, case_column: Any) -> ColumnElement[bool]:
+    """Cases the actor sees, as SQL: `unit_scope`'s, and for a prosecutor the cases with a live grant."""
+    if actor.role == PRO:
+        if not actor.granted_case_ids:
+            return false()
+        granted: ColumnElement[bool] = case_column.in_(sorted(actor.granted_case_ids))
+        return granted
+    return unit_scope(actor, unit_column)
+
+
+def can_see_case(actor: Actor, case: UnitObject) -> bool:
+    """A case: by unit (`can_see_unit_object`), or for a prosecutor by a live grant."""
+    if actor.role == PRO:
+        return case.id in actor.granted_case_ids
+    return can_see_unit_object(actor, case.unit_id)
+
+
+def may_grant_case(actor: Actor, case: UnitObject) -> bool:
+    """Who gives a prosecutor sight of a case: an admin, or a supervisor of the case's unit."""
+    return actor.role == ADM or (actor.role == SUP and actor.unit_id is not None and actor.unit_id == case.unit_id)
+
+
 def can_see_unit_object(actor: Actor, unit_id: UUID | None) -> bool:
     """Cases and their requests: own unit for investigators and supervisors; all for auditors and admins."""
     reach, own_unit = unit_reach(actor)
@@ -450,7 +515,13 @@ def _of_own_unit(actor: Actor, unit_id: UUID, refusal: str) -> None:
 
 
 def _see_case(actor: Actor, case: UnitObject) -> None:
-    ensure_visible(can_see_unit_object(actor, case.unit_id), actor, "case", case.id)
+    ensure_visible(can_see_case(actor, case), actor, "case", case.id)
+
+
+def _grant_case(actor: Actor, case: UnitObject) -> None:
+    _see_case(actor, case)
+    if not may_grant_case(actor, case):
+        raise Forbidden("only a supervisor of the case's unit or an admin may grant or revoke a prosecutor's access")
 
 
 def _file_on_case(actor: Actor, case: UnitObject) -> None:
@@ -514,6 +585,10 @@ OBJECT_RULES: dict[str, Callable[[Actor, Any], None]] = {
     "cases.hold": _see_case,
     "timeline.read": _see_case,
     "markers.write": _see_case,
+    "grants.manage": _grant_case,
+    "disclosure.read": _see_case,
+    "disclosure.package": _see_case,
+    "disclosure.acknowledge": _see_case,
     "requests.read": _see_request,
     "requests.file": _file_on_case,
     "requests.respond": _answer_request,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.permissions import Actor, ensure_may, ensure_visible, may_lead_cases, unit_scope
+from app.auth.permissions import Actor, case_scope, ensure_may, ensure_visible, may_lead_cases
 from app.cases.models import Case, CaseStatus, RetentionCategory
 from app.cases.schemas import CaseClose, CaseCreate, CaseUpdate, RetentionCategoryCreate
 from app.core import clock, queue
@@ -137,7 +137,7 @@ def list_cases(
 ) -> tuple[list[Case], int]:
     """Cases the actor may see, newest first."""
     ensure_may(actor, "cases.read")
-    conditions = [unit_scope(actor, Case.unit_id)]
+    conditions = [case_scope(actor, Case.unit_id, Case.id)]
     if status is not None:
         conditions.append(Case.status == status.value)
     if number:

@@ -138,7 +138,7 @@ def link_deny(token: str, body: ReasonIn, session: SessionDep, actor: LinkActor)
 
 @router.get("/cases/{case_id}/owners-to-call", response_model=list[OwnerToCallRead], tags=["cases"])
 def owners_to_call(
-    case_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("cases.read"))]
+    case_id: UUID, session: SessionDep, actor: Annotated[Actor, Depends(allow("cases.owners_to_call"))]
 ) -> list[OwnerToCallRead]:
     """Owners of the case's waiting requests whom no email or bridge message reaches, with their phone, to call;
     soonest overwrite deadline first."""

@@ -149,6 +149,21 @@ BY_RULE: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ),
     ("", re.compile(r"must be a time between the years"), N_("Check the date: the year is out of range.")),
     ("", re.compile(r"(Invalid isoformat|isoformat string|does not match format)"), N_("Not a valid date and time.")),
+    # disclosure: grants to prosecutors and their packages
+    ("grantee_email", re.compile(r"no active prosecutor account"), N_("No active prosecutor account has this email.")),
+    (
+        "expires_at",
+        re.compile(r"must be in the future and at most a year"),
+        N_("The last day of access must be after today and at most a year away."),
+    ),
+    ("expires_at", re.compile(r"choose the last day"), N_("Choose the last day of access.")),
+    ("reason", re.compile(r"say why the prosecutor"), N_("Say why the prosecutor needs the case.")),
+    (
+        "clip_ids",
+        re.compile(r"choose (clips of this case|at least one clip)"),
+        N_("Choose at least one clip of the case."),
+    ),
+    ("name", re.compile(r"write the name of the person"), N_("Write the name of the person who received the package.")),
 )
 # The reasons the area request gives for skipping a camera, and whatever else the services word the same way.
 SKIP_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -118,6 +118,8 @@ def home(request: Request, session: SessionDep, actor: WebActor) -> Response:
     """Owners go to their requests; a unit's staff see its open requests, the ones at risk first."""
     if may(actor, "owner.pages"):
         return RedirectResponse("/owner/requests", status_code=303)  # an owner's home is their requests
+    if may(actor, "prosecutor.pages"):
+        return RedirectResponse("/disclosure", status_code=303)  # a prosecutor's home is the cases shared with them
     context: dict[str, object] = {"role": actor.role}
     if actor.unit_id is not None and may(actor, "cases.read"):
         context.update(investigator.dashboard(session, actor))
@@ -136,6 +138,7 @@ def install(app: FastAPI) -> None:
         appeals_pages,
         appeals_public,
         auditor,
+        disclosure_pages,
         error_pages,
         investigator_requests,
         owner,
@@ -164,6 +167,7 @@ def install(app: FastAPI) -> None:
     app.include_router(appeals_public.router)
     app.include_router(appeals_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(disclosure_pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     async def to_login(request: Request, exc: Exception) -> Response:

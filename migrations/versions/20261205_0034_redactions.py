@@ -3,8 +3,8 @@
 The only derivative made by re-encoding: the row records the parent clip's hash and version, the detector's name,
 version and parameters, the mask file's object and hash, and the exact ffmpeg command.
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-05 12:00:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0033"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
