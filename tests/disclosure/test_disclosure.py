@@ -70,6 +70,14 @@ def test_prosecutor_sees_only_granted_cases_and_loses_them_on_revocation(client:
     assert client.get(f"/api/v1/cases/{other_case}", headers=prosecutor.headers).status_code == 404
     assert client.get(f"/api/v1/cases/{granted_case}/disclosure", headers=prosecutor.headers).status_code == 200
     assert client.get(f"/api/v1/cases/{other_case}/disclosure", headers=prosecutor.headers).status_code == 404
+    # the granted case's custody report and bundle, not another case's
+    report = client.get(f"/api/v1/cases/{granted_case}/custody-report?format=pdf", headers=prosecutor.headers)
+    assert report.status_code == 200 and report.headers["content-type"] == "application/pdf"
+    assert (
+        client.get(f"/api/v1/cases/{other_case}/custody-report?format=bundle", headers=prosecutor.headers).status_code
+        == 404
+    )
+    assert client.get(f"/api/v1/cases/{granted_case}/owners-to-call", headers=prosecutor.headers).status_code == 403
     # nothing else: requests, owners and cameras are not theirs to see
     for path in ("/api/v1/requests", "/api/v1/owners", "/api/v1/cameras"):
         assert client.get(path, headers=prosecutor.headers).status_code == 403, path
