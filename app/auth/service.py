@@ -330,9 +330,12 @@ def _account_failures(session: Session, email: str, address: str | None, now: da
     """The account's failures that still count: since its last success (and within FAILURE_MEMORY); from a
     known address of the account, only that address's own."""
     since = now - FAILURE_MEMORY
+    # a success, or an unlock link the account's owner opened from their email, starts the count afresh
     last_success = session.scalar(
         select(func.max(SecurityEvent.at)).where(
-            SecurityEvent.kind == "login_success", SecurityEvent.email == email, SecurityEvent.at <= now
+            SecurityEvent.kind.in_(("login_success", "login_unlocked")),
+            SecurityEvent.email == email,
+            SecurityEvent.at <= now,
         )
     )
     if last_success is not None:
@@ -413,6 +416,13 @@ def sign_in_wait(session: Session, email: str, address: str | None) -> int:
     return max(remaining, 0)
 
 
+def account_waits(session: Session, email: str, address: str | None) -> bool:
+    """The account itself waits (its failures in a row), not only the address the try comes from."""
+    now = clock.now()
+    failures = _account_failures(session, email, address, now)
+    return bool(failures) and failures[-1] + timedelta(seconds=backoff_seconds(len(failures))) > now
+
+
 def check_password(session: Session, email: str, password: str, address: str | None) -> User:
     """The active user whose password this is, or 401; 429 with `Retry-After` while the account or the address
     waits. Every failure is recorded in the security trail; refusals while waiting are counted per address."""
@@ -420,6 +430,10 @@ def check_password(session: Session, email: str, password: str, address: str | N
     remaining = sign_in_wait(session, email, address)
     if remaining > 0:
         audit.tally_now("login_waiting", client_address=address, email=email, details={"wait_s": remaining})
+        if account_waits(session, email, address):
+            from app.auth import unlock  # noqa: PLC0415 - unlock builds on this module
+
+            unlock.offer(email, address)
         raise TooManyRequests(
             WAIT_MESSAGE.format(seconds=remaining),
             headers={"Retry-After": str(remaining)},

@@ -116,6 +116,31 @@ def decode_reset(token: str) -> TokenClaims | None:
     return checked[0]
 
 
+# A sign-in unlock link (sent to a staff account held by the sign-in wait) is signed under a key of its own too.
+def _unlock_secret() -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(token_secret().encode(), b"sign-in-unlock", hashlib.sha256).hexdigest()
+
+
+def issue_unlock(user_id: UUID, version: int, ttl: timedelta) -> tuple[str, datetime]:
+    """A signed token that lifts the sign-in wait of `user_id` once, and when it expires."""
+    expires = clock.now() + ttl
+    payload = {"sub": str(user_id), "ver": version, "exp": int(expires.timestamp()), "purpose": "sign-in-unlock"}
+    return jwt.encode(payload, _unlock_secret(), algorithm=ALGORITHM), expires.replace(microsecond=0)
+
+
+def decode_unlock(token: str) -> TokenClaims | None:
+    """The claims of an unexpired unlock token (by the injectable clock), else None."""
+    if len(token) > 1024:
+        return None
+    checked = _check(token, _unlock_secret())
+    if checked is None or checked[1] <= clock.now().timestamp():
+        return None
+    return checked[0]
+
+
 # Between the password and the second factor a browser holds a short-lived "pending" token, signed under a key of
 # its own: it names the user whose password was right, and is never accepted as an access token.
 def _pending_secret() -> str:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth
-from app.auth import throttle, two_factor
+from app.auth import throttle, two_factor, unlock
 from app.auth.models import Role
 from app.auth.permissions import client_address, ensure_role
 from app.auth.schemas import UnitCreate, UserCreate, UserUpdate
@@ -471,3 +471,32 @@ def import_error_text(error: dict[str, Any], gettext: Callable[[str], str]) -> s
         "value_error": gettext("The value is not valid (see the example)."),
     }
     return messages.get(code, gettext("The value is not valid (see the example)."))
+
+
+# -- the page an unlock link opens (sent to staff held by the sign-in wait) ---------------------------
+@router.get(
+    "/unlock/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.rate_limited(throttle.RESET_LINKS))],
+)
+def unlock_page(request: Request, session: SessionDep, token: str) -> Response:
+    """Opening the link changes nothing (mail scanners open links); the button does."""
+    try:
+        user = unlock.target(session, token)
+    except unlock.UnlockLinkInvalid:
+        return render(request, "unlock.html", {"invalid": True}, status=410)
+    return render(request, "unlock.html", {"email": user.email, "token": token})
+
+
+@router.post(
+    "/unlock/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(throttle.rate_limited(throttle.RESET_LINKS))],
+)
+def unlock_submit(request: Request, session: SessionDep, token: str) -> Response:
+    """No CSRF token here: the link is its own credential, and it signs nobody in."""
+    try:
+        unlock.finish(session, token, client_address(request))
+    except unlock.UnlockLinkInvalid:
+        return render(request, "unlock.html", {"invalid": True}, status=410)
+    return render(request, "unlock.html", {"done": True})
