@@ -100,12 +100,21 @@ def test_cli_commands_use_the_running_service_backends(service: Service) -> None
     assert "SeaweedFS exited early" not in service.text()
     assert service.process.poll() is None
     assert httpx.get(f"{service.base}/readyz", timeout=10).status_code == 200
-    # The user made beside the service signs in to it.
+    # The user made beside the service is known to it: the password is right, and an auditor is then asked to set
+    # up the second factor (a wrong password would be a 401).
     token = httpx.post(
         f"{service.base}/api/v1/auth/token",
         data={"username": "officer@example.org", "password": "a long enough password"},
     )
-    assert token.status_code == 200, token.text
+    assert token.status_code == 403 and token.json()["type"].endswith("/totp-enrolment-required"), token.text
+    # and the demo's investigator, made beside it too, signs in with the password the demo printed
+    accounts = (service.data_dir / "demo-accounts.txt").read_text(encoding="utf-8").splitlines()
+    password = next(line.split("\t")[2] for line in accounts if line.split("\t")[1] == "dieutra@demo.example.org")
+    assert password in seeded.stdout
+    signed_in = httpx.post(
+        f"{service.base}/api/v1/auth/token", data={"username": "dieutra@demo.example.org", "password": password}
+    )
+    assert signed_in.status_code == 200, signed_in.text
 
 
 def test_a_second_service_on_the_same_data_directory_is_refused(service: Service) -> None:
