@@ -74,6 +74,16 @@ LEDGER_LABELS = (
     N_("clip.playback_started"),
     N_("clip.link_fetched"),
     N_("marker.created"),
+    # redacted copies of clips (app/footage/redaction.py)
+    N_("redaction.created"),
+    N_("redaction.detected"),
+    N_("redaction.boxes_saved"),
+    N_("redaction.render_requested"),
+    N_("redaction.rendered"),
+    N_("redaction.failed"),
+    N_("redaction.record_read"),
+    N_("redaction.link_fetched"),
+    N_("clip.read_for_redaction"),
 )
 
 # Investigator and auditor pages: custody actions and outcomes not worded above, the reasons the system writes
@@ -94,6 +104,6 @@ CUSTODY_LABELS = (
 )
 
 # What a custody event touched, when it is no footage, request, camera or case (those are named).
-OBJECT_LABELS = (N_("consent"), N_("retention_category"), N_("camera_import"), N_("object"))
+OBJECT_LABELS = (N_("consent"), N_("retention_category"), N_("camera_import"), N_("object"), N_("redaction"))
 
 COVERAGE_LABELS = (N_("faces the place"), N_("faces away"), N_("direction unknown"))

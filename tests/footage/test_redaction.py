@@ -273,3 +273,25 @@ def test_solid_box_style_fills_the_boxes(
     assert frame[210:270, 410:490].max() < 30  # black
     assert frame[210:270, 410:490].var() < 5
     assert "drawbox" in " ".join(ready.command or [])
+
+
+def test_the_worker_runs_the_search_and_the_render_queued_by_the_api(
+    client: TestClient, face_clip: tuple[Account, Account, Clip, Original]
+) -> None:
+    from app.core import queue as jobs
+    from app.jobs import tasks
+
+    assert {tasks.detect_redaction_faces.name, tasks.render_redaction.name} == {
+        redaction.DETECT_TASK,
+        redaction.RENDER_TASK,
+    }
+    investigator, _, clip, _ = face_clip
+    made = client.post(f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": "blur"})
+    rid = made.json()["id"]
+    jobs.run_worker(wait=False)  # the job the creating transaction queued when it committed
+    record = client.get(f"/api/v1/redactions/{rid}", headers=investigator.headers).json()
+    assert record["status"] == "review" and record["frame_count"] and record["tracks"]
+    assert client.post(f"/api/v1/redactions/{rid}/render", headers=investigator.headers).status_code == 202
+    jobs.run_worker(wait=False)
+    record = client.get(f"/api/v1/redactions/{rid}", headers=investigator.headers).json()
+    assert record["status"] == "ready" and record["progress"] == 1 and record["sha256"]
