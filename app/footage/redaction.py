@@ -35,9 +35,6 @@ from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
-import av
-import cv2
-import numpy as np
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -146,6 +143,8 @@ def detector_record(sample_every: int | None = None) -> dict[str, Any]:
     }
     if sample_every is not None:
         parameters["sample_every_frames"] = sample_every
+    import cv2  # OpenCV and NumPy (about 80 MB resident) load only where faces are searched or masks drawn
+
     return {"name": "opencv-haar-cascade", "version": cv2.__version__, "parameters": parameters}
 
 
@@ -444,6 +443,9 @@ def _fail(factory: sessionmaker[Session], redaction_id: UUID, step: str, exc: Ex
 
 def detect(path: Path) -> tuple[list[tuple[float, list[Box]]], int, int, float, int, int]:
     """Search every sampled frame for faces: (samples, width, height, frame rate, frame count, sampling step)."""
+    import av
+    import cv2
+
     classifier = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE)  # type: ignore[attr-defined]
     if classifier.empty():
         raise media.MediaError("the face detector could not be loaded")
@@ -574,6 +576,8 @@ def run_render(
 ) -> None:
     """Run ffmpeg with `args` (render_command), writing each frame's grey mask to its stdin; `on_progress` hears
     the fraction of frames sent every two seconds or so."""
+    import numpy as np
+
     assert redaction.width and redaction.height
     width, height = redaction.width, redaction.height
     errors = (workdir / "ffmpeg.log").open("w")
