@@ -233,6 +233,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/originals/{original_id}/play"): page(),
     ("POST", "/clips/{clip_id}/played"): page(),
     ("POST", "/originals/{original_id}/played"): page(),
+    ("GET", "/previews/{preview_id}.jpg"): page(),
     ("GET", "/notifications"): page(),
     ("POST", "/notifications/read-all"): page(),
     ("POST", "/notifications/{notification_id}/read"): page(),

@@ -21,8 +21,8 @@ from app.core.db import SessionDep
 from app.extractions import filing
 from app.extractions import service as extractions
 from app.extractions.states import CLOSABLE, IN_OWNERS_HANDS, TERMINAL, RequestStatus
+from app.footage import previews, viewing
 from app.footage import service as footage
-from app.footage import viewing
 from app.notifications import staff
 from app.reports.names import load_names, reason_words
 from app.web.forms import form_action, local_to_utc
@@ -91,6 +91,7 @@ def _render_request(
         "poll_seconds": POLL_SECONDS,
         "shown": current.value,
         "changed": False,
+        "strips": previews.strips_of(session, [UUID(str(c["id"])) for c in detail["clips"]]),
     }
     return render(request, "request.html", {**context, **extra}, status)
 
