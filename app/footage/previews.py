@@ -96,10 +96,11 @@ def extract(
     done = media.run_ffmpeg(["-loglevel", "info", *args])
     times = [float(m.group(3)) for m in _SHOWINFO.finditer(done.stderr)]
     files = sorted(workdir.glob(f"{name}-*.jpg"))
-    if not files or len(files) != len(times):
+    # showinfo may see a frame more than the muxer writes when `frames` stops it; never fewer.
+    if not files or len(times) < len(files) or (frames is None and len(times) != len(files)):
         raise media.MediaError(f"keyframes: {len(files)} images for {len(times)} frames")
     first = times[0]
-    return args, [Keyframe(path, max(0.0, t - first)) for path, t in zip(files, times, strict=True)]
+    return args, [Keyframe(path, max(0.0, t - first)) for path, t in zip(files, times[: len(files)], strict=True)]
 
 
 def spread(frames: list[Keyframe], most: int = STRIP_MAX) -> list[Keyframe]:
