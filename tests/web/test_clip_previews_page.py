@@ -100,6 +100,7 @@ def test_poster_shown_and_a_keyframe_chosen_in_the_strip_moves_the_video_there(
     assert answer.status == 200 and answer.headers["content-type"] == "image/jpeg"
     assert answer.body()[:3] == b"\xff\xd8\xff"
     wait_until(page, "document.getElementById('player').readyState >= 2")
+    page.locator("#keyframe-strip").scroll_into_view_if_needed()  # the thumbnails load lazily, when in sight
     wait_until(page, "Array.from(document.querySelectorAll('#keyframe-strip img')).every(i => i.complete)")
     assert _images_loaded(page, "#keyframe-strip img")
 
@@ -146,6 +147,7 @@ def test_the_strip_on_the_request_page_and_the_player_in_english_and_on_a_phone(
         page = context.new_page()
         sign_in(page, service.base, one_camera.investigator_email)
         _open_with_previews(page, f"{service.base}/requests/{camera.request_id}", "#strip-1 img")
+        page.locator("#strip-1").scroll_into_view_if_needed()  # the thumbnails load lazily, when in sight
         wait_until(page, "Array.from(document.querySelectorAll('#strip-1 img')).every(i => i.complete)")
         assert _images_loaded(page, "#strip-1 img")
         assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], "no sideways scrolling"
@@ -155,6 +157,7 @@ def test_the_strip_on_the_request_page_and_the_player_in_english_and_on_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], "no sideways scrolling"
         visible = page.locator("main").inner_text()
         assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", visible), "no ids outside the technical details"
+        page.locator("#keyframe-strip").scroll_into_view_if_needed()
         label = page.locator("#keyframe-strip").get_attribute("aria-label") or ""
         if language == "vi":
             assert label.startswith("Các khung hình chính"), label
