@@ -114,6 +114,7 @@
       overlay.appendChild(el);
     });
     overlay.dataset.shown = String(shown);
+    overlay.dataset.t = String(t);
     var out = document.getElementById("true-time");
     if (first !== null) {
       var ms = Number(d.trueStartMs) + Math.round(t * 1000);
