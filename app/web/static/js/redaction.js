@@ -123,6 +123,8 @@
       if (duration) seek.value = String(Math.round(t / duration * 1000));
     }
     document.getElementById("box-count").dataset.count = String(tracks.length);
+    document.getElementById("auto-count").textContent = String(tracks.filter(function (k) { return k.source === "auto"; }).length);
+    document.getElementById("manual-count").textContent = String(tracks.filter(function (k) { return k.source === "manual"; }).length);
     ["end-box", "delete-box"].forEach(function (id) {
       var button = document.getElementById(id);
       if (button) button.disabled = selected === null;
@@ -282,9 +284,7 @@
             showState(state);
             editable = false;
             overlay.dataset.locked = "yes";
-            ["add-box", "end-box", "delete-box", "save-boxes", "render"].forEach(function (id) {
-              document.getElementById(id).disabled = true;
-            });
+            document.getElementById("edit-controls").hidden = true;
             draw();
             poll();
           });
