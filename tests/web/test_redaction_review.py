@@ -232,7 +232,9 @@ def test_review_a_detected_face_add_a_box_render_and_play(
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#edit-controls")).to_be_hidden()
     wait_until(page, "document.getElementById('result-video').readyState >= 2", 60)
-    page.evaluate("document.getElementById('result-video').muted = true; document.getElementById('result-video').play()")
+    page.evaluate(
+        "document.getElementById('result-video').muted = true; document.getElementById('result-video').play()"
+    )
     wait_until(page, "document.getElementById('result-video').currentTime > 1", 30)
     assert page.evaluate("document.getElementById('result-video').error") is None
     done = _redaction(service, face_scene.investigator, redaction_id)
