@@ -272,6 +272,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/admin/users/{user_id}/totp-reset"): page(),
     ("GET", "/reset-password/{token}"): public(410),
     ("POST", "/reset-password/{token}"): public(410),
+    ("GET", "/unlock/{token}"): public(410),
+    ("POST", "/unlock/{token}"): public(410),
     ("GET", "/respond/{token}"): by_link(404),
     ("POST", "/respond/{token}/approve"): by_link(404),
     ("POST", "/respond/{token}/deny"): by_link(404),
