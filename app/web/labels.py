@@ -86,6 +86,15 @@ LEDGER_LABELS = (
     N_("clip.read_for_redaction"),
 )
 
+# A redacted copy's state as its pages say it (app.footage.redaction: Redaction.status, prefixed).
+REDACTION_STATES = (
+    N_("redaction:detecting"),
+    N_("redaction:review"),
+    N_("redaction:rendering"),
+    N_("redaction:ready"),
+    N_("redaction:failed"),
+)
+
 # Investigator and auditor pages: custody actions and outcomes not worded above, the reasons the system writes
 # for the investigator's own actions, and how a camera's view relates to the incident.
 CUSTODY_LABELS = (

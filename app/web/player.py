@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, may
 from app.core.db import SessionDep
 from app.extractions import service as extractions
-from app.footage import viewing
+from app.footage import redaction, viewing
 from app.footage.models import Clip
 from app.reports.names import load_names
 from app.web.pages import WebActor, check_csrf, locale_of, render
@@ -38,6 +38,9 @@ def _render(request: Request, session: Session, actor: Actor, kind: viewing.Kind
         "true_start_ms": int(player.true_start.timestamp() * 1000),
         "offset_ms": int(round(player.clock_offset_s * 1000)),
         "is_clip": isinstance(item, Clip),
+        "redactions": redaction.of_clip(session, actor, item.id)
+        if isinstance(item, Clip) and may(actor, "redactions.read")
+        else [],
     }
     return render(request, "player.html", context)
 
