@@ -35,9 +35,6 @@ from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
-import av
-import cv2
-import numpy as np
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -146,6 +143,8 @@ def detector_record(sample_every: int | None = None) -> dict[str, Any]:
     }
     if sample_every is not None:
         parameters["sample_every_frames"] = sample_every
+    import cv2  # OpenCV, PyAV and numpy only in the redaction steps, never at the API's start
+
     return {"name": "opencv-haar-cascade", "version": cv2.__version__, "parameters": parameters}
 
 
@@ -444,6 +443,9 @@ def _fail(factory: sessionmaker[Session], redaction_id: UUID, step: str, exc: Ex
 
 def detect(path: Path) -> tuple[list[tuple[float, list[Box]]], int, int, float, int, int]:
     """Search every sampled frame for faces: (samples, width, height, frame rate, frame count, sampling step)."""
+    import av
+    import cv2
+
     classifier = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE)  # type: ignore[attr-defined]
     if classifier.empty():
         raise media.MediaError("the face detector could not be loaded")
@@ -585,6 +587,8 @@ def run_render(
             stderr=errors,
         )
         assert process.stdin is not None
+        import numpy as np
+
         mask = np.zeros((height, width), dtype=np.uint8)
         last = time.monotonic()
         try:

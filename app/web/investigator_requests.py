@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -161,6 +160,8 @@ def resend_link(
 def qr_svg(url: str) -> Markup:
     """The link as an inline SVG QR code (error correction M: readable from a phone screen held up to another)."""
     buffer = BytesIO()
+    import segno  # only where a QR code is drawn
+
     segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, scale=5, border=2, omitsize=True)
     return Markup(buffer.getvalue().decode("ascii"))  # noqa: S704 - segno's own output: no user text in it
 
