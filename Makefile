@@ -58,4 +58,4 @@ i18n: install-dev
 
 # Screenshots of each page for the README, taken by the browser test on its way through the flow.
 screenshots: install-dev system-deps
-	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/web/test_browser_flow.py tests/web/test_appeal_pages.py
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/web/test_browser_flow.py tests/web/test_every_page.py tests/web/test_appeal_pages.py

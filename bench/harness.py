@@ -43,7 +43,6 @@ def service_env(database_url: str, s3: EmbeddedS3, data_dir: Path) -> dict[str, 
         "DATA_DIR": str(data_dir),
         "ADMIN_PASSWORD": "bench admin password",
         "LOG_LEVEL": "warning",
-        # The benchmarks sign in through the token endpoint with the password alone; what they time are the
-        # requests made with that token, which no role's second factor changes.
+        # The benchmarks sign in with passwords only: they measure the work, not the second factor.
         "TOTP_REQUIRED_ROLES": "[]",
     }

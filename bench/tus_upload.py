@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1100)
     parser.add_argument("--rounds", type=int, default=3, help="raw and tus uploads, alternating")
     parser.add_argument("--cuts", type=int, default=3)
+    parser.add_argument("--file", type=Path, help="send this recording instead of generating one")
     parser.add_argument(
         "--pg", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
@@ -148,8 +149,9 @@ def main() -> None:
                   "incident_end": (t0 + timedelta(hours=2)).isoformat()},
         ).json()  # fmt: skip
 
-        big = work / "big.mp4"
-        generate(big, seconds=max(60, int(opts.size_mb * 8 / 12)), size="1280x720", bitrate="12M")
+        big = opts.file or work / "big.mp4"
+        if not opts.file:
+            generate(big, seconds=max(60, int(opts.size_mb * 8 / 12)), size="1280x720", bitrate="12M")
         size = big.stat().st_size
         from minio import Minio
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import segno
+if TYPE_CHECKING:
+    import segno
 
 
 def _code(url: str) -> segno.QRCode:
+    import segno  # loaded where a code is drawn, not at the API's start
+
     # Error correction M survives a photo of a screen or a crumpled poster; the address is short anyway.
     return segno.make_qr(url, error="m")
 

@@ -32,7 +32,6 @@ from app.custody.models import CustodyEvent
 from app.custody.service import append_event
 from app.disclosure.grants import live_grant
 from app.disclosure.models import Disclosure
-from app.disclosure.receipt import render_receipt
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip
 from app.reports.bundle import build_bundle, bundle_name
@@ -160,6 +159,8 @@ def make_package(session: Session, actor: Actor, case_id: UUID, clip_ids: list[U
     )
     session.add(disclosure)
     session.flush()
+    from app.disclosure.receipt import render_receipt  # fpdf (with numpy and PIL) only when a receipt is made
+
     receipt = render_receipt(
         report=report,
         disclosure_id=str(disclosure.id),

@@ -37,6 +37,7 @@ from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
 from app.footage import segments
 from app.footage.models import Clip, ClipParent, Original
+from app.footage.previews import queue_previews
 from app.footage.retention import lock_period
 
 log = logging.getLogger(__name__)
@@ -599,6 +600,7 @@ def _record(
                 "row": row_state("clips", clip),
             },
         )
+        queue_previews(session, clip.id)  # the poster and the keyframe strip, once the clip is committed
         if final and request.status == RequestStatus.footage_received.value:
             extractions.move(
                 session,

@@ -25,9 +25,10 @@ from app.core import clock
 from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
 from app.footage.models import Clip, Original
+from app.footage.preview_models import Preview
 
 log = logging.getLogger(__name__)
-PREFIXES = ("originals/", "clips/")
+PREFIXES = ("originals/", "clips/", "previews/")
 ACTOR = "system:orphan-sweep"
 ORPHAN_SWEEP_TASK = "footage.sweep_orphans"  # the hourly sweep, by the name it is queued under
 WHERE = {"component": "worker", "task": ORPHAN_SWEEP_TASK}
@@ -68,12 +69,17 @@ def sweep_orphans(
     remove: bool = True,
     kinds: Sequence[EvidenceKind] = (),
 ) -> OrphanReport:
-    """Compare the bucket's evidence versions with the originals and clips tables (and the `kinds` of evidence
+    """Compare the bucket's evidence versions with the originals, clips and previews tables (and the `kinds` of evidence
     passed in); report both kinds of orphan, remove unlocked orphan versions older than `grace` (when `remove`),
     and record it all in custody."""
     store = get_storage()
     rows: dict[tuple[str, str], tuple[str, UUID]] = {}
-    for kind, model in (("original", Original), ("clip", Clip)):
+    models: tuple[tuple[str, type[Original] | type[Clip] | type[Preview]], ...] = (
+        ("original", Original),
+        ("clip", Clip),
+        ("preview", Preview),
+    )
+    for kind, model in models:
         for row_id, key, version_id in session.execute(select(model.id, model.object_key, model.version_id)):
             rows[(key, version_id)] = (kind, row_id)
     for more in kinds:

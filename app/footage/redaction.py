@@ -143,7 +143,7 @@ def detector_record(sample_every: int | None = None) -> dict[str, Any]:
     }
     if sample_every is not None:
         parameters["sample_every_frames"] = sample_every
-    import cv2  # OpenCV and NumPy (about 80 MB resident) load only where faces are searched or masks drawn
+    import cv2  # OpenCV, PyAV and numpy only in the redaction steps, never at the API's start
 
     return {"name": "opencv-haar-cascade", "version": cv2.__version__, "parameters": parameters}
 
@@ -576,8 +576,6 @@ def run_render(
 ) -> None:
     """Run ffmpeg with `args` (render_command), writing each frame's grey mask to its stdin; `on_progress` hears
     the fraction of frames sent every two seconds or so."""
-    import numpy as np
-
     assert redaction.width and redaction.height
     width, height = redaction.width, redaction.height
     errors = (workdir / "ffmpeg.log").open("w")
@@ -589,6 +587,8 @@ def run_render(
             stderr=errors,
         )
         assert process.stdin is not None
+        import numpy as np
+
         mask = np.zeros((height, width), dtype=np.uint8)
         last = time.monotonic()
         try:

@@ -95,7 +95,7 @@ def read_record(session: Session, actor: Actor, kind: Kind, object_id: UUID) -> 
     return item
 
 
-def _may_fetch(actor: Actor, kind: Kind, object_id: UUID) -> None:
+def may_fetch(actor: Actor, kind: Kind, object_id: UUID) -> None:
     ensure_role(actor, "footage.download")
     if kind == "clip" and not may(actor, "clips.download"):
         # Owners handed over the original; clips are the investigation's derivative.
@@ -156,7 +156,7 @@ def issue_link(
         raise RuleViolation("use", f"one of {', '.join(USES)}")
     ensure_role(actor, "footage.download")
     item = evidence_item(session, actor, kind, object_id)
-    _may_fetch(actor, kind, object_id)
+    may_fetch(actor, kind, object_id)
     settings = get_settings()
     seconds = expires_in_s or settings.download_link_minutes * 60
     if seconds > settings.download_link_max_minutes * 60:
@@ -249,7 +249,7 @@ def open_player(
     """Open the player on an original or clip: the page view is logged, and a playback link issued (each fetch of
     it logged as well)."""
     item = evidence_item(session, actor, kind, object_id)
-    _may_fetch(actor, kind, object_id)
+    may_fetch(actor, kind, object_id)
     seconds = get_settings().download_link_minutes * 60
     link, token = _new_link(session, actor, kind, item, purpose, seconds)
     record_view(
@@ -288,7 +288,7 @@ def open_player(
 def playback_started(session: Session, actor: Actor, kind: Kind, object_id: UUID) -> None:
     """The player started playing the object: a custody event (the bytes' fetches are logged by the link)."""
     item = evidence_item(session, actor, kind, object_id)
-    _may_fetch(actor, kind, object_id)
+    may_fetch(actor, kind, object_id)
     record_view(session, actor.label, kind, item, PLAYBACK_STARTED, where=actor.where("web"), purpose=PLAYBACK_PURPOSE)
     if isinstance(item, Clip):
         # the filing unit's first playback of a ready clip delivers its request, as a first download does

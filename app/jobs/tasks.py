@@ -20,6 +20,7 @@ from app.footage.claims import FINISH_LOCKS_TASK
 from app.footage.clip_queue import CLIP_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
+from app.footage.previews import PREVIEW_SWEEP_TASK, PREVIEW_TASK
 from app.footage.redaction import DETECT_TASK, RENDER_TASK
 from app.footage.retention import RETENTION_SWEEP_TASK
 from app.footage.uploads import UPLOAD_SWEEP_TASK
@@ -85,6 +86,25 @@ def sweep_clips(timestamp: int) -> int:
         except Exception:
             log.exception("clip for request %s failed; it will be retried", request_id)
     return len(waiting)
+
+
+@queue.task(name=PREVIEW_TASK, retry=3)
+def make_previews(clip_id: str) -> int:
+    """The poster frame and keyframe strip of a clip just cut (idempotent: a retry finds them made)."""
+    from uuid import UUID
+
+    from app.footage.previews import make_previews as make
+
+    return len(make(session_factory(), UUID(clip_id)))
+
+
+@queue.periodic(cron="*/10 * * * *", periodic_id="sweep-previews")
+@queue.task(name=PREVIEW_SWEEP_TASK, queueing_lock=PREVIEW_SWEEP_TASK)
+def sweep_previews(timestamp: int) -> int:
+    """Every 10 minutes: previews for clips whose preview job was lost (or cut before previews existed)."""
+    from app.footage.previews import sweep
+
+    return sweep(session_factory())
 
 
 @queue.task(name=DETECT_TASK, retry=2)

@@ -21,7 +21,6 @@ from app.core.config import PROJECT_ROOT
 from app.custody.bundle_parts import bundle_parts
 from app.custody.checkpoints import checkpoint_record
 from app.reports.export import record_export
-from app.reports.pdf import render_pdf
 
 README = """# Custody bundle — case {number}
 
@@ -85,6 +84,8 @@ def build_bundle(session: Session, actor: Actor, case_id: UUID, report: dict[str
     """Record the export (naming the report files' hashes), then zip the report with the log's verifiable parts:
     the case's events and the export event, each with its inclusion proof against a checkpoint signed now."""
     report_json = json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8")
+    from app.reports.pdf import render_pdf  # fpdf (with numpy and PIL) only when a bundle is made
+
     report_pdf = render_pdf(report)
     files = {"report.json": report_json, "report.pdf": report_pdf, VERIFIER: verifier_source()}
     export = record_export(

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
@@ -21,8 +20,8 @@ from app.core.db import SessionDep
 from app.extractions import filing
 from app.extractions import service as extractions
 from app.extractions.states import CLOSABLE, IN_OWNERS_HANDS, TERMINAL, RequestStatus
+from app.footage import previews, viewing
 from app.footage import service as footage
-from app.footage import viewing
 from app.notifications import staff
 from app.reports.names import load_names, reason_words
 from app.web.forms import form_action, local_to_utc
@@ -91,6 +90,7 @@ def _render_request(
         "poll_seconds": POLL_SECONDS,
         "shown": current.value,
         "changed": False,
+        "strips": previews.strips_of(session, [UUID(str(c["id"])) for c in detail["clips"]]),
     }
     return render(request, "request.html", {**context, **extra}, status)
 
@@ -160,6 +160,8 @@ def resend_link(
 def qr_svg(url: str) -> Markup:
     """The link as an inline SVG QR code (error correction M: readable from a phone screen held up to another)."""
     buffer = BytesIO()
+    import segno  # only where a QR code is drawn
+
     segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, scale=5, border=2, omitsize=True)
     return Markup(buffer.getvalue().decode("ascii"))  # noqa: S704 - segno's own output: no user text in it
 

@@ -84,6 +84,18 @@ LEDGER_LABELS = (
     N_("redaction.record_read"),
     N_("redaction.link_fetched"),
     N_("clip.read_for_redaction"),
+    # previews of clips (app/footage/previews.py)
+    N_("clip.read_for_previews"),
+    N_("preview.created"),
+)
+
+# A redacted copy's state as its pages say it (app.footage.redaction: Redaction.status, prefixed).
+REDACTION_STATES = (
+    N_("redaction:detecting"),
+    N_("redaction:review"),
+    N_("redaction:rendering"),
+    N_("redaction:ready"),
+    N_("redaction:failed"),
 )
 
 # Investigator and auditor pages: custody actions and outcomes not worded above, the reasons the system writes
@@ -104,6 +116,13 @@ CUSTODY_LABELS = (
 )
 
 # What a custody event touched, when it is no footage, request, camera or case (those are named).
-OBJECT_LABELS = (N_("consent"), N_("retention_category"), N_("camera_import"), N_("object"), N_("redaction"))
+OBJECT_LABELS = (
+    N_("consent"),
+    N_("retention_category"),
+    N_("camera_import"),
+    N_("object"),
+    N_("redaction"),
+    N_("preview"),
+)
 
 COVERAGE_LABELS = (N_("faces the place"), N_("faces away"), N_("direction unknown"))

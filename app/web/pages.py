@@ -89,6 +89,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "may": lambda action: actor is not None and may(actor, action),
         # the signed-in staff member's unread notifications (None where the page has no such reader)
         "unread": getattr(request.state, "unread_notifications", None),
+        "user_name": getattr(request.state, "user_name", None),
     }
     response: HTMLResponse = templates_for(locale).TemplateResponse(
         request, template, {**base, **(context or {})}, status_code=status
@@ -104,7 +105,9 @@ def web_actor(request: Request, session: SessionDep) -> Actor:
         raise LoginRequired("Sign in to continue.")
     request.state.actor = actor
     if actor.user_id is not None:
-        request.state.user_locale = auth.user_locale(session, actor.user_id)
+        user = auth.get_user(session, actor.user_id)
+        request.state.user_locale = user.locale if user.locale in auth.LOCALES else None
+        request.state.user_name = user.full_name  # the header names the person, not the sign-in email
         if may(actor, "notifications.read"):
             request.state.unread_notifications = staff.unread_count(session, actor.user_id)
     return actor

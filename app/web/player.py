@@ -4,6 +4,7 @@ written to the custody log (app.footage.viewing)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,10 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth.permissions import Actor
+from app.auth.permissions import Actor, may
 from app.core.db import SessionDep
 from app.extractions import service as extractions
-from app.footage import viewing
+from app.footage import previews, redaction, viewing
 from app.footage.models import Clip
 from app.reports.names import load_names
 from app.web.pages import WebActor, check_csrf, locale_of, render
@@ -38,7 +39,16 @@ def _render(request: Request, session: Session, actor: Actor, kind: viewing.Kind
         "true_start_ms": int(player.true_start.timestamp() * 1000),
         "offset_ms": int(round(player.clock_offset_s * 1000)),
         "is_clip": isinstance(item, Clip),
+        "redactions": redaction.of_clip(session, actor, item.id)
+        if isinstance(item, Clip) and may(actor, "redactions.read")
+        else [],
+        "poster": None,
+        "strip": [],
     }
+    if isinstance(item, Clip):
+        made = previews.of_clip(session, item.id)
+        context["poster"] = next((p for p in made if p.kind == "poster"), None)
+        context["strip"] = [(p, item.actual_start + timedelta(seconds=p.at_s)) for p in made if p.kind == "thumb"]
     return render(request, "player.html", context)
 
 
@@ -65,3 +75,14 @@ def original_played(request: Request, original_id: UUID, session: SessionDep, ac
     check_csrf(request, None)
     viewing.playback_started(session, actor, "original", original_id)
     return Response(status_code=204)
+
+
+@router.get("/previews/{preview_id}.jpg")
+def preview_image(preview_id: UUID, session: SessionDep, actor: WebActor) -> Response:
+    """A clip's poster or strip thumbnail, to those who may play the clip (read from its exact stored version)."""
+    preview = previews.visible(session, actor, preview_id)
+    return Response(
+        previews.image_bytes(preview),
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, max-age=3600", "ETag": f'"{preview.sha256}"'},
+    )

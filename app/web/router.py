@@ -145,6 +145,7 @@ def install(app: FastAPI) -> None:
         owner_registry,
         owner_requests,
         player,
+        redaction_pages,
         staff_pages,
         stats_pages,
         timeline,
@@ -160,6 +161,7 @@ def install(app: FastAPI) -> None:
     app.include_router(owner_registry.router)
     app.include_router(auditor.router)
     app.include_router(player.router)
+    app.include_router(redaction_pages.router)
     app.include_router(timeline.router)
     app.include_router(admin.router)
     app.include_router(admin_registry.router)

@@ -20,7 +20,16 @@ from app.notifications import service as notifications
 from app.notifications.webhook import signature_header
 from app.registry import service as registry
 from app.registry.schemas import OwnerCreate
-from tests.factories import PASSWORD, account, give_consent, make_camera, make_unit, make_user, sign_in
+from tests.factories import (
+    PASSWORD,
+    account,
+    give_consent,
+    make_camera,
+    make_unit,
+    make_user,
+    sign_in,
+    web_login,
+)
 from tests.notifications.conftest import WebhookReceiver, webhook_receiver  # noqa: F401 - the real receiver
 
 SECRET = "to-call-" + uuid.uuid4().hex
@@ -129,12 +138,8 @@ def test_owners_without_email_or_working_bridge_are_listed_to_call(
     assert client.get(f"/api/v1/cases/{case_id}/owners-to-call", headers=stranger.headers).status_code == 404
 
     # the case page lists them too, with a tel: link, in Vietnamese
-    assert (
-        client.post(
-            "/login", data={"email": investigator.email, "password": PASSWORD}, follow_redirects=False
-        ).status_code
-        == 303
-    )
+    signed_in = web_login(client, {"email": investigator.email, "password": PASSWORD}, follow_redirects=False)
+    assert signed_in.status_code == 303
     page = client.get(f"/cases/{case_id}").text
     section = page.split('id="owners-to-call"', 1)[1].split("</section>", 1)[0]
     assert "Chủ camera cần gọi điện" in page and "Ông Phạm Văn Tư" in section and "Ông Hoàng Văn Năm" in section

@@ -6,6 +6,7 @@ its requests."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from app.core import embedded
 from tests.services import fresh_database
@@ -348,5 +349,24 @@ def test_every_page_speaks_vietnamese_names_things_and_fits_a_phone(
             widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert widths[0] <= widths[1], f"{path}: {widths[0]} px wide on a {widths[1]} px phone"
         assert not problems, f"{path}: console errors: {problems[:3]}"
+        _screenshots(page, context, service.base, role, path, size)
     finally:
         page.close()
+
+
+def _screenshots(page: Page, context: BrowserContext, base: str, role: str, path: str, size: str) -> None:
+    """With SCREENSHOTS_DIR set (`make screenshots`), keep the page in Vietnamese and in English: the sweep's
+    pages are every page of every role, so docs/screenshots follows the pages as they are."""
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if not folder:
+        return
+    slug = re.sub(r"[^a-z0-9]+", "-", path.lower().replace("{", "").replace("}", "")).strip("-") or "home"
+    name = f"sweep-{role}-{slug}-{size}"
+    page.screenshot(path=f"{folder}/{name}-vi.png", full_page=True)
+    context.add_cookies([{"name": "lang", "value": "en", "url": base}])
+    try:
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=f"{folder}/{name}-en.png", full_page=True)
+    finally:
+        context.add_cookies([{"name": "lang", "value": "vi", "url": base}])

@@ -62,6 +62,15 @@
   document.getElementById("step-back").addEventListener("click", function () { step(-1); });
   document.getElementById("step-forward").addEventListener("click", function () { step(1); });
 
+  // The keyframe strip: a thumbnail goes to its keyframe (its time counted from the clip's first frame).
+  Array.prototype.forEach.call(document.querySelectorAll("#keyframe-strip .keyframe"), function (button) {
+    button.addEventListener("click", function () {
+      if (first === null) return;
+      video.pause();
+      video.currentTime = first + Number(button.dataset.at) + 0.001;
+    });
+  });
+
   var reported = false;
   video.addEventListener("playing", function () {
     if (reported) return;
