@@ -246,6 +246,10 @@ def test_two_api_replicas_and_two_workers_share_everything_but_their_process(
             time.sleep(2)
         assert status == "clip_ready", status
         assert a.get(f"/api/v1/requests/{request_id}", headers=headers).json()["status"] == "clip_ready"
+        # verified with the replicas' key: the workers may have signed a checkpoint with it meanwhile
+        previous_key = get_settings().signing_key_path
+        override_settings(signing_key_path=Path(env["SIGNING_KEY_PATH"]))
+        stack.callback(override_settings, signing_key_path=previous_key)
         with session_factory()() as session:
             assert session.scalar(select(func.count()).select_from(Clip).where(Clip.request_id == request_id)) == 1
             result = verify_log(session, include_objects=True)
