@@ -61,7 +61,7 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def wait_until(page: Page, expression: str, timeout_s: float = 30) -> None:
+def wait_until(page: Page, expression: str, timeout_s: float = 90) -> None:  # seeks settle slowly on a busy CI machine
     """Poll a page expression until true (the page's CSP forbids the eval that wait_for_function's polling uses)."""
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(expression):
