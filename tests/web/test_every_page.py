@@ -101,7 +101,7 @@ def _seed(service: LiveService) -> dict[str, str]:
         body: dict[str, Any] = {"email": email, "password": PASSWORD, "full_name": full_name, "role": role}
         if role != "auditor":
             body["unit_id"] = unit["id"]
-        service.post("/api/v1/users", admin, body)
+        people[f"{role}_id"] = service.post("/api/v1/users", admin, body)["id"]
         people[role] = email
     owner_email = f"tiem-vang-{tag}@example.org"
     owner = service.post(
@@ -221,6 +221,8 @@ def _seed(service: LiveService) -> dict[str, str]:
         "link": link,
         "appeal": appeal["id"],
         "public_appeal": appeal["public_url"],
+        "owner_id": owner["id"],
+        "camera": cameras[0],
     }
 
 
@@ -256,6 +258,7 @@ PAGES: dict[str, list[str]] = {
         "/notifications",
         "/cases/{case}/appeals",
         "/appeals/{appeal}",
+        "/cases/{case}/timeline",
     ],
     "supervisor": [
         "/",
@@ -266,10 +269,13 @@ PAGES: dict[str, list[str]] = {
         "/notifications",
         "/appeals/{appeal}",
         "/stats",
+        "/cases/{case}/grants",
+        "/cases/{case}/timeline",
     ],
     "auditor": ["/", "/cases", "/audit/custody", "/audit/cases", "/audit/cases/{case}", "/requests/{request}"],
     "admin": ["/", "/cases", "/audit/custody", "/admin/users", "/admin/units", "/admin/cameras/import", "/supervisor"]
-    + ["/stats", "/admin/districts"],
+    + ["/stats", "/admin/districts", "/admin/owners", "/admin/owners/{owner_id}", "/admin/cameras/{camera}"]
+    + ["/admin/users/{investigator_id}"],
     "owner": ["/owner/requests", "/owner/requests/{request}", "/owner/cameras", "/owner/ledger"],
     "link": ["{link}"],
     "anonymous": ["/login", "{public_appeal}"],
