@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import cast
 from uuid import UUID, uuid4
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -149,6 +148,8 @@ def make_previews(factory: sessionmaker[Session], clip_id: UUID) -> list[Preview
             key = f"{PREFIX}{clip.id}/{kind}-{position:02d}.jpg"
             stored = store.put_file(key, frame.path, content_type="image/jpeg")
             store.lock(key, stored.version_id, mode=cast(RetentionMode, clip.retention_mode), until=clip.retain_until)
+            from PIL import Image  # only the preview job reads images: kept out of the API's start
+
             with Image.open(frame.path) as image:
                 width, height = image.size
             recorded = ["ffmpeg", *(label if a == str(local) else a for a in args)]
