@@ -103,6 +103,15 @@ def _payloads_to(
     return found
 
 
+def _deliver_until(receiver: WebhookReceiver, phone: str, count: int) -> None:
+    """Run deliveries until `count` messages reached `phone`: a run sends the oldest due messages first, and in a
+    whole-suite run other tests leave a backlog of messages to recipients that are gone (each run reschedules those)."""
+    for _ in range(50):
+        notifications.deliver_due(session_factory())
+        if len(_payloads_to(receiver, phone)) >= count:
+            return
+
+
 def _unique_phone() -> tuple[str, str]:
     """A Vietnamese mobile number as people write it, and its E.164 form."""
     digits = f"{uuid.uuid4().int % 10**7:07d}"
@@ -114,7 +123,7 @@ def test_each_filing_message_is_a_whole_signed_payload_valid_against_the_schema(
 ) -> None:
     written, e164 = _unique_phone()
     _, _, filed = _file_two_cameras(client, written)
-    notifications.deliver_due(session_factory())
+    _deliver_until(bridged, e164, 2)
     hits = _payloads_to(bridged, e164)
     assert len(hits) == 2, "one message per camera, each with its own link"
     ids = set()
@@ -172,7 +181,7 @@ def test_a_waiting_message_holds_no_link_token(client: TestClient, bridged: Webh
             .all()
         )
     assert len(waiting) == 2
-    notifications.deliver_due(session_factory())
+    _deliver_until(bridged, e164, 2)
     tokens = [payload["link"].rsplit("/", 1)[1] for payload, _, _ in _payloads_to(bridged, e164)]
     assert len(tokens) == 2
     for row in waiting:
