@@ -12,7 +12,7 @@ from fpdf.enums import TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from app.reports.names import N_, local_moment, size_words, translate
-from app.reports.pdf import FONT, FONTS, GREY, INK, both
+from app.reports.pdf import FONT, FONTS, GREY, INK, both, label_value_rows
 
 TITLE = N_("Disclosure receipt")
 SUBTITLE = N_("Video evidence handed to the procuracy or court")
@@ -62,19 +62,7 @@ class _Receipt(FPDF):
         self.ln(1)
 
     def pairs(self, rows: list[tuple[str, str]]) -> None:
-        self.set_font(FONT, "", 8.5)
-        with self.table(
-            col_widths=(52, self.epw - 52),
-            first_row_as_headings=False,
-            line_height=4.4,
-            padding=1.2,
-            borders_layout="HORIZONTAL_LINES",
-            text_align="LEFT",
-        ) as table:
-            for label, value in rows:
-                row = table.row()
-                row.cell(label, style=FontFace(emphasis="BOLD"))
-                row.cell(value or "—")
+        label_value_rows(self, rows, label_width=52, size=8.5, line_height=4.4)
 
 
 def render_receipt(

@@ -177,6 +177,25 @@ def detail_lines(details: dict[str, Any], zone: str) -> list[str]:
     return lines
 
 
+def label_value_rows(
+    pdf: FPDF, rows: Sequence[tuple[str, str]], *, label_width: float, size: float, line_height: float
+) -> None:
+    """Label | value rows between thin lines, the label bold, an empty value as a dash (reports and receipts)."""
+    pdf.set_font(FONT, "", size)
+    with pdf.table(
+        col_widths=(label_width, pdf.epw - label_width),
+        first_row_as_headings=False,
+        line_height=line_height,
+        padding=1.2,
+        borders_layout="HORIZONTAL_LINES",
+        text_align="LEFT",
+    ) as table:
+        for label, value in rows:
+            row = table.row()
+            row.cell(label, style=FontFace(emphasis="BOLD"))
+            row.cell(value or "—")
+
+
 class _Report(FPDF):
     def __init__(self, number: str, generated: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
@@ -228,19 +247,7 @@ class _Report(FPDF):
 
     def pairs(self, rows: Sequence[tuple[str, str]], label_width: float = 58) -> None:
         """Label | value rows (labels bilingual)."""
-        self.set_font(FONT, "", 8)
-        with self.table(
-            col_widths=(label_width, self.epw - label_width),
-            first_row_as_headings=False,
-            line_height=4.2,
-            padding=1.2,
-            borders_layout="HORIZONTAL_LINES",
-            text_align="LEFT",
-        ) as table:
-            for label, value in rows:
-                row = table.row()
-                row.cell(label, style=FontFace(emphasis="BOLD"))
-                row.cell(value or "—")
+        label_value_rows(self, rows, label_width=label_width, size=8, line_height=4.2)
 
     def grid(
         self, headings: Sequence[str], widths: Sequence[float], rows: Sequence[Sequence[str]], size: float = 7.5
