@@ -2,9 +2,9 @@
 
 Each write of a tracked row (a consent, a request, an original, a clip, an appeal submission, a case, a user)
 puts the row's tracked fields after the write into its custody event's details as ``details["row"]``
-(:func:`row_state`), in the same transaction. Replaying the events of a row in seq order therefore gives the values its row must hold now, and
-verification (app/custody/data_check.py) compares them with the live tables. The tables are named here, not
-imported: custody sits below every domain.
+(:func:`row_state`), in the same transaction. Replaying the events of a row in seq order therefore gives the
+values its row must hold now, and verification (app/custody/data_check.py) compares them with the live tables.
+The tables are named here, not imported: custody sits below every domain.
 """
 
 from __future__ import annotations
