@@ -113,6 +113,15 @@ def upgrade() -> None:
     _move_accepted()
     op.drop_index(op.f("ix_submission_clips_submission_id"), table_name="submission_clips")
     op.drop_table("submission_clips")
+    # A submission is evidence like an original: never deleted, its object, version, hash and size never change.
+    op.execute(
+        "CREATE TRIGGER appeal_submissions_guard BEFORE UPDATE OR DELETE ON appeal_submissions "
+        "FOR EACH ROW EXECUTE FUNCTION evidence_rows_guard()"
+    )
+    op.execute(
+        "CREATE TRIGGER appeal_submissions_no_truncate BEFORE TRUNCATE ON appeal_submissions "
+        "FOR EACH STATEMENT EXECUTE FUNCTION evidence_rows_guard()"
+    )
 
 
 def _move_accepted() -> None:
@@ -205,6 +214,8 @@ def _phones_e164(session: Session) -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER appeal_submissions_no_truncate ON appeal_submissions")
+    op.execute("DROP TRIGGER appeal_submissions_guard ON appeal_submissions")
     op.create_table(
         "submission_clips",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -256,10 +267,15 @@ def downgrade() -> None:
         FROM clips c JOIN originals o ON o.id = c.original_id WHERE c.request_id IS NULL
         """
     )
+    # Evidence rows refuse deletion (evidence_rows_guard): the guard stands aside for this step of the downgrade only.
+    op.execute("ALTER TABLE clips DISABLE TRIGGER clips_guard")
+    op.execute("ALTER TABLE originals DISABLE TRIGGER originals_guard")
     for table in ("previews", "case_markers", "redactions", "clip_parents"):
         op.execute(f"DELETE FROM {table} WHERE clip_id IN (SELECT id FROM clips WHERE request_id IS NULL)")
     op.execute("DELETE FROM clips WHERE request_id IS NULL")
     op.execute("DELETE FROM originals WHERE request_id IS NULL")
+    op.execute("ALTER TABLE originals ENABLE TRIGGER originals_guard")
+    op.execute("ALTER TABLE clips ENABLE TRIGGER clips_guard")
     op.drop_constraint(op.f("ck_clips_of_request_or_case"), "clips", type_="check")
     op.drop_index(op.f("ix_clips_case_id"), table_name="clips")
     op.drop_constraint(op.f("fk_clips_case_id_cases"), "clips", type_="foreignkey")

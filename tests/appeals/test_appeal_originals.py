@@ -12,8 +12,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import ProgrammingError
 
 from app.appeals.models import Submission
 from app.auth.models import Role
@@ -143,8 +145,8 @@ def test_verification_names_an_appeal_row_changed_around_the_service(
             {"id": video["id"]},
         )
         session.execute(
-            text("UPDATE originals SET sha256 = :sha WHERE appeal_submission_id = :id"),
-            {"id": by_kind["photo"]["id"], "sha": "0" * 64},
+            text("UPDATE originals SET legal_hold = false WHERE appeal_submission_id = :id"),
+            {"id": by_kind["photo"]["id"]},
         )
     after = client.post("/api/v1/custody/verify", headers=auditor.headers).json()
     assert not after["ok"]
@@ -153,4 +155,9 @@ def test_verification_names_an_appeal_row_changed_around_the_service(
     assert any(f"appeal submission {short}… contributor_name is Người khác in the table" in s for s in said), said
     assert any(f"appeal submission {short}… legal_hold is false in the table but true" in s for s in said), said
     assert any(f"appeal submission {short}… legal hold is on in S3 but off in the table" in s for s in said), said
-    assert any("original" in s and "sha256 is 0000" in s for s in said), said
+    assert any(s.startswith("original ") and "legal_hold is false in the table but true" in s for s in said), said
+    # what identifies the bytes cannot be changed at all: the database refuses it
+    with pytest.raises(ProgrammingError, match="rows are evidence"), session_factory()() as session, session.begin():
+        session.execute(
+            text("UPDATE appeal_submissions SET sha256 = :sha WHERE id = :id"), {"id": video["id"], "sha": "0" * 64}
+        )
