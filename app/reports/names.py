@@ -61,7 +61,21 @@ ACTION_LABELS = (
     N_("custody.verified"),
     N_("consent.given"),
     N_("consent.withdrawn"),
+    # community appeals: what residents send, its triage, and the originals and clips it becomes
+    N_("appeal.published"),
+    N_("appeal.closed"),
+    N_("submission.received"),
+    N_("submission.probed"),
+    N_("submission.quarantined"),
+    N_("submission.accepted"),
+    N_("submission.declined"),
+    N_("submission.download_link_issued"),
+    N_("submission_clip.made"),
+    N_("submission_clip.download_link_issued"),
+    N_("appeal.original_made"),
 )
+# Objects of the log named by their kind alone (no name of their own in a report).
+OBJECT_KINDS = (N_("appeal_submission"), N_("appeal"))
 
 # Reasons the system itself writes into the log (free text otherwise, shown as written).
 SYSTEM_REASONS = (
