@@ -356,8 +356,17 @@ def download_link(session: Session, actor: Actor, submission_id: UUID, purpose: 
     return {"url": url, "expires_at": expires_at, "sha256": submission.sha256, "version_id": submission.version_id}
 
 
-def submission_view(submission: Submission) -> dict[str, Any]:
+def submission_view(submission: Submission, original_id: UUID | None = None) -> dict[str, Any]:
     return {
         **{c: getattr(submission, c) for c in submission.__table__.columns.keys()},  # noqa: SIM118
         "anonymous": submission.contributor_name is None and submission.contributor_phone is None,
+        "original_id": original_id,
     }
+
+
+def submission_views(session: Session, submissions: list[Submission]) -> list[dict[str, Any]]:
+    """The submissions as the API shows them, each accepted one with the id of the case's original it became."""
+    accepted = [s.id for s in submissions if s.status == SubmissionStatus.accepted]
+    found = select(Original.appeal_submission_id, Original.id).where(Original.appeal_submission_id.in_(accepted))
+    originals = {sid: oid for sid, oid in session.execute(found)} if accepted else {}
+    return [submission_view(s, originals.get(s.id)) for s in submissions]

@@ -66,6 +66,7 @@ def test_an_accepted_submission_is_an_original_of_the_case(isolated_client: Test
     assert clip.status_code == 201, clip.text
     listed = client.get(f"/api/v1/submissions/{video['id']}/clips", headers=investigator.headers).json()
     assert [c["id"] for c in listed["items"]] == [clip.json()["id"]]
+    assert clip.json()["case_id"] == case["id"] and clip.json()["submission_id"] == video["id"]
 
     with session_factory()() as session:
         submission = session.get(Submission, video["id"])
@@ -78,6 +79,8 @@ def test_an_accepted_submission_is_an_original_of_the_case(isolated_client: Test
             submission.sha256,
         )  # the same locked object: nothing copied
         assert original.recording_start_source == "sender" and original.legal_hold
+        shown = client.get(f"/api/v1/submissions/{video['id']}", headers=investigator.headers).json()
+        assert shown["original_id"] == str(original.id)
         cut = session.get(Clip, clip.json()["id"])
         assert cut is not None and cut.original_id == original.id and str(cut.case_id) == case["id"]
         assert cut.parent_sha256 == original.sha256 and cut.request_id is None
