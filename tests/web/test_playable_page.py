@@ -182,7 +182,8 @@ def test_a_dav_original_plays_from_its_stream_copy_at_the_frames_true_time(
     link = answer.headers["location"]
     with httpx.Client(timeout=30) as http:
         target = http.get(link).headers["location"]
-    assert "originals/" in target and "playable/" not in target
+    assert "/originals/" in target and f"/{original['id']}/" in target and "/playable/" not in target
+    assert f"versionId={original['version_id']}" in target
     context.close()
 
 
