@@ -251,6 +251,7 @@ class Player:
     playable: bool  # a browser can play the container and codec (of the playback copy, when there is one)
     playback_copy: PlaybackCopy | None  # the stream-copied MP4 played in place of an original
     codec_unplayable: bool  # the video codec itself is one a browser cannot decode (no copy can help)
+    copy_coming: bool  # an original whose container alone does not play: its playback copy is not made yet
     request_id: UUID
     case_id: UUID | None
 
@@ -337,7 +338,12 @@ def open_player(
         frame_rate=float(media.get("frame_rate") or 25),
         playable=_playable(container, codec),
         playback_copy=copy,
-        codec_unplayable=not codec_playable(codec),
+        codec_unplayable=bool(codec) and not codec_playable(codec),
+        copy_coming=isinstance(item, Original)
+        and copy is None
+        and not item.needs_conversion
+        and codec_playable(codec)
+        and not container_playable(container),
         request_id=item.request_id,
         case_id=link.case_id,
     )

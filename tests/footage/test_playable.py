@@ -8,6 +8,7 @@ a copy before its original. Real PostgreSQL, S3 and ffmpeg."""
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -184,3 +185,64 @@ def test_a_copy_whose_frames_drift_is_refused() -> None:
         playable.compare_times(times, [i / 25 * 1.01 for i in range(50)])
     with pytest.raises(media.MediaError, match="frames"):
         playable.compare_times(times, times[:-1])
+
+
+def test_the_retention_sweep_deletes_the_copy_just_before_its_original(client: TestClient, tmp_path: Path) -> None:
+    from app.auth.models import Role
+    from app.custody.verify import verify_log
+    from app.footage.retention import sweep_retention
+    from tests.factories import account
+
+    investigator, owner, request_id, t0 = approved_request(client)
+    admin = account(client, Role.admin)
+    code = f"short_{uuid.uuid4().hex[:6]}"
+    seconds = 4
+    created = client.post(
+        "/api/v1/retention-categories",
+        headers=admin.headers,
+        json={"code": code, "name": "Thử nghiệm", "retention_days": seconds / 86400, "mode": "GOVERNANCE"},
+    )
+    assert created.status_code == 201, created.text
+    case_id = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()["case_id"]
+    patched = client.patch(f"/api/v1/cases/{case_id}", headers=investigator.headers, json={"retention_category": code})
+    assert patched.status_code == 200, patched.text
+    recorder = t0.astimezone(VN).replace(tzinfo=None)
+    original_id = _send(client, owner, request_id, _dav(tmp_path, recorder), recorder)
+    copy = playable.make_copy(session_factory(), original_id)
+    assert copy is not None and copy.retention_mode == "GOVERNANCE"
+    with session_factory()() as session:
+        original = session.get(Original, original_id)
+        assert original is not None and copy.retain_until == original.retain_until
+        object_key, version_id = original.object_key, original.version_id
+
+    time.sleep(seconds + 1)  # the real S3 server enforces retention by its own clock
+    report = sweep_retention(session_factory())
+    assert copy.id not in {uuid.UUID(x) for x in report.deleted}, "nothing of an open case is deleted"
+    assert _stored_sha(copy.object_key, copy.version_id) == copy.sha256
+    closed = client.post(
+        f"/api/v1/cases/{case_id}/close",
+        headers=investigator.headers,
+        json={"outcome": "clarified", "footage_contributed": True},
+    )
+    assert closed.status_code == 200, closed.text
+    report = sweep_retention(session_factory())
+    assert {str(copy.id), str(original_id)} <= set(report.deleted)
+    store = get_storage()
+    assert store.versions(copy.object_key) == [] and store.versions(object_key) == []
+    with session_factory()() as session:
+        row = session.get(PlaybackCopy, copy.id)
+        assert row is not None and row.deleted_at is not None
+        deletions = [
+            e.object_id
+            for e in session.scalars(
+                select(CustodyEvent)
+                .where(CustodyEvent.object_id.in_([copy.id, original_id]), CustodyEvent.action == "retention.deleted")
+                .order_by(CustodyEvent.seq)
+            )
+        ]
+        assert deletions == [copy.id, original_id]
+        result = verify_log(session, include_objects=True, workers=1)
+    keys = (copy.object_key, object_key, version_id)
+    mine = {str(copy.id), str(original_id)}
+    about = [p for p in result.problems if str(p.object_id) in mine or (p.detail and any(k in p.detail for k in keys))]
+    assert about == []
