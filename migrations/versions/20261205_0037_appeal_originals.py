@@ -8,8 +8,8 @@ Appeal contact phones are rewritten in E.164, as owners' phones are kept. Custod
 0015 did for the first tracked tables; the originals made here from earlier accepted submissions get an
 `appeal.original_made` event and their clips (moved) a `row.baseline` event.
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-12-05 14:00:00
 """
 
@@ -22,8 +22,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
@@ -273,6 +273,9 @@ def downgrade() -> None:
     for table in ("previews", "case_markers", "redactions", "clip_parents"):
         op.execute(f"DELETE FROM {table} WHERE clip_id IN (SELECT id FROM clips WHERE request_id IS NULL)")
     op.execute("DELETE FROM clips WHERE request_id IS NULL")
+    op.execute(
+        "DELETE FROM playback_copies WHERE original_id IN (SELECT id FROM originals WHERE request_id IS NULL)"
+    )
     op.execute("DELETE FROM originals WHERE request_id IS NULL")
     op.execute("ALTER TABLE originals ENABLE TRIGGER originals_guard")
     op.execute("ALTER TABLE clips ENABLE TRIGGER clips_guard")
