@@ -273,9 +273,7 @@ def downgrade() -> None:
     for table in ("previews", "case_markers", "redactions", "clip_parents"):
         op.execute(f"DELETE FROM {table} WHERE clip_id IN (SELECT id FROM clips WHERE request_id IS NULL)")
     op.execute("DELETE FROM clips WHERE request_id IS NULL")
-    op.execute(
-        "DELETE FROM playback_copies WHERE original_id IN (SELECT id FROM originals WHERE request_id IS NULL)"
-    )
+    op.execute("DELETE FROM playback_copies WHERE original_id IN (SELECT id FROM originals WHERE request_id IS NULL)")
     op.execute("DELETE FROM originals WHERE request_id IS NULL")
     op.execute("ALTER TABLE originals ENABLE TRIGGER originals_guard")
     op.execute("ALTER TABLE clips ENABLE TRIGGER clips_guard")
