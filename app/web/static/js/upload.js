@@ -126,21 +126,36 @@
     });
   }
 
+  // As the page writes sizes: "1,5 MiB" in Vietnamese, "1.5 MiB" in English.
   function sizeText(bytes) {
-    var units = ["B", "KB", "MB", "GB"];
+    var units = ["byte", "KiB", "MiB", "GiB"];
     var value = bytes, unit = 0;
     while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-    return (unit ? value.toFixed(1) : String(value)) + " " + units[unit];
+    var lang = document.documentElement.lang || "vi";
+    return value.toLocaleString(lang, { maximumFractionDigits: unit ? 1 : 0 }) + " " + units[unit];
   }
 
-  // "20:12:05, 23/11/2026" in the camera's zone (the page adds the zone once, as its other times do).
-  function localTime(iso, zone) {
+  // The camera's wall clock: ["20:12:05", "23/11/2026"].
+  function localParts(iso, zone) {
     var parts = {};
     new Intl.DateTimeFormat("en-GB", {
       timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
     }).formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
-    return parts.hour + ":" + parts.minute + ":" + parts.second + ", " + parts.day + "/" + parts.month + "/" + parts.year;
+    return [parts.hour + ":" + parts.minute + ":" + parts.second, parts.day + "/" + parts.month + "/" + parts.year];
+  }
+
+  // "20:12:05, 23/11/2026" (the zone is added once per sentence, as the page's other times name it).
+  function localTime(iso, zone) {
+    var p = localParts(iso, zone);
+    return p[0] + ", " + p[1];
+  }
+
+  // A file's span as the page writes a window: "20:12:05 → 20:12:17, 23/11/2026 (zone)" on one day.
+  function span(start, end, zone, note) {
+    var a = localParts(start, zone), b = localParts(end, zone);
+    if (a[1] === b[1]) return { from: a[0], to: b[0] + ", " + b[1] + " " + note };
+    return { from: a[0] + " " + a[1], to: b[0] + " " + b[1] + " " + note };
   }
 
   function seconds(value) {
@@ -191,10 +206,13 @@
     var state = document.createElement("span"); state.className = "file-state"; state.textContent = this.msg("Waiting");
     var remove = document.createElement("button");
     remove.type = "button"; remove.className = "link file-remove"; remove.textContent = this.msg("Remove");
-    var start = document.createElement("label"); start.className = "file-start-field";
-    start.appendChild(document.createTextNode(this.msg("Start") + " "));
+    // a start typed for this file only, folded away: left empty, the file's own frames or name give it
+    var start = document.createElement("details"); start.className = "file-start-field";
+    var summary = document.createElement("summary"); summary.textContent = this.msg("Start");
     var startInput = document.createElement("input");
     startInput.type = "datetime-local"; startInput.step = "1"; startInput.className = "file-start";
+    startInput.setAttribute("aria-label", this.msg("Start"));
+    start.appendChild(summary);
     start.appendChild(startInput);
     [name, document.createTextNode(" "), size, bar, state, remove, start].forEach(function (n) { li.appendChild(n); });
     var entry = { li: li, file: file, name: file.name, size: file.size, state: "waiting", server: false,
@@ -405,9 +423,8 @@
     var list = document.createElement("ol");
     exported.files.forEach(function (f, i) {
       var li = document.createElement("li");
-      li.textContent = fill(form.dataset.msgFileLine, {
-        n: i + 1, name: names[f.original_id] || "", from: localTime(f.start, zone), to: localTime(f.end, zone) + " " + note
-      });
+      var when = span(f.start, f.end, zone, note);
+      li.textContent = fill(form.dataset.msgFileLine, { n: i + 1, name: names[f.original_id] || "", from: when.from, to: when.to });
       list.appendChild(li);
     });
     box.appendChild(list);
