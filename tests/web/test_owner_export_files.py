@@ -30,10 +30,26 @@ def segment(directory: Path, start: datetime, seconds: int, bitrate: str = "1M")
     path = directory / f"ch01_{start.astimezone(HCM):%Y%m%d%H%M%S}.mp4"
     media.run_ffmpeg(
         [
-            "-f", "lavfi", "-i", f"testsrc2=size=640x480:rate=25:duration={seconds}",
-            "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
-            "-b:v", bitrate, "-maxrate", bitrate, "-bufsize", bitrate,
-            "-movflags", "+faststart", "-y", str(path),
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=640x480:rate=25:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-b:v",
+            bitrate,
+            "-maxrate",
+            bitrate,
+            "-bufsize",
+            bitrate,
+            "-movflags",
+            "+faststart",
+            "-y",
+            str(path),
         ]  # fmt: skip
     )
     return path
@@ -79,9 +95,11 @@ def test_three_segments_dropped_reloaded_resumed_and_completed_on_a_phone_in_vie
     sent: list[tuple[str, str, int]] = []  # (method, url, Upload-Offset) of every tus request that left the page
     page.on(
         "request",
-        lambda r: sent.append((r.method, r.url, int(r.headers.get("upload-offset", "-1"))))
-        if "/api/v1/uploads" in r.url
-        else None,
+        lambda r: (
+            sent.append((r.method, r.url, int(r.headers.get("upload-offset", "-1"))))
+            if "/api/v1/uploads" in r.url
+            else None
+        ),
     )
     patched: list[str] = []  # the uploads in the order their first PATCH left
     dropped: list[int] = []
