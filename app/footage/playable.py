@@ -233,9 +233,16 @@ def make_copy(factory: sessionmaker[Session], original_id: UUID) -> PlaybackCopy
 def originals_without_copies(session: Session, limit: int = 50) -> list[UUID]:
     """Originals that want a playback copy and have none (their job was lost, or they came before copies)."""
     have = select(PlaybackCopy.original_id)
+    container, codec = Original.media.op("->>")("container"), Original.media.op("->>")("video_codec")
     rows = session.execute(
         select(Original.id, Original.media)
-        .where(Original.deleted_at.is_(None), Original.needs_conversion.is_(False), Original.id.not_in(have))
+        .where(
+            Original.deleted_at.is_(None),
+            Original.needs_conversion.is_(False),
+            Original.id.not_in(have),
+            codec.in_(viewing.PLAYABLE_CODECS),
+            container.not_in(viewing.PLAYABLE_CONTAINERS),
+        )
         .order_by(Original.received_at)
     )
     waiting: list[UUID] = []
