@@ -34,9 +34,17 @@ def _box_x(bit: int) -> int:
     return 16 + bit * 38
 
 
-def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str = f"{WIDTH}x{HEIGHT}") -> Path:
-    """An H.264 MP4 whose frame n shows the true frame number first_frame + n (text and bit boxes; the boxes are
-    read back at the default size only)."""
+def true_time_video(
+    path: Path,
+    first_frame: int,
+    seconds: int = 20,
+    size: str = f"{WIDTH}x{HEIGHT}",
+    *,
+    gop: int = FPS,
+    audio: bool = False,
+) -> Path:
+    """An H.264 MP4 (B-frames, a key frame every `gop` frames, AAC sound if `audio`) whose frame n shows the true
+    frame number first_frame + n (text and bit boxes; the boxes are read back at the default size only)."""
     boxes = ",".join(
         f"drawbox=x={_box_x(i)}:y=180:w=30:h=40:color=white:t=fill:enable='mod(floor((n+{first_frame})/{2**i})\\,2)'"
         for i in range(BITS)
@@ -48,12 +56,13 @@ def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str =
             "lavfi",
             "-i",
             f"color=c=black:s={size}:r={FPS}:d={seconds}",
+            *(["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"] if audio else []),
             "-vf",
             f"{text},{boxes}",
             "-c:v",
             "libx264",
             "-g",
-            str(FPS),
+            str(gop),
             "-pix_fmt",
             "yuv420p",
             "-y",
