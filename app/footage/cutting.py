@@ -142,8 +142,7 @@ def cut(
         seekable, ext = source, DIRECT[container]
     else:
         seekable, ext = workdir / "remuxed.mp4", ".mkv"
-        args = ["-fflags", "+genpts", *media.input_args(fmt, options)]
-        args += ["-i", str(source), "-map", "0", "-c", "copy", "-y", str(seekable)]
+        args = media.remux_args(str(source), str(seekable), fmt, options)
         media.run_ffmpeg(args)
         commands.append(recorded(args))
     kept = workdir / f"cut{ext}"  # the window with the source's own timestamps: its offsets are read from it

@@ -5,8 +5,8 @@ video's duration from zero, can seek the whole clip. Clips cut before kept their
 not changed (evidence is immutable) and keep NULL here, which tells the player to read their first frame's time
 from the video.
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-12-05 14:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
