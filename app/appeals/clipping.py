@@ -152,6 +152,7 @@ def make_clip(
         requested_end=window_end,
         actual_start=start + timedelta(seconds=result.first_s),
         actual_end=start + timedelta(seconds=result.last_end_s),
+        first_pts_s=result.start_pts_s,  # the clip starts at media time 0, as every clip now does
         # The investigator's correction of the stated start, as a recorder's offset is kept (stated minus true).
         clock_offset_s=offset_s,
         clock_offset_source=ClockOffsetSource.none if recording_start is None else ClockOffsetSource.header,

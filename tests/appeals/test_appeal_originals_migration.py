@@ -1,4 +1,4 @@
-"""Migration 0037 on data written before it: an accepted submission becomes an original of its case (the same
+"""Migration 0038 on data written before it: an accepted submission becomes an original of its case (the same
 object, version and hash), its clip becomes a clip of the case under the same id, the contact phone is rewritten
 in E.164, and the data check finds every row it now tracks recorded in the log. Downgrading puts them back."""
 
@@ -91,7 +91,7 @@ def _seed(session: Session) -> dict[str, str]:
 
 def test_accepted_submissions_become_originals_of_their_case(pg_server_url: str) -> None:
     with fresh_database(pg_server_url, migrate=False) as url:
-        migrate.upgrade("0036", database_url=url)
+        migrate.upgrade("0037", database_url=url)
         engine = create_engine(url)
         try:
             with Session(engine) as session, session.begin():
@@ -127,7 +127,7 @@ def test_accepted_submissions_become_originals_of_their_case(pg_server_url: str)
                 assert not said, said
                 assert compared >= 6  # the two submissions, the original and the clip among them
 
-            migrate.downgrade("0036", database_url=url)
+            migrate.downgrade("0037", database_url=url)
             with Session(engine) as session:
                 back = session.execute(
                     text("SELECT submission_id, recording_start FROM submission_clips WHERE id = :id"),

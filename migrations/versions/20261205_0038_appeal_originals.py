@@ -8,8 +8,8 @@ Appeal contact phones are rewritten in E.164, as owners' phones are kept. Custod
 0015 did for the first tracked tables; the originals made here from earlier accepted submissions get an
 `appeal.original_made` event and their clips (moved) a `row.baseline` event.
 
-Revision ID: 0037
-Revises: 0036
+Revision ID: 0038
+Revises: 0037
 Create Date: 2026-12-05 14:00:00
 """
 
@@ -22,8 +22,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-revision = "0037"
-down_revision = "0036"
+revision = "0038"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
