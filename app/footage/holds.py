@@ -22,19 +22,20 @@ from app.cases.models import Case, CaseStatus
 from app.core.storage import get_storage
 from app.custody.rows import row_state
 from app.custody.service import append_event
-from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
+from app.footage.service import case_column, with_request
+from app.footage.shared_objects import object_changed
 
 
 def live_evidence(session: Session, case_id: UUID) -> list[Original | Clip]:
-    """The case's originals and clips still stored (not deleted at the end of retention), locked for update."""
+    """The case's originals and clips still stored (not deleted at the end of retention), locked for update: its
+    requests' and those it has without a request (an appeal's originals and their clips)."""
     found: list[Original | Clip] = []
     for model in (Original, Clip):
         found.extend(
             session.scalars(
-                select(model)
-                .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
-                .where(ExtractionRequest.case_id == case_id, model.deleted_at.is_(None))
+                with_request(select(model), model)
+                .where(case_column(model) == case_id, model.deleted_at.is_(None))
                 .order_by(model.id)
                 .with_for_update(of=model)
             )
@@ -61,6 +62,11 @@ def _record(
     )
 
 
+def _shared(session: Session, actor: Actor, row: Original | Clip, reason: str) -> None:
+    if isinstance(row, Original):  # an appeal's original shares its submission's object: the submission follows
+        object_changed(session, row, "legal_hold", actor.label, reason, actor.where())
+
+
 def place_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str) -> dict[str, Any]:
     """Place a manual legal hold on every stored object of the case (S3 first, then row and event per object)."""
     case = cases.set_manual_hold(session, actor, case_id, reason, on=True)
@@ -70,6 +76,7 @@ def place_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str) 
         store.set_legal_hold(row.object_key, row.version_id, True)
         row.legal_hold = True
         _record(session, actor, "legal_hold.placed", case, row, reason, manual=True)
+        _shared(session, actor, row, reason)
     return _summary(case, rows)
 
 
@@ -86,6 +93,7 @@ def release_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str
         store.set_legal_hold(row.object_key, row.version_id, False)
         row.legal_hold = False
         _record(session, actor, "legal_hold.released", case, row, reason, manual=True)
+        _shared(session, actor, row, reason)
     return _summary(case, rows)
 
 

@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.permissions import Actor, ensure_role, system_actor
+from app.auth.permissions import Actor, ensure_role, ensure_visible, system_actor
 from app.core import clock, media, queue
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.storage import get_storage
@@ -275,6 +275,8 @@ def create(session: Session, actor: Actor, clip_id: UUID, body: RedactionCreate)
     """A new redaction of the clip's current version; its face detection is queued."""
     ensure_role(actor, "redactions.write")
     clip = get_clip(session, actor, clip_id)
+    # a redaction belongs to a request: a clip of an appeal's file (the case's alone) is not redacted here
+    ensure_visible(clip.request_id is not None, actor, "clip", clip_id)
     if clip.deleted_at is not None:
         raise Conflict(GONE_CLIP)
     redaction = Redaction(

@@ -42,12 +42,15 @@ from app.core.storage import RetentionMode, StorageError, get_storage
 from app.custody.recompute import DELETED_ACTION
 from app.custody.rows import row_state
 from app.custody.service import append_event
-from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 from app.footage.playable_models import PlaybackCopy
+from app.footage.preview_models import Preview
+from app.footage.service import case_column, case_of, with_request
+from app.footage.shared_objects import object_changed
 
 log = logging.getLogger(__name__)
 RETENTION_SWEEP_TASK = "retention.sweep"  # the hourly sweep, by the name it is queued under
+_WHERE: dict[str, str | None] = {"component": "worker", "task": RETENTION_SWEEP_TASK}
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,8 @@ def _closed_case_objects(
 ) -> list[UUID]:
     with factory() as session:
         query = (
-            select(model.id)
-            .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
-            .join(Case, Case.id == ExtractionRequest.case_id)
+            with_request(select(model.id), model)
+            .join(Case, Case.id == case_column(model))
             .where(
                 Case.status == CaseStatus.closed,
                 Case.manual_hold_reason.is_(None),
@@ -136,7 +138,7 @@ def _release(
         row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
         if row is None or not row.legal_hold:
             return
-        case_id = session.scalar(select(ExtractionRequest.case_id).where(ExtractionRequest.id == row.request_id))
+        case_id = case_of(session, row)
         assert case_id is not None
         case = session.get(Case, case_id, with_for_update=True)
         if case is None or case.status != CaseStatus.closed.value or case.manual_hold_reason is not None:
@@ -160,6 +162,8 @@ def _release(
             },
             **_event_fields(row, case_id),
         )
+        if isinstance(row, Original):
+            object_changed(session, row, "legal_hold", actor.label, "case closed", _WHERE)
         report.released.append(str(row_id))
 
 
@@ -171,9 +175,8 @@ def _delete(
         row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
         if row is None or row.legal_hold or row.deleted_at is not None:
             return
-        request = session.get(ExtractionRequest, row.request_id)
-        assert request is not None
-        case = session.get(Case, request.case_id)
+        case_id = case_of(session, row)
+        case = session.get(Case, case_id) if case_id is not None else None
         if case is None or case.status != CaseStatus.closed or case.manual_hold_reason is not None:
             return  # nothing referenced by an open or manually held case is deleted
         if isinstance(row, Original) and session.scalar(
@@ -182,6 +185,8 @@ def _delete(
             return  # its clips go first
         if isinstance(row, Original) and not _delete_copy(session, row, case.id, report):
             return  # its playback copy goes first
+        if isinstance(row, Clip) and not _delete_previews(session, row, case.id, report):
+            return  # its previews go first
         try:
             get_storage().remove_version(row.object_key, row.version_id)
         except StorageError as exc:
@@ -202,6 +207,10 @@ def _delete(
             },
             **_event_fields(row, case.id),
         )
+        if isinstance(row, Original):
+            object_changed(
+                session, row, "deleted", actor.label, "its original is deleted at the end of retention", _WHERE
+            )
         report.deleted.append(str(row_id))
 
 
@@ -238,6 +247,35 @@ def _delete_copy(session: Session, original: Original, case_id: UUID, report: Re
     )
     report.deleted.append(str(copy.id))
     return True
+
+
+def _delete_previews(session: Session, clip: Clip, case_id: UUID, report: RetentionReport) -> bool:
+    """Delete the clip's poster and strip (S3 first, then `deleted_at` and an event each); True when none is left."""
+    left = True
+    for preview in session.scalars(
+        select(Preview).where(Preview.clip_id == clip.id, Preview.deleted_at.is_(None)).with_for_update()
+    ):
+        try:
+            get_storage().remove_version(preview.object_key, preview.version_id)
+        except StorageError as exc:
+            report.refused.append({"id": str(preview.id), "what": str(exc)})
+            left = False
+            continue
+        preview.deleted_at = clock.now()
+        append_event(
+            session,
+            actor=system_actor("retention").label,
+            action=DELETED_ACTION,
+            object_type="preview",
+            object_id=preview.id,
+            version_id=preview.version_id,
+            case_id=case_id,
+            reason="its clip is deleted at the end of its retention",
+            where=_WHERE,
+            details={"object_key": preview.object_key, "sha256": preview.sha256, "clip_id": str(clip.id)},
+        )
+        report.deleted.append(str(preview.id))
+    return left
 
 
 def _extend_copy(session: Session, original: Original, case_id: UUID, category: str, mode: RetentionMode) -> None:
@@ -281,9 +319,8 @@ def _cases_short_of_category(factory: sessionmaker[Session]) -> list[UUID]:
         for model in (Original, Clip):
             stored_at = _stored_at(model)
             query = (
-                select(Case.id)
-                .join(ExtractionRequest, ExtractionRequest.case_id == Case.id)
-                .join(model, model.request_id == ExtractionRequest.id)
+                with_request(select(Case.id).select_from(model), model)
+                .join(Case, Case.id == case_column(model))
                 .join(RetentionCategory, RetentionCategory.code == Case.retention_category)
                 .where(
                     model.deleted_at.is_(None),
@@ -310,9 +347,7 @@ def follow_case_retention(
             (model, row_id)
             for model in (Original, Clip)
             for row_id in session.scalars(
-                select(model.id)
-                .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
-                .where(ExtractionRequest.case_id == case_id, model.deleted_at.is_(None))
+                with_request(select(model.id), model).where(case_column(model) == case_id, model.deleted_at.is_(None))
             )
         ]
     if period.category is None:
@@ -352,6 +387,14 @@ def follow_case_retention(
                 **_event_fields(row, case_id),
             )
             if isinstance(row, Original):
+                object_changed(
+                    session,
+                    row,
+                    "retain_until",
+                    actor.label,
+                    f"the case's retention category is {period.category}",
+                    _WHERE,
+                )
                 try:
                     _extend_copy(session, row, case_id, period.category, mode)
                 except Exception as exc:  # noqa: BLE001 - the copy is not evidence the case relies on; logged

@@ -49,6 +49,7 @@ def begin(
 def review(request: Request, redaction_id: UUID, session: SessionDep, actor: WebActor) -> Response:
     item = redaction.get(session, actor, redaction_id)
     player = viewing.open_player(session, actor, "clip", item.clip_id, purpose="redaction review")
+    assert player.request_id is not None  # a redaction's clip is a request's (app.footage.redaction.create)
     req = extractions.get_request(session, actor, player.request_id)
     names = load_names(session, cameras={req.camera_id}, cases={req.case_id})
     step = int(item.detector.get("parameters", {}).get("sample_every_frames") or 1)
