@@ -5,7 +5,8 @@ Object Lock period and mode of every original and clip of the case when they are
 carries a legal hold while its case is open. The periodic sweep here:
 
 1. releases the legal hold of each object whose case is closed (an object belongs to one request of one
-   case, so that is "every case referencing it is closed") — the hold comes off in S3 first, then the row and
+   case, or without a request to one case directly — an appeal's original and its clips —, so that is "every
+   case referencing it is closed") — the hold comes off in S3 first, then the row and
    a custody event `retention.hold_released` record it; a crash between leaves the hold off and unrecorded
    for the next sweep to record, never a record of a release that did not happen;
 2. deletes each object version past its retention, with no hold, whose case is closed — S3 first (the server
@@ -19,6 +20,9 @@ already has — extended, never shortened — and the custody event `retention.e
 
 An original's playback copy (app/footage/playable.py) is locked as long as its original: it is deleted just before
 the original (`retention.deleted` on the copy), and its lock is extended with the original's.
+A clip's previews (app/footage/previews.py) are deleted just before the clip the same way. An appeal's original
+shares its submission's object: each release, extension and deletion is passed on (app/footage/shared_objects.py)
+so the submission's row follows in the same transaction.
 
 The evidence rows stay: they, and the custody log, are the record of what was held and when it went.
 """
