@@ -157,6 +157,10 @@ def test_an_appeals_original_and_clip_play_in_the_player_for_the_cases_unit_only
     sign_in(page, service.base, scene.investigator_email)
 
     page.goto(f"{service.base}/appeals/{scene.appeal_id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # the new links fit a phone
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "appeal-page-phone-vi.png"), full_page=True)
     page.locator("a.play-clip").first.click()
     page.wait_for_url(re.compile(r"/clips/[\w-]+/play$"))
     expect(page.locator("h1")).to_have_text("Xem đoạn trích")
