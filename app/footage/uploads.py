@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 PARTS_IN_FLIGHT = 2
 # The tail is written and read in slices of this size: a slice at a time in the database driver's buffers, not
 # the whole tail (up to a part) joined, escaped and parsed in several copies.
-TAIL_SLICE = 1024 * 1024
+TAIL_SLICE = 256 * 1024
 EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an export in several
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
