@@ -1,6 +1,7 @@
 """The API's start loads none of the heavy libraries that only some routes or worker steps use: OpenCV, PyAV
 and numpy (redaction), fpdf with Pillow and fontTools (PDF receipts and reports), segno (QR codes), and
-boto3 (whose S3 client model alone is about 14 MB; S3 writes are signed requests in app/core/multipart.py).
+boto3 (whose S3 client model alone is about 14 MB; S3 writes are signed requests in app/core/multipart.py),
+httpx and rfc3161-client (only the worker asks a time-stamping authority).
 Each is tens of megabytes of resident memory that every API process would otherwise carry."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ HEAVY = (
     "zxingcpp",
     "boto3",
     "botocore",
+    "httpx",
+    "rfc3161_client",
 )
 
 PROBE = f"""
