@@ -33,7 +33,7 @@ NOT_IN_LOG = "row not in the log"
 NOT_IN_TABLE = "row missing from the table"
 LOCK_DIFFERS = "lock differs from S3"
 STREAM_ROWS = 5_000
-EVIDENCE_TABLES = ("originals", "clips")
+EVIDENCE_TABLES = ("originals", "clips", "appeal_submissions")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.grants import CaseGrant
@@ -55,8 +55,9 @@ def _case_clips(session: Session, case_id: UUID) -> list[Clip]:
     return list(
         session.scalars(
             select(Clip)
-            .join(ExtractionRequest, ExtractionRequest.id == Clip.request_id)
-            .where(ExtractionRequest.case_id == case_id, Clip.deleted_at.is_(None))
+            .outerjoin(ExtractionRequest, ExtractionRequest.id == Clip.request_id)
+            # the requests' clips, and those cut from files residents contributed through the case's appeals
+            .where(or_(ExtractionRequest.case_id == case_id, Clip.case_id == case_id), Clip.deleted_at.is_(None))
             .order_by(Clip.actual_start, Clip.id)
         )
     )
@@ -121,7 +122,9 @@ def make_package(session: Session, actor: Actor, case_id: UUID, clip_ids: list[U
         seq = _first_event_seq(session, clip.id)
         items.append(
             {
-                "name": _clip_file_name(position, clip, labels.get(str(clip.request_id), "")),
+                "name": _clip_file_name(
+                    position, clip, labels.get(str(clip.request_id), "") if clip.request_id else "appeal"
+                ),
                 "kind": "clip",
                 "title": clip_names.get(str(clip.id), ""),
                 "object_id": str(clip.id),
