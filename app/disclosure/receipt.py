@@ -43,6 +43,10 @@ MASK_FILE = N_("Mask file")
 REDACTION_RECORD = N_("Redaction")
 STYLES = {"blur": N_("Blurred boxes"), "box": N_("Solid black boxes")}
 CHECKPOINTS_HEADING = N_("Signed checkpoints covering the items")
+HOW_TO_CHECK_FILES = N_(
+    "Check each file: its SHA-256 must equal the one listed. Check the custody bundle with the verify_bundle.py it "
+    "contains."
+)
 CHECKPOINTS_NOTE = N_(
     "Each item names the first signed checkpoint whose log holds its custody event. The custody bundle's proofs are "
     "made against the last one, which extends every earlier one."
@@ -133,7 +137,7 @@ def render_receipt(
                 hashes += f"\n{both(MASK_FILE)}:\n{mask[:32]}\n{mask[32:]}"
                 style = both(STYLES.get(record.get("style", ""), record.get("style", "")))
                 title += f"\n{both(REDACTION_RECORD)}: {style}; {record.get('tool', '')}; {record.get('detector', '')}"
-                title += f"\n{record['id']}"
+                title += f"\n{record['id'][:24]}\n{record['id'][24:]}"  # a 36-character id, cut where it fits
                 parent_seq = parent.get("custody_seq")
                 events += f"\n{both(PARENT_CLIP)}: #{parent_seq if parent_seq is not None else '—'}"
             table.row([str(number), f"{item['name']}\n{label}{title}", hashes, size_words(int(item["size"])), events])
@@ -147,7 +151,7 @@ def render_receipt(
         pdf.heading(both(CHECKPOINT_HEADING))
     for index, signed in enumerate(listed):
         if index:
-            pdf.ln(1.5)
+            pdf.ln(3)
         root = str(signed.get("root_hash", ""))
         pdf.pairs(
             [
@@ -159,7 +163,8 @@ def render_receipt(
         )
     pdf.ln(2)
     pdf.set_font(FONT, "", 8)
-    pdf.multi_cell(0, 4.2, f"{translate('vi', HOW_TO_CHECK)}\n{translate('en', HOW_TO_CHECK)}")
+    how = HOW_TO_CHECK if len(listed) == 1 else HOW_TO_CHECK_FILES  # the note above says which checkpoint is whose
+    pdf.multi_cell(0, 4.2, f"{translate('vi', how)}\n{translate('en', how)}")
     pdf.heading(both(ACKNOWLEDGEMENT))
     pdf.set_font(FONT, "", 8.5)
     pdf.multi_cell(0, 4.4, f"{translate('vi', ACK_TEXT)}\n{translate('en', ACK_TEXT)}")

@@ -305,6 +305,7 @@ def test_the_worker_runs_the_search_and_the_render_queued_by_the_api(
 def _lose_job(task: str, rid: str, *, silent_minutes: float = 120, requeues: int | None = None) -> None:
     """What a worker that died mid-job leaves: its job taken (doing) and never finished, the step silent since."""
     with session_factory()() as session, session.begin():
+        session.execute(text("SET LOCAL search_path TO procrastinate, public"))  # the queue's triggers need it
         session.execute(
             text(
                 "UPDATE procrastinate.procrastinate_jobs SET status = 'doing' "
