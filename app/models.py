@@ -15,6 +15,7 @@ from app.disclosure import models as disclosure_models  # noqa: F401 - the discl
 from app.extractions import models as extractions_models
 from app.footage import (
     link_models,  # noqa: F401 - the evidence_links table
+    playable_models,  # noqa: F401 - the playback_copies table
     preview_models,  # noqa: F401 - the previews table
     redaction_models,  # noqa: F401 - the redactions table
     timeline_models,  # noqa: F401 - the case_markers table

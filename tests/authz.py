@@ -231,6 +231,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/cases/{case_id}/timeline"): page(),
     ("POST", "/cases/{case_id}/markers"): page(),
     ("GET", "/originals/{original_id}/play"): page(),
+    ("POST", "/originals/{original_id}/download"): page(),
     ("POST", "/clips/{clip_id}/played"): page(),
     ("POST", "/originals/{original_id}/played"): page(),
     ("GET", "/previews/{preview_id}.jpg"): page(),

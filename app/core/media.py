@@ -138,6 +138,25 @@ def input_args(format: str | None, options: dict[str, str]) -> list[str]:  # noq
     return args
 
 
+def remux_args(
+    source: str,
+    output: str,
+    format: str | None,  # noqa: A002
+    options: dict[str, str],
+    *,
+    maps: tuple[str, ...] = ("0",),
+    faststart: bool = False,
+) -> list[str]:
+    """ffmpeg's arguments for a remux by stream copy (no re-encoding) of `source` into `output`'s container: the
+    packets and their timing are kept, presentation times generated where the input lacks them; `faststart` puts
+    an MP4's index first, so a browser starts playing at once."""
+    args = ["-fflags", "+genpts", *input_args(format, options), "-i", source]
+    for stream in maps:
+        args += ["-map", stream]
+    args += ["-c", "copy", *(["-movflags", "+faststart"] if faststart else [])]
+    return [*args, "-y", output]
+
+
 def probe(
     source: str | Path,
     *,

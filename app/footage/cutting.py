@@ -121,8 +121,7 @@ def cut(
         seekable, ext = source, DIRECT[container]
     else:
         seekable, ext = workdir / "remuxed.mp4", ".mkv"
-        args = ["-fflags", "+genpts", *media.input_args(fmt, options)]
-        args += ["-i", str(source), "-map", "0", "-c", "copy", "-y", str(seekable)]
+        args = media.remux_args(str(source), str(seekable), fmt, options)
         media.run_ffmpeg(args)
         commands.append(recorded(args))
     output = workdir / f"clip{ext}"

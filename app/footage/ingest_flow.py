@@ -31,7 +31,7 @@ from app.custody.service import append_event
 from app.extractions import service as extractions
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage import claims, recorder_names, recording_start, segments
+from app.footage import claims, playable, recorder_names, recording_start, segments
 from app.footage.clip_queue import queue_clip
 from app.footage.clock_checks import offset_for_upload
 from app.footage.models import ClockOffsetSource, Original
@@ -552,6 +552,8 @@ def _record(
         }
     if decode_error is None and prepared.completes:
         queue_clip(prepared.request_id)
+    if decode_error is None and playable.wants_media(media_fields):
+        playable.queue_copy(prepared.original_id)
     return result
 
 

@@ -25,11 +25,12 @@ from app.core import clock
 from app.core.storage import StorageError, get_storage
 from app.custody.service import append_event
 from app.footage.models import Clip, Original
+from app.footage.playable_models import PlaybackCopy
 from app.footage.preview_models import Preview
 from app.footage.redaction_models import Redaction
 
 log = logging.getLogger(__name__)
-PREFIXES = ("originals/", "clips/", "previews/", "redactions/")
+PREFIXES = ("originals/", "clips/", "previews/", "playable/", "redactions/")
 ACTOR = "system:orphan-sweep"
 ORPHAN_SWEEP_TASK = "footage.sweep_orphans"  # the hourly sweep, by the name it is queued under
 WHERE = {"component": "worker", "task": ORPHAN_SWEEP_TASK}
@@ -70,15 +71,16 @@ def sweep_orphans(
     remove: bool = True,
     kinds: Sequence[EvidenceKind] = (),
 ) -> OrphanReport:
-    """Compare the bucket's evidence versions with the originals, clips, previews and redactions tables (and the
-    `kinds` of evidence passed in); report both kinds of orphan, remove unlocked orphan versions older than `grace`
-    (when `remove`), and record it all in custody."""
+    """Compare the bucket's evidence versions with the originals, clips, previews, playback copies and redactions
+    tables (and the `kinds` of evidence passed in); report both kinds of orphan, remove unlocked orphan versions
+    older than `grace` (when `remove`), and record it all in custody."""
     store = get_storage()
     rows: dict[tuple[str, str], tuple[str, UUID]] = {}
-    models: tuple[tuple[str, type[Original] | type[Clip] | type[Preview]], ...] = (
+    models: tuple[tuple[str, type[Original] | type[Clip] | type[Preview] | type[PlaybackCopy]], ...] = (
         ("original", Original),
         ("clip", Clip),
         ("preview", Preview),
+        ("playback_copy", PlaybackCopy),
     )
     for kind, model in models:
         for row_id, key, version_id in session.execute(select(model.id, model.object_key, model.version_id)):

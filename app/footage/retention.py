@@ -17,6 +17,9 @@ follows its retention category: when the category changes (and in every sweep, f
 object locked for less than its stored time plus the category's period is locked until then, in the mode it
 already has — extended, never shortened — and the custody event `retention.extended` records it per object.
 
+An original's playback copy (app/footage/playable.py) is locked as long as its original: it is deleted just before
+the original (`retention.deleted` on the copy), and its lock is extended with the original's.
+
 The evidence rows stay: they, and the custody log, are the record of what was held and when it went.
 """
 
@@ -41,6 +44,7 @@ from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
+from app.footage.playable_models import PlaybackCopy
 from app.footage.redaction_models import Redaction
 
 log = logging.getLogger(__name__)
@@ -182,6 +186,8 @@ def _delete(
             select(Redaction.id).where(*_stored_redactions(), Redaction.clip_id == row.id).limit(1)
         ):
             return  # its redacted copies go first
+        if isinstance(row, Original) and not _delete_copy(session, row, case.id, report):
+            return  # its playback copy goes first
         try:
             get_storage().remove_version(row.object_key, row.version_id)
         except StorageError as exc:
@@ -203,6 +209,70 @@ def _delete(
             **_event_fields(row, case.id),
         )
         report.deleted.append(str(row_id))
+
+
+def _copy_of(session: Session, original: Original) -> PlaybackCopy | None:
+    return session.scalar(
+        select(PlaybackCopy)
+        .where(PlaybackCopy.original_id == original.id, PlaybackCopy.deleted_at.is_(None))
+        .with_for_update()
+    )
+
+
+def _delete_copy(session: Session, original: Original, case_id: UUID, report: RetentionReport) -> bool:
+    """Delete the original's playback copy (S3 first, then the row and its event); True when none is left."""
+    copy = _copy_of(session, original)
+    if copy is None:
+        return True
+    try:
+        get_storage().remove_version(copy.object_key, copy.version_id)
+    except StorageError as exc:
+        report.refused.append({"id": str(copy.id), "what": str(exc)})
+        return False
+    copy.deleted_at = clock.now()
+    append_event(
+        session,
+        actor=system_actor("retention").label,
+        action=DELETED_ACTION,
+        object_type="playback_copy",
+        object_id=copy.id,
+        version_id=copy.version_id,
+        case_id=case_id,
+        reason="its original is deleted at the end of its retention",
+        where={"component": "worker", "task": RETENTION_SWEEP_TASK},
+        details={"object_key": copy.object_key, "sha256": copy.sha256, "original_id": str(original.id)},
+    )
+    report.deleted.append(str(copy.id))
+    return True
+
+
+def _extend_copy(session: Session, original: Original, case_id: UUID, category: str, mode: RetentionMode) -> None:
+    """Lock the original's playback copy as long as the original (never shorter)."""
+    copy = _copy_of(session, original)
+    if copy is None or copy.retain_until >= original.retain_until:
+        return
+    get_storage().lock(copy.object_key, copy.version_id, mode=mode, until=original.retain_until)
+    previous, copy.retain_until = copy.retain_until, original.retain_until
+    append_event(
+        session,
+        actor=system_actor("retention").label,
+        action="retention.extended",
+        object_type="playback_copy",
+        object_id=copy.id,
+        sha256=copy.sha256,
+        version_id=copy.version_id,
+        case_id=case_id,
+        reason=f"the case's retention category is {category}",
+        where={"component": "worker", "task": RETENTION_SWEEP_TASK},
+        details={
+            "object_key": copy.object_key,
+            "original_id": str(original.id),
+            "retention_category": category,
+            "retain_until_before": previous.isoformat(),
+            "retain_until": copy.retain_until.isoformat(),
+            "retention_mode": mode,
+        },
+    )
 
 
 # -- following the case's retention category ---------------------------------------------------------------
@@ -289,6 +359,11 @@ def follow_case_retention(
                 },
                 **_event_fields(row, case_id),
             )
+            if isinstance(row, Original):
+                try:
+                    _extend_copy(session, row, case_id, period.category, mode)
+                except Exception as exc:  # noqa: BLE001 - the copy is not evidence the case relies on; logged
+                    log.warning("playback copy of %s not extended: %s", row_id, exc)
             extended.append(str(row_id))
     return extended
 

@@ -11,15 +11,16 @@ from app.auth.permissions import Actor, BearerDep, allow, client_address
 from app.core.db import SessionDep, write_session
 from app.core.idempotency import IdempotencyKey
 from app.core.responses import validated_json
-from app.footage import conversion, detail, ingest_flow, segments, viewing
+from app.footage import conversion, detail, ingest_flow, playable, segments, viewing
 from app.footage.conversion import ConversionHeaders
 from app.footage.ingest_flow import UploadHeaders
 from app.footage.schemas import (
     ClipRead,
     DownloadLinkIn,
     DownloadLinkRead,
-    OriginalRead,
     OriginalReceived,
+    OriginalRecord,
+    PlaybackCopyRead,
     RequestDetail,
 )
 
@@ -196,9 +197,15 @@ async def upload_converted(
     return await conversion.receive_conversion(write_session, actor, original_id, request.stream(), headers)
 
 
-@router.get("/originals/{original_id}", response_model=OriginalRead)
+@router.get("/originals/{original_id}", response_model=OriginalRecord)
 def get_original(original_id: UUID, session: SessionDep, actor: Reader) -> Any:
-    return viewing.read_record(session, actor, "original", original_id)
+    """An original's record; `playback_copy` is its stream-copied MP4 when its container is one browsers cannot
+    play (the player plays that copy; downloads are of the original)."""
+    original = viewing.read_record(session, actor, "original", original_id)
+    body = OriginalRecord.model_validate(original)
+    copy = playable.of_original(session, original.id)
+    body.playback_copy = PlaybackCopyRead.model_validate(copy) if copy else None
+    return body
 
 
 @router.get("/clips/{clip_id}", response_model=ClipRead)

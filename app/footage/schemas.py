@@ -22,6 +22,27 @@ class MediaRead(Schema):
     frame_rate: float | None = None
 
 
+class PlaybackCopyRead(Schema):
+    """The MP4 playback copy of an original in a container browsers cannot play: the same video frames moved by
+    stream copy (no re-encoding), with the same frame times; a derivative, the original is unchanged."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    sha256: str
+    size: int
+    version_id: str
+    media: dict[str, Any]
+    parent_sha256: str
+    parent_version_id: str
+    tool: str
+    tool_version: str
+    command: list[str]
+    retention_mode: str
+    retain_until: datetime
+    created_at: datetime
+
+
 class OriginalRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
@@ -54,6 +75,12 @@ class OriginalRead(Schema):
     retention_mode: str
     retain_until: datetime
     legal_hold: bool
+
+
+class OriginalRecord(OriginalRead):
+    """GET /originals/{id}: the original's record with its playback copy (null when it has none)."""
+
+    playback_copy: PlaybackCopyRead | None = None
 
 
 class ClipParentRead(Schema):

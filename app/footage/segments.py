@@ -220,6 +220,23 @@ def export_files(session: Session, request_id: UUID) -> list[Original]:
     return [latest] if latest is not None else []
 
 
+def waiting_export(session: Session, request_id: UUID, status: str) -> list[Original]:
+    """The files of an export in several that arrived but were not declared whole yet (`complete`), in arrival
+    order: those received since the request opened to footage while it still accepts files; none otherwise."""
+    if RequestStatus(status) not in ACCEPTING:
+        return []
+    opened = _opened_id(session, request_id)
+    if opened is None:
+        return []
+    return list(
+        session.scalars(
+            select(Original)
+            .where(Original.request_id == request_id, Original.arrived_after_transition_id >= opened)
+            .order_by(Original.received_at, Original.id)
+        )
+    )
+
+
 def export_timeline(session: Session, request_id: UUID) -> Timeline:
     """The current export's files that can be cut (a converted copy stands for the file it was converted from)."""
     files = [f for f in export_files(session, request_id) if not f.needs_conversion]

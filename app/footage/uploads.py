@@ -28,6 +28,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -473,6 +474,38 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
 def _as_completed(upload: ResumableUpload) -> ResumableUpload:
     upload.completed_at = clock.now()  # its multipart upload is completed: nothing left to abort
     return upload
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """An upload of the request begun and not finished: what the uploader is shown to pick up again."""
+
+    filename: str
+    offset: int
+    length: int
+    export_part: bool
+
+
+def unfinished(session: Session, request_id: UUID) -> list[Unfinished]:
+    """The request's uploads begun, not finished and not expired, oldest first."""
+    rows = session.scalars(
+        select(ResumableUpload)
+        .where(
+            ResumableUpload.request_id == request_id,
+            ResumableUpload.completed_at.is_(None),
+            ResumableUpload.expires_at > clock.now(),
+        )
+        .order_by(ResumableUpload.created_at)
+    )
+    return [
+        Unfinished(
+            str(row.upload_headers.get("filename") or ""),
+            row.offset,
+            row.length,
+            bool(row.upload_headers.get(EXPORT_PART)),
+        )
+        for row in rows
+    ]
 
 
 # -- expiry ---------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from app.extractions.models import ExtractionRequest
 from app.footage.delivery import USES, mark_delivered
 from app.footage.link_models import EvidenceLink
 from app.footage.models import Clip, Original
+from app.footage.playable_models import PlaybackCopy
 from app.footage.service import get_clip, get_original
 
 Kind = Literal["original", "clip"]
@@ -113,18 +114,25 @@ def _filename(item: Original | Clip) -> str:
 
 
 def _new_link(
-    session: Session, actor: Actor, kind: Kind, item: Original | Clip, purpose: str, seconds: int
+    session: Session,
+    actor: Actor,
+    kind: Kind,
+    item: Original | Clip,
+    purpose: str,
+    seconds: int,
+    copy: PlaybackCopy | None = None,
 ) -> tuple[EvidenceLink, str]:
+    """A link to the item's exact version, or to its playback copy's (`copy`): still a view of the item."""
     token = secrets.token_urlsafe(32)  # 256 bits; only its hash is stored
     now = clock.now()
     link = EvidenceLink(
         token_sha256=_digest(token),
         object_type=kind,
         object_id=item.id,
-        object_key=item.object_key,
-        version_id=item.version_id,
-        sha256=item.sha256,
-        filename=_filename(item),
+        object_key=copy.object_key if copy else item.object_key,
+        version_id=copy.version_id if copy else item.version_id,
+        sha256=copy.sha256 if copy else item.sha256,
+        filename=f"{PurePosixPath(_filename(item)).stem}-playback.mp4" if copy else _filename(item),
         case_id=_case_of(session, item),
         purpose=purpose,
         issued_by=actor.label,
@@ -201,6 +209,16 @@ def fetch_link(session: Session, token: str, client_address: str | None) -> str:
     )
     if item is None or item.deleted_at is not None:
         raise Gone(EXPIRED)
+    details = {"link_id": str(link.id)}
+    if link.object_key != item.object_key:  # the playback copy of an original, pinned to its version
+        copy = session.scalar(
+            select(PlaybackCopy).where(
+                PlaybackCopy.object_key == link.object_key, PlaybackCopy.version_id == link.version_id
+            )
+        )
+        if copy is None or copy.deleted_at is not None or copy.original_id != item.id:
+            raise Gone(EXPIRED)
+        details |= copy_details(copy)
     seconds = max(1, min(REDIRECT_SECONDS, int((link.expires_at - now).total_seconds())))
     url = get_storage().presign_get(
         link.object_key, link.version_id, timedelta(seconds=seconds), filename=link.filename
@@ -213,7 +231,7 @@ def fetch_link(session: Session, token: str, client_address: str | None) -> str:
         LINK_FETCHED,
         where={"component": "api", "client_address": client_address},
         purpose=link.purpose,
-        details={"link_id": str(link.id)},
+        details=details,
     )
     return url
 
@@ -230,7 +248,10 @@ class Player:
     true_start: datetime  # true time of the first frame
     clock_offset_s: float  # recorder minus true time
     frame_rate: float
-    playable: bool  # a browser can play the container and codec
+    playable: bool  # a browser can play the container and codec (of the playback copy, when there is one)
+    playback_copy: PlaybackCopy | None  # the stream-copied MP4 played in place of an original
+    codec_unplayable: bool  # the video codec itself is one a browser cannot decode (no copy can help)
+    copy_coming: bool  # an original whose container alone does not play: its playback copy is not made yet
     request_id: UUID
     case_id: UUID | None
 
@@ -239,19 +260,49 @@ PLAYABLE_CONTAINERS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mp4", "mkv")
 PLAYABLE_CODECS = ("h264", "vp8", "vp9", "av1")
 
 
+def container_playable(container: str) -> bool:
+    return container in PLAYABLE_CONTAINERS
+
+
+def codec_playable(codec: str) -> bool:
+    return codec in PLAYABLE_CODECS
+
+
 def _playable(container: str, codec: str | None) -> bool:
-    return container in PLAYABLE_CONTAINERS and (codec or "") in PLAYABLE_CODECS
+    return container_playable(container) and codec_playable(codec or "")
+
+
+def copy_details(copy: PlaybackCopy) -> dict[str, str]:
+    """What a view's custody event says of the playback copy that was played in place of the original."""
+    return {
+        "played_from": "playback_copy",
+        "playback_copy_id": str(copy.id),
+        "playback_copy_object_key": copy.object_key,
+        "playback_copy_version_id": copy.version_id,
+        "playback_copy_sha256": copy.sha256,
+    }
+
+
+def playback_copy_of(session: Session, original: Original) -> PlaybackCopy | None:
+    """The original's playback copy, when its container is one a browser cannot play and a copy is stored."""
+    if container_playable(str(original.media.get("container") or "")):
+        return None
+    return session.scalar(
+        select(PlaybackCopy).where(PlaybackCopy.original_id == original.id, PlaybackCopy.deleted_at.is_(None))
+    )
 
 
 def open_player(
     session: Session, actor: Actor, kind: Kind, object_id: UUID, *, purpose: str = PLAYBACK_PURPOSE
 ) -> Player:
     """Open the player on an original or clip: the page view is logged, and a playback link issued (each fetch of
-    it logged as well)."""
+    it logged as well). An original in a container a browser cannot play is played from its playback copy (the
+    same frames by stream copy); the link and the view say so."""
     item = evidence_item(session, actor, kind, object_id)
     may_fetch(actor, kind, object_id)
     seconds = get_settings().download_link_minutes * 60
-    link, token = _new_link(session, actor, kind, item, purpose, seconds)
+    copy = playback_copy_of(session, item) if isinstance(item, Original) else None
+    link, token = _new_link(session, actor, kind, item, purpose, seconds, copy)
     record_view(
         session,
         actor.label,
@@ -260,7 +311,11 @@ def open_player(
         PAGE_VIEWED,
         where=actor.where("web"),
         purpose=purpose,
-        details={"link_id": str(link.id), "link_expires_at": link.expires_at.isoformat()},
+        details={
+            "link_id": str(link.id),
+            "link_expires_at": link.expires_at.isoformat(),
+            **(copy_details(copy) if copy else {}),
+        },
     )
     if isinstance(item, Clip):
         original = session.get(Original, item.original_id)
@@ -271,6 +326,8 @@ def open_player(
     else:
         true_start, media = item.recording_start_true, item.media
         container, codec = str(media.get("container") or ""), str(media.get("video_codec") or "")
+        if copy is not None:
+            container, codec = str(copy.media.get("container") or ""), str(copy.media.get("video_codec") or "")
     return Player(
         kind=kind,
         item=item,
@@ -280,6 +337,13 @@ def open_player(
         clock_offset_s=item.clock_offset_s,
         frame_rate=float(media.get("frame_rate") or 25),
         playable=_playable(container, codec),
+        playback_copy=copy,
+        codec_unplayable=bool(codec) and not codec_playable(codec),
+        copy_coming=isinstance(item, Original)
+        and copy is None
+        and not item.needs_conversion
+        and codec_playable(codec)
+        and not container_playable(container),
         request_id=item.request_id,
         case_id=link.case_id,
     )
@@ -289,7 +353,17 @@ def playback_started(session: Session, actor: Actor, kind: Kind, object_id: UUID
     """The player started playing the object: a custody event (the bytes' fetches are logged by the link)."""
     item = evidence_item(session, actor, kind, object_id)
     may_fetch(actor, kind, object_id)
-    record_view(session, actor.label, kind, item, PLAYBACK_STARTED, where=actor.where("web"), purpose=PLAYBACK_PURPOSE)
+    copy = playback_copy_of(session, item) if isinstance(item, Original) else None
+    record_view(
+        session,
+        actor.label,
+        kind,
+        item,
+        PLAYBACK_STARTED,
+        where=actor.where("web"),
+        purpose=PLAYBACK_PURPOSE,
+        details=copy_details(copy) if copy else None,
+    )
     if isinstance(item, Clip):
         # the filing unit's first playback of a ready clip delivers its request, as a first download does
         mark_delivered(session, item, actor, "play", PLAYBACK_PURPOSE)

@@ -20,6 +20,7 @@ from app.footage.claims import FINISH_LOCKS_TASK
 from app.footage.clip_queue import CLIP_TASK
 from app.footage.cutting import CLIP_SWEEP_TASK
 from app.footage.orphans import ORPHAN_SWEEP_TASK
+from app.footage.playable import PLAYABLE_SWEEP_TASK, PLAYABLE_TASK
 from app.footage.previews import PREVIEW_SWEEP_TASK, PREVIEW_TASK
 from app.footage.redaction import DETECT_TASK, RENDER_TASK
 from app.footage.redaction import SWEEP_TASK as REDACTION_SWEEP_TASK
@@ -104,6 +105,26 @@ def make_previews(clip_id: str) -> int:
 def sweep_previews(timestamp: int) -> int:
     """Every 10 minutes: previews for clips whose preview job was lost (or cut before previews existed)."""
     from app.footage.previews import sweep
+
+    return sweep(session_factory())
+
+
+@queue.task(name=PLAYABLE_TASK, retry=3)
+def make_playback_copy(original_id: str) -> str | None:
+    """The MP4 playback copy (stream copy) of an original a browser cannot play as it came (idempotent)."""
+    from uuid import UUID
+
+    from app.footage.playable import make_copy
+
+    copy = make_copy(session_factory(), UUID(original_id))
+    return str(copy.id) if copy else None
+
+
+@queue.periodic(cron="*/10 * * * *", periodic_id="sweep-playback-copies")
+@queue.task(name=PLAYABLE_SWEEP_TASK, queueing_lock=PLAYABLE_SWEEP_TASK)
+def sweep_playback_copies(timestamp: int) -> int:
+    """Every 10 minutes: playback copies of originals whose copy job was lost (or recorded before copies)."""
+    from app.footage.playable import sweep
 
     return sweep(session_factory())
 

@@ -87,6 +87,9 @@ LEDGER_LABELS = (
     # previews of clips (app/footage/previews.py)
     N_("clip.read_for_previews"),
     N_("preview.created"),
+    # playback copies of originals (app/footage/playable.py)
+    N_("original.read_for_playback_copy"),
+    N_("playback_copy.created"),
 )
 
 # A redacted copy's state as its pages say it (app.footage.redaction: Redaction.status, prefixed).
@@ -123,6 +126,7 @@ OBJECT_LABELS = (
     N_("object"),
     N_("redaction"),
     N_("preview"),
+    N_("playback_copy"),
 )
 
 COVERAGE_LABELS = (N_("faces the place"), N_("faces away"), N_("direction unknown"))

@@ -24,9 +24,10 @@ from app.extractions import service as extractions
 from app.extractions.owner_view import owner_facing
 from app.extractions.schemas import ApproveIn
 from app.extractions.states import IN_OWNERS_HANDS, RequestStatus
+from app.footage import segments, uploads
 from app.footage import service as footage
 from app.footage.clock_checks import latest_check
-from app.notifications.wording import HOME_ZONE, moment_text, window_text
+from app.notifications.wording import HOME_ZONE, moment_text, utc_offset, window_text
 from app.reports.names import size_words
 from app.web import i18n
 from app.web.forms import form_action, local_to_utc, stated_reason
@@ -58,7 +59,46 @@ def owner_context(session: Session, request: Request, request_id: Any, actor: Ac
         "size": lambda n: size_words(n, locale_of(request)),
         "arrived_at": max(received) if received else None,
         "live": RequestStatus(facing.status) in IN_OWNERS_HANDS,
+        # the zone as the page's times name it, for times the page's script writes (the export's order)
+        "zone_note": f"({zone}, {utc_offset(clock.now(), facing.timezone)})",
         "tel": lambda phone: "".join(c for c in phone if c.isdigit() or c == "+"),
+    }
+
+
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def export_order(detail: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]] | None:
+    """An export in several files on the true timeline, as the page words it: (name, start, end) per file, and
+    (seconds, file before, file after, start, end) per gap and overlap; None for a single file."""
+    export = detail.get("export")
+    if not export or len(export["files"]) < 2:
+        return None
+    names = {str(o["id"]): o["filename"] for o in detail["originals"]}
+
+    def junctions(key: str) -> list[tuple[Any, ...]]:
+        return [
+            (
+                _seconds(j["seconds"]),
+                names.get(str(j["before_original_id"]), ""),
+                names.get(str(j["after_original_id"]), ""),
+                _moment(j["start"]),
+                _moment(j["end"]),
+            )
+            for j in export[key]
+        ]
+
+    return {
+        "files": [
+            (names.get(str(f["original_id"]), ""), _moment(f["start"]), _moment(f["end"])) for f in export["files"]
+        ],
+        "gaps": junctions("gaps"),
+        "overlaps": junctions("overlaps"),
     }
 
 
@@ -69,6 +109,12 @@ def _page(request: Request, session: SessionDep, actor: Actor, token: str, **ext
     context |= {"token": token, "link_expires_at": link.expires_at if link else None}
     # the clock step: the latest reading, and true time for the page's ticking clock
     context |= {"latest_clock_check": latest_check(session, actor.link_request_id), "server_now": clock.now()}
+    # an export in several files: the files already received and the uploads begun, as the server knows them
+    context |= {
+        "export_parts": segments.waiting_export(session, actor.link_request_id, context["req"]["status"]),
+        "unfinished": [u for u in uploads.unfinished(session, actor.link_request_id) if u.offset < u.length],
+        "export_order": export_order(context["req"]),
+    }
     return render(request, "respond.html", {**context, **extra}, status=422 if "error" in extra else 200)
 
 

@@ -5,11 +5,11 @@ written to the custody log (app.footage.viewing)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Actor, may
@@ -60,6 +60,21 @@ def play_clip(request: Request, clip_id: UUID, session: SessionDep, actor: WebAc
 @router.get("/originals/{original_id}/play", response_class=HTMLResponse)
 def play_original(request: Request, original_id: UUID, session: SessionDep, actor: WebActor) -> Response:
     return _render(request, session, actor, "original", original_id)
+
+
+@router.post("/originals/{original_id}/download")
+def download_original(
+    request: Request,
+    original_id: UUID,
+    session: SessionDep,
+    actor: WebActor,
+    csrf_token: Annotated[str, Form()],
+    purpose: Annotated[str, Form()],
+) -> Response:
+    """The original itself (never its playback copy), by a logged link to its exact version."""
+    check_csrf(request, csrf_token)
+    link = viewing.issue_link(session, actor, "original", original_id, purpose, None)
+    return RedirectResponse(str(link["url"]), status_code=303)
 
 
 @router.post("/clips/{clip_id}/played", status_code=204)

@@ -111,12 +111,14 @@ def write_dav(
     size: tuple[int, int] = (320, 240),
     first_millis: int = 0,
     first_sequence: int = 1,
+    units: list[tuple[bytes, bool]] | None = None,
 ) -> Path:
     """A ``.dav`` export whose first frame the recorder stamped `recorder_start` (naive recorder-local time,
     whole seconds) and whose frames follow at `fps`. `first_millis` and `first_sequence` continue the recorder's
-    millisecond counter and frame numbering (for a file's tail written apart from its head)."""
+    millisecond counter and frame numbering (for a file's tail written apart from its head). `units` are the
+    access units to wrap (Annex B bytes, key frame?), else a generated test picture."""
     assert recorder_start.microsecond == 0
-    units = _generated_h264(seconds, fps, gop, size)
+    units = units if units is not None else _generated_h264(seconds, fps, gop, size)
     with path.open("wb") as out:
         for n, (payload, key) in enumerate(units):
             offset_ms = n * 1000 // fps

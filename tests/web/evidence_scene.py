@@ -7,6 +7,7 @@ Frame number i is the true instant `base + i / 25 s`, whatever the recorder's cl
 from __future__ import annotations
 
 import io
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,14 +35,35 @@ def _box_x(bit: int) -> int:
     return 16 + bit * 38
 
 
-def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str = f"{WIDTH}x{HEIGHT}") -> Path:
-    """An H.264 MP4 whose frame n shows the true frame number first_frame + n (text and bit boxes; the boxes are
-    read back at the default size only)."""
+def _numbered(first_frame: int) -> str:
+    """The filters that draw frame n's true frame number first_frame + n (text and bit boxes)."""
     boxes = ",".join(
         f"drawbox=x={_box_x(i)}:y=180:w=30:h=40:color=white:t=fill:enable='mod(floor((n+{first_frame})/{2**i})\\,2)'"
         for i in range(BITS)
     )
     text = f"drawtext=fontfile={FONT}:text='%{{eif\\:n+{first_frame}\\:d}}':fontsize=96:fontcolor=white:x=40:y=60"
+    return f"{text},{boxes}"
+
+
+def true_time_units(first_frame: int, seconds: int) -> list[tuple[bytes, bool]]:
+    """The access units (Annex B, key frame?) of a numbered H.264 picture without B-frames, as a recorder sends
+    them: for wrapping in a recorder's own container."""
+    import av
+
+    with tempfile.TemporaryDirectory(prefix="numbered-") as tmp:
+        raw = Path(tmp) / "numbered.h264"
+        media.run_ffmpeg(
+            ["-f", "lavfi", "-i", f"color=c=black:s={WIDTH}x{HEIGHT}:r={FPS}:d={seconds}"]
+            + ["-vf", _numbered(first_frame), "-c:v", "libx264", "-g", str(FPS), "-bf", "0", "-pix_fmt", "yuv420p"]
+            + ["-x264-params", "repeat-headers=1:log-level=error", "-f", "h264", "-y", str(raw)]
+        )
+        with av.open(str(raw), format="h264") as container:
+            return [(bytes(p), bool(p.is_keyframe)) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str = f"{WIDTH}x{HEIGHT}") -> Path:
+    """An H.264 MP4 whose frame n shows the true frame number first_frame + n (text and bit boxes; the boxes are
+    read back at the default size only)."""
     media.run_ffmpeg(
         [
             "-f",
@@ -49,7 +71,7 @@ def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str =
             "-i",
             f"color=c=black:s={size}:r={FPS}:d={seconds}",
             "-vf",
-            f"{text},{boxes}",
+            _numbered(first_frame),
             "-c:v",
             "libx264",
             "-g",
@@ -111,10 +133,12 @@ def scene(
     seconds: int = 20,
     window_s: tuple[int, int] = (5, 12),
     video: Any = None,
+    stamped: bool = False,
 ) -> Scene:
     """One case, one camera per entry (label, lat, lon, true start in whole seconds after the incident, recorder
     clock offset in s), each handing over a recording of `seconds` through its owner link, asked for `window_s`
-    after the incident; waits for the clips. `video(path, first_frame, seconds)` makes the recordings."""
+    after the incident; waits for the clips. `video(path, first_frame, seconds)` makes the recordings (with
+    `stamped`, `video(path, first_frame, seconds, recorder_clock)`, for a recorder's file that carries its clock)."""
     tag = uuid.uuid4().hex[:6]
     admin = service.admin_headers
     unit = service.post("/api/v1/units", admin, {"name": "Công an phường Bến Thành", "code": f"EV-{tag}"})
@@ -175,8 +199,12 @@ def scene(
         link = service.post(f"/api/v1/requests/{request['id']}/links", investigator, {})
         token = link["url"].rsplit("/", 1)[1]
         true_start = incident + timedelta(seconds=start_s)
-        path = (video or true_time_video)(workdir / f"cam{index}.mp4", FIRST_FRAME + start_s * FPS, seconds)
         recorder_clock = (true_start + timedelta(seconds=offset_s)).astimezone(HCM).replace(tzinfo=None)
+        first = FIRST_FRAME + start_s * FPS
+        if stamped:
+            path = video(workdir / f"cam{index}.mp4", first, seconds, recorder_clock)
+        else:
+            path = (video or true_time_video)(workdir / f"cam{index}.mp4", first, seconds)
         with service.api() as http:
             sent = http.put(
                 f"/api/v1/respond/{token}/original",

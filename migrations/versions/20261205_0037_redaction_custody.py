@@ -7,9 +7,9 @@ queue again a step whose job was lost, and give up after a settable number of tr
 fields now go into their custody events (app/custody/rows.py), so each existing redaction gets a baseline event
 recording it as it stands.
 
-Revision ID: 0036
-Revises: 0035
-Create Date: 2026-12-05 14:00:00
+Revision ID: 0037
+Revises: 0036
+Create Date: 2026-12-05 15:00:00
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
