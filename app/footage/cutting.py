@@ -5,7 +5,13 @@ at the first frame). MP4 and Matroska originals are cut directly; MPEG-TS, AVI, 
 (IMKH) program streams are first remuxed (stream copy, no re-encoding) into a container with an exact timestamp
 index, because seeking in them with -c copy lands imprecisely. That remux is a working copy, not kept: the clip's
 recorded commands name it, so the clip can be remade from the original the same way. The actual first and last
-frame times are read back from the clip.
+frame times are read back from the cut, which keeps the original's timestamps (`-copyts`).
+
+The clip itself starts at zero: its first video frame is at media time 0 (a last stream-copy pass shifts every
+timestamp back by that frame's offset, `-output_ts_offset`). A browser measures a video's duration from zero, so a
+clip whose timestamps began at the window's offset in the recording could not be sought to its end. The true time
+of a clip's frame at media time t is then `actual_start + t`; the clip records its first frame's media time
+(`first_pts_s`, 0) so that clips cut before, which kept the original's offsets (NULL there), are still read right.
 """
 
 from __future__ import annotations
@@ -82,9 +88,10 @@ def plan_cut(original: Original, window_start: datetime, window_end: datetime) -
 class CutResult:
     path: Path
     commands: list[list[str]]
-    first_s: float
-    last_end_s: float
+    first_s: float  # the first frame's offset into the source (its time line before the clip was made zero-based)
+    last_end_s: float  # the end of the last frame, on the same time line
     container: str
+    start_pts_s: float = 0.0  # the media time of the clip file's first video frame (0: zero-based)
 
 
 def demuxer(original: Original) -> tuple[str | None, dict[str, str]]:
@@ -102,6 +109,20 @@ def cuts_directly(original: Original) -> bool:
 def faststart(ext: str) -> list[str]:
     """MP4 clips carry their index first, so a browser's player starts at once instead of fetching the end."""
     return ["-movflags", "+faststart"] if ext == ".mp4" else []
+
+
+def zero_based(cut_file: Path, output: Path, first_s: float) -> tuple[list[str], float]:
+    """Copy the cut (stream copy) so that its first video frame is at media time 0: every timestamp moves back by
+    that frame's time `first_s`, measured on the cut. An audio packet that began before that frame keeps a
+    negative time (an MP4 edit list, or Matroska's signed times), which players skip; nothing is re-encoded.
+    Returns the arguments run and the first video frame's time in the result (0)."""
+    args = ["-i", str(cut_file), "-map", "0", "-c", "copy", "-copyts", "-output_ts_offset", f"{-first_s:.6f}"]
+    args += ["-avoid_negative_ts", "disabled", *faststart(output.suffix), "-y", str(output)]
+    media.run_ffmpeg(args)
+    start, _ = media.packet_span(output)
+    if abs(start) > 0.002:
+        raise media.MediaError(f"the clip's first frame is at {start:.3f} s, not at 0")
+    return args, start
 
 
 def cut(
@@ -124,6 +145,7 @@ def cut(
         args = media.remux_args(str(source), str(seekable), fmt, options)
         media.run_ffmpeg(args)
         commands.append(recorded(args))
+    kept = workdir / f"cut{ext}"  # the window with the source's own timestamps: its offsets are read from it
     output = workdir / f"clip{ext}"
     args = [
         "-ss",
@@ -138,14 +160,15 @@ def cut(
         "copy",
         "-copyts",
         "-start_at_zero",
-        *faststart(ext),
         "-y",
-        str(output),
+        str(kept),
     ]
     media.run_ffmpeg(args)
     commands.append(recorded(args))
-    first, last_end = media.packet_span(output)
-    return CutResult(output, commands, first, last_end, ext.lstrip("."))
+    first, last_end = media.packet_span(kept)
+    shift, start = zero_based(kept, output, first)
+    commands.append(["ffmpeg", *shift])
+    return CutResult(output, commands, first, last_end, ext.lstrip("."), start)
 
 
 def _sha256(path: Path) -> str:
@@ -444,14 +467,17 @@ def _cut_across(
     container = (
         DIRECT.get(str(parents[0].media.get("container") or ""), ".mkv") if cuts_directly(parents[0]) else ".mkv"
     )
+    kept = workdir / f"cut{container}"
     output = workdir / f"clip{container}"
     args = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto", "-f", "concat", "-safe", "0"]
     args += ["-i", str(listing), "-map", "0", "-c", "copy", "-copyts", "-output_ts_offset", f"{inpoints[0]:.3f}"]
-    args += ["-y", str(output)]
+    args += ["-y", str(kept)]
     media.run_ffmpeg(args)
     commands.append(["printf", "'%s\\n'", *(f'"{line}"' for line in shown), ">", listing.name])
     commands.append(["ffmpeg", *(listing.name if a == str(listing) else a for a in args)])
-    first, last_end = media.packet_span(output)
+    first, last_end = media.packet_span(kept)
+    shift, start_pts = zero_based(kept, output, first)
+    commands.append(["ffmpeg", *shift])
     # where each file's part begins on the clip's time line
     begins, at = [], inpoints[0]
     for inpoint, piece in zip(inpoints, pieces, strict=True):
@@ -465,20 +491,21 @@ def _cut_across(
         else:
             end = original.recording_start_true + timedelta(seconds=piece.offset_end_s)
         spans.append((start, end))
-    return CutResult(output, commands, first, last_end, container.lstrip(".")), spans
+    return CutResult(output, commands, first, last_end, container.lstrip("."), start_pts), spans
 
 
 def _join(results: list[CutResult], workdir: Path) -> CutResult:
     """Join the pieces (same codec parameters) by ffmpeg's concat demuxer, stream copy."""
     listing = workdir / "pieces.txt"
     listing.write_text("".join(f"file '{r.path.relative_to(workdir)}'\n" for r in results))
+    kept = workdir / f"joined.{results[0].container}"
     output = workdir / f"clip.{results[0].container}"
-    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy"]
-    args += [*faststart(output.suffix), "-y", str(output)]
+    args = ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy", "-y", str(kept)]
     media.run_ffmpeg(args)
-    commands = [c for r in results for c in r.commands] + [["ffmpeg", *args]]
-    first, last_end = media.packet_span(output)
-    return CutResult(output, commands, first, last_end, results[0].container)
+    first, last_end = media.packet_span(kept)
+    shift, start = zero_based(kept, output, first)
+    commands = [c for r in results for c in r.commands] + [["ffmpeg", *args], ["ffmpeg", *shift]]
+    return CutResult(output, commands, first, last_end, results[0].container, start)
 
 
 def _open_source(original: Original, workdir: Path) -> tuple[Path | str, str]:
@@ -553,6 +580,7 @@ def _record(
             requested_end=window_end,
             actual_start=actual_start,
             actual_end=actual_end,
+            first_pts_s=result.start_pts_s,
             clock_offset_s=original.clock_offset_s,
             clock_offset_source=original.clock_offset_source,
             clock_check_id=original.clock_check_id,

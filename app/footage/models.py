@@ -179,6 +179,9 @@ class Clip(Base):
     requested_end: Mapped[datetime]
     actual_start: Mapped[datetime]
     actual_end: Mapped[datetime]
+    # The media time of the clip's first video frame: 0 for a clip cut zero-based (its frame at media time t is at
+    # true time actual_start + t); NULL for a clip cut before, whose timestamps kept their offsets in the original.
+    first_pts_s: Mapped[float | None]
     # The recorder clock offset removed to place the cut in true time, and where it came from (the parent's).
     clock_offset_s: Mapped[float] = mapped_column(default=0.0)
     clock_offset_source: Mapped[ClockOffsetSource] = mapped_column(

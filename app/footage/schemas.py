@@ -105,6 +105,9 @@ class ClipRead(Schema):
     requested_end: datetime
     actual_start: datetime
     actual_end: datetime
+    # Media time of the first video frame: 0 (the frame at media time t is at actual_start + t); null for a clip cut
+    # before clips were made zero-based, whose timestamps kept their offsets in the original.
+    first_pts_s: float | None = None
     clock_offset_s: float
     clock_offset_source: ClockOffsetSource
     clock_check_id: UUID | None

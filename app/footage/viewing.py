@@ -246,6 +246,9 @@ class Player:
     media_url: str
     link_expires_at: datetime
     true_start: datetime  # true time of the first frame
+    # media time of the first video frame: 0 for a clip cut zero-based; None when only the video tells (an
+    # original, or a clip cut before, whose timestamps kept their offsets in the original)
+    first_pts_s: float | None
     clock_offset_s: float  # recorder minus true time
     frame_rate: float
     playable: bool  # a browser can play the container and codec (of the playback copy, when there is one)
@@ -334,6 +337,7 @@ def open_player(
         media_url=f"/api/v1/links/{token}",
         link_expires_at=link.expires_at,
         true_start=true_start,
+        first_pts_s=item.first_pts_s if isinstance(item, Clip) else None,
         clock_offset_s=item.clock_offset_s,
         frame_rate=float(media.get("frame_rate") or 25),
         playable=_playable(container, codec),

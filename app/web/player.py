@@ -37,6 +37,7 @@ def _render(request: Request, session: Session, actor: Actor, kind: viewing.Kind
         "camera_words": names.camera(req.camera_id, locale_of(request)),
         "case_number": names.cases.get(req.case_id, ""),
         "true_start_ms": int(player.true_start.timestamp() * 1000),
+        "first_pts": player.first_pts_s,
         "offset_ms": int(round(player.clock_offset_s * 1000)),
         "is_clip": isinstance(item, Clip),
         "redactions": redaction.of_clip(session, actor, item.id)

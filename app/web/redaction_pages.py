@@ -61,6 +61,7 @@ def review(request: Request, redaction_id: UUID, session: SessionDep, actor: Web
         "camera_words": names.camera(req.camera_id, locale_of(request)),
         "case_number": names.cases.get(req.case_id, ""),
         "true_start_ms": int(player.true_start.timestamp() * 1000),
+        "first_pts": player.first_pts_s,
         "hold_s": step / item.frame_rate if item.frame_rate else 0.0,
         "editable": item.status == "review",
         "gave_up": item.failure == redaction.GAVE_UP,

@@ -58,6 +58,7 @@ def _render(
                     "end_ms": int(c.true_end.timestamp() * 1000),
                     "offset_ms": int(round(c.clock_offset_s * 1000)),
                     "fps": c.frame_rate,
+                    "first_pts": c.clip.first_pts_s,
                     "left": at_percent(c.true_start),
                     "width": max(0.5, at_percent(c.true_end) - at_percent(c.true_start)),
                     "start": c.true_start,

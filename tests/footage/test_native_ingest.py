@@ -249,4 +249,6 @@ def test_dav_export_in_two_files_clipped_across_the_boundary(
     assert read["clock_offset_s"] == FAST_S and read["clock_offset_source"] == "header"
     # the DHAV files are remuxed by stream copy, then cut across in one concat pass
     runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
-    assert len(runs) == 3 and "-f concat" in runs[-1] and all("-c copy" in c for c in runs)
+    # then the stream copy that moves the clip's first frame to media time 0
+    assert len(runs) == 4 and "-f concat" in runs[-2] and all("-c copy" in c for c in runs)
+    assert "-output_ts_offset -" in runs[-1]

@@ -61,21 +61,30 @@ def true_time_units(first_frame: int, seconds: int) -> list[tuple[bytes, bool]]:
             return [(bytes(p), bool(p.is_keyframe)) for p in container.demux(container.streams.video[0]) if p.size]
 
 
-def true_time_video(path: Path, first_frame: int, seconds: int = 20, size: str = f"{WIDTH}x{HEIGHT}") -> Path:
-    """An H.264 MP4 whose frame n shows the true frame number first_frame + n (text and bit boxes; the boxes are
-    read back at the default size only)."""
+def true_time_video(
+    path: Path,
+    first_frame: int,
+    seconds: int = 20,
+    size: str = f"{WIDTH}x{HEIGHT}",
+    *,
+    gop: int = FPS,
+    audio: bool = False,
+) -> Path:
+    """An H.264 MP4 (B-frames, a key frame every `gop` frames, AAC sound if `audio`) whose frame n shows the true
+    frame number first_frame + n (text and bit boxes; the boxes are read back at the default size only)."""
     media.run_ffmpeg(
         [
             "-f",
             "lavfi",
             "-i",
             f"color=c=black:s={size}:r={FPS}:d={seconds}",
+            *(["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"] if audio else []),
             "-vf",
             _numbered(first_frame),
             "-c:v",
             "libx264",
             "-g",
-            str(FPS),
+            str(gop),
             "-pix_fmt",
             "yuv420p",
             "-y",

@@ -135,6 +135,42 @@ def test_a_clip_plays_with_its_true_time_and_every_view_is_logged(
     context.close()
 
 
+def test_the_whole_clip_can_be_sought_and_played_to_its_end(
+    service: LiveService, browser: Browser, one_camera: Scene
+) -> None:
+    """The window starts 5 s into the recording; the clip starts at media time 0 all the same, so Chromium's duration
+    (measured from zero) is the clip's length, a seek to half a second before the end lands there, the frame there
+    is the one its true-time label names, and playback runs to the end."""
+    camera = one_camera.cameras[0]
+    clip = camera.clip
+    actual_start, actual_end = (datetime.fromisoformat(clip[k]) for k in ("actual_start", "actual_end"))
+    assert actual_start - camera.true_start >= timedelta(seconds=4), "the window lies seconds into the recording"
+    length = (actual_end - actual_start).total_seconds()
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, service.base, one_camera.investigator_email)
+    page.goto(f"{service.base}/clips/{clip['id']}/play")
+    wait_until(page, "document.getElementById('player').readyState >= 2")
+    wait_until(page, "document.getElementById('playback').dataset.first !== undefined")
+    assert page.evaluate("document.getElementById('playback').dataset.first") == "0"
+    duration = page.evaluate("document.getElementById('player').duration")
+    assert abs(duration - length) <= 1 / FPS + 0.001, (duration, length)
+
+    page.evaluate("document.getElementById('player').currentTime = document.getElementById('player').duration - 0.5")
+    wait_until(page, "!document.getElementById('player').seeking")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('player').currentTime") > duration - 1
+    label = datetime.fromtimestamp(_label_ms(page, "true-time") / 1000, UTC)
+    assert actual_end - timedelta(seconds=1) < label < actual_end
+    assert abs(one_camera.frame_at(label) - _shown_frame(page)) <= 1, "the frame near the end is the one labelled"
+
+    page.evaluate("document.getElementById('player').play()")
+    wait_until(page, "document.getElementById('player').ended")
+    assert page.evaluate("document.getElementById('player').currentTime") >= duration - 1 / FPS
+    assert page.evaluate("document.getElementById('player').error") is None
+    context.close()
+
+
 def test_the_player_on_a_phone_and_in_english(service: LiveService, browser: Browser, one_camera: Scene) -> None:
     clip_id = one_camera.cameras[0].clip["id"]
     for name, size, language in (("player-phone-vi", PHONE, "vi"), ("player-desktop-en", DESKTOP, "en")):

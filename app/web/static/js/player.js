@@ -14,7 +14,10 @@
   var locale = section.dataset.locale;
   var trueOut = document.getElementById("true-time");
   var recorderOut = document.getElementById("recorder-time");
-  var first = null; // the media time of the first frame (a clip keeps its timestamps from the original)
+  // The media time of the first frame: 0 for a clip cut zero-based (the page says so); a clip cut before kept its
+  // timestamps from the original, and an original may start anywhere: there the video tells, once loaded.
+  var recordedFirst = section.dataset.firstPts;
+  var first = null;
   var shown = null; // the media time of the frame on screen, when the browser tells it
 
   function format(ms) { return window.TrueTime.format(ms, zone, locale); }
@@ -43,7 +46,7 @@
   // At "loadedmetadata" Chromium may still say 0; by "loadeddata" it stands on the first frame's media time.
   video.addEventListener("loadeddata", function () {
     if (first !== null) return;
-    first = video.currentTime;
+    first = recordedFirst !== undefined ? Number(recordedFirst) : video.currentTime;
     section.dataset.first = String(first);
     update();
   });

@@ -167,7 +167,8 @@
 
   video.addEventListener("loadeddata", function () {
     if (first !== null) return;
-    first = video.currentTime;
+    // 0 for a clip cut zero-based (the page says so); a clip cut before kept the original's timestamps
+    first = d.firstPts !== undefined ? Number(d.firstPts) : video.currentTime;
     section.dataset.first = String(first);
     draw();
   });

@@ -30,10 +30,11 @@
       first: null,
       retries: 0
     };
-    // At "loadeddata" the video stands on its first frame's media time (a clip keeps the original's timestamps).
+    // The media time of the clip's first frame: 0 for a clip cut zero-based (the page says so); a clip cut before
+    // kept the original's timestamps, and at "loadeddata" its video stands on its first frame's media time.
     tile.video.addEventListener("loadeddata", function () {
       if (tile.first !== null) return;
-      tile.first = tile.video.currentTime;
+      tile.first = el.dataset.firstPts !== undefined ? Number(el.dataset.firstPts) : tile.video.currentTime;
       el.dataset.first = String(tile.first);
       if (chosen !== null) place(tile, chosen);
     });
