@@ -1,4 +1,5 @@
-"""Appeals' evidence as the orphan sweep sees it: submissions and their clips, all stored under `appeals/`."""
+"""Appeals' evidence as the orphan sweep sees it: submissions and the clips of the originals they became, all stored
+under `appeals/` (an accepted submission's original row names the submission's own object)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.appeals.models import Submission, SubmissionClip
+from app.appeals.models import Submission
+from app.footage.models import Clip
 from app.footage.orphans import EvidenceKind
 
 PREFIX = "appeals/"
@@ -19,7 +21,8 @@ def _submissions(session: Session) -> Iterable[tuple[UUID, str, str]]:
 
 
 def _clips(session: Session) -> Iterable[tuple[UUID, str, str]]:
-    return session.execute(select(SubmissionClip.id, SubmissionClip.object_key, SubmissionClip.version_id)).tuples()
+    # The case's clips cut from appeal originals (no request): stored under appeals/ beside their parent.
+    return session.execute(select(Clip.id, Clip.object_key, Clip.version_id).where(Clip.request_id.is_(None))).tuples()
 
 
 KINDS = (

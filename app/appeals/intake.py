@@ -24,11 +24,12 @@ from app.appeals.service import is_open
 from app.auth.models import User
 from app.auth.permissions import Actor
 from app.cases.models import Case
-from app.core import clock, media
+from app.core import clock, media, phones
 from app.core.config import get_settings
 from app.core.db import UnitOfWork
 from app.core.errors import DomainError, PayloadTooLarge, RuleViolation, ServiceUnavailable, TooManyRequests
 from app.core.storage import StorageError, get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.footage.receive import Received, stream_to_storage
 from app.footage.retention import lock_period
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 ATTESTATION_VERSION = "APPEAL-ATTEST-2026-01"
 VIDEO_TYPES = {"video/mp4", "video/quicktime", "video/x-matroska", "video/webm", "video/3gpp", "video/x-msvideo"}
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"}
-PHONE = re.compile(r"^\+?[0-9 .-]{8,20}$")
 DAY = timedelta(hours=24)
 
 
@@ -187,9 +187,11 @@ def check(unit: UnitOfWork, actor: Actor, slug: str, headers: SubmissionHeaders)
         lon = _float(headers.lon, "X-Lon", -180, 180)
         if (lat is None) != (lon is None):
             raise RuleViolation("X-Lon" if lon is None else "X-Lat", "the map pin needs both latitude and longitude")
-        phone = _text(headers.phone, "X-Contact-Phone", 20)
-        if phone is not None and not PHONE.match(phone):
-            raise RuleViolation("X-Contact-Phone", "a phone number of 8 to 20 digits, e.g. 0912 345 678")
+        # Kept in E.164 like owners' phones (app.core.phones), shown as people write it.
+        try:
+            phone = phones.normalise_optional(_text(headers.phone, "X-Contact-Phone", 20))
+        except phones.PhoneError as exc:
+            raise RuleViolation("X-Contact-Phone", "a phone number of 8 to 20 digits, e.g. 0912 345 678") from exc
         filename = _filename(headers.filename)
         submission_id = uuid4()
         return Checked(
@@ -362,7 +364,12 @@ def _record(
         append_event(
             session,
             action="submission.quarantined",
-            details={"retention_mode": mode, "retain_until": until.isoformat(), "legal_hold": True},
+            details={
+                "retention_mode": mode,
+                "retain_until": until.isoformat(),
+                "legal_hold": True,
+                "row": row_state("appeal_submissions", submission),
+            },
             **common,
         )
         _tell_unit(session, submission)

@@ -1,7 +1,9 @@
 """Community appeals: a case's public call for footage, and what residents send to it.
 
 A submission is evidence from the moment it arrives (streamed, hashed, locked, logged), but it stays in
-quarantine, seen only by the case's unit, until an investigator accepts or declines it."""
+quarantine, seen only by the case's unit, until an investigator accepts or declines it. Accepted, it becomes an
+original of the case (app.footage.models.Original with `appeal_submission_id`, the same stored object) and is
+cut into clips like any original; the submission row stays as the record of who sent it, where and when."""
 
 from __future__ import annotations
 
@@ -116,41 +118,4 @@ class Submission(Base):
         CheckConstraint("(status = 'declined') = (decline_category IS NOT NULL)", name="declined_with_category"),
         Index("ix_appeal_submissions_appeal_received", "appeal_id", "received_at"),
         Index("ix_appeal_submissions_appeal_address", "appeal_id", "client_address", "received_at"),
-    )
-
-
-class SubmissionClip(Base):
-    """A window cut (stream copy, never re-encoded) from an accepted video submission, as clips are cut from
-    originals: its parent and the parent's SHA-256, the recording start it was placed by, the exact commands."""
-
-    __tablename__ = "submission_clips"
-
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    submission_id: Mapped[UUID] = mapped_column(ForeignKey("appeal_submissions.id"), index=True)
-    case_id: Mapped[UUID] = mapped_column(ForeignKey("cases.id"))
-    parent_sha256: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(Text)
-    size: Mapped[int] = mapped_column(BigInteger)
-    object_key: Mapped[str] = mapped_column(Text)
-    version_id: Mapped[str] = mapped_column(Text)
-    container: Mapped[str] = mapped_column(Text)
-    # The first frame's time the cut was placed by: the sender's stated time, or the investigator's correction.
-    recording_start: Mapped[datetime]
-    requested_start: Mapped[datetime]
-    requested_end: Mapped[datetime]
-    actual_start: Mapped[datetime]
-    actual_end: Mapped[datetime]
-    shortfall: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    tool: Mapped[str] = mapped_column(Text)
-    tool_version: Mapped[str] = mapped_column(Text)
-    command: Mapped[list[Any]] = mapped_column(JSONB)
-    created_by: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    retention_mode: Mapped[str] = mapped_column(Text)
-    retain_until: Mapped[datetime]
-    legal_hold: Mapped[bool] = mapped_column(default=True)
-
-    __table_args__ = (
-        CheckConstraint("length(sha256) = 64 AND length(parent_sha256) = 64", name="hashes_hex"),
-        CheckConstraint("requested_end > requested_start", name="window_ordered"),
     )

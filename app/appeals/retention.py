@@ -1,7 +1,8 @@
 """What a declined submission keeps: only its short quarantine lock. Once that lock has passed, the hourly sweep
 deletes the version and records the deletion (`retention.deleted`, so verification expects it gone); the row
-stays as the record, with `deleted_at`. Accepted submissions and their clips are kept with their case, and like
-the case's originals carry a legal hold only while the case is open and not manually held."""
+stays as the record, with `deleted_at`. Accepted submissions (and the originals they became, and their clips)
+are kept with their case, and like the case's other originals carry a legal hold only while the case is open and
+not manually held."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.appeals.models import Submission, SubmissionClip, SubmissionStatus
+from app.appeals.models import Submission, SubmissionStatus
 from app.cases.models import Case, CaseStatus
 from app.core import clock
 from app.core.storage import StorageError, get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
+from app.footage.models import Clip, Original
 
 log = logging.getLogger(__name__)
 DECLINED_SWEEP_TASK = "appeals.sweep_declined"
@@ -57,7 +60,11 @@ def sweep_declined(session: Session) -> list[str]:
             case_id=submission.case_id,
             reason="declined submission past its quarantine lock",
             where={"component": "worker", "task": DECLINED_SWEEP_TASK},
-            details={"object_key": submission.object_key, "category": str(submission.decline_category)},
+            details={
+                "object_key": submission.object_key,
+                "category": str(submission.decline_category),
+                "row": row_state("appeal_submissions", submission),
+            },
         )
         deleted.append(str(submission.id))
     return deleted
@@ -67,10 +74,11 @@ HOLD_RELEASED = "retention.hold_released"
 
 
 def release_closed(session: Session) -> list[str]:
-    """Release the legal hold of accepted submissions and their clips whose case is closed and under no manual
-    hold; their Object Lock retention still runs its period. Each release is a custody event."""
+    """Release the legal hold of accepted submissions, the originals they became and those originals' clips whose
+    case is closed and under no manual hold; their Object Lock retention still runs its period. The submission
+    and its original share one stored object: one release in S3, each row's change an event."""
     closed = select(Case.id).where(Case.status == CaseStatus.closed, Case.manual_hold_reason.is_(None))
-    held: list[Submission | SubmissionClip] = [
+    held: list[Submission | Original | Clip] = [
         *session.scalars(
             select(Submission).where(
                 Submission.status == SubmissionStatus.accepted,
@@ -79,7 +87,14 @@ def release_closed(session: Session) -> list[str]:
             )
         ),
         *session.scalars(
-            select(SubmissionClip).where(SubmissionClip.legal_hold.is_(True), SubmissionClip.case_id.in_(closed))
+            select(Original).where(
+                Original.appeal_submission_id.is_not(None),
+                Original.legal_hold.is_(True),
+                Original.case_id.in_(closed),
+            )
+        ),
+        *session.scalars(
+            select(Clip).where(Clip.request_id.is_(None), Clip.legal_hold.is_(True), Clip.case_id.in_(closed))
         ),
     ]
     released: list[str] = []
@@ -91,18 +106,30 @@ def release_closed(session: Session) -> list[str]:
             log.warning("legal hold of %s not released: %s", item.id, exc)
             continue
         item.legal_hold = False
+        table, noun = _table(item)
         append_event(
             session,
             actor=ACTOR,
             action=HOLD_RELEASED,
-            object_type="appeal_submission" if isinstance(item, Submission) else "submission_clip",
+            object_type=noun,
             object_id=item.id,
             sha256=item.sha256,
             version_id=item.version_id,
             case_id=item.case_id,
             reason="case closed",
             where={"component": "worker", "task": DECLINED_SWEEP_TASK},
-            details={"object_key": item.object_key, "retain_until": item.retain_until.isoformat()},
+            details={
+                "object_key": item.object_key,
+                "retain_until": item.retain_until.isoformat(),
+                "row": row_state(table, item),
+            },
         )
-        released.append(str(item.id))
+        if not isinstance(item, Original):  # the original shares its submission's object: counted once
+            released.append(str(item.id))
     return released
+
+
+def _table(item: Submission | Original | Clip) -> tuple[str, str]:
+    if isinstance(item, Submission):
+        return "appeal_submissions", "appeal_submission"
+    return ("originals", "original") if isinstance(item, Original) else ("clips", "clip")

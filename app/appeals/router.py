@@ -65,7 +65,7 @@ def list_submissions(
     status: Annotated[SubmissionStatus | None, Query()] = None,
 ) -> Any:
     """What residents sent to the appeal: the case's unit only."""
-    items = [service.submission_view(s) for s in service.list_submissions(session, actor, appeal, status)]
+    items = service.submission_views(session, service.list_submissions(session, actor, appeal, status))
     return {"items": items, "total": len(items)}
 
 
@@ -111,13 +111,15 @@ async def submit(
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionRead)
 def get_submission(submission_id: UUID, session: SessionDep, actor: Reader) -> Any:
-    return service.submission_view(service.get_submission(session, actor, submission_id))
+    return service.submission_views(session, [service.get_submission(session, actor, submission_id)])[0]
 
 
 @router.post("/submissions/{submission_id}/accept", response_model=SubmissionRead)
 def accept(submission_id: UUID, body: AcceptIn, session: SessionDep, actor: Triage) -> Any:
-    """Accept a quarantined submission as evidence of the case, with its contributor recorded."""
-    return service.submission_view(service.accept(session, actor, submission_id, body.note))
+    """Accept a quarantined submission as evidence of the case, with its contributor recorded: it becomes an
+    original of the case (`original_id`: the same stored object, no copy), listed in the case's custody report
+    and bundle as contributed through the appeal, and cut into clips of the case."""
+    return service.submission_views(session, [service.accept(session, actor, submission_id, body.note)])[0]
 
 
 @router.post("/submissions/{submission_id}/decline", response_model=SubmissionRead)
@@ -133,8 +135,9 @@ def download_link(submission_id: UUID, body: SubmissionLinkIn, session: SessionD
 
 @router.post("/submissions/{submission_id}/clips", response_model=SubmissionClipRead, status_code=201)
 def make_clip(submission_id: UUID, body: SubmissionClipIn, session: SessionDep, actor: Triage) -> Any:
-    """Cut a window from an accepted video (stream copy), placed by the time the sender stated for its first
-    frame or by `recording_start`; the same window again returns the same clip."""
+    """Cut a window from an accepted video (stream copy): a clip of the case cut from the submission's original,
+    naming its parent's SHA-256, placed by the time the sender stated for its first frame or by
+    `recording_start`; the same window again returns the same clip."""
     return clipping.make_clip(session, actor, submission_id, body.window_start, body.window_end, body.recording_start)
 
 

@@ -80,6 +80,8 @@ class SubmissionRead(BaseModel):
     decided_at: datetime | None
     decline_category: DeclineCategory | None
     decline_reason: str | None
+    # The case's original an accepted submission became (the same stored object); None before acceptance.
+    original_id: UUID | None = None
 
 
 class SubmissionList(BaseModel):
@@ -130,12 +132,15 @@ class SubmissionClipRead(BaseModel):
 
     id: UUID
     submission_id: UUID
+    original_id: UUID
+    case_id: UUID
     parent_sha256: str
     sha256: str
     size: int
     version_id: str
     container: str
     recording_start: datetime
+    clock_offset_s: float
     requested_start: datetime
     requested_end: datetime
     actual_start: datetime

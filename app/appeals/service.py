@@ -2,7 +2,8 @@
 
 Submissions are quarantined: only investigators and supervisors of the case's unit see them (anyone else gets
 the same 404 as for a missing one). Accepting keeps a submission for the case's retention; declining releases
-its hold so it leaves storage after the short quarantine period."""
+its hold so it leaves storage after the short quarantine period. An accepted submission becomes an original of
+the case (no request; the same stored object), so the case's custody report, bundle and clips include it."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.storage import get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
+from app.footage.models import ClockOffsetSource, Original
 from app.footage.retention import lock_period
 
 # How long an appeal may stay open, and the longest incident window it may describe.
@@ -205,7 +208,8 @@ def _quarantined(submission: Submission) -> None:
 
 def accept(session: Session, actor: Actor, submission_id: UUID, note: str | None) -> Submission:
     """Accept a quarantined submission as evidence of its case, its contributor recorded: its lock is extended to
-    the case's retention (never shortened) and its legal hold stays while the case is open."""
+    the case's retention (never shortened) and its legal hold stays while the case is open. It becomes an original
+    of the case (the same stored object: its key, version and hash, nothing copied), in this transaction."""
     ensure_role(actor, "appeals.triage")
     submission = get_submission(session, actor, submission_id, lock=True)
     _quarantined(submission)
@@ -231,9 +235,72 @@ def accept(session: Session, actor: Actor, submission_id: UUID, note: str | None
             "retention_mode": period.mode,
             "retain_until": until.isoformat(),
             "legal_hold": True,
+            "row": row_state("appeal_submissions", submission),
         },
     )
+    _make_original(session, actor, submission, note)
     return submission
+
+
+def _make_original(session: Session, actor: Actor, submission: Submission, note: str | None) -> Original:
+    """The accepted submission as an original of its case: no request, the contributor recorded beside it (the
+    submission row) and in its custody event, placed by the time its sender stated (else its arrival)."""
+    appeal = session.get(Appeal, submission.appeal_id)
+    assert appeal is not None
+    stated = submission.taken_at
+    original = Original(
+        request_id=None,
+        case_id=submission.case_id,
+        appeal_submission_id=submission.id,
+        object_key=submission.object_key,
+        version_id=submission.version_id,
+        size=submission.size,
+        sha256=submission.sha256,
+        filename=submission.filename,
+        media=submission.media,
+        recording_start_recorder=stated or submission.received_at,
+        recording_start_stated=stated.isoformat() if stated else "",
+        recording_start_source="sender" if stated else "received",
+        clock_offset_s=0.0,
+        clock_offset_source=ClockOffsetSource.none,
+        uploaded_by=f"public:appeal-{appeal.slug}",
+        client_address=submission.client_address,
+        received_at=submission.received_at,
+        retention_mode=submission.retention_mode,
+        retain_until=submission.retain_until,
+        legal_hold=True,
+        lock_applied_at=clock.now(),  # the submission's own lock, set above and at arrival
+    )
+    session.add(original)
+    session.flush()
+    append_event(
+        session,
+        actor=actor.label,
+        action="appeal.original_made",
+        object_type="original",
+        object_id=original.id,
+        sha256=original.sha256,
+        version_id=original.version_id,
+        case_id=submission.case_id,
+        reason=note,
+        where=actor.where(),
+        details={
+            "object_key": original.object_key,
+            "appeal_id": str(appeal.id),
+            "appeal_title": appeal.title,
+            "appeal_submission_id": str(submission.id),
+            "contributor": _contributor(submission),
+            "taken_at": stated.isoformat() if stated else None,
+            "pin": [submission.lat, submission.lon] if submission.lat is not None else None,
+            "row": row_state("originals", original),
+        },
+    )
+    return original
+
+
+def original_of(session: Session, submission_id: UUID) -> Original | None:
+    """The case's original an accepted submission became (None before it is accepted)."""
+    return session.scalar(select(Original).where(Original.appeal_submission_id == submission_id))
 
 
 def decline(session: Session, actor: Actor, submission_id: UUID, body: DeclineIn) -> Submission:
@@ -258,6 +325,7 @@ def decline(session: Session, actor: Actor, submission_id: UUID, body: DeclineIn
             "category": body.category.value,
             "retain_until": submission.retain_until.isoformat(),
             "legal_hold": False,
+            "row": row_state("appeal_submissions", submission),
         },
     )
     return submission
@@ -288,8 +356,17 @@ def download_link(session: Session, actor: Actor, submission_id: UUID, purpose: 
     return {"url": url, "expires_at": expires_at, "sha256": submission.sha256, "version_id": submission.version_id}
 
 
-def submission_view(submission: Submission) -> dict[str, Any]:
+def submission_view(submission: Submission, original_id: UUID | None = None) -> dict[str, Any]:
     return {
         **{c: getattr(submission, c) for c in submission.__table__.columns.keys()},  # noqa: SIM118
         "anonymous": submission.contributor_name is None and submission.contributor_phone is None,
+        "original_id": original_id,
     }
+
+
+def submission_views(session: Session, submissions: list[Submission]) -> list[dict[str, Any]]:
+    """The submissions as the API shows them, each accepted one with the id of the case's original it became."""
+    accepted = [s.id for s in submissions if s.status == SubmissionStatus.accepted]
+    found = select(Original.appeal_submission_id, Original.id).where(Original.appeal_submission_id.in_(accepted))
+    originals = {sid: oid for sid, oid in session.execute(found)} if accepted else {}
+    return [submission_view(s, originals.get(s.id)) for s in submissions]

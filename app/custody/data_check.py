@@ -37,8 +37,10 @@ _LOCK_COLUMNS = "id, {key}, {version}, retention_mode, retain_until, legal_hold 
 # The live evidence objects of each table, as (row id, object key, version, retention mode and date, legal hold):
 # a redaction holds two, its mask file and its copy, locked alike.
 EVIDENCE_LOCKS = {
-    "originals": "SELECT " + _LOCK_COLUMNS.format(key="object_key", version="version_id", table="originals"),
-    "clips": "SELECT " + _LOCK_COLUMNS.format(key="object_key", version="version_id", table="clips"),
+    **{
+        table: "SELECT " + _LOCK_COLUMNS.format(key="object_key", version="version_id", table=table)
+        for table in ("originals", "clips", "appeal_submissions")
+    },
     "redactions": " UNION ALL ".join(
         "SELECT "
         + _LOCK_COLUMNS.format(key=f"{part}object_key", version=f"{part}version_id", table="redactions")

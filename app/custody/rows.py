@@ -1,10 +1,11 @@
 """The security-relevant state of data rows, as their custody events record it.
 
-Each write of a tracked row (a consent, a request, an original, a clip, a redaction, a case, a user) puts the row's
-tracked fields after the write into its custody event's details as ``details["row"]`` (:func:`row_state`), in the
-same transaction. Replaying the events of a row in seq order therefore gives the values its row must hold now, and
-verification (app/custody/data_check.py) compares them with the live tables. The tables are named here, not
-imported: custody sits below every domain.
+Each write of a tracked row (a consent, a request, an original, a clip, a redaction, an appeal submission, a case,
+a user)
+puts the row's tracked fields after the write into its custody event's details as ``details["row"]``
+(:func:`row_state`), in the same transaction. Replaying the events of a row in seq order therefore gives the
+values its row must hold now, and verification (app/custody/data_check.py) compares them with the live tables.
+The tables are named here, not imported: custody sits below every domain.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ TRACKED: dict[str, tuple[str, tuple[str, ...]]] = {
         "original",
         (
             "request_id",
+            "case_id",
+            "appeal_submission_id",
             "object_key",
             "version_id",
             "sha256",
@@ -64,6 +67,7 @@ TRACKED: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "original_id",
             "request_id",
+            "case_id",
             "object_key",
             "version_id",
             "sha256",
@@ -72,6 +76,27 @@ TRACKED: dict[str, tuple[str, tuple[str, ...]]] = {
             "requested_end",
             "actual_start",
             "actual_end",
+            "retention_mode",
+            "retain_until",
+            "legal_hold",
+            "deleted_at",
+        ),
+    ),
+    # What residents send to a community appeal: its triage, contributor, lock and deletion.
+    "appeal_submissions": (
+        "appeal submission",
+        (
+            "appeal_id",
+            "case_id",
+            "unit_id",
+            "status",
+            "object_key",
+            "version_id",
+            "sha256",
+            "size",
+            "contributor_name",
+            "contributor_phone",
+            "taken_at",
             "retention_mode",
             "retain_until",
             "legal_hold",

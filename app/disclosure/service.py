@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.grants import CaseGrant
@@ -73,8 +73,9 @@ def _case_clips(session: Session, case_id: UUID) -> list[Clip]:
     return list(
         session.scalars(
             select(Clip)
-            .join(ExtractionRequest, ExtractionRequest.id == Clip.request_id)
-            .where(ExtractionRequest.case_id == case_id, Clip.deleted_at.is_(None))
+            .outerjoin(ExtractionRequest, ExtractionRequest.id == Clip.request_id)
+            # the requests' clips, and those cut from files residents contributed through the case's appeals
+            .where(or_(ExtractionRequest.case_id == case_id, Clip.case_id == case_id), Clip.deleted_at.is_(None))
             .order_by(Clip.actual_start, Clip.id)
         )
     )
@@ -194,7 +195,7 @@ def make_package(
     items: list[dict[str, Any]] = []
     seen: dict[int, CustodyCheckpoint] = {}
     for position, clip in enumerate(chosen, start=1):
-        camera = labels.get(str(clip.request_id), "")
+        camera = labels.get(str(clip.request_id), "") if clip.request_id else "appeal"
         copy = copies.get(clip.id)
         if copy is None:
             seq = _first_event_seq(session, clip.id)

@@ -60,7 +60,7 @@ def _prepare(unit: UnitOfWork, actor: Actor, original_id: UUID, headers: Convers
     version = _stated("X-Converter-Version", headers.tool_version, "the converting tool's version")
     with unit() as session:
         parent = session.get(Original, original_id)
-        if parent is None:
+        if parent is None or parent.request_id is None:  # an appeal's original is never a vendor format
             raise NotFound(f"no original {original_id}")
         request = extractions.get_request(session, actor, parent.request_id)
         if not parent.needs_conversion:

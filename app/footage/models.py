@@ -88,10 +88,17 @@ class ClockCheck(Base):
 
 
 class Original(Base):
+    """A file as it arrived, never modified. Most come from an extraction request; a resident's file accepted
+    from a community appeal is an original of its case without a request (request_id NULL, case_id and
+    appeal_submission_id set), pointing at the submission's own locked object: no copy is made."""
+
     __tablename__ = "originals"
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
+    request_id: Mapped[UUID | None] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
+    # Set for an accepted appeal submission (named by table, not imported: appeals sits above footage).
+    case_id: Mapped[UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    appeal_submission_id: Mapped[UUID | None] = mapped_column(ForeignKey("appeal_submissions.id"), unique=True)
     object_key: Mapped[str] = mapped_column(Text)
     version_id: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
@@ -121,7 +128,8 @@ class Original(Base):
     # follows (a refused or failed upload leaves nothing locked); None while that is pending, and the
     # finish-locks sweep sets the lock of any row a crash left between the two.
     lock_applied_at: Mapped[datetime | None]
-    # Where recording_start_recorder came from: the file's own stamps, the uploader's header, or the file name.
+    # Where recording_start_recorder came from: the file's own stamps, the uploader's header, or the file name;
+    # for an appeal's file, the time its sender stated ("sender") or, when they stated none, its arrival.
     recording_start_source: Mapped[str] = mapped_column(Text, server_default="header")
     # A vendor format no reader here decodes, kept on the uploader's word: ffmpeg's own words stay internal.
     vendor_format: Mapped[str | None] = mapped_column(Text)
@@ -157,7 +165,13 @@ class Original(Base):
             name="clock_offset_source_known",
         ),
         CheckConstraint(
-            "recording_start_source IN ('file', 'header', 'filename')", name="recording_start_source_known"
+            "recording_start_source IN ('file', 'header', 'filename', 'sender', 'received')",
+            name="recording_start_source_known",
+        ),
+        CheckConstraint(
+            "(request_id IS NOT NULL AND appeal_submission_id IS NULL) "
+            "OR (request_id IS NULL AND appeal_submission_id IS NOT NULL AND case_id IS NOT NULL)",
+            name="of_request_or_appeal",
         ),
     )
 
@@ -167,7 +181,9 @@ class Clip(Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     original_id: Mapped[UUID] = mapped_column(ForeignKey("originals.id"), index=True)
-    request_id: Mapped[UUID] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
+    # The request of its original; NULL for a clip of an appeal's original, which names its case instead.
+    request_id: Mapped[UUID | None] = mapped_column(ForeignKey("extraction_requests.id"), index=True)
+    case_id: Mapped[UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     parent_sha256: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(Text, index=True)
     size: Mapped[int] = mapped_column(BigInteger)
@@ -209,6 +225,7 @@ class Clip(Base):
             "AND (clock_offset_source = 'clock_check') = (clock_check_id IS NOT NULL)",
             name="clock_offset_source_known",
         ),
+        CheckConstraint("request_id IS NOT NULL OR case_id IS NOT NULL", name="of_request_or_case"),
     )
 
 

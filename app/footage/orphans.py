@@ -109,7 +109,9 @@ def sweep_orphans(
                 else:
                     report.removed.append(finding)
     for (key, version_id), (kind, row_id) in rows.items():
-        if (key, version_id) not in listed:
+        # A row under a prefix not listed here (an appeal's original or clip, under appeals/, when the appeals'
+        # kinds are not passed) is not judged: its objects were not looked at.
+        if (key, version_id) not in listed and key.startswith(tuple(prefixes)):
             report.rows_without_objects.append(
                 {"object_type": kind, "id": row_id, "object_key": key, "version_id": version_id}
             )

@@ -239,6 +239,7 @@ def originals_without_copies(session: Session, limit: int = 50) -> list[UUID]:
         .where(
             Original.deleted_at.is_(None),
             Original.needs_conversion.is_(False),
+            Original.request_id.is_not(None),  # an appeal's file is viewed through its submission, not the player
             Original.id.not_in(have),
             codec.in_(viewing.PLAYABLE_CODECS),
             container.not_in(viewing.PLAYABLE_CONTAINERS),

@@ -21,7 +21,8 @@ def request_detail(session: Session, actor: Actor, request_id: UUID) -> dict[str
 
 def get_original(session: Session, actor: Actor, original_id: UUID) -> Original:
     original = session.get(Original, original_id)
-    request = session.get(ExtractionRequest, original.request_id) if original else None
+    # an appeal's original (no request) is reached through its submission (app.appeals)
+    request = session.get(ExtractionRequest, original.request_id) if original and original.request_id else None
     ensure_visible(request is not None and can_see_request(actor, request), actor, "original", original_id)
     assert original is not None
     return original
@@ -29,7 +30,7 @@ def get_original(session: Session, actor: Actor, original_id: UUID) -> Original:
 
 def get_clip(session: Session, actor: Actor, clip_id: UUID) -> Clip:
     clip = session.get(Clip, clip_id)
-    request = session.get(ExtractionRequest, clip.request_id) if clip else None
+    request = session.get(ExtractionRequest, clip.request_id) if clip and clip.request_id else None
     ensure_visible(request is not None and can_see_request(actor, request), actor, "clip", clip_id)
     assert clip is not None
     return clip

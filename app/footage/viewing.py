@@ -56,6 +56,12 @@ def evidence_item(session: Session, actor: Actor, kind: Kind, object_id: UUID) -
     return get_original(session, actor, object_id) if kind == "original" else get_clip(session, actor, object_id)
 
 
+def _request_of(item: Original | Clip) -> UUID:
+    """The request of footage reached here (evidence_item answers only a request's originals and clips)."""
+    assert item.request_id is not None
+    return item.request_id
+
+
 def _case_of(session: Session, item: Original | Clip) -> UUID | None:
     request = session.get(ExtractionRequest, item.request_id)
     return request.case_id if request is not None else None
@@ -348,7 +354,7 @@ def open_player(
         and not item.needs_conversion
         and codec_playable(codec)
         and not container_playable(container),
-        request_id=item.request_id,
+        request_id=_request_of(item),
         case_id=link.case_id,
     )
 

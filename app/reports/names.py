@@ -21,8 +21,10 @@ from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.appeals.models import Appeal, Submission
 from app.auth.models import OwnerLink, Role, Unit, User
 from app.auth.permissions import acts_for_owner
+from app.core import phones
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 from app.registry.models import Camera, Owner
@@ -59,7 +61,21 @@ ACTION_LABELS = (
     N_("custody.verified"),
     N_("consent.given"),
     N_("consent.withdrawn"),
+    # community appeals: what residents send, its triage, and the originals and clips it becomes
+    N_("appeal.published"),
+    N_("appeal.closed"),
+    N_("submission.received"),
+    N_("submission.probed"),
+    N_("submission.quarantined"),
+    N_("submission.accepted"),
+    N_("submission.declined"),
+    N_("submission.download_link_issued"),
+    N_("submission_clip.made"),
+    N_("submission_clip.download_link_issued"),
+    N_("appeal.original_made"),
 )
+# Objects of the log named by their kind alone (no name of their own in a report).
+OBJECT_KINDS = (N_("appeal_submission"), N_("appeal"))
 
 # Reasons the system itself writes into the log (free text otherwise, shown as written).
 SYSTEM_REASONS = (
@@ -83,6 +99,9 @@ UNKNOWN_OBJECT = N_("unknown item")
 CLIP_OF = N_("clip %(start)s–%(end)s of %(file)s")
 REQUEST_FOR = N_("extraction request: %(camera)s")
 CASE_NUMBER = N_("case %(number)s")
+CONTRIBUTED = N_("contributed through appeal “%(title)s”, by %(contributor)s")
+ANONYMOUS = N_("anonymous")
+PUBLIC_SENDER = N_("a resident, through the appeal's public page")
 
 
 def translate(locale: str, message: str) -> str:
@@ -175,10 +194,32 @@ class CameraNames:
 
 @dataclass(frozen=True)
 class Footage:
-    camera_id: UUID
+    camera_id: UUID | None  # None for a file contributed through a community appeal
     filename: str
     start: datetime | None = None  # clips: the actual cut points
     end: datetime | None = None
+    appeal: AppealSource | None = None
+
+
+@dataclass(frozen=True)
+class AppealSource:
+    """Where an appeal's original came from: the appeal's public title and who sent it (None: anonymously)."""
+
+    title: str
+    contributor: str | None
+
+
+def contributed_words(source: AppealSource, locale: str = "vi") -> str:
+    """ "contributed through appeal “title”, by Nguyễn Văn A" (or "by anonymous")."""
+    who = source.contributor or translate(locale, ANONYMOUS)
+    return translate(locale, CONTRIBUTED) % {"title": source.title, "contributor": who}
+
+
+def contributor_of(name: str | None, phone: str | None) -> str | None:
+    """The sender as the report names them: their name, else their phone as people write it; None if anonymous."""
+    if name:
+        return name
+    return phones.display(phone) if phone else None
 
 
 @dataclass
@@ -217,6 +258,8 @@ class Names:
             return f"{owner}{SEPARATOR}{words}" if owner else words
         if kind == "system":
             return translate(locale, SYSTEM_PARTS.get(rest, SYSTEM))
+        if kind == "public":
+            return translate(locale, PUBLIC_SENDER)
         return translate(locale, UNKNOWN_PERSON)
 
     # -- things --------------------------------------------------------------------------------------
@@ -240,7 +283,13 @@ class Names:
         footage = self.originals.get(original_id) if original_id is not None else None
         if footage is None:
             return translate(locale, UNKNOWN_OBJECT)
-        return f"{self.camera_label(footage.camera_id, locale)} — {footage.filename}"
+        return f"{self.source(footage, locale)} — {footage.filename}"
+
+    def source(self, footage: Footage, locale: str = "vi") -> str:
+        """Where footage came from: its camera's label, or the appeal it was contributed through and by whom."""
+        if footage.appeal is not None:
+            return contributed_words(footage.appeal, locale)
+        return self.camera_label(footage.camera_id, locale)
 
     def clip(self, clip_id: UUID | None, locale: str = "vi") -> str:
         """ "camera — clip 21:00:07–21:00:14 +07 of file name"."""
@@ -253,7 +302,7 @@ class Names:
             "end": local_moment(footage.end, zone, locale, date=False),
             "file": footage.filename,
         }
-        return f"{self.camera_label(footage.camera_id, locale)} — {words}"
+        return f"{self.source(footage, locale)} — {words}"
 
     def request(self, request_id: UUID | None, locale: str = "vi") -> str:
         camera_id = self.requests.get(request_id) if request_id is not None else None
@@ -312,7 +361,14 @@ def load_names(
 
     if clips:
         rows = session.execute(
-            select(Clip.id, Clip.request_id, Clip.actual_start, Clip.actual_end, Original.filename)
+            select(
+                Clip.id,
+                Clip.request_id,
+                Clip.actual_start,
+                Clip.actual_end,
+                Original.filename,
+                Original.appeal_submission_id,
+            )
             .join(Original, Original.id == Clip.original_id)
             .where(Clip.id.in_(set(clips)))
         )
@@ -323,7 +379,9 @@ def load_names(
     if originals:
         original_rows = list(
             session.execute(
-                select(Original.id, Original.request_id, Original.filename).where(Original.id.in_(set(originals)))
+                select(Original.id, Original.request_id, Original.filename, Original.appeal_submission_id).where(
+                    Original.id.in_(set(originals))
+                )
             )
         )
         request_ids.update(r.request_id for r in original_rows)
@@ -363,13 +421,37 @@ def load_names(
     if cases:
         rows = session.execute(select(Case.id, Case.number).where(Case.id.in_(set(cases))))
         names.cases = {r.id: r.number for r in rows}
+    sources = _appeal_sources(
+        session, {r.appeal_submission_id for r in [*original_rows, *clip_rows] if r.appeal_submission_id}
+    )
     for o in original_rows:
-        if o.request_id in names.requests:
+        if o.appeal_submission_id in sources:
+            names.originals[o.id] = Footage(None, o.filename, appeal=sources[o.appeal_submission_id])
+        elif o.request_id in names.requests:
             names.originals[o.id] = Footage(names.requests[o.request_id], o.filename)
     for c in clip_rows:
-        if c.request_id in names.requests:
+        if c.appeal_submission_id in sources:
+            source = sources[c.appeal_submission_id]
+            names.clips[c.id] = Footage(None, c.filename, c.actual_start, c.actual_end, appeal=source)
+        elif c.request_id in names.requests:
             names.clips[c.id] = Footage(names.requests[c.request_id], c.filename, c.actual_start, c.actual_end)
     return names
+
+
+def appeal_sources(session: Session, submission_ids: Iterable[UUID]) -> dict[UUID, AppealSource]:
+    """The appeal and sender of each given submission (an appeal original's `appeal_submission_id`)."""
+    return _appeal_sources(session, set(submission_ids))
+
+
+def _appeal_sources(session: Session, submission_ids: set[UUID]) -> dict[UUID, AppealSource]:
+    if not submission_ids:
+        return {}
+    rows = session.execute(
+        select(Submission.id, Appeal.title, Submission.contributor_name, Submission.contributor_phone)
+        .join(Appeal, Appeal.id == Submission.appeal_id)
+        .where(Submission.id.in_(submission_ids))
+    )
+    return {r.id: AppealSource(r.title, contributor_of(r.contributor_name, r.contributor_phone)) for r in rows}
 
 
 def names_for_events(session: Session, events: Iterable[dict[str, Any]]) -> Names:

@@ -6,7 +6,10 @@ Definitions (each over [from, to)):
 - approval rate: answered requests not denied / answered requests (cancelled ones left out);
 - median owner response: hours from filing to the owner's answer, over answered requests;
 - lost to overwrite: requests that expired unanswered at the recorder's overwrite deadline;
-- cases closed, and of them closed with footage that contributed (by the case's closing time);
+- cases closed, and of them clarified with footage (by the case's closing time): by the close results of its
+  requests where the investigator gave any (a request closed "useful" clarifies; results all "not_useful" or
+  "no_footage" do not, unless a resident's contribution was accepted into the case), else by the case's own
+  close ("footage contributed");
 - contributions accepted: residents' appeal submissions accepted into a case (by the time of acceptance).
 A request counts in its camera's district (else its case's); a case and a contribution in the case's district.
 Months are the province's local months (Asia/Ho_Chi_Minh).
@@ -101,6 +104,32 @@ class _Groups:
         return [self.rows[k].as_dict() for k in sorted(self.rows)]
 
 
+def close_results() -> tuple[Any, Any, Any]:
+    """Columns of a query over cases: whether any of its requests was closed with a result, whether one as
+    "useful", and whether a resident's contribution was accepted into it (no request result speaks for that)."""
+    judged = select(ExtractionRequest.id).where(
+        ExtractionRequest.case_id == Case.id, ExtractionRequest.close_result.is_not(None)
+    )
+    useful = select(ExtractionRequest.id).where(
+        ExtractionRequest.case_id == Case.id, ExtractionRequest.close_result == "useful"
+    )
+    contributed = select(Submission.id).where(
+        Submission.case_id == Case.id, Submission.status == SubmissionStatus.accepted
+    )
+    return exists(judged).label("judged"), exists(useful).label("useful"), exists(contributed).label("contributed")
+
+
+def clarified(case: Any) -> bool:
+    """Whether a closed case counts as clarified with footage: a request of it closed "useful"; else, when its
+    requests were closed with results (all "not_useful" or "no_footage"), only if a resident's accepted
+    contribution is what the case's close credits; else the case's own close ("footage contributed")."""
+    if case.useful:
+        return True
+    if case.judged and not case.contributed:
+        return False
+    return bool(case.footage_contributed)
+
+
 def outcomes(session: Session, selection: Selection) -> dict[str, Any]:
     """The figures of the selection in total, by district, by unit and by month."""
     units = {str(i): n for i, n in session.execute(select(Unit.id, Unit.name))}
@@ -144,7 +173,7 @@ def outcomes(session: Session, selection: Selection) -> dict[str, Any]:
                 figures.approved += int(r.status != RequestStatus.denied)
                 figures.response_hours.append((r.responded_at - r.created_at).total_seconds() / 3600)
 
-    cases = select(Case.closed_at, Case.unit_id, Case.district, Case.footage_contributed).where(
+    cases = select(Case.closed_at, Case.unit_id, Case.district, Case.footage_contributed, *close_results()).where(
         Case.closed_at >= selection.start, Case.closed_at < selection.end
     )
     contributions = (
@@ -165,7 +194,7 @@ def outcomes(session: Session, selection: Selection) -> dict[str, Any]:
     for c in session.execute(cases):
         for figures in each(c.district, c.unit_id, c.closed_at):
             figures.cases_closed += 1
-            figures.cases_closed_with_footage += int(bool(c.footage_contributed))
+            figures.cases_closed_with_footage += int(clarified(c))
     for s in session.execute(contributions):
         for figures in each(s.district, s.unit_id, s.decided_at):
             figures.contributions_accepted += 1

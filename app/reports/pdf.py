@@ -133,6 +133,15 @@ def both(message: str) -> str:
     return vi if vi == en else f"{vi} / {en}"
 
 
+def _origin_words(item: dict[str, Any]) -> str:
+    """The camera of a file, or the appeal it was contributed through and by whom (Vietnamese / English)."""
+    appeal = item.get("appeal")
+    if appeal and appeal.get("words_vi"):
+        vi, en = appeal["words_vi"], appeal["words_en"]
+        return vi if vi == en else f"{vi} / {en}"
+    return str(item.get("camera_name") or "—")
+
+
 def _when(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -334,7 +343,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         evidence.append(
             (
                 f"{both(ORIGINAL_KIND)}\n{o['filename']}",
-                f"{o.get('camera_name') or '—'}",
+                _origin_words(o),
                 local_window(_when(o.get("recorded_start")), _when(o.get("recorded_end")), tz),
                 _hash_lines(o["sha256"]),
                 size_words(o["size"]),
@@ -346,7 +355,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         evidence.append(
             (
                 f"{both(CLIP_KIND)}\n{c.get('name') or ''}",
-                f"{c.get('camera_name') or '—'}",
+                _origin_words(c),
                 local_window(_when(c["actual_start"]), _when(c["actual_end"]), tz),
                 _hash_lines(c["sha256"]),
                 size_words(c["size"]),

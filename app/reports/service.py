@@ -1,5 +1,6 @@
-"""The custody report of a case: the case, its requests, originals, clips (with their derivation) and every
-custody event, in time order. Each export is itself a custody event, carrying the SHA-256 of what was sent."""
+"""The custody report of a case: the case, its requests, originals (those of its requests and those residents
+contributed through its appeals), clips (with their derivation) and every custody event, in time order. Each
+export is itself a custody event, carrying the SHA-256 of what was sent."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Unit
@@ -24,7 +25,17 @@ from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 from app.footage.timeline_models import CaseMarker
 from app.reports.export import record_export
-from app.reports.names import DEFAULT_ZONE, Names, load_names, local_moment, names_for_events, translate
+from app.reports.names import (
+    DEFAULT_ZONE,
+    AppealSource,
+    Names,
+    appeal_sources,
+    contributed_words,
+    load_names,
+    local_moment,
+    names_for_events,
+    translate,
+)
 
 # The log's own fields (what its leaves commit to), then the same event in words.
 EVENT_COLUMNS = (*ENTRY_FIELDS, "leaf_hash", "at_local", "actor_name", "action_label", "object_name")
@@ -47,18 +58,23 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
         )
     )
     request_ids = [r.id for r in requests]
-    originals = (
-        list(
-            session.scalars(select(Original).where(Original.request_id.in_(request_ids)).order_by(Original.received_at))
+    # The requests' files, and the files residents contributed through the case's appeals (no request).
+    originals = list(
+        session.scalars(
+            select(Original)
+            .where(or_(Original.request_id.in_(request_ids), Original.case_id == case.id))
+            .order_by(Original.received_at, Original.id)
         )
-        if request_ids
-        else []
     )
-    clips = (
-        list(session.scalars(select(Clip).where(Clip.request_id.in_(request_ids)).order_by(Clip.created_at)))
-        if request_ids
-        else []
+    clips = list(
+        session.scalars(
+            select(Clip)
+            .where(or_(Clip.request_id.in_(request_ids), Clip.case_id == case.id))
+            .order_by(Clip.created_at, Clip.id)
+        )
     )
+    sources = appeal_sources(session, [o.appeal_submission_id for o in originals if o.appeal_submission_id])
+    original_source = {o.id: sources.get(o.appeal_submission_id) for o in originals if o.appeal_submission_id}
     events = list(
         session.scalars(select(CustodyEvent).where(CustodyEvent.case_id == case.id).order_by(CustodyEvent.seq))
     )
@@ -140,9 +156,7 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
             {
                 "id": str(o.id),
                 "name": names.original(o.id, locale),
-                "request_id": str(o.request_id),
-                "camera_id": str(request_camera[o.request_id]),
-                "camera_name": names.camera(request_camera[o.request_id], locale),
+                **_origin(o.request_id, request_camera, names, original_source.get(o.id), locale),
                 "filename": o.filename,
                 "size": o.size,
                 "sha256": o.sha256,
@@ -168,9 +182,7 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
                 "name": names.clip(c.id, locale),
                 "original_id": str(c.original_id),
                 "parent_sha256": c.parent_sha256,
-                "request_id": str(c.request_id),
-                "camera_id": str(request_camera[c.request_id]),
-                "camera_name": names.camera(request_camera[c.request_id], locale),
+                **_origin(c.request_id, request_camera, names, original_source.get(c.original_id), locale),
                 "sha256": c.sha256,
                 "size": c.size,
                 "version_id": c.version_id,
@@ -198,9 +210,7 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
             {
                 "id": str(m.id),
                 "clip_id": str(m.clip_id),
-                "camera_name": names.camera(request_camera[clip_request[m.clip_id]], locale)
-                if m.clip_id in clip_request
-                else None,
+                "camera_name": _marker_camera(m.clip_id, clip_request, request_camera, names, locale),
                 "at": _iso(m.at),
                 "at_local": local_moment(m.at, zone, locale),
                 "note": m.note,
@@ -211,6 +221,46 @@ def case_report(session: Session, actor: Actor, case_id: UUID, locale: str = "vi
             for m in case_markers
         ],
         "checkpoint": checkpoint,
+    }
+
+
+def _marker_camera(
+    clip_id: UUID, clip_request: dict[UUID, UUID | None], request_camera: dict[UUID, UUID], names: Names, locale: str
+) -> str | None:
+    request_id = clip_request.get(clip_id)
+    return names.camera(request_camera[request_id], locale) if request_id in request_camera else None
+
+
+def _origin(
+    request_id: UUID | None,
+    request_camera: dict[UUID, UUID],
+    names: Names,
+    source: AppealSource | None,
+    locale: str,
+) -> dict[str, Any]:
+    """Where a file of the case came from: its request and camera, or the appeal a resident contributed it
+    through (the appeal's title and the sender, or anonymous) — in `camera_name` too, where readers look."""
+    if request_id is not None and request_id in request_camera:
+        camera_id = request_camera[request_id]
+        return {
+            "request_id": str(request_id),
+            "camera_id": str(camera_id),
+            "camera_name": names.camera(camera_id, locale),
+            "appeal": None,
+        }
+    words = contributed_words(source, locale) if source is not None else None
+    return {
+        "request_id": None,
+        "camera_id": None,
+        "camera_name": words,
+        "appeal": {
+            "title": source.title if source else None,
+            "contributor": source.contributor if source else None,
+            "anonymous": source is None or source.contributor is None,
+            "words": words,
+            "words_vi": contributed_words(source, "vi") if source else None,
+            "words_en": contributed_words(source, "en") if source else None,
+        },
     }
 
 

@@ -72,7 +72,9 @@ def compute(
         case_filter.append(Case.unit_id == unit_id)
     if district is not None:
         case_filter.append(Case.district == district)
-    closed = session.execute(select(Case.footage_contributed).where(and_(*case_filter))).all()
+    closed = session.execute(
+        select(Case.footage_contributed, *outcomes.close_results()).where(and_(*case_filter))
+    ).all()
     districts: dict[str, Counter[str]] = {}
     units: dict[str, Counter[str]] = {}
     for r in rows:
@@ -96,7 +98,8 @@ def compute(
         "approval_rate": round(len(approvals) / len(answered), 3) if answered else None,
         "expired_before_answer": by_status.get(RequestStatus.expired, 0),
         "cases_closed": len(closed),
-        "cases_clarified_with_footage": sum(1 for c in closed if c.footage_contributed),
+        # as the outcomes count it: the requests' close results where given, else the case's own close
+        "cases_clarified_with_footage": sum(1 for c in closed if outcomes.clarified(c)),
         "by_district": {k: dict(sorted(v.items())) for k, v in sorted(districts.items())},
         "by_unit": {k: dict(sorted(v.items())) for k, v in sorted(units.items())},
     }

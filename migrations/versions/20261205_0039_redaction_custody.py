@@ -7,8 +7,8 @@ queue again a step whose job was lost, and give up after a settable number of tr
 fields now go into their custody events (app/custody/rows.py), so each existing redaction gets a baseline event
 recording it as it stands.
 
-Revision ID: 0038
-Revises: 0037
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-05 15:00:00
 """
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
-revision = "0038"
-down_revision = "0037"
+revision = "0039"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 
