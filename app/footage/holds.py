@@ -1,7 +1,8 @@
 """Manual legal holds on a case's evidence: placed and released with a reason, each object's hold logged.
 
-A supervisor of the case's unit or an admin places one (e.g. during an appeal): every live original and clip of
-the case gets the S3 legal hold (already on while the case is open) and a custody event `legal_hold.placed`.
+A supervisor of the case's unit or an admin places one (e.g. during an appeal): every live original, clip and
+redacted copy (with its mask file) of the case gets the S3 legal hold (already on while the case is open) and a
+custody event `legal_hold.placed`.
 Releasing it never releases the hold an open case keeps: while the case is open each object's hold stays on and
 its event `legal_hold.manual_released` says so; on a closed case the hold comes off in S3, then the row and the
 event `legal_hold.released` record it. The retention sweep (app/footage/retention.py) releases nothing of a case
@@ -23,6 +24,7 @@ from app.core.storage import get_storage
 from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.footage.models import Clip, Original
+from app.footage.redaction_models import Redaction
 from app.footage.service import case_column, with_request
 from app.footage.shared_objects import object_changed
 
@@ -77,6 +79,8 @@ def place_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str) 
         row.legal_hold = True
         _record(session, actor, "legal_hold.placed", case, row, reason, manual=True)
         _shared(session, actor, row, reason)
+    for copy in _live_redactions(session, case.id):
+        _hold_redaction(session, actor, "legal_hold.placed", case, copy, reason, True, manual=True)
     return _summary(case, rows)
 
 
@@ -94,7 +98,53 @@ def release_case_hold(session: Session, actor: Actor, case_id: UUID, reason: str
         row.legal_hold = False
         _record(session, actor, "legal_hold.released", case, row, reason, manual=True)
         _shared(session, actor, row, reason)
+    for copy in _live_redactions(session, case.id):
+        if keep:
+            _hold_redaction(session, actor, "legal_hold.manual_released", case, copy, reason, True, kept="open case")
+        else:
+            _hold_redaction(session, actor, "legal_hold.released", case, copy, reason, False, manual=True)
     return _summary(case, rows)
+
+
+def _live_redactions(session: Session, case_id: UUID) -> list[Redaction]:
+    """The case's redacted copies still stored, locked for update."""
+    return list(
+        session.scalars(
+            select(Redaction)
+            .where(Redaction.case_id == case_id, Redaction.status == "ready", Redaction.deleted_at.is_(None))
+            .order_by(Redaction.id)
+            .with_for_update()
+        )
+    )
+
+
+def _hold_redaction(
+    session: Session, actor: Actor, action: str, case: Case, row: Redaction, reason: str, on: bool, **details: Any
+) -> None:
+    """A redacted copy and its mask file held (or released) together: S3 first, then the row and one event."""
+    parts = [(row.object_key, row.version_id), (row.mask_object_key, row.mask_version_id)]
+    for key, version in parts:
+        assert key and version
+        get_storage().set_legal_hold(key, version, on)
+    row.legal_hold = on
+    session.flush()
+    append_event(
+        session,
+        actor=actor.label,
+        action=action,
+        object_type="redaction",
+        object_id=row.id,
+        sha256=row.sha256,
+        version_id=row.version_id,
+        case_id=case.id,
+        reason=reason,
+        where=actor.where(),
+        details={
+            "objects": [{"object_key": k, "version_id": v} for k, v in parts],
+            **details,
+            "row": row_state("redactions", row),
+        },
+    )
 
 
 def _summary(case: Case, rows: list[Original | Clip]) -> dict[str, Any]:

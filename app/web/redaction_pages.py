@@ -65,6 +65,7 @@ def review(request: Request, redaction_id: UUID, session: SessionDep, actor: Web
         "first_pts": player.first_pts_s,
         "hold_s": step / item.frame_rate if item.frame_rate else 0.0,
         "editable": item.status == "review",
+        "gave_up": item.failure == redaction.GAVE_UP,
         "auto_tracks": sum(1 for t in item.tracks if t.get("source") == "auto"),
         "manual_tracks": sum(1 for t in item.tracks if t.get("source") == "manual"),
         "review_data": {"tracks": item.tracks, "status": _status(item)},

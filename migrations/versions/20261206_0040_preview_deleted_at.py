@@ -3,8 +3,8 @@
 The retention sweep deletes a clip's previews just before the clip (S3 first, then this column and a custody
 event `retention.deleted` each); the rows stay as the record, as the clips' and originals' do.
 
-Revision ID: 0039
-Revises: 0038
+Revision ID: 0040
+Revises: 0039
 Create Date: 2026-12-06 10:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0039"
-down_revision = "0038"
+revision = "0040"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 
