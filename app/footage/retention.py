@@ -219,7 +219,12 @@ def _delete(
         )
         if isinstance(row, Original):
             object_changed(
-                session, row, "deleted", actor.label, "its original is deleted at the end of retention", _WHERE
+                session,
+                row,
+                "deleted",
+                actor.label,
+                "the original it became is deleted at the end of retention",
+                _WHERE,
             )
         report.deleted.append(str(row_id))
 
