@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+import app.appeals.retention  # noqa: F401 - its listener keeps a submission in step with the original it became
 from app.appeals.router import router as appeals_router
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router

@@ -138,6 +138,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/requests/{request_id}/clock-checks"): Row(ALL, 404),
     ("POST", "/api/v1/respond/{token}/clock-checks"): by_link(422),
     ("POST", "/api/v1/respond/{token}/clock-checks/photo"): by_link(422),
+    # Originals and clips without a request (an appeal's) are scoped by their case; the roles are the same.
     ("GET", "/api/v1/originals/{original_id}"): Row(ALL, 404),
     ("POST", "/api/v1/originals/{original_id}/converted"): only("investigator", ok=422),
     # Resumable uploads (tus): discovery is public. A creation names its caller in the body's metadata (an owner

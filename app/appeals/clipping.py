@@ -26,6 +26,7 @@ from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.footage import cutting
 from app.footage.models import Clip, ClipParent, ClockOffsetSource, Original
+from app.footage.previews import queue_previews
 
 MAX_CLIP = timedelta(hours=2)
 MAX_CORRECTION = timedelta(days=7)  # as far as a recorder's clock offset may go (ck_originals_clock_offset_finite)
@@ -198,6 +199,7 @@ def make_clip(
         where=actor.where(),
         details=details,
     )
+    queue_previews(session, clip.id)  # its poster and keyframe strip, as for every clip of the case
     return clip_view(clip, submission, original)
 
 

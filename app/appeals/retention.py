@@ -18,6 +18,7 @@ from app.core.storage import StorageError, get_storage
 from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.footage.models import Clip, Original
+from app.footage.shared_objects import Change, listen
 
 log = logging.getLogger(__name__)
 DECLINED_SWEEP_TASK = "appeals.sweep_declined"
@@ -133,3 +134,55 @@ def _table(item: Submission | Original | Clip) -> tuple[str, str]:
     if isinstance(item, Submission):
         return "appeal_submissions", "appeal_submission"
     return ("originals", "original") if isinstance(item, Original) else ("clips", "clip")
+
+
+MIRRORED = {"retain_until": "retention.extended", "deleted": DELETED_ACTION}
+
+
+@listen
+def mirror_submission(
+    session: Session, original: Original, change: Change, actor: str, reason: str, where: dict[str, str | None]
+) -> None:
+    """The original an accepted submission became changed its (shared) object: a case's manual hold, the
+    retention sweep's release or deletion, a lock extended with the case's category. The submission's row follows
+    in the same transaction, with its own custody event (verification compares each row with the object)."""
+    submission = session.get(Submission, original.appeal_submission_id, with_for_update=True)
+    if submission is None or (submission.object_key, submission.version_id) != (
+        original.object_key,
+        original.version_id,
+    ):
+        return
+    if change == "legal_hold":
+        if submission.legal_hold == original.legal_hold:
+            return
+        submission.legal_hold = original.legal_hold
+    elif change == "retain_until":
+        if submission.retain_until >= original.retain_until:
+            return
+        submission.retain_until = original.retain_until
+    else:
+        if submission.deleted_at is not None:
+            return
+        submission.deleted_at = original.deleted_at or clock.now()
+    append_event(
+        session,
+        actor=actor,
+        action=("legal_hold.placed" if submission.legal_hold else "legal_hold.released")
+        if change == "legal_hold"
+        else MIRRORED[change],
+        object_type="appeal_submission",
+        object_id=submission.id,
+        sha256=None if change == "deleted" else submission.sha256,
+        version_id=submission.version_id,
+        case_id=submission.case_id,
+        reason=reason,
+        where=where,
+        details={
+            "object_key": submission.object_key,
+            "original_id": str(original.id),
+            "legal_hold": submission.legal_hold,
+            "retain_until": submission.retain_until.isoformat(),
+            **({"sha256": submission.sha256} if change == "deleted" else {}),
+            "row": row_state("appeal_submissions", submission),
+        },
+    )

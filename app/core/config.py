@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         30, gt=0, description="Object Lock period of a submission while quarantined, and of a declined one."
     )
 
+    redaction_stuck_minutes: float = Field(
+        30, gt=0, description="A redaction's detection or render silent this long lost its job and is queued again."
+    )
+    redaction_max_requeues: int = Field(
+        3, ge=0, description="How many times a redaction's lost step is queued again before the redaction fails."
+    )
+
     download_link_minutes: int = Field(15, gt=0, description="Default lifetime of a download link.")
     download_link_max_minutes: int = Field(60, gt=0, description="Longest lifetime a download link may ask for.")
 

@@ -1,47 +1,62 @@
-"""Checksummed writes to S3 through boto3's public API: single puts, multipart uploads streamed in one call
-(`Storage.put_parts`), and the part-level calls a resumable upload makes over several requests.
+"""Checksummed writes to S3 over plain HTTP requests signed with AWS Signature V4: single puts, multipart
+uploads streamed in one call (`Writer.upload`), and the part-level calls a resumable upload makes over several
+requests.
 
 Every request carries an `x-amz-checksum-crc32` of its bytes, which the server checks before it keeps them
-(`BadDigest` otherwise), and is sent under `UNSIGNED-PAYLOAD` (`payload_signing_enabled=False`): a signed
-payload would cost a second SHA-256 of every byte beside the evidence SHA-256 the caller computes, and S3
-servers such as SeaweedFS do not check it anyway. A multipart upload is created with the CRC32 algorithm and
+(`BadDigest` otherwise), and is sent under `UNSIGNED-PAYLOAD`: a signed payload would cost a second SHA-256 of
+every byte beside the evidence SHA-256 the caller computes, and S3 servers such as SeaweedFS do not check it
+anyway. The checksum header itself is signed. A multipart upload is created with the CRC32 algorithm and
 completed with every part's checksum; the composite checksum the server reports for the object is compared
 with the parts sent. CRC32 is ISA-L's, some twenty times faster than zlib's and thirty than SHA-256.
 
-The minio SDK (used for everything else in `storage.py`) offers no public call for a single part; boto3 does.
-A part is handed over as the pieces it was received in, read through a seekable view (no join into one buffer).
+The minio SDK (used for everything else in `storage.py`) offers no public call for a single part. An SDK that
+does (boto3) costs every API process about 20 MB for its S3 model, so these six calls are made here directly:
+the signature is the published SigV4 algorithm, the requests go through urllib3 (already loaded by minio), and
+a part is sent as the pieces it was received in (no join into one buffer).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import io
+import hashlib
+import hmac
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from typing import IO, TYPE_CHECKING, Protocol, cast
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import quote
+from xml.etree import ElementTree
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+import urllib3
 
 try:
     from isal.isal_zlib import crc32
 except ImportError:  # pragma: no cover - a platform without its wheel: the same CRC, slower
     from zlib import crc32
 
-if TYPE_CHECKING:
-    from types_boto3_s3.client import S3Client
-    from types_boto3_s3.type_defs import CompletedPartTypeDef
+S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+UNSIGNED = "UNSIGNED-PAYLOAD"
+ATTEMPTS = 3  # a request that fails to connect or gets a 5xx is sent again, twice at most
+RETRIED_STATUS = frozenset({500, 502, 503, 504})
 
 
 class PartSource(Protocol):
     def read_part(self, size: int) -> Sequence[bytes]:
         """The next `size` bytes as pieces; fewer only at the end of the stream, none after it."""
         ...
+
+
+class S3Refused(Exception):
+    """The S3 server answered with an error (its code, e.g. `BadDigest`, `NoSuchUpload`)."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.status = status
 
 
 class ChecksumMismatch(Exception):
@@ -89,128 +104,186 @@ def composite_crc32(part_crcs: Sequence[int]) -> str:
     return f"{_b64(crc32(b''.join(c.to_bytes(4, 'big') for c in part_crcs)))}-{len(part_crcs)}"
 
 
-def s3_client(
-    endpoint: str, access_key: str, secret_key: str, *, secure: bool, region: str | None, pool: int = 10
-) -> S3Client:
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=f"{'https' if secure else 'http'}://{endpoint}",
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name=region or "us-east-1",
-        config=Config(
-            s3={"addressing_style": "path", "payload_signing_enabled": False},
-            # The checksum is given with each request; the SDK computes none of its own.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"max_attempts": 3, "mode": "standard"},
-            max_pool_connections=pool,
-        ),
-    )
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-class PiecesBody(io.RawIOBase):
-    """Pieces read as one seekable stream (the SDK rewinds a body to retry it), without joining them."""
+def _quote(text: str) -> str:
+    return quote(text, safe="-_.~")
 
-    def __init__(self, pieces: Sequence[bytes]) -> None:
-        self._pieces = [memoryview(p) for p in pieces if p]
-        self._size = sum(len(p) for p in self._pieces)
-        self._pos = 0
 
-    @property
-    def size(self) -> int:
-        return self._size
+class S3Http:
+    """Signed requests to one S3 endpoint, path-style (`/bucket/key`), through a urllib3 pool."""
 
-    def as_io(self) -> IO[bytes]:
-        return cast("IO[bytes]", self)
+    def __init__(
+        self, endpoint: str, access_key: str, secret_key: str, *, secure: bool, region: str | None, pool: int = 10
+    ) -> None:
+        self.host = endpoint
+        self.base = f"{'https' if secure else 'http'}://{endpoint}"
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region or "us-east-1"
+        self.http = urllib3.PoolManager(
+            maxsize=pool, timeout=urllib3.Timeout(connect=10, read=300), retries=urllib3.Retry(total=0)
+        )
 
-    def readable(self) -> bool:
-        return True
+    def _signed(
+        self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], payload_hash: str
+    ) -> dict[str, str]:
+        """`headers` with SigV4's: every header given is signed, with the host and the payload hash."""
+        now = datetime.now(UTC)
+        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        signed = {k.lower(): " ".join(str(v).split()) for k, v in headers.items()}
+        signed |= {"host": self.host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
+        names = sorted(signed)
+        canonical = "\n".join(
+            [
+                method,
+                quote(path, safe="/-_.~"),
+                "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query.items())),
+                "".join(f"{n}:{signed[n]}\n" for n in names),
+                ";".join(names),
+                payload_hash,
+            ]
+        )
+        scope = f"{day}/{self.region}/s3/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        key = _hmac(f"AWS4{self.secret_key}".encode(), day)
+        for part in (self.region, "s3", "aws4_request"):
+            key = _hmac(key, part)
+        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        auth = f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, SignedHeaders={';'.join(names)}, "
+        return {**signed, "authorization": auth + f"Signature={signature}"}
 
-    def seekable(self) -> bool:
-        return True
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | Sequence[bytes] = b"",
+    ) -> urllib3.BaseHTTPResponse:
+        """One request, sent again on a failed connection or a 5xx; an S3 error raises `S3Refused`. A body given
+        as pieces is streamed as they are (with its Content-Length, unsigned), never joined."""
+        query = dict(query or {})
+        given = dict(headers or {})
+        if isinstance(body, bytes):
+            payload_hash, size = hashlib.sha256(body).hexdigest(), len(body)
+        else:
+            payload_hash, size = UNSIGNED, sum(len(p) for p in body)
+        given["content-length"] = str(size)
+        url = self.base + quote(path, safe="/-_.~")
+        if query:
+            url += "?" + "&".join(f"{_quote(k)}={_quote(v)}" if v else _quote(k) for k, v in query.items())
+        for attempt in range(1, ATTEMPTS + 1):
+            sent: bytes | Iterable[bytes] = body if isinstance(body, bytes) else iter([p for p in body if p])
+            try:
+                response = self.http.request(
+                    method,
+                    url,
+                    body=sent,
+                    headers=self._signed(method, path, query, given, payload_hash),
+                    preload_content=True,
+                    redirect=False,
+                )
+            except urllib3.exceptions.HTTPError:
+                if attempt == ATTEMPTS:
+                    raise
+            else:
+                if response.status < 300:
+                    return response
+                if response.status not in RETRIED_STATUS or attempt == ATTEMPTS:
+                    raise _refusal(response)
+            time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def tell(self) -> int:
-        return self._pos
 
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, min(self._size, base + offset))
-        return self._pos
+def _refusal(response: urllib3.BaseHTTPResponse) -> S3Refused:
+    code, message = str(response.status), response.reason or ""
+    with contextlib.suppress(ElementTree.ParseError):
+        root = ElementTree.fromstring(response.data or b"<none/>")
+        code = root.findtext("Code") or code
+        message = root.findtext("Message") or message
+    return S3Refused(code, message, response.status)
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        wanted, done, skip = len(buffer), 0, self._pos
-        for piece in self._pieces:
-            if done == wanted:
-                break
-            if skip >= len(piece):
-                skip -= len(piece)
-                continue
-            take = min(len(piece) - skip, wanted - done)
-            buffer[done : done + take] = piece[skip : skip + take]
-            done += take
-            skip = 0
-        self._pos += done
-        return done
+
+def _xml(response: urllib3.BaseHTTPResponse) -> ElementTree.Element:
+    """The response's XML document; an `<Error>` (S3 may send one with a 200 to a completion) raises."""
+    try:
+        root = ElementTree.fromstring(response.data)
+    except ElementTree.ParseError as exc:
+        raise S3Refused("MalformedResponse", "the server's answer is not XML", response.status) from exc
+    for element in root.iter():  # drop the namespace: S3 servers differ in whether they send it
+        element.tag = element.tag.removeprefix(S3_NS)
+    if root.tag == "Error":
+        raise S3Refused(root.findtext("Code") or "error", root.findtext("Message") or "", response.status)
+    return root
+
+
+def _etag(response: urllib3.BaseHTTPResponse) -> str:
+    return (response.headers.get("ETag") or "").replace('"', "")
 
 
 class Writer:
     """One bucket's checksummed writes."""
 
-    def __init__(self, client: S3Client, bucket: str) -> None:
+    def __init__(self, client: S3Http, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
+
+    def _path(self, key: str | None = None) -> str:
+        return f"/{self.bucket}/{key}" if key is not None else f"/{self.bucket}"
 
     def put(self, key: str, pieces: Sequence[bytes], content_type: str, metadata: dict[str, str]) -> Written:
         """A single PutObject of `pieces`, refused by the server unless it received them intact."""
         crc = _b64(crc32_of(pieces))
-        body = PiecesBody(pieces)
-        got = self.client.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=body.as_io(),
-            ContentLength=body.size,
-            ContentType=content_type,
-            Metadata=metadata,
-            ChecksumCRC32=crc,
-        )
-        version_id = got.get("VersionId")
-        reported = got.get("ChecksumCRC32")
+        headers = {"content-type": content_type, "x-amz-checksum-crc32": crc, **_meta_headers(metadata)}
+        got = self.client.request("PUT", self._path(key), headers=headers, body=pieces)
+        version_id = got.headers.get("x-amz-version-id")
+        reported = got.headers.get("x-amz-checksum-crc32")
         if reported is not None and reported != crc:
             raise ChecksumMismatch(f"{key}: the server reports CRC32 {reported}, the bytes sent have {crc}", version_id)
-        return Written(version_id, got.get("ETag", "").replace('"', ""))
+        return Written(version_id, _etag(got))
 
     # -- part-level calls (a multipart upload that may span several requests and processes) ------------
     def start(self, key: str, content_type: str, metadata: dict[str, str]) -> str:
-        got = self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=key, ContentType=content_type, Metadata=metadata, ChecksumAlgorithm="CRC32"
-        )
-        return got["UploadId"]
+        headers = {"content-type": content_type, "x-amz-checksum-algorithm": "CRC32", **_meta_headers(metadata)}
+        got = self.client.request("POST", self._path(key), query={"uploads": ""}, headers=headers)
+        upload_id = _xml(got).findtext("UploadId")
+        if not upload_id:
+            raise S3Refused("NoUploadId", "the server started no multipart upload", got.status)
+        return upload_id
 
     def send_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes]) -> SentPart:
         crc = crc32_of(pieces)
-        body = PiecesBody(pieces)
-        got = self.client.upload_part(
-            Bucket=self.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=body.as_io(),
-            ContentLength=body.size,
-            ChecksumCRC32=_b64(crc),
+        got = self.client.request(
+            "PUT",
+            self._path(key),
+            query={"partNumber": str(number), "uploadId": upload_id},
+            headers={"x-amz-checksum-crc32": _b64(crc)},
+            body=pieces,
         )
-        return SentPart(number, got.get("ETag", "").replace('"', ""), crc, body.size)
+        return SentPart(number, _etag(got), crc, sum(len(p) for p in pieces))
 
     def finish(self, key: str, upload_id: str, parts: Sequence[SentPart]) -> Written:
         """Complete the upload from its parts, and check the object's composite checksum against them."""
-        completed: list[CompletedPartTypeDef] = [
-            {"PartNumber": p.number, "ETag": f'"{p.etag}"', "ChecksumCRC32": _b64(p.crc32)} for p in parts
-        ]
-        got = self.client.complete_multipart_upload(
-            Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": completed}
+        document = ElementTree.Element("CompleteMultipartUpload", xmlns=S3_NS.strip("{}"))
+        for p in parts:
+            part = ElementTree.SubElement(document, "Part")
+            ElementTree.SubElement(part, "PartNumber").text = str(p.number)
+            ElementTree.SubElement(part, "ETag").text = f'"{p.etag}"'
+            ElementTree.SubElement(part, "ChecksumCRC32").text = _b64(p.crc32)
+        got = self.client.request(
+            "POST",
+            self._path(key),
+            query={"uploadId": upload_id},
+            headers={"content-type": "application/xml"},
+            body=ElementTree.tostring(document),
         )
-        version_id = got.get("VersionId")
-        reported = got.get("ChecksumCRC32")
+        result = _xml(got)
+        version_id = got.headers.get("x-amz-version-id")
+        reported = result.findtext("ChecksumCRC32") or got.headers.get("x-amz-checksum-crc32")
         expected = composite_crc32([p.crc32 for p in parts])
         # A composite checksum ("…-N") is the parts'; a full-object one would need the CRC of the whole stream.
         if reported and "-" in reported and reported != expected:
@@ -218,24 +291,33 @@ class Writer:
                 f"{key}@{version_id}: the server reports CRC32 {reported} for the object, its parts give {expected}",
                 version_id,
             )
-        return Written(version_id, got.get("ETag", "").replace('"', ""))
+        return Written(version_id, (result.findtext("ETag") or _etag(got)).replace('"', ""))
 
     def abort(self, key: str, upload_id: str) -> None:
         """Abort a multipart upload (its parts are deleted); one the server no longer knows is already gone."""
         try:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in {"NoSuchUpload", "404"}:
+            self.client.request("DELETE", self._path(key), query={"uploadId": upload_id})
+        except S3Refused as exc:
+            if exc.code not in {"NoSuchUpload", "404"}:
                 raise
 
     def pending(self, prefix: str) -> list[PendingUpload]:
         """Multipart uploads begun under `prefix` and neither completed nor aborted."""
         found: list[PendingUpload] = []
-        for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix):
-            for upload in page.get("Uploads", []):
-                if "Key" in upload and "UploadId" in upload:
-                    found.append(PendingUpload(upload["Key"], upload["UploadId"], upload.get("Initiated")))
-        return found
+        query = {"uploads": "", "prefix": prefix}
+        while True:
+            page = _xml(self.client.request("GET", self._path(), query=query))
+            for upload in page.iter("Upload"):
+                key, upload_id = upload.findtext("Key"), upload.findtext("UploadId")
+                if key and upload_id:
+                    found.append(PendingUpload(key, upload_id, _when(upload.findtext("Initiated"))))
+            if page.findtext("IsTruncated") != "true":
+                return found
+            query = {
+                **query,
+                "key-marker": page.findtext("NextKeyMarker") or "",
+                "upload-id-marker": page.findtext("NextUploadIdMarker") or "",
+            }
 
     # -- one stream, one call --------------------------------------------------------------------------
     def upload(
@@ -283,3 +365,16 @@ class Writer:
             with contextlib.suppress(Exception):
                 self.abort(key, upload_id)
             raise
+
+
+def _meta_headers(metadata: Mapping[str, str]) -> dict[str, str]:
+    return {f"x-amz-meta-{k.lower()}": v for k, v in metadata.items()}
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -22,7 +22,7 @@ from typing import Any
 from procrastinate import App, PsycopgConnector, tasks
 from procrastinate.exceptions import AlreadyEnqueued
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -123,6 +123,18 @@ def _defer_asked(session: Session) -> None:
 
 def _forget_asked(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+def waiting(session: Session, queueing_lock: str) -> bool:
+    """Whether a job of this queueing lock waits in the queue (todo): its work is late, not lost."""
+    found = session.execute(
+        text(
+            f"SELECT EXISTS (SELECT 1 FROM {QUEUE_SCHEMA}.procrastinate_jobs "
+            "WHERE queueing_lock = :lock AND status = 'todo')"
+        ),
+        {"lock": queueing_lock},
+    )
+    return bool(found.scalar_one())
 
 
 # -- the worker -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The only code that talks to S3 (the minio SDK; checksummed writes and multipart parts through boto3 in
+"""The only code that talks to S3 (the minio SDK; checksummed writes and multipart parts as signed requests in
 `multipart.py`).
 
 The evidence bucket must have Object Lock (and therefore versioning); every object is addressed by key
@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 import urllib3
-from botocore.exceptions import BotoCoreError, ClientError
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import S3Error
 from minio.retention import Retention
 
 from app.core.config import Settings, get_settings
-from app.core.multipart import ChecksumMismatch, PartSource, PendingUpload, SentPart, Writer, s3_client
+from app.core.multipart import ChecksumMismatch, PartSource, PendingUpload, S3Http, S3Refused, SentPart, Writer
 
 RetentionMode = Literal["COMPLIANCE", "GOVERNANCE"]
 Headers = dict[str, str | list[str] | tuple[str]]
@@ -108,7 +107,7 @@ class Storage:
         if self._writer is None:  # made on the first write: a readiness probe needs none
             settings = self._settings
             assert settings.s3_endpoint
-            client = s3_client(
+            client = S3Http(
                 settings.s3_endpoint,
                 settings.s3_access_key or "",
                 settings.s3_secret_key or "",
@@ -197,9 +196,9 @@ class Storage:
             if exc.version_id:
                 self.remove_version(key, exc.version_id)
             raise StorageError(f"S3 stored other bytes than were sent for {key}: {exc}") from exc
-        except ClientError as exc:
-            raise StorageError(f"S3 refused the upload of {key}: {_code(exc)}") from exc
-        except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as exc:
+        except S3Refused as exc:
+            raise StorageError(f"S3 refused the upload of {key}: {exc.code}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"S3 server unreachable during upload of {key}: {exc}") from exc
         if not written.version_id:
             raise BucketWithoutObjectLock(f"S3 returned no version id for {key}; versioning is off")
@@ -210,9 +209,9 @@ class Storage:
     def _multipart(self, what: str) -> Iterator[None]:
         try:
             yield
-        except ClientError as exc:
-            raise StorageError(f"S3 refused {what}: {_code(exc)}") from exc
-        except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as exc:
+        except S3Refused as exc:
+            raise StorageError(f"S3 refused {what}: {exc.code}") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"S3 server unreachable during {what}: {exc}") from exc
 
     def start_multipart(self, key: str, *, metadata: Headers | None = None) -> str:
@@ -356,10 +355,6 @@ def _metadata(metadata: Headers | None) -> dict[str, str]:
         (str(k)[len(prefix) :] if str(k).lower().startswith(prefix) else str(k)): str(v)
         for k, v in (metadata or {}).items()
     }
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "error"))
 
 
 class _StreamParts:

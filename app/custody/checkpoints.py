@@ -236,6 +236,18 @@ def current_checkpoint(session: Session) -> CustodyCheckpoint:
     return latest if latest is not None else issue_checkpoint(session)
 
 
+def covering_checkpoint(session: Session, seq: int) -> CustodyCheckpoint | None:
+    """The first signed checkpoint whose tree holds event `seq` (its leaf index, seq - 1, is below the tree size),
+    the earliest issued among equals; None when no checkpoint covers it yet."""
+    stmt = (
+        select(CustodyCheckpoint)
+        .where(CustodyCheckpoint.tree_size >= seq)
+        .order_by(CustodyCheckpoint.tree_size, CustodyCheckpoint.issued_at, CustodyCheckpoint.id)
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
 def list_checkpoints(session: Session, *, limit: int | None = None, offset: int = 0) -> Sequence[CustodyCheckpoint]:
     """Checkpoints by tree size, then time of issue."""
     stmt = select(CustodyCheckpoint).order_by(

@@ -33,7 +33,21 @@ NOT_IN_LOG = "row not in the log"
 NOT_IN_TABLE = "row missing from the table"
 LOCK_DIFFERS = "lock differs from S3"
 STREAM_ROWS = 5_000
-EVIDENCE_TABLES = ("originals", "clips", "appeal_submissions")
+_LOCK_COLUMNS = "id, {key}, {version}, retention_mode, retain_until, legal_hold FROM {table} WHERE deleted_at IS NULL"
+# The live evidence objects of each table, as (row id, object key, version, retention mode and date, legal hold):
+# a redaction holds two, its mask file and its copy, locked alike.
+EVIDENCE_LOCKS = {
+    **{
+        table: "SELECT " + _LOCK_COLUMNS.format(key="object_key", version="version_id", table=table)
+        for table in ("originals", "clips", "appeal_submissions")
+    },
+    "redactions": " UNION ALL ".join(
+        "SELECT "
+        + _LOCK_COLUMNS.format(key=f"{part}object_key", version=f"{part}version_id", table="redactions")
+        + " AND status = 'ready'"
+        for part in ("", "mask_")
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -147,12 +161,8 @@ def check_rows(session: Session) -> tuple[list[DataProblem], dict[tuple[str, str
     for table in TRACKED:
         count += session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     locks: dict[tuple[str, str], list[RowLock]] = {}
-    for table in EVIDENCE_TABLES:
+    for table, statement in EVIDENCE_LOCKS.items():
         noun = TRACKED[table][0]
-        statement = (
-            f"SELECT id, object_key, version_id, retention_mode, retain_until, legal_hold FROM {table} "
-            "WHERE deleted_at IS NULL"
-        )
         for row_id, key, version, mode, until, hold in _stream(session, statement):
             locks.setdefault((key, version), []).append(RowLock(noun, str(row_id), mode, until, hold))
     return problems, locks, count

@@ -56,6 +56,9 @@ class Suspect:
 # The event that records an object version's deletion at the end of its retention: from then on the version
 # is expected to be gone, not re-hashed.
 DELETED_ACTION = "retention.deleted"
+# Fields of an event's details naming a further object version the same event stored, as {object_key,
+# version_id, sha256}: a redaction's mask file beside its copy. Each is re-hashed like the event's own object.
+ALSO_STORED = ("mask",)
 
 
 @dataclass
@@ -232,6 +235,14 @@ def _reference(result: RangeResult, seq: int, object_id: str | None, sha: str, v
     key = details.get("object_key") if isinstance(details, dict) else None
     if isinstance(key, str) and key:
         result.objects.setdefault((key, version), []).append(ObjectReference(seq, object_id, sha))
+    for name in ALSO_STORED:
+        more = details.get(name) if isinstance(details, dict) else None
+        if isinstance(more, dict):
+            also_key, also_version, also_sha = more.get("object_key"), more.get("version_id"), more.get("sha256")
+            named = isinstance(also_key, str) and isinstance(also_version, str) and isinstance(also_sha, str)
+            if named and also_key and also_version:
+                reference = ObjectReference(seq, object_id, str(also_sha))
+                result.objects.setdefault((str(also_key), str(also_version)), []).append(reference)
 
 
 def walk_range_in_worker(

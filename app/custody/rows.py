@@ -1,6 +1,7 @@
 """The security-relevant state of data rows, as their custody events record it.
 
-Each write of a tracked row (a consent, a request, an original, a clip, an appeal submission, a case, a user)
+Each write of a tracked row (a consent, a request, an original, a clip, a redaction, an appeal submission, a case,
+a user)
 puts the row's tracked fields after the write into its custody event's details as ``details["row"]``
 (:func:`row_state`), in the same transaction. Replaying the events of a row in seq order therefore gives the
 values its row must hold now, and verification (app/custody/data_check.py) compares them with the live tables.
@@ -96,6 +97,29 @@ TRACKED: dict[str, tuple[str, tuple[str, ...]]] = {
             "contributor_name",
             "contributor_phone",
             "taken_at",
+            "retention_mode",
+            "retain_until",
+            "legal_hold",
+            "deleted_at",
+        ),
+    ),
+    "redactions": (
+        "redaction",
+        (
+            "clip_id",
+            "request_id",
+            "case_id",
+            "parent_sha256",
+            "parent_version_id",
+            "style",
+            "status",
+            "mask_object_key",
+            "mask_version_id",
+            "mask_sha256",
+            "object_key",
+            "version_id",
+            "sha256",
+            "size",
             "retention_mode",
             "retain_until",
             "legal_hold",

@@ -18,8 +18,6 @@ import logging
 from datetime import datetime
 from uuid import UUID, uuid4
 
-import httpx
-from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder, decode_timestamp_response
 from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -61,6 +59,10 @@ def stamped_message(checkpoint: CustodyCheckpoint) -> bytes:
 
 def request_timestamp(message: bytes, url: str, timeout: float) -> tuple[bytes, datetime]:
     """Ask the TSA at `url` for a time-stamp of SHA-256(`message`); (its DER answer, its time)."""
+    # Imported here: only the worker asks a TSA, and the API process need not carry httpx and rfc3161-client.
+    import httpx
+    from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder, decode_timestamp_response
+
     request = (
         TimestampRequestBuilder()
         .data(message)
@@ -96,6 +98,8 @@ def timestamp_checkpoint(session: Session, checkpoint: CustodyCheckpoint) -> Cus
     settings = get_settings()
     if not settings.tsa_url:
         return None
+    import httpx
+
     try:
         response, gen_time = request_timestamp(
             stamped_message(checkpoint), settings.tsa_url, settings.tsa_timeout_seconds

@@ -12,10 +12,11 @@ What is checked, and how each failure is reported (``what``, with the ``seq`` or
   the log" (seq = the checkpoint's size); when a root disagrees, rows whose time runs backwards are named
   ("out of time order") to point at a rewritten stretch;
 - each object version an event stored (``details.object_key`` + ``version_id`` + ``sha256``) is read back from
-  S3, streaming, and re-hashed once: "missing object version", "object hash mismatch", "object unreadable";
-  a version whose deletion at the end of its retention the log records (`retention.deleted`) is not read;
-- each tracked data row (consents, requests, originals, clips, cases, users) is compared with the state its
-  custody events record, and each live evidence object's retention and legal hold as S3 reports them with its
+  S3, streaming, and re-hashed once (with a redaction's mask file, which its `redaction.rendered` event stores
+  beside the copy): "missing object version", "object hash mismatch", "object unreadable"; a version whose
+  deletion at the end of its retention the log records (`retention.deleted`) is not read;
+- each tracked data row (consents, requests, originals, clips, redactions, cases, users) is compared with the
+  state its custody events record, and each live evidence object's retention and legal hold as S3 reports them with its
   row (app/custody/data_check.py): "<noun> <id>… <field> is X in the table but Y in the log", "… is in the
   table but not in the log", "… is in the log but not in the table", "… legal hold is off in S3 but on in the
   table", "… retention is … in S3 but … in the table" (``object_id`` = the row's id).

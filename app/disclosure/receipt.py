@@ -1,6 +1,7 @@
 """The disclosure receipt: a PDF (fpdf2, DejaVu Sans embedded, Vietnamese first, English beside) listing every item
-of a package with its SHA-256, size, the custody event recording it and the signed checkpoint covering that
-event, with room for the recipient's acknowledgement."""
+of a package with its SHA-256, size, the custody event recording it and the first signed checkpoint covering that
+event (a redacted copy also with its parent clip's hash and its redaction's record), with room for the recipient's
+acknowledgement."""
 
 from __future__ import annotations
 
@@ -36,7 +37,20 @@ HOW_TO_CHECK = N_(
 ACKNOWLEDGEMENT = N_("Acknowledgement of receipt")
 ACK_TEXT = N_("I received the files listed above, whole and with the SHA-256 values listed.")
 SIGNATURE = N_("Name, signature and date")
-KINDS = {"clip": N_("Video clip"), "bundle": N_("Custody bundle")}
+KINDS = {"clip": N_("Video clip"), "bundle": N_("Custody bundle"), "redacted_copy": N_("Redacted copy of a clip")}
+PARENT_CLIP = N_("Parent clip")
+MASK_FILE = N_("Mask file")
+REDACTION_RECORD = N_("Redaction")
+STYLES = {"blur": N_("Blurred boxes"), "box": N_("Solid black boxes")}
+CHECKPOINTS_HEADING = N_("Signed checkpoints covering the items")
+HOW_TO_CHECK_FILES = N_(
+    "Check each file: its SHA-256 must equal the one listed. Check the custody bundle with the verify_bundle.py it "
+    "contains."
+)
+CHECKPOINTS_NOTE = N_(
+    "Each item names the first signed checkpoint whose log holds its custody event. The custody bundle's proofs are "
+    "made against the last one, which extends every earlier one."
+)
 
 
 class _Receipt(FPDF):
@@ -73,6 +87,7 @@ def render_receipt(
     created_at: datetime,
     items: list[dict[str, Any]],
     checkpoint: dict[str, Any],
+    covering: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """The receipt's PDF bytes (times in the case's cameras' zone, to the second, with the offset)."""
     case = report["case"]
@@ -112,28 +127,44 @@ def render_receipt(
             title = f"\n{item['title']}" if item.get("title") else ""
             seq = item.get("custody_seq")
             covered = item.get("checkpoint_tree_size")
-            table.row(
-                [
-                    str(number),
-                    f"{item['name']}\n{label}{title}",
-                    f"{item['sha256'][:32]}\n{item['sha256'][32:]}",
-                    size_words(int(item["size"])),
-                    f"#{seq if seq is not None else '—'} / {covered if covered is not None else '—'}",
-                ]
-            )
-    pdf.heading(both(CHECKPOINT_HEADING))
-    root = str(checkpoint.get("root_hash", ""))
-    pdf.pairs(
-        [
-            (both(TREE_SIZE), str(checkpoint.get("tree_size", ""))),
-            (both(ROOT_HASH), f"{root[:32]}\n{root[32:]}"),
-            (both(ISSUED), local_moment(datetime.fromisoformat(str(checkpoint["issued_at"])), zone)),
-            (both(KEY_ID), str(checkpoint.get("key_id", ""))),
-        ]
-    )
+            hashes = f"{item['sha256'][:32]}\n{item['sha256'][32:]}"
+            events = f"#{seq if seq is not None else '—'} / {covered if covered is not None else '—'}"
+            parent, record = item.get("parent"), item.get("redaction")
+            if parent and record:
+                # the copy's own hash, then its parent clip's and the mask file's, each named
+                hashes += f"\n{both(PARENT_CLIP)}:\n{parent['sha256'][:32]}\n{parent['sha256'][32:]}"
+                mask = str(record.get("mask_sha256") or "")
+                hashes += f"\n{both(MASK_FILE)}:\n{mask[:32]}\n{mask[32:]}"
+                style = both(STYLES.get(record.get("style", ""), record.get("style", "")))
+                title += f"\n{both(REDACTION_RECORD)}: {style}; {record.get('tool', '')}; {record.get('detector', '')}"
+                title += f"\n{record['id'][:24]}\n{record['id'][24:]}"  # a 36-character id, cut where it fits
+                parent_seq = parent.get("custody_seq")
+                events += f"\n{both(PARENT_CLIP)}: #{parent_seq if parent_seq is not None else '—'}"
+            table.row([str(number), f"{item['name']}\n{label}{title}", hashes, size_words(int(item["size"])), events])
+    listed = covering or [checkpoint]
+    if len(listed) > 1:
+        pdf.heading(both(CHECKPOINTS_HEADING))
+        pdf.set_font(FONT, "", 8)
+        pdf.multi_cell(0, 4.2, f"{translate('vi', CHECKPOINTS_NOTE)}\n{translate('en', CHECKPOINTS_NOTE)}")
+        pdf.ln(1)
+    else:
+        pdf.heading(both(CHECKPOINT_HEADING))
+    for index, signed in enumerate(listed):
+        if index:
+            pdf.ln(3)
+        root = str(signed.get("root_hash", ""))
+        pdf.pairs(
+            [
+                (both(TREE_SIZE), str(signed.get("tree_size", ""))),
+                (both(ROOT_HASH), f"{root[:32]}\n{root[32:]}"),
+                (both(ISSUED), local_moment(datetime.fromisoformat(str(signed["issued_at"])), zone)),
+                (both(KEY_ID), str(signed.get("key_id", ""))),
+            ]
+        )
     pdf.ln(2)
     pdf.set_font(FONT, "", 8)
-    pdf.multi_cell(0, 4.2, f"{translate('vi', HOW_TO_CHECK)}\n{translate('en', HOW_TO_CHECK)}")
+    how = HOW_TO_CHECK if len(listed) == 1 else HOW_TO_CHECK_FILES  # the note above says which checkpoint is whose
+    pdf.multi_cell(0, 4.2, f"{translate('vi', how)}\n{translate('en', how)}")
     pdf.heading(both(ACKNOWLEDGEMENT))
     pdf.set_font(FONT, "", 8.5)
     pdf.multi_cell(0, 4.4, f"{translate('vi', ACK_TEXT)}\n{translate('en', ACK_TEXT)}")

@@ -22,6 +22,7 @@ from app.disclosure.schemas import (
     GrantCreate,
     GrantRead,
     PackageCreate,
+    RedactedCopyItem,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["disclosure"])
@@ -55,7 +56,12 @@ def case_evidence(
         number=evidence.case.number,
         title=evidence.case.title,
         grant_expires_at=evidence.grant.expires_at,
-        clips=[ClipItem.model_validate(c) for c in evidence.clips],
+        clips=[
+            ClipItem.model_validate(c).model_copy(
+                update={"redactions": [RedactedCopyItem.model_validate(r) for r in evidence.redactions.get(c.id, [])]}
+            )
+            for c in evidence.clips
+        ],
         disclosures=[DisclosureRead.model_validate(d) for d in evidence.disclosures],
     )
 
@@ -67,8 +73,9 @@ def make_package(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("disclosure.package"))],
 ) -> Disclosure:
-    """Package the chosen clips (all when none named) with the custody bundle and a receipt listing them."""
-    return service.make_package(session, actor, case_id, body.clip_ids)
+    """Package the chosen clips (all when none named), or rendered redacted copies in their place, with the custody
+    bundle and a receipt listing them."""
+    return service.make_package(session, actor, case_id, body.clip_ids, redaction_ids=body.redaction_ids)
 
 
 @router.get(

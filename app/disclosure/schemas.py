@@ -29,6 +29,12 @@ class GrantRead(BaseModel):
 
 class PackageCreate(BaseModel):
     clip_ids: list[UUID] = Field(default_factory=list, max_length=500, description="None named: every clip.")
+    redaction_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Rendered redacted copies handed over in place of their clips: each of a chosen clip, at most "
+        "one per clip (GET /cases/{case_id}/disclosure lists each clip's copies).",
+    )
 
 
 class DisclosureRead(BaseModel):
@@ -50,6 +56,20 @@ class Acknowledgement(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Who received the package.")
 
 
+class RedactedCopyItem(BaseModel):
+    """A rendered redacted copy of a clip, which a package may hold in place of the clip."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    style: str
+    sha256: str
+    size: int
+    parent_sha256: str
+    mask_sha256: str
+    rendered_at: datetime
+
+
 class ClipItem(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -59,6 +79,7 @@ class ClipItem(BaseModel):
     container: str
     actual_start: datetime
     actual_end: datetime
+    redactions: list[RedactedCopyItem] = Field(default_factory=list)
 
 
 class CaseEvidenceRead(BaseModel):

@@ -27,9 +27,10 @@ from app.custody.service import append_event
 from app.footage.models import Clip, Original
 from app.footage.playable_models import PlaybackCopy
 from app.footage.preview_models import Preview
+from app.footage.redaction_models import Redaction
 
 log = logging.getLogger(__name__)
-PREFIXES = ("originals/", "clips/", "previews/", "playable/")
+PREFIXES = ("originals/", "clips/", "previews/", "playable/", "redactions/")
 ACTOR = "system:orphan-sweep"
 ORPHAN_SWEEP_TASK = "footage.sweep_orphans"  # the hourly sweep, by the name it is queued under
 WHERE = {"component": "worker", "task": ORPHAN_SWEEP_TASK}
@@ -70,9 +71,9 @@ def sweep_orphans(
     remove: bool = True,
     kinds: Sequence[EvidenceKind] = (),
 ) -> OrphanReport:
-    """Compare the bucket's evidence versions with the originals, clips, previews and playback copies tables (and
-    the `kinds` of evidence passed in); report both kinds of orphan, remove unlocked orphan versions older than
-    `grace` (when `remove`), and record it all in custody."""
+    """Compare the bucket's evidence versions with the originals, clips, previews, playback copies and redactions
+    tables (and the `kinds` of evidence passed in); report both kinds of orphan, remove unlocked orphan versions
+    older than `grace` (when `remove`), and record it all in custody."""
     store = get_storage()
     rows: dict[tuple[str, str], tuple[str, UUID]] = {}
     models: tuple[tuple[str, type[Original] | type[Clip] | type[Preview] | type[PlaybackCopy]], ...] = (
@@ -84,6 +85,8 @@ def sweep_orphans(
     for kind, model in models:
         for row_id, key, version_id in session.execute(select(model.id, model.object_key, model.version_id)):
             rows[(key, version_id)] = (kind, row_id)
+    for key_version in _redaction_objects(session):
+        rows[key_version[1:]] = ("redaction", key_version[0])
     for more in kinds:
         for row_id, key, version_id in more.rows(session):
             rows[(key, version_id)] = (more.kind, row_id)
@@ -114,6 +117,17 @@ def sweep_orphans(
             )
     _record(session, report)
     return report
+
+
+def _redaction_objects(session: Session) -> Iterable[tuple[UUID, str, str]]:
+    """(redaction id, key, version) of every stored redacted copy and mask file (rendered, not deleted)."""
+    stored = select(
+        Redaction.id, Redaction.object_key, Redaction.version_id, Redaction.mask_object_key, Redaction.mask_version_id
+    ).where(Redaction.status == "ready", Redaction.deleted_at.is_(None))
+    for row_id, key, version_id, mask_key, mask_version in session.execute(stored):
+        for object_key, version in ((key, version_id), (mask_key, mask_version)):
+            if object_key and version:
+                yield row_id, object_key, version
 
 
 def _describe_orphan_object(key: str, version_id: str, modified: datetime | None, size: int) -> dict[str, Any]:

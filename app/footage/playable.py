@@ -27,10 +27,10 @@ from app.auth.permissions import system_actor
 from app.core import clock, media
 from app.core.storage import RetentionMode, get_storage
 from app.custody.service import append_event
-from app.extractions.models import ExtractionRequest
 from app.footage import viewing
 from app.footage.models import Original
 from app.footage.playable_models import PlaybackCopy
+from app.footage.service import case_of
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def make_copy(factory: sessionmaker[Session], original_id: UUID) -> PlaybackCopy
             created_at=clock.now(),
         )
     with factory() as session, session.begin():
-        case_id = session.scalar(select(ExtractionRequest.case_id).where(ExtractionRequest.id == original.request_id))
+        case_id = case_of(session, original)
         raced = session.scalar(select(PlaybackCopy).where(PlaybackCopy.original_id == original_id))
         if raced is not None:  # another run recorded one first; ours stays for the orphan sweep to report
             return raced
@@ -239,7 +239,6 @@ def originals_without_copies(session: Session, limit: int = 50) -> list[UUID]:
         .where(
             Original.deleted_at.is_(None),
             Original.needs_conversion.is_(False),
-            Original.request_id.is_not(None),  # an appeal's file is viewed through its submission, not the player
             Original.id.not_in(have),
             codec.in_(viewing.PLAYABLE_CODECS),
             container.not_in(viewing.PLAYABLE_CONTAINERS),

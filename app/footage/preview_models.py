@@ -42,6 +42,7 @@ class Preview(Base):
     retention_mode: Mapped[str] = mapped_column(Text)
     retain_until: Mapped[datetime]
     created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]  # the version was deleted with its clip at the end of its retention
 
     __table_args__ = (
         UniqueConstraint("clip_id", "kind", "position", name="uq_previews_clip_kind_position"),

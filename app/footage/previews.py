@@ -27,10 +27,10 @@ from app.core import clock, media
 from app.core.errors import NotFound
 from app.core.storage import RetentionMode, get_storage
 from app.custody.service import append_event
-from app.extractions.models import ExtractionRequest
 from app.footage import viewing
 from app.footage.models import Clip
 from app.footage.preview_models import Preview
+from app.footage.service import case_of
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,11 @@ def queue_previews(session: Session, clip_id: UUID) -> None:
 def of_clip(session: Session, clip_id: UUID) -> list[Preview]:
     """The clip's previews, poster first, then the strip in time order."""
     return list(
-        session.scalars(select(Preview).where(Preview.clip_id == clip_id).order_by(Preview.kind, Preview.position))
+        session.scalars(
+            select(Preview)
+            .where(Preview.clip_id == clip_id, Preview.deleted_at.is_(None))
+            .order_by(Preview.kind, Preview.position)
+        )
     )
 
 
@@ -62,7 +66,7 @@ def strips_of(session: Session, clip_ids: list[UUID]) -> dict[str, list[Preview]
     strips: dict[str, list[Preview]] = {}
     rows = session.scalars(
         select(Preview)
-        .where(Preview.clip_id.in_(clip_ids), Preview.kind == "thumb")
+        .where(Preview.clip_id.in_(clip_ids), Preview.kind == "thumb", Preview.deleted_at.is_(None))
         .order_by(Preview.clip_id, Preview.position)
     )
     for row in rows:
@@ -178,7 +182,7 @@ def make_previews(factory: sessionmaker[Session], clip_id: UUID) -> list[Preview
                 )
             )
     with factory() as session, session.begin():
-        case_id = session.scalar(select(ExtractionRequest.case_id).where(ExtractionRequest.id == clip.request_id))
+        case_id = case_of(session, clip)
         if of_clip(session, clip_id):  # another run recorded them first; ours stay for the orphan sweep to report
             return of_clip(session, clip_id)
         append_event(
@@ -261,7 +265,7 @@ def sweep(factory: sessionmaker[Session]) -> int:
 def visible(session: Session, actor: Actor, preview_id: UUID) -> Preview:
     """A preview whose clip the actor may play (404 otherwise, as for the clip itself)."""
     preview = session.get(Preview, preview_id)
-    if preview is None:
+    if preview is None or preview.deleted_at is not None:
         raise NotFound("No such preview.")
     viewing.evidence_item(session, actor, "clip", preview.clip_id)
     viewing.may_fetch(actor, "clip", preview.clip_id)

@@ -39,10 +39,12 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.permissions import Actor, ensure_role, system_actor
+from app.auth.permissions import Actor, ensure_role, ensure_visible, system_actor
 from app.core import clock, media, queue
+from app.core.config import get_settings
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.storage import get_storage
+from app.custody.rows import row_state
 from app.custody.service import append_event
 from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 
 DETECT_TASK = "redactions.detect"
 RENDER_TASK = "redactions.render"
+SWEEP_TASK = "redactions.sweep"  # queues again the steps whose job was lost
+STEP_TASKS = {"detecting": DETECT_TASK, "rendering": RENDER_TASK}
 Style = Literal["blur", "box"]
 STYLES: tuple[str, ...] = ("blur", "box")
 
@@ -73,6 +77,11 @@ NOT_YET = "The redacted copy is not ready yet."
 NOT_IN_REVIEW = "The boxes can be changed only while the redaction is under review (not while it is being made)."
 GONE_CLIP = "This clip's retention has ended; no redacted copy can be made from it."
 FAILED = "The redacted copy could not be made. Try again, or make a new redaction of the clip."
+GAVE_UP = (
+    "The redacted copy could not be made: its work was interrupted too many times. Make a new redaction of the clip."
+)
+GONE_COPY = "This redacted copy's retention has ended; it was deleted."
+READS = ("record_read", "link_fetched")  # events that change nothing: they carry no row state
 
 
 class Keyframe(BaseModel):
@@ -267,7 +276,12 @@ def _event(session: Session, actor: Actor, redaction: Redaction, action: str, co
         version_id=redaction.version_id,
         case_id=redaction.case_id,
         where=actor.where(component),
-        details={"clip_id": str(redaction.clip_id), "parent_sha256": redaction.parent_sha256, **details},
+        details={
+            "clip_id": str(redaction.clip_id),
+            "parent_sha256": redaction.parent_sha256,
+            **details,
+            **({} if action in READS else {"row": row_state("redactions", redaction)}),
+        },
     )
 
 
@@ -275,6 +289,8 @@ def create(session: Session, actor: Actor, clip_id: UUID, body: RedactionCreate)
     """A new redaction of the clip's current version; its face detection is queued."""
     ensure_role(actor, "redactions.write")
     clip = get_clip(session, actor, clip_id)
+    # a redaction belongs to a request: a clip of an appeal's file (the case's alone) is not redacted here
+    ensure_visible(clip.request_id is not None, actor, "clip", clip_id)
     if clip.deleted_at is not None:
         raise Conflict(GONE_CLIP)
     redaction = Redaction(
@@ -291,6 +307,9 @@ def create(session: Session, actor: Actor, clip_id: UUID, body: RedactionCreate)
         tracks=[],
         created_by=actor.label,
         created_at=clock.now(),
+        heartbeat_at=clock.now(),
+        requeues=0,
+        legal_hold=False,
     )
     session.add(redaction)
     session.flush()
@@ -360,6 +379,7 @@ def request_render(session: Session, actor: Actor, redaction_id: UUID) -> Redact
     if redaction.status != "review":
         raise Conflict(NOT_IN_REVIEW)
     redaction.status, redaction.progress = "rendering", 0.0
+    redaction.heartbeat_at, redaction.requeues = clock.now(), 0
     session.flush()
     _event(session, actor, redaction, "render_requested", "api", tracks=len(redaction.tracks), style=redaction.style)
     queue.defer_after_commit(
@@ -372,6 +392,8 @@ def fetch(session: Session, actor: Actor, redaction_id: UUID) -> str:
     """A presigned URL of the redacted copy's exact version (a few minutes); the fetch is logged."""
     ensure_role(actor, "redactions.read")
     redaction = get(session, actor, redaction_id, log_read=False)
+    if redaction.deleted_at is not None:
+        raise Conflict(GONE_COPY)
     if redaction.status != "ready" or redaction.object_key is None or redaction.version_id is None:
         raise Conflict(NOT_YET)
     url = get_storage().presign_get(
@@ -411,6 +433,7 @@ def _read_clip(factory: sessionmaker[Session], redaction_id: UUID, step: str, wo
         clip = session.get(Clip, redaction.clip_id)
         assert clip is not None
         source = _Source(redaction.id, clip.object_key, redaction.parent_version_id, redaction.parent_sha256)
+        redaction.heartbeat_at = clock.now()  # the step has begun: a sweep leaves it alone for a while
         append_event(
             session,
             actor=actor.label,
@@ -565,6 +588,7 @@ def _set_progress(factory: sessionmaker[Session], redaction_id: UUID, progress: 
         redaction = session.get(Redaction, redaction_id)
         if redaction is not None and redaction.status == "rendering":
             redaction.progress = max(0.0, min(0.99, progress))
+            redaction.heartbeat_at = clock.now()
 
 
 def run_render(
@@ -650,10 +674,13 @@ def render(factory: sessionmaker[Session], redaction_id: UUID) -> Redaction | No
     with factory() as session, session.begin():
         row = session.get(Redaction, redaction_id, with_for_update=True)
         assert row is not None
+        if row.status != "rendering":
+            session.expunge(row)
+            return row  # another run of this step (queued again by the sweep) finished first; its record stands
         row.mask_object_key, row.mask_version_id, row.mask_sha256 = f"{prefix}/mask.json", mask_version, mask_sha
         row.object_key, row.version_id, row.sha256, row.size = f"{prefix}/redacted.mp4", version, sha, size
         row.tool, row.tool_version, row.command = "ffmpeg", media.ffmpeg_version(), recorded
-        row.retention_mode, row.retain_until = lock.mode, until
+        row.retention_mode, row.retain_until, row.legal_hold = lock.mode, until, True
         row.status, row.progress, row.rendered_at = "ready", 1.0, clock.now()
         session.flush()
         _event(
@@ -676,3 +703,86 @@ def render(factory: sessionmaker[Session], redaction_id: UUID) -> Redaction | No
         )
         session.expunge(row)
         return row
+
+
+# -- lost jobs ---------------------------------------------------------------------------------------------------
+@dataclass
+class SweepReport:
+    requeued: list[str]
+    gave_up: list[str]
+
+
+def stuck(session: Session) -> list[UUID]:
+    """Redactions detecting or rendering whose step has been silent longer than the settings allow (oldest
+    first): the step's job was lost (a worker died mid-job, or the queue was unreachable when it was asked)."""
+    cutoff = clock.now() - timedelta(minutes=get_settings().redaction_stuck_minutes)
+    return list(
+        session.scalars(
+            select(Redaction.id)
+            .where(
+                Redaction.status.in_(tuple(STEP_TASKS)),
+                Redaction.heartbeat_at < cutoff,
+                Redaction.deleted_at.is_(None),
+            )
+            .order_by(Redaction.heartbeat_at)
+            .limit(100)
+        )
+    )
+
+
+def requeue_stuck(factory: sessionmaker[Session]) -> SweepReport:
+    """Queue again each stuck step, with a custody event (`redaction.requeued`); a redaction whose step was
+    queued again redaction_max_requeues times already fails instead (`redaction.gave_up`), its page saying so.
+    A step whose job still waits in the queue is only late, not lost, and is left alone."""
+    settings = get_settings()
+    actor = system_actor("redaction-sweep")
+    report = SweepReport([], [])
+    with factory() as session:
+        found = stuck(session)
+    cutoff = clock.now() - timedelta(minutes=settings.redaction_stuck_minutes)
+    for redaction_id in found:
+        with factory() as session, session.begin():
+            redaction = session.get(Redaction, redaction_id, with_for_update={"skip_locked": True})
+            if redaction is None or redaction.status not in STEP_TASKS:
+                continue
+            if redaction.heartbeat_at is None or redaction.heartbeat_at >= cutoff:
+                continue  # it moved meanwhile
+            task = STEP_TASKS[redaction.status]
+            lock = f"{task}:{redaction.id}"
+            if queue.waiting(session, lock):
+                continue
+            silent = round((clock.now() - redaction.heartbeat_at).total_seconds())
+            step = "detect" if task == DETECT_TASK else "render"
+            if redaction.requeues >= settings.redaction_max_requeues:
+                redaction.status, redaction.failure = "failed", GAVE_UP
+                session.flush()
+                _event(
+                    session,
+                    actor,
+                    redaction,
+                    "gave_up",
+                    "worker",
+                    step=step,
+                    requeues=redaction.requeues,
+                    silent_seconds=silent,
+                )
+                report.gave_up.append(str(redaction.id))
+                continue
+            redaction.requeues += 1
+            redaction.heartbeat_at, redaction.progress = clock.now(), 0.0
+            session.flush()
+            _event(
+                session,
+                actor,
+                redaction,
+                "requeued",
+                "worker",
+                step=step,
+                requeue=redaction.requeues,
+                silent_seconds=silent,
+            )
+            queue.defer_after_commit(session, task, queueing_lock=lock, redaction_id=str(redaction.id))
+            report.requeued.append(str(redaction.id))
+    if report.requeued or report.gave_up:
+        log.warning("redactions: %d steps queued again, %d given up", len(report.requeued), len(report.gave_up))
+    return report

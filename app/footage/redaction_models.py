@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,8 +18,9 @@ class Redaction(Base):
     """One redacted derivative of a clip, from its boxes to the rendered, locked copy.
 
     Status: detecting (the face detector runs on the clip) → review (boxes may be changed by hand) → rendering
-    (ffmpeg makes the copy; `progress` from 0 to 1) → ready; failed when the detector or the render failed (the
-    error stays internal, `failure` says it plainly). The clip itself is never changed."""
+    (ffmpeg makes the copy; `progress` from 0 to 1) → ready; failed when the detector or the render failed, or its
+    job was lost too many times (the error stays internal, `failure` says it plainly). The clip itself is never
+    changed."""
 
     __tablename__ = "redactions"
 
@@ -57,6 +58,15 @@ class Redaction(Base):
     command: Mapped[list[str] | None] = mapped_column(JSONB)
     retention_mode: Mapped[str | None] = mapped_column(Text)
     retain_until: Mapped[datetime | None]
+    # The mask file and the copy carry a legal hold while the case is open (both at once); the retention sweep
+    # releases it and, past retention, deletes both versions (app/footage/retention.py).
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    deleted_at: Mapped[datetime | None]
+    # When the detection or render step was queued or last reported progress; a step silent for longer than
+    # the settings' redaction_stuck_minutes lost its job, and the sweep queues it again (`requeues` times at most
+    # redaction_max_requeues, then the redaction fails).
+    heartbeat_at: Mapped[datetime | None]
+    requeues: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     rendered_at: Mapped[datetime | None]
@@ -65,6 +75,7 @@ class Redaction(Base):
         CheckConstraint("style IN ('blur','box')", name="style_known"),
         CheckConstraint("status IN ('detecting','review','rendering','ready','failed')", name="status_known"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress_fraction"),
+        CheckConstraint("requeues >= 0", name="requeues_counted"),
         CheckConstraint("length(parent_sha256) = 64", name="parent_sha256_hex"),
         CheckConstraint(
             "(status = 'ready') = (sha256 IS NOT NULL AND version_id IS NOT NULL AND mask_sha256 IS NOT NULL)",

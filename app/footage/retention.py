@@ -5,7 +5,8 @@ Object Lock period and mode of every original and clip of the case when they are
 carries a legal hold while its case is open. The periodic sweep here:
 
 1. releases the legal hold of each object whose case is closed (an object belongs to one request of one
-   case, so that is "every case referencing it is closed") — the hold comes off in S3 first, then the row and
+   case, or without a request to one case directly — an appeal's original and its clips —, so that is "every
+   case referencing it is closed") — the hold comes off in S3 first, then the row and
    a custody event `retention.hold_released` record it; a crash between leaves the hold off and unrecorded
    for the next sweep to record, never a record of a release that did not happen;
 2. deletes each object version past its retention, with no hold, whose case is closed — S3 first (the server
@@ -19,6 +20,9 @@ already has — extended, never shortened — and the custody event `retention.e
 
 An original's playback copy (app/footage/playable.py) is locked as long as its original: it is deleted just before
 the original (`retention.deleted` on the copy), and its lock is extended with the original's.
+A clip's previews (app/footage/previews.py) are deleted just before the clip the same way. An appeal's original
+shares its submission's object: each release, extension and deletion is passed on (app/footage/shared_objects.py)
+so the submission's row follows in the same transaction.
 
 The evidence rows stay: they, and the custody log, are the record of what was held and when it went.
 """
@@ -42,12 +46,16 @@ from app.core.storage import RetentionMode, StorageError, get_storage
 from app.custody.recompute import DELETED_ACTION
 from app.custody.rows import row_state
 from app.custody.service import append_event
-from app.extractions.models import ExtractionRequest
 from app.footage.models import Clip, Original
 from app.footage.playable_models import PlaybackCopy
+from app.footage.preview_models import Preview
+from app.footage.redaction_models import Redaction
+from app.footage.service import case_column, case_of, with_request
+from app.footage.shared_objects import object_changed
 
 log = logging.getLogger(__name__)
 RETENTION_SWEEP_TASK = "retention.sweep"  # the hourly sweep, by the name it is queued under
+_WHERE: dict[str, str | None] = {"component": "worker", "task": RETENTION_SWEEP_TASK}
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ def sweep_retention(factory: sessionmaker[Session]) -> RetentionReport:
     report = RetentionReport()
     for case_id in _cases_short_of_category(factory):
         follow_case_retention(factory, case_id, report)
+    release_and_delete_redactions(factory, report)  # a redacted copy goes before the clip it was made from
     for model in (Clip, Original):  # clips first: a clip never outlives the original it was cut from
         for row_id in _closed_case_objects(factory, model, held=True):
             _release(factory, model, row_id, report)
@@ -99,9 +108,8 @@ def _closed_case_objects(
 ) -> list[UUID]:
     with factory() as session:
         query = (
-            select(model.id)
-            .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
-            .join(Case, Case.id == ExtractionRequest.case_id)
+            with_request(select(model.id), model)
+            .join(Case, Case.id == case_column(model))
             .where(
                 Case.status == CaseStatus.closed,
                 Case.manual_hold_reason.is_(None),
@@ -136,7 +144,7 @@ def _release(
         row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
         if row is None or not row.legal_hold:
             return
-        case_id = session.scalar(select(ExtractionRequest.case_id).where(ExtractionRequest.id == row.request_id))
+        case_id = case_of(session, row)
         assert case_id is not None
         case = session.get(Case, case_id, with_for_update=True)
         if case is None or case.status != CaseStatus.closed.value or case.manual_hold_reason is not None:
@@ -160,6 +168,8 @@ def _release(
             },
             **_event_fields(row, case_id),
         )
+        if isinstance(row, Original):
+            object_changed(session, row, "legal_hold", actor.label, "case closed", _WHERE)
         report.released.append(str(row_id))
 
 
@@ -171,17 +181,22 @@ def _delete(
         row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
         if row is None or row.legal_hold or row.deleted_at is not None:
             return
-        request = session.get(ExtractionRequest, row.request_id)
-        assert request is not None
-        case = session.get(Case, request.case_id)
+        case_id = case_of(session, row)
+        case = session.get(Case, case_id) if case_id is not None else None
         if case is None or case.status != CaseStatus.closed or case.manual_hold_reason is not None:
             return  # nothing referenced by an open or manually held case is deleted
         if isinstance(row, Original) and session.scalar(
             select(Clip.id).where(Clip.original_id == row.id, Clip.deleted_at.is_(None)).limit(1)
         ):
             return  # its clips go first
+        if isinstance(row, Clip) and session.scalar(
+            select(Redaction.id).where(*_stored_redactions(), Redaction.clip_id == row.id).limit(1)
+        ):
+            return  # its redacted copies go first
         if isinstance(row, Original) and not _delete_copy(session, row, case.id, report):
             return  # its playback copy goes first
+        if isinstance(row, Clip) and not _delete_previews(session, row, case.id, report):
+            return  # its previews go first
         try:
             get_storage().remove_version(row.object_key, row.version_id)
         except StorageError as exc:
@@ -202,6 +217,15 @@ def _delete(
             },
             **_event_fields(row, case.id),
         )
+        if isinstance(row, Original):
+            object_changed(
+                session,
+                row,
+                "deleted",
+                actor.label,
+                "the original it became is deleted at the end of retention",
+                _WHERE,
+            )
         report.deleted.append(str(row_id))
 
 
@@ -238,6 +262,35 @@ def _delete_copy(session: Session, original: Original, case_id: UUID, report: Re
     )
     report.deleted.append(str(copy.id))
     return True
+
+
+def _delete_previews(session: Session, clip: Clip, case_id: UUID, report: RetentionReport) -> bool:
+    """Delete the clip's poster and strip (S3 first, then `deleted_at` and an event each); True when none is left."""
+    left = True
+    for preview in session.scalars(
+        select(Preview).where(Preview.clip_id == clip.id, Preview.deleted_at.is_(None)).with_for_update()
+    ):
+        try:
+            get_storage().remove_version(preview.object_key, preview.version_id)
+        except StorageError as exc:
+            report.refused.append({"id": str(preview.id), "what": str(exc)})
+            left = False
+            continue
+        preview.deleted_at = clock.now()
+        append_event(
+            session,
+            actor=system_actor("retention").label,
+            action=DELETED_ACTION,
+            object_type="preview",
+            object_id=preview.id,
+            version_id=preview.version_id,
+            case_id=case_id,
+            reason="its clip is deleted at the end of its retention",
+            where=_WHERE,
+            details={"object_key": preview.object_key, "sha256": preview.sha256, "clip_id": str(clip.id)},
+        )
+        report.deleted.append(str(preview.id))
+    return left
 
 
 def _extend_copy(session: Session, original: Original, case_id: UUID, category: str, mode: RetentionMode) -> None:
@@ -281,9 +334,8 @@ def _cases_short_of_category(factory: sessionmaker[Session]) -> list[UUID]:
         for model in (Original, Clip):
             stored_at = _stored_at(model)
             query = (
-                select(Case.id)
-                .join(ExtractionRequest, ExtractionRequest.case_id == Case.id)
-                .join(model, model.request_id == ExtractionRequest.id)
+                with_request(select(Case.id).select_from(model), model)
+                .join(Case, Case.id == case_column(model))
                 .join(RetentionCategory, RetentionCategory.code == Case.retention_category)
                 .where(
                     model.deleted_at.is_(None),
@@ -293,6 +345,7 @@ def _cases_short_of_category(factory: sessionmaker[Session]) -> list[UUID]:
                 .distinct()
             )
             found.update(session.scalars(query))
+        found.update(session.scalars(_redactions_short_of_category()))
     return sorted(found)
 
 
@@ -310,13 +363,12 @@ def follow_case_retention(
             (model, row_id)
             for model in (Original, Clip)
             for row_id in session.scalars(
-                select(model.id)
-                .join(ExtractionRequest, ExtractionRequest.id == model.request_id)
-                .where(ExtractionRequest.case_id == case_id, model.deleted_at.is_(None))
+                with_request(select(model.id), model).where(case_column(model) == case_id, model.deleted_at.is_(None))
             )
         ]
     if period.category is None:
         return extended
+    extended += _follow_redactions(factory, case_id, period, report)
     for model, row_id in ids:
         with factory() as session, session.begin():
             row = cast("Original | Clip | None", session.get(model, row_id, with_for_update=True))
@@ -352,9 +404,195 @@ def follow_case_retention(
                 **_event_fields(row, case_id),
             )
             if isinstance(row, Original):
+                object_changed(
+                    session,
+                    row,
+                    "retain_until",
+                    actor.label,
+                    f"the case's retention category is {period.category}",
+                    _WHERE,
+                )
                 try:
                     _extend_copy(session, row, case_id, period.category, mode)
                 except Exception as exc:  # noqa: BLE001 - the copy is not evidence the case relies on; logged
                     log.warning("playback copy of %s not extended: %s", row_id, exc)
+            extended.append(str(row_id))
+    return extended
+
+
+# -- redacted copies: a mask file and a copy per redaction, kept as its parent clip's case keeps evidence ---------
+def _stored_redactions() -> tuple[Any, ...]:
+    """Redactions whose mask file and copy are stored (rendered, not deleted)."""
+    return (Redaction.status == "ready", Redaction.deleted_at.is_(None), Redaction.object_key.is_not(None))
+
+
+def _redaction_objects(row: Redaction) -> list[tuple[str, str, str, str]]:
+    """(part, object key, version, sha256) of the copy and its mask file."""
+    assert row.object_key and row.version_id and row.sha256
+    assert row.mask_object_key and row.mask_version_id and row.mask_sha256
+    return [
+        ("copy", row.object_key, row.version_id, row.sha256),
+        ("mask", row.mask_object_key, row.mask_version_id, row.mask_sha256),
+    ]
+
+
+def _redaction_event(row: Redaction, action: str, reason: str, **details: Any) -> dict[str, Any]:
+    return {
+        "actor": system_actor("retention").label,
+        "action": action,
+        "object_type": "redaction",
+        "object_id": row.id,
+        "case_id": row.case_id,
+        "reason": reason,
+        "where": {"component": "worker", "task": RETENTION_SWEEP_TASK},
+        "details": {"clip_id": str(row.clip_id), **details, "row": row_state("redactions", row)},
+    }
+
+
+def release_and_delete_redactions(factory: sessionmaker[Session], report: RetentionReport) -> None:
+    """Redacted copies of closed cases (no manual hold): legal holds released, then, past retention, the copy and
+    its mask file deleted, exactly as clips (S3 first, then the row and custody events)."""
+    with factory() as session:
+        closed = (
+            select(Redaction.id)
+            .join(Case, Case.id == Redaction.case_id)
+            .where(Case.status == CaseStatus.closed, Case.manual_hold_reason.is_(None), *_stored_redactions())
+        )
+        held = list(session.scalars(closed.where(Redaction.legal_hold.is_(True))))
+        due = list(
+            session.scalars(closed.where(Redaction.legal_hold.is_(False), Redaction.retain_until <= clock.now()))
+        )
+    for row_id in held:
+        _release_redaction(factory, row_id, report)
+    for row_id in due:
+        _delete_redaction(factory, row_id, report)
+
+
+def _closed_and_free(session: Session, row: Redaction) -> bool:
+    case = session.get(Case, row.case_id, with_for_update=True)
+    return case is not None and case.status == CaseStatus.closed.value and case.manual_hold_reason is None
+
+
+def _release_redaction(factory: sessionmaker[Session], row_id: UUID, report: RetentionReport) -> None:
+    with factory() as session, session.begin():
+        row = session.get(Redaction, row_id, with_for_update=True)
+        if row is None or not row.legal_hold or row.deleted_at is not None or not _closed_and_free(session, row):
+            return  # released, reopened or held meanwhile
+        try:
+            for _, key, version, _sha in _redaction_objects(row):
+                get_storage().set_legal_hold(key, version, False)
+        except Exception as exc:  # noqa: BLE001 - the next sweep retries; the row still says held
+            report.refused.append({"id": str(row_id), "what": f"legal hold release failed: {exc}"})
+            return
+        row.legal_hold = False
+        session.flush()
+        objects = [{"part": p, "object_key": k, "version_id": v} for p, k, v, _ in _redaction_objects(row)]
+        assert row.retain_until is not None
+        append_event(
+            session,
+            sha256=row.sha256,
+            version_id=row.version_id,
+            **_redaction_event(
+                row,
+                "retention.hold_released",
+                "every case referencing it is closed",
+                objects=objects,
+                retain_until=row.retain_until.isoformat(),
+            ),
+        )
+        report.released.append(str(row_id))
+
+
+def _delete_redaction(factory: sessionmaker[Session], row_id: UUID, report: RetentionReport) -> None:
+    with factory() as session, session.begin():
+        row = session.get(Redaction, row_id, with_for_update=True)
+        if row is None or row.legal_hold or row.deleted_at is not None or not _closed_and_free(session, row):
+            return  # nothing referenced by an open or manually held case is deleted
+        removed: list[tuple[str, str, str, str]] = []
+        for stored in _redaction_objects(row):
+            try:
+                get_storage().remove_version(stored[1], stored[2])
+            except StorageError as exc:
+                report.refused.append({"id": str(row_id), "what": str(exc)})
+                break
+            removed.append(stored)
+        else:
+            row.deleted_at = clock.now()
+            session.flush()
+        assert row.retain_until is not None
+        for part, key, version, sha in removed:  # one event per version gone: verification stops reading it
+            append_event(
+                session,
+                version_id=version,
+                **_redaction_event(
+                    row,
+                    DELETED_ACTION,
+                    "retention period over, no legal hold, every case referencing it closed",
+                    part=part,
+                    object_key=key,
+                    sha256=sha,
+                    retain_until=row.retain_until.isoformat(),
+                ),
+            )
+        if row.deleted_at is not None:
+            report.deleted.append(str(row_id))
+
+
+def _redactions_short_of_category() -> Any:
+    """Cases with a redacted copy locked for less than its render time plus the case's category period."""
+    return (
+        select(Case.id)
+        .join(Redaction, Redaction.case_id == Case.id)
+        .join(RetentionCategory, RetentionCategory.code == Case.retention_category)
+        .where(
+            *_stored_redactions(),
+            Redaction.retain_until + timedelta(seconds=1)
+            < Redaction.rendered_at + RetentionCategory.retention_seconds * timedelta(seconds=1),
+        )
+        .distinct()
+    )
+
+
+def _follow_redactions(
+    factory: sessionmaker[Session], case_id: UUID, period: LockPeriod, report: RetentionReport | None
+) -> list[str]:
+    """The case's redacted copies and mask files locked until their render time plus the category's period, when
+    that is later (never shorter), S3 first, then the row and a `retention.extended` event."""
+    extended: list[str] = []
+    with factory() as session:
+        ids = list(session.scalars(select(Redaction.id).where(Redaction.case_id == case_id, *_stored_redactions())))
+    for row_id in ids:
+        with factory() as session, session.begin():
+            row = session.get(Redaction, row_id, with_for_update=True)
+            if row is None or row.deleted_at is not None or row.rendered_at is None or row.retain_until is None:
+                continue
+            until = row.rendered_at + period.period
+            if until <= row.retain_until + timedelta(seconds=1):
+                continue
+            mode: RetentionMode = "COMPLIANCE" if row.retention_mode == "COMPLIANCE" else "GOVERNANCE"
+            try:
+                for _, key, version, _sha in _redaction_objects(row):
+                    get_storage().lock(key, version, mode=mode, until=until)
+            except Exception as exc:  # noqa: BLE001 - the next sweep retries; the row keeps the old date
+                if report is not None:
+                    report.refused.append({"id": str(row_id), "what": f"retention extension failed: {exc}"})
+                continue
+            previous, row.retain_until = row.retain_until, until
+            session.flush()
+            append_event(
+                session,
+                sha256=row.sha256,
+                version_id=row.version_id,
+                **_redaction_event(
+                    row,
+                    "retention.extended",
+                    f"the case's retention category is {period.category}",
+                    object_key=row.object_key,
+                    retention_category=period.category,
+                    retain_until_before=previous.isoformat(),
+                    retain_until=until.isoformat(),
+                    retention_mode=mode,
+                ),
+            )
             extended.append(str(row_id))
     return extended

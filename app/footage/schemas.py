@@ -47,7 +47,10 @@ class OriginalRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
-    request_id: UUID
+    # null for a file a resident sent through a community appeal: it belongs to the case alone
+    request_id: UUID | None
+    case_id: UUID | None = None  # set (only) when request_id is null: the case the appeal's file belongs to
+    appeal_submission_id: UUID | None = None  # the accepted appeal submission it became an original from
     sha256: str
     size: int
     version_id: str
@@ -95,7 +98,8 @@ class ClipRead(Schema):
 
     id: UUID
     original_id: UUID
-    request_id: UUID
+    request_id: UUID | None  # null for a clip of an appeal's file: it belongs to the case alone
+    case_id: UUID | None = None  # set when request_id is null
     parent_sha256: str
     sha256: str
     size: int

@@ -34,7 +34,9 @@ class ResumableUpload(Base):
     object_key: Mapped[str] = mapped_column(Text)
     multipart_id: Mapped[str] = mapped_column(Text)
     sha256_state: Mapped[bytes] = mapped_column(LargeBinary)
-    tail: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    # Deferred: only the request that goes on with the upload reads it, in slices (`uploads._read_tail`), so no
+    # other load of the row carries up to a part's worth of bytes.
+    tail: Mapped[bytes] = mapped_column(LargeBinary, default=b"", deferred=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     completed_at: Mapped[datetime | None]  # the original is recorded; the row stays until it expires

@@ -18,7 +18,7 @@ import binascii
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import LargeBinary, delete, func, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -58,6 +58,9 @@ from app.footage.upload_models import ResumableUpload, UploadedPart
 
 log = logging.getLogger(__name__)
 PARTS_IN_FLIGHT = 2
+# The tail is written and read in slices of this size: a slice at a time in the database driver's buffers, not
+# the whole tail (up to a part) joined, escaped and parsed in several copies.
+TAIL_SLICE = 256 * 1024
 EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an export in several
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
@@ -317,16 +320,45 @@ def _append(
             raise RuleViolation(
                 "Content-Length", f"the upload takes {upload.length - upload.offset} more bytes, not {content_length}"
             )
-        upload = _stream(upload, content_length, body)
+        upload, tail = _stream(upload, content_length, body)
         if upload.offset < upload.length:
             return _state(upload)
         completing = _completing_actor(upload, actor, client_address)
-        return _state(upload, _complete(upload, completing))
+        return _state(upload, _complete(upload, completing, tail))
 
 
-def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> ResumableUpload:
+def _read_tail(upload_id: UUID) -> list[bytes]:
+    """The stored tail, in slices of TAIL_SLICE bytes (one query each)."""
+    pieces: list[bytes] = []
+    with read_session() as session:
+        size = session.scalar(select(func.octet_length(ResumableUpload.tail)).where(ResumableUpload.id == upload_id))
+        for start in range(0, int(size or 0), TAIL_SLICE):
+            piece = session.scalar(
+                select(func.substring(ResumableUpload.tail, start + 1, TAIL_SLICE)).where(
+                    ResumableUpload.id == upload_id
+                )
+            )
+            pieces.append(bytes(piece or b""))
+    return pieces
+
+
+def _slices(pieces: Sequence[bytes]) -> Iterator[bytes]:
+    """`pieces` regrouped into slices of about TAIL_SLICE bytes (each joined from a few body chunks)."""
+    group: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        group.append(piece)
+        held += len(piece)
+        if held >= TAIL_SLICE:
+            yield b"".join(group)
+            group, held = [], 0
+    if group:
+        yield b"".join(group)
+
+
+def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[ResumableUpload, list[bytes]]:
     """Send whole parts as they fill; save the offset and hash state after each acknowledged part, and the tail
-    (and its hash) when the body ends, however it ends."""
+    (and its hash) when the body ends, however it ends. Returns the upload and its tail, as pieces."""
     storage = get_storage()
     part_size = part_size_for(get_settings().max_upload_bytes)
     hasher = ResumableSha256.resume(upload.sha256_state)
@@ -335,8 +367,8 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
             select(func.coalesce(func.max(UploadedPart.number), 0)).where(UploadedPart.upload_id == upload.id)
         )
     number = int(numbered or 0)
-    buffer: list[bytes] = [upload.tail] if upload.tail else []
-    buffered, position, remaining = len(upload.tail), upload.offset, content_length
+    buffer = _read_tail(upload.id)
+    buffered, position, remaining = sum(len(p) for p in buffer), upload.offset, content_length
     in_flight: deque[tuple[Future[SentPart], int, bytes]] = deque()
     failure: Exception | None = None
 
@@ -351,7 +383,7 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
                 failure = failure or exc
                 continue
             if failure is None:
-                _save(upload.id, after, state, b"", part)
+                _save(upload.id, after, state, (), part)
 
     with ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="tus-part") as pool:
         while remaining > 0 and failure is None:
@@ -379,15 +411,14 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> Resuma
         raise ServiceUnavailable("evidence storage refused a part; the upload keeps what was acknowledged, resume it")
     if body.overflowed:
         log.warning("upload %s: body longer than its Content-Length; the excess was ignored", upload.id)
-    tail = b"".join(buffer)
-    _save(upload.id, position, hasher.state(), tail, None)
-    upload.offset, upload.sha256_state, upload.tail = position, hasher.state(), tail
-    return upload
+    _save(upload.id, position, hasher.state(), buffer, None)
+    upload.offset, upload.sha256_state = position, hasher.state()
+    return upload, buffer
 
 
-def _save(upload_id: UUID, position: int, state: bytes, tail: bytes, part: SentPart | None) -> None:
+def _save(upload_id: UUID, position: int, state: bytes, tail: Sequence[bytes], part: SentPart | None) -> None:
     """Record progress in one transaction: the part just acknowledged (if any), the offset it reaches, the
-    hash state at that offset, the tail beyond the parts; and push the expiry on."""
+    hash state at that offset, the tail beyond the parts (written a slice at a time); and push the expiry on."""
     with write_session() as session:
         if part is not None:
             session.add(
@@ -396,8 +427,14 @@ def _save(upload_id: UUID, position: int, state: bytes, tail: bytes, part: SentP
         session.execute(
             update(ResumableUpload)
             .where(ResumableUpload.id == upload_id)
-            .values(offset=position, sha256_state=state, tail=tail, expires_at=clock.now() + _expiry())
+            .values(offset=position, sha256_state=state, tail=b"", expires_at=clock.now() + _expiry())
         )
+        for piece in _slices(tail):
+            session.execute(
+                update(ResumableUpload)
+                .where(ResumableUpload.id == upload_id)
+                .values(tail=ResumableUpload.tail.op("||")(literal(piece, LargeBinary)))
+            )
 
 
 # -- completion -----------------------------------------------------------------------------------
@@ -415,7 +452,7 @@ def _completing_actor(upload: ResumableUpload, actor: Actor | None, client_addre
     return Actor(kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address)
 
 
-def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
+def _complete(upload: ResumableUpload, actor: Actor, tail: Sequence[bytes]) -> dict[str, Any]:
     """Check the PUT's rules again, join the parts into one object version, and hand it to the ingest path
     (verify the client's hash, probe, lock, record with custody) exactly as a streamed PUT."""
     stated = dict(upload.upload_headers)
@@ -437,14 +474,14 @@ def _complete(upload: ResumableUpload, actor: Actor) -> dict[str, Any]:
                 select(UploadedPart).where(UploadedPart.upload_id == upload.id).order_by(UploadedPart.number)
             )
         ]
-    received_size = sum(p.size for p in parts) + len(upload.tail)
+    received_size = sum(p.size for p in parts) + sum(len(p) for p in tail)
     if received_size != upload.length:
         raise Conflict(f"the parts hold {received_size} of {upload.length} bytes; the upload cannot complete")
     inspector = media.Inspector()
     try:
         try:
-            if upload.tail:
-                parts.append(storage.put_part(upload.object_key, upload.multipart_id, len(parts) + 1, [upload.tail]))
+            if any(tail):
+                parts.append(storage.put_part(upload.object_key, upload.multipart_id, len(parts) + 1, tail))
             stored = storage.finish_multipart(upload.object_key, upload.multipart_id, parts)
         except StorageError as exc:
             log.warning("completing the multipart upload of %s failed: %s", upload.object_key, exc)

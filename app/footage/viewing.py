@@ -26,12 +26,11 @@ from app.core.config import get_settings
 from app.core.errors import Gone, NotFound, RuleViolation
 from app.core.storage import get_storage
 from app.custody.service import append_event
-from app.extractions.models import ExtractionRequest
 from app.footage.delivery import USES, mark_delivered
 from app.footage.link_models import EvidenceLink
 from app.footage.models import Clip, Original
 from app.footage.playable_models import PlaybackCopy
-from app.footage.service import get_clip, get_original
+from app.footage.service import case_of, get_clip, get_original
 
 Kind = Literal["original", "clip"]
 KINDS: tuple[Kind, ...] = ("original", "clip")
@@ -56,15 +55,8 @@ def evidence_item(session: Session, actor: Actor, kind: Kind, object_id: UUID) -
     return get_original(session, actor, object_id) if kind == "original" else get_clip(session, actor, object_id)
 
 
-def _request_of(item: Original | Clip) -> UUID:
-    """The request of footage reached here (evidence_item answers only a request's originals and clips)."""
-    assert item.request_id is not None
-    return item.request_id
-
-
 def _case_of(session: Session, item: Original | Clip) -> UUID | None:
-    request = session.get(ExtractionRequest, item.request_id)
-    return request.case_id if request is not None else None
+    return case_of(session, item)
 
 
 def record_view(
@@ -261,7 +253,7 @@ class Player:
     playback_copy: PlaybackCopy | None  # the stream-copied MP4 played in place of an original
     codec_unplayable: bool  # the video codec itself is one a browser cannot decode (no copy can help)
     copy_coming: bool  # an original whose container alone does not play: its playback copy is not made yet
-    request_id: UUID
+    request_id: UUID | None  # None for an appeal's original and its clips: they belong to the case alone
     case_id: UUID | None
 
 
@@ -354,7 +346,7 @@ def open_player(
         and not item.needs_conversion
         and codec_playable(codec)
         and not container_playable(container),
-        request_id=_request_of(item),
+        request_id=item.request_id,
         case_id=link.case_id,
     )
 

@@ -23,6 +23,7 @@ from app.footage.orphans import ORPHAN_SWEEP_TASK
 from app.footage.playable import PLAYABLE_SWEEP_TASK, PLAYABLE_TASK
 from app.footage.previews import PREVIEW_SWEEP_TASK, PREVIEW_TASK
 from app.footage.redaction import DETECT_TASK, RENDER_TASK
+from app.footage.redaction import SWEEP_TASK as REDACTION_SWEEP_TASK
 from app.footage.retention import RETENTION_SWEEP_TASK
 from app.footage.uploads import UPLOAD_SWEEP_TASK
 from app.notifications import service as notifications
@@ -148,6 +149,17 @@ def render_redaction(redaction_id: str) -> str | None:
 
     done = redaction.render(session_factory(), UUID(redaction_id))
     return done.status if done else None
+
+
+@queue.periodic(cron="*/5 * * * *", periodic_id="sweep-redactions")
+@queue.task(name=REDACTION_SWEEP_TASK, queueing_lock=REDACTION_SWEEP_TASK)
+def sweep_redactions(timestamp: int) -> dict[str, int]:
+    """Every 5 minutes: a redaction's detection or render whose job was lost (silent past the settings'
+    redaction_stuck_minutes) is queued again; after redaction_max_requeues tries the redaction fails, saying so."""
+    from app.footage import redaction
+
+    report = redaction.requeue_stuck(session_factory())
+    return {"requeued": len(report.requeued), "gave_up": len(report.gave_up)}
 
 
 @queue.periodic(cron="*/5 * * * *", periodic_id="remind-owners")

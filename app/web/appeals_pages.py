@@ -122,8 +122,11 @@ def _appeal_context(session: Any, actor: Any, appeal_id: UUID) -> dict[str, Any]
     clips = {
         s.id: clipping.clips_of(session, actor, s.id) for s in submissions if s.status == SubmissionStatus.accepted
     }
+    originals = {s.id: appeals.original_of(session, s.id) for s in submissions if s.status == SubmissionStatus.accepted}
     return {
         "clips": clips,
+        # the originals accepted submissions became: played in the player like any original of the case
+        "originals": {sid: o.id for sid, o in originals.items() if o is not None},
         "appeal": described,
         "case": cases.get_case(session, actor, appeal.case_id),
         "qr_svg": qr.svg(described["public_url"], inline=True).decode("utf-8"),

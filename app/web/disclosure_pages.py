@@ -39,7 +39,22 @@ def _case_page(request: Request, session: Session, actor: Actor, case_id: UUID, 
     evidence = service.case_evidence(session, actor, case_id)
     names = load_names(session, clips=[c.id for c in evidence.clips])
     clips = [
-        {"id": c.id, "name": names.clip(c.id, locale), "sha256": c.sha256, "size": size_words(c.size, locale)}
+        {
+            "id": c.id,
+            "name": names.clip(c.id, locale),
+            "sha256": c.sha256,
+            "size": size_words(c.size, locale),
+            "copies": [
+                {
+                    "id": r.id,
+                    "style": r.style,
+                    "rendered_at": r.rendered_at,
+                    "sha256": r.sha256,
+                    "size": size_words(int(r.size or 0), locale),
+                }
+                for r in evidence.redactions.get(c.id, [])
+            ],
+        }
         for c in evidence.clips
     ]
     packages = [
@@ -69,7 +84,9 @@ def make_package(
     actor: WebActor,
     csrf_token: Annotated[str, Form()],
     clip_ids: Annotated[list[str] | None, Form()] = None,
+    redaction_ids: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
+    """The chosen clips; beside each, the clip itself (an empty choice) or one of its redacted copies."""
     check_csrf(request, csrf_token)
 
     def make() -> Any:
@@ -79,7 +96,11 @@ def make_package(
             raise RuleViolation("clip_ids", "choose clips of this case only") from exc
         if not chosen:
             raise RuleViolation("clip_ids", "choose at least one clip")
-        return service.make_package(session, actor, case_id, chosen, locale_of(request))
+        try:
+            copies = [UUID(value) for value in redaction_ids or [] if value.strip()]
+        except ValueError as exc:
+            raise RuleViolation("redaction_ids", "choose finished redacted copies of this case's clips only") from exc
+        return service.make_package(session, actor, case_id, chosen, locale_of(request), redaction_ids=copies)
 
     return form_action(
         session,

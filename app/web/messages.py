@@ -164,6 +164,17 @@ BY_RULE: tuple[tuple[str, re.Pattern[str], str], ...] = (
         N_("Choose at least one clip of the case."),
     ),
     ("name", re.compile(r"write the name of the person"), N_("Write the name of the person who received the package.")),
+    (
+        "redaction_ids",
+        re.compile(r"choose finished redacted copies"),
+        N_("Choose a finished redacted copy of a clip of this case."),
+    ),
+    (
+        "redaction_ids",
+        re.compile(r"choose the clip of each redacted copy"),
+        N_("Tick the clip of each redacted copy you choose."),
+    ),
+    ("redaction_ids", re.compile(r"at most one redacted copy"), N_("Choose at most one redacted copy of each clip.")),
 )
 # The reasons the area request gives for skipping a camera, and whatever else the services word the same way.
 SKIP_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -12,30 +12,57 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from app.appeals.models import Submission
 from app.auth.permissions import Actor, may
 from app.core.db import SessionDep
 from app.extractions import service as extractions
 from app.footage import previews, redaction, viewing
-from app.footage.models import Clip
-from app.reports.names import load_names
+from app.footage.models import Clip, Original
+from app.reports.names import DEFAULT_ZONE, load_names
 from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
 
+def _where_from(
+    request: Request, session: Session, actor: Actor, player: viewing.Player
+) -> tuple[str, str, str, str, UUID | None]:
+    """Where the footage came from in words, the zone its times are shown in, and the page to go back to (its
+    address and words): a request's camera and page, or for an appeal's original or clip the appeal's sender and
+    the appeal's page."""
+    locale = locale_of(request)
+    if player.request_id is not None:
+        req = extractions.get_request(session, actor, player.request_id)
+        names = load_names(session, cameras={req.camera_id})
+        back = f"{'/owner/requests/' if may(actor, 'owner.pages') else '/requests/'}{req.id}"
+        return names.camera(req.camera_id, locale), req.camera_timezone, back, "Back to the request", req.case_id
+    item = player.item
+    original = item if isinstance(item, Original) else session.get(Original, item.original_id)
+    assert original is not None and original.appeal_submission_id is not None
+    submission = session.get(Submission, original.appeal_submission_id)
+    assert submission is not None
+    names = load_names(session, originals={original.id})
+    footage = names.originals.get(original.id)
+    words = names.source(footage, locale) if footage is not None else ""
+    return words, DEFAULT_ZONE, f"/appeals/{submission.appeal_id}", "Back to the appeal", player.case_id
+
+
 def _render(request: Request, session: Session, actor: Actor, kind: viewing.Kind, object_id: UUID) -> Response:
     player = viewing.open_player(session, actor, kind, object_id)
-    req = extractions.get_request(session, actor, player.request_id)
-    names = load_names(session, cameras={req.camera_id}, cases={req.case_id})
+    source, zone, back_url, back_words, case_id = _where_from(request, session, actor, player)
+    names = load_names(session, cases={case_id} if case_id else set())
     item = player.item
     context: dict[str, Any] = {
         "player": player,
         "kind": kind,
         "item": item,
-        "req": req,
-        "zone": req.camera_timezone,
-        "camera_words": names.camera(req.camera_id, locale_of(request)),
-        "case_number": names.cases.get(req.case_id, ""),
+        "zone": zone,
+        "camera_words": source,
+        "from_appeal": player.request_id is None,
+        "case_id": case_id,
+        "case_number": names.cases.get(case_id, "") if case_id else "",
+        "back_url": back_url,
+        "back_words": back_words,
         "true_start_ms": int(player.true_start.timestamp() * 1000),
         "first_pts": player.first_pts_s,
         "offset_ms": int(round(player.clock_offset_s * 1000)),

@@ -49,6 +49,7 @@ def begin(
 def review(request: Request, redaction_id: UUID, session: SessionDep, actor: WebActor) -> Response:
     item = redaction.get(session, actor, redaction_id)
     player = viewing.open_player(session, actor, "clip", item.clip_id, purpose="redaction review")
+    assert player.request_id is not None  # a redaction's clip is a request's (app.footage.redaction.create)
     req = extractions.get_request(session, actor, player.request_id)
     names = load_names(session, cameras={req.camera_id}, cases={req.case_id})
     step = int(item.detector.get("parameters", {}).get("sample_every_frames") or 1)
@@ -64,6 +65,7 @@ def review(request: Request, redaction_id: UUID, session: SessionDep, actor: Web
         "first_pts": player.first_pts_s,
         "hold_s": step / item.frame_rate if item.frame_rate else 0.0,
         "editable": item.status == "review",
+        "gave_up": item.failure == redaction.GAVE_UP,
         "auto_tracks": sum(1 for t in item.tracks if t.get("source") == "auto"),
         "manual_tracks": sum(1 for t in item.tracks if t.get("source") == "manual"),
         "review_data": {"tracks": item.tracks, "status": _status(item)},

@@ -1,6 +1,8 @@
 """The API's start loads none of the heavy libraries that only some routes or worker steps use: OpenCV, PyAV
-and numpy (redaction), fpdf with Pillow and fontTools (PDF receipts and reports), segno (QR codes). Each is
-tens of megabytes of resident memory that every API process would otherwise carry."""
+and numpy (redaction), fpdf with Pillow and fontTools (PDF receipts and reports), segno (QR codes), and
+boto3 (whose S3 client model alone is about 14 MB; S3 writes are signed requests in app/core/multipart.py),
+httpx and rfc3161-client (only the worker asks a time-stamping authority).
+Each is tens of megabytes of resident memory that every API process would otherwise carry."""
 
 from __future__ import annotations
 
@@ -8,7 +10,22 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("cv2", "av", "numpy", "fpdf", "PIL", "fontTools", "segno", "skimage", "reportlab", "zxingcpp")
+HEAVY = (
+    "cv2",
+    "av",
+    "numpy",
+    "fpdf",
+    "PIL",
+    "fontTools",
+    "segno",
+    "skimage",
+    "reportlab",
+    "zxingcpp",
+    "boto3",
+    "botocore",
+    "httpx",
+    "rfc3161_client",
+)
 
 PROBE = f"""
 import json, sys

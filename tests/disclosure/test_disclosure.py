@@ -12,6 +12,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from app.cases.models import Case
 from app.core import clock
 from app.core.config import PROJECT_ROOT
 from app.core.db import session_factory
+from app.custody.checkpoints import issue_checkpoint, list_checkpoints
 from app.custody.models import CustodyEvent
 from tests.factories import account, case_with_request
 from tests.reports import scenario
@@ -194,3 +196,126 @@ def test_package_reads_back_with_the_receipts_hashes_and_is_acknowledged(client:
     actions = _actions(court.case_id)
     for action in ("disclosure.packaged", "disclosure.downloaded", "disclosure.acknowledged"):
         assert action in actions, action
+
+
+def _redacted_copy(client: TestClient, court: scenario.CourtCase) -> dict[str, Any]:
+    """A rendered redacted copy of the case's clip: a solid box drawn by hand over its first two seconds."""
+    from app.footage import redaction
+
+    made = client.post(f"/api/v1/clips/{court.clip_id}/redactions", headers=court.headers, json={"style": "box"})
+    assert made.status_code == 201, made.text
+    rid = made.json()["id"]
+    found = redaction.detect_faces(session_factory(), uuid.UUID(rid))
+    assert found is not None and found.status == "review" and found.width and found.height
+    box = {"source": "manual", "keyframes": [{"t": 0.0, "x": 0, "y": 0, "w": found.width // 2, "h": found.height // 2}]}
+    box["keyframes"].append({**box["keyframes"][0], "t": 2.0})
+    saved = client.put(f"/api/v1/redactions/{rid}/boxes", headers=court.headers, json={"tracks": [box]})
+    assert saved.status_code == 200, saved.text
+    assert client.post(f"/api/v1/redactions/{rid}/render", headers=court.headers).status_code == 202
+    assert redaction.render(session_factory(), uuid.UUID(rid)) is not None
+    record: dict[str, Any] = client.get(f"/api/v1/redactions/{rid}", headers=court.headers).json()
+    assert record["status"] == "ready"
+    return record
+
+
+def _first_covering(seq: int) -> tuple[int, str]:
+    """The tree size and root of the first signed checkpoint whose log holds event `seq` (as proofs index it)."""
+    with session_factory()() as session:
+        for checkpoint in list_checkpoints(session):
+            if checkpoint.tree_size > seq - 1:
+                return checkpoint.tree_size, checkpoint.root_hash.hex()
+    raise AssertionError(f"no checkpoint covers {seq}")
+
+
+def test_a_package_holds_a_redacted_copy_in_place_of_its_clip(client: TestClient, tmp_path: Path) -> None:
+    court = scenario.build(client, tmp_path)
+    copy = _redacted_copy(client, court)
+    with session_factory()() as session:  # a checkpoint signed now covers the copy's events before the package's
+        issue_checkpoint(session)
+        session.commit()
+    prosecutor = account(client, Role.prosecutor)
+    _grant(client, _supervisor_of(client, court.case_id), court.case_id, prosecutor.email)
+
+    evidence = client.get(f"/api/v1/cases/{court.case_id}/disclosure", headers=prosecutor.headers).json()
+    (clip,) = evidence["clips"]
+    assert [r["id"] for r in clip["redactions"]] == [copy["id"]]
+    assert clip["redactions"][0]["parent_sha256"] == clip["sha256"] == copy["parent_sha256"]
+
+    # a copy must be finished, of the case, and its clip chosen too
+    path = f"/api/v1/cases/{court.case_id}/disclosures"
+    stranger = client.post(path, headers=prosecutor.headers, json={"redaction_ids": [str(uuid.uuid4())]})
+    assert stranger.status_code == 422 and stranger.json()["errors"][0]["field"] == "redaction_ids"
+    (tmp_path / "other").mkdir()
+    other_case = scenario.build(client, tmp_path / "other")
+    not_chosen = client.post(
+        path, headers=prosecutor.headers, json={"clip_ids": [other_case.clip_id], "redaction_ids": [copy["id"]]}
+    )
+    assert not_chosen.status_code == 422
+
+    made = client.post(
+        path, headers=prosecutor.headers, json={"clip_ids": [court.clip_id], "redaction_ids": [copy["id"]]}
+    )
+    assert made.status_code == 201, made.text
+    disclosure = made.json()
+    item, bundle_item = disclosure["items"]
+    assert item["kind"] == "redacted_copy" and bundle_item["kind"] == "bundle"
+    assert item["object_id"] == copy["id"] and item["sha256"] == copy["sha256"] and item["size"] == copy["size"]
+    assert item["name"].endswith("-redacted.mp4")
+    assert item["parent"]["sha256"] == clip["sha256"] and item["parent"]["clip_id"] == court.clip_id
+    assert item["redaction"]["mask_sha256"] == copy["mask_sha256"] and item["redaction"]["style"] == "box"
+    # the item's event is the copy's rendering; each item names the first checkpoint covering its own event
+    with session_factory()() as session:
+        rendered = session.scalars(
+            select(CustodyEvent.seq).where(
+                CustodyEvent.object_id == uuid.UUID(copy["id"]), CustodyEvent.action == "redaction.rendered"
+            )
+        ).one()
+    assert item["custody_seq"] == rendered
+    for listed in disclosure["items"]:
+        size, root = _first_covering(listed["custody_seq"])
+        assert (listed["checkpoint_tree_size"], listed["checkpoint_root"]) == (size, root), listed["name"]
+    assert item["checkpoint_tree_size"] < bundle_item["checkpoint_tree_size"] == disclosure["checkpoint_tree_size"]
+    assert item["parent"]["custody_seq"] < item["custody_seq"]
+
+    # the ZIP holds the copy, not the clip, and its hashes are the receipt's
+    package = client.get(f"/api/v1/disclosures/{disclosure['id']}/package", headers=prosecutor.headers)
+    assert package.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(package.content))
+    assert sorted(archive.namelist()) == sorted([item["name"], bundle_item["name"], "receipt.pdf"])
+    for listed in disclosure["items"]:
+        content = archive.read(listed["name"])
+        assert hashlib.sha256(content).hexdigest() == listed["sha256"] and len(content) == listed["size"]
+    assert hashlib.sha256(archive.read(item["name"])).hexdigest() != clip["sha256"]
+
+    # the receipt lists the copy with its own hash, its clip's, the mask file's and the redaction's record
+    pdf = tmp_path / "receipt.pdf"
+    pdf.write_bytes(archive.read("receipt.pdf"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    for value in (copy["sha256"], clip["sha256"], copy["mask_sha256"], bundle_item["sha256"]):
+        assert value[:32] in text and value[32:] in text, value
+    for words in (
+        "Bản che mặt của đoạn trích",
+        "Redacted copy of a clip",
+        "Đoạn trích gốc",
+        "Parent clip",
+        "Tệp mặt nạ",
+    ):
+        assert words in flat, words
+    assert copy["id"][:24] in flat and copy["id"][24:] in flat
+    assert f"#{item['custody_seq']} / {item['checkpoint_tree_size']}" in flat
+    assert "Signed checkpoints covering the items" in flat
+    for listed in disclosure["items"]:
+        assert listed["checkpoint_root"][:32] in text and listed["checkpoint_root"][32:] in text
+    (packaged,) = [e for e in _events(court.case_id, "disclosure.packaged")]
+    assert packaged.details["items"][0]["parent_sha256"] == clip["sha256"]
+    assert packaged.details["items"][0]["checkpoint_tree_size"] == item["checkpoint_tree_size"]
+
+
+def _events(case_id: str, action: str) -> list[CustodyEvent]:
+    with session_factory()() as session:
+        return list(
+            session.scalars(
+                select(CustodyEvent).where(CustodyEvent.case_id == uuid.UUID(case_id), CustodyEvent.action == action)
+            )
+        )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,16 +22,18 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from skimage import data as samples
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from app.core import media
+from app.auth.models import Role
+from app.core import clock, media
+from app.core.config import get_settings
 from app.core.db import session_factory
 from app.core.storage import get_storage
 from app.custody.models import CustodyEvent
 from app.footage import redaction
 from app.footage.cutting import make_clip
 from app.footage.models import Clip, Original
-from tests.factories import Account
+from tests.factories import PASSWORD, Account, account, web_login
 from tests.footage.test_footage import _upload, approved_request
 
 FACE_SIZE = 300  # the astronaut photo's side in the video
@@ -295,3 +299,251 @@ def test_the_worker_runs_the_search_and_the_render_queued_by_the_api(
     jobs.run_worker(wait=False)
     record = client.get(f"/api/v1/redactions/{rid}", headers=investigator.headers).json()
     assert record["status"] == "ready" and record["progress"] == 1 and record["sha256"]
+
+
+# -- lost jobs, retention, orphans and custody verification ------------------------------------------------------
+def _lose_job(task: str, rid: str, *, silent_minutes: float = 120, requeues: int | None = None) -> None:
+    """What a worker that died mid-job leaves: its job taken (doing) and never finished, the step silent since."""
+    with session_factory()() as session, session.begin():
+        session.execute(text("SET LOCAL search_path TO procrastinate, public"))  # the queue's triggers need it
+        session.execute(
+            text(
+                "UPDATE procrastinate.procrastinate_jobs SET status = 'doing' "
+                "WHERE queueing_lock = :lock AND status = 'todo'"
+            ),
+            {"lock": f"{task}:{rid}"},
+        )
+        row = session.get(redaction.Redaction, uuid.UUID(rid))
+        assert row is not None
+        row.heartbeat_at = clock.now() - timedelta(minutes=silent_minutes)
+        if requeues is not None:
+            row.requeues = requeues
+
+
+def _status(rid: str) -> tuple[str, int, str | None]:
+    with session_factory()() as session:
+        row = session.get(redaction.Redaction, uuid.UUID(rid))
+        assert row is not None
+        return row.status, row.requeues, row.failure
+
+
+def test_a_lost_step_is_queued_again_and_given_up_after_the_set_tries(
+    client: TestClient, face_clip: tuple[Account, Account, Clip, Original]
+) -> None:
+    from app.core import queue as jobs
+    from app.jobs import tasks
+
+    investigator, _, clip, _ = face_clip
+    rid = client.post(
+        f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": "blur"}
+    ).json()["id"]
+
+    # the detection's worker died mid-job a minute ago: not yet past the set time, so left alone
+    _lose_job(redaction.DETECT_TASK, rid, silent_minutes=1)
+    assert tasks.sweep_redactions(0) == {"requeued": 0, "gave_up": 0}
+    assert _status(rid) == ("detecting", 0, None)
+    # past it: queued again, once, with a custody event; the job waiting now is not queued a second time
+    _lose_job(redaction.DETECT_TASK, rid)
+    assert rid not in redaction.requeue_stuck(session_factory()).gave_up
+    assert _status(rid) == ("detecting", 1, None)
+    (requeued,) = _events(rid, "redaction.requeued")
+    assert requeued.details["step"] == "detect" and requeued.details["silent_seconds"] >= 7190
+    assert requeued.details["row"]["values"]["status"] == "detecting"
+    with session_factory()() as session, session.begin():
+        row = session.get(redaction.Redaction, uuid.UUID(rid))
+        assert row is not None
+        row.heartbeat_at = clock.now() - timedelta(hours=2)  # a backlog: the job waits, it is not lost
+    assert tasks.sweep_redactions(0) == {"requeued": 0, "gave_up": 0}
+    # the real worker runs the job queued again: the faces are found
+    jobs.run_worker(wait=False)
+    assert _status(rid)[0] == "review"
+
+    # the render's job is lost too; queued again, the worker makes the copy
+    assert client.post(f"/api/v1/redactions/{rid}/render", headers=investigator.headers).status_code == 202
+    assert _status(rid) == ("rendering", 0, None)
+    _lose_job(redaction.RENDER_TASK, rid)
+    assert tasks.sweep_redactions(0) == {"requeued": 1, "gave_up": 0}
+    jobs.run_worker(wait=False)
+    record = client.get(f"/api/v1/redactions/{rid}", headers=investigator.headers).json()
+    assert record["status"] == "ready" and len(record["sha256"]) == 64
+    assert sorted(e.details["step"] for e in _events(rid, "redaction.requeued")) == ["detect", "render"]
+
+    # another redaction whose detection was already queued again as often as the settings allow: it fails,
+    # and its page says why in the reader's language
+    other = client.post(
+        f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": "box"}
+    ).json()["id"]
+    tries = get_settings().redaction_max_requeues
+    _lose_job(redaction.DETECT_TASK, other, requeues=tries)
+    assert tasks.sweep_redactions(0) == {"requeued": 0, "gave_up": 1}
+    assert _status(other) == ("failed", tries, redaction.GAVE_UP)
+    (gave_up,) = _events(other, "redaction.gave_up")
+    assert gave_up.details["row"]["values"]["status"] == "failed" and gave_up.details["requeues"] == tries
+    assert tasks.sweep_redactions(0) == {"requeued": 0, "gave_up": 0}  # a failed redaction is left alone
+    web_login(client, data={"email": investigator.email, "password": PASSWORD})
+    words = {
+        "vi": f"công việc bị gián đoạn {tries + 1} lần và sẽ không được thử nữa",
+        "en": f"its work was interrupted {tries + 1} times and is no longer tried",
+    }
+    for lang, expected in words.items():
+        client.cookies.set("lang", lang)
+        page = client.get(f"/redactions/{other}")
+        assert page.status_code == 200 and 'id="gave-up"' in page.text and expected in page.text, lang
+        assert words["en" if lang == "vi" else "vi"] not in page.text
+    client.cookies.delete("lang")
+
+
+def _short_category(client: TestClient, seconds: int) -> str:
+    admin = account(client, Role.admin)
+    code = f"short_{uuid.uuid4().hex[:6]}"
+    made = client.post(
+        "/api/v1/retention-categories",
+        headers=admin.headers,
+        json={"code": code, "name": "Thử nghiệm", "retention_days": seconds / 86400, "mode": "GOVERNANCE"},
+    )
+    assert made.status_code == 201, made.text
+    return code
+
+
+def _ready(client: TestClient, investigator: Account, clip: Clip, style: str = "box") -> str:
+    rid = client.post(
+        f"/api/v1/clips/{clip.id}/redactions", headers=investigator.headers, json={"style": style}
+    ).json()["id"]
+    redaction.detect_faces(session_factory(), uuid.UUID(rid))
+    assert client.post(f"/api/v1/redactions/{rid}/render", headers=investigator.headers).status_code == 202
+    done = redaction.render(session_factory(), uuid.UUID(rid))
+    assert done is not None and done.status == "ready"
+    return str(rid)
+
+
+def test_redacted_copies_are_kept_swept_and_verified_like_clips(
+    client: TestClient, face_clip: tuple[Account, Account, Clip, Original], tmp_path: Path
+) -> None:
+    from app.custody.verify import verify_log
+    from app.footage.orphans import sweep_orphans
+    from app.footage.retention import sweep_retention
+
+    investigator, _, clip, original = face_clip
+    seconds = 6
+    code = _short_category(client, seconds)
+    case_id = client.get(f"/api/v1/requests/{clip.request_id}", headers=investigator.headers).json()["case_id"]
+    patched = client.patch(f"/api/v1/cases/{case_id}", headers=investigator.headers, json={"retention_category": code})
+    assert patched.status_code == 200, patched.text
+    rid = _ready(client, investigator, clip)
+    with session_factory()() as session:
+        row = session.get(redaction.Redaction, uuid.UUID(rid))
+        assert row is not None and row.legal_hold and row.retain_until is not None
+        session.expunge(row)
+    store = get_storage()
+    objects = [(row.object_key, row.version_id), (row.mask_object_key, row.mask_version_id)]
+    for key, version in objects:
+        assert key and version
+        stat = store.stat(key, version)
+        assert stat.legal_hold and stat.retention_mode == "GOVERNANCE"
+        assert stat.retain_until is not None and abs((stat.retain_until - row.retain_until).total_seconds()) < 1
+
+    # the orphan sweep knows both objects; a stray object under redactions/ is still found
+    stray_path = tmp_path / "stray.json"
+    stray_path.write_bytes(b"{}")
+    stray = store.put_file(f"redactions/{clip.id}/stray.json", stray_path, content_type="application/json")
+    with session_factory()() as session, session.begin():
+        report = sweep_orphans(session, remove=False)
+    found = {(f["object_key"], f["version_id"]) for f in report.objects_without_rows}
+    assert not set(objects) & found, "no false orphans"
+    assert (f"redactions/{clip.id}/stray.json", stray.version_id) in found
+    assert not [f for f in report.rows_without_objects if f["object_type"] == "redaction"]
+    store.remove_version(f"redactions/{clip.id}/stray.json", stray.version_id)
+
+    # verification re-hashes the copy and the mask file and compares the row with its events: all clean ...
+    mine = {rid, str(clip.id), str(original.id)}
+    with session_factory()() as session:
+        result = verify_log(session, include_objects=True, workers=1)
+    assert [p for p in result.problems if p.object_id in mine] == []
+    # ... until the row is changed around the service: the verification names the redaction and the field
+    with session_factory()() as session, session.begin():
+        session.execute(
+            text("UPDATE redactions SET mask_sha256 = :sha, legal_hold = false WHERE id = :id"),
+            {"sha": "0" * 64, "id": rid},
+        )
+    with session_factory()() as session:
+        result = verify_log(session, include_objects=True, workers=1)
+    named = sorted(p.what for p in result.problems if p.object_id == rid)
+    short = f"redaction {rid[:8]}…"
+    assert any(w.startswith(f"{short} mask_sha256 is {'0' * 57}… in the table but") for w in named), named
+    assert f"{short} legal_hold is false in the table but true in the log" in named, named
+    assert any(w.startswith(f"{short} legal hold is on in S3 but off in the table") for w in named), named
+    with session_factory()() as session, session.begin():
+        session.execute(
+            text("UPDATE redactions SET mask_sha256 = :sha, legal_hold = true WHERE id = :id"),
+            {"sha": row.mask_sha256, "id": rid},
+        )
+
+    # retention: nothing of the open case goes, past its period or not
+    time.sleep(seconds + 1)
+    report = sweep_retention(session_factory())
+    assert rid not in report.released and rid not in report.deleted
+    assert all(store.stat(k, v).legal_hold for k, v in objects if k and v)
+    # a manual legal hold holds the copy and its mask file too: the closed case's sweep leaves them
+    admin = account(client, Role.admin)
+    reason = {"reason": "Kháng cáo đang xét"}
+    assert client.post(f"/api/v1/cases/{case_id}/legal-hold", headers=admin.headers, json=reason).status_code == 200
+    closed = client.post(
+        f"/api/v1/cases/{case_id}/close",
+        headers=investigator.headers,
+        json={"outcome": "clarified", "footage_contributed": True},
+    )
+    assert closed.status_code == 200, closed.text
+    report = sweep_retention(session_factory())
+    assert rid not in report.released and rid not in report.deleted
+    assert all(store.stat(k, v).legal_hold for k, v in objects if k and v)
+    # released on the closed case: the holds come off, and the sweep deletes the copy with its mask file (the
+    # clip, cut before the case took the short category, keeps its longer lock: never shortened)
+    released = client.post(f"/api/v1/cases/{case_id}/legal-hold/release", headers=admin.headers, json=reason)
+    assert released.status_code == 200, released.text
+    assert not any(store.stat(k, v).legal_hold for k, v in objects if k and v)
+    report = sweep_retention(session_factory())
+    assert rid in report.deleted and str(clip.id) not in report.deleted
+    for key, version in objects:
+        assert key and version and version not in store.versions(key)
+    with session_factory()() as session:
+        gone = session.get(redaction.Redaction, uuid.UUID(rid))
+        assert gone is not None and gone.deleted_at is not None and not gone.legal_hold
+        events = list(
+            session.scalars(
+                select(CustodyEvent)
+                .where(
+                    CustodyEvent.object_id == uuid.UUID(rid),
+                    CustodyEvent.action.like("retention.%") | CustodyEvent.action.like("legal_hold.%"),
+                )
+                .order_by(CustodyEvent.seq)
+            )
+        )
+    assert [e.action for e in events] == [
+        "legal_hold.placed",
+        "legal_hold.released",
+        "retention.deleted",
+        "retention.deleted",
+    ]
+    assert {e.details["part"] for e in events[2:]} == {"copy", "mask"}
+    fetched = client.get(f"/api/v1/redactions/{rid}/download", headers=investigator.headers, follow_redirects=False)
+    assert fetched.status_code == 409
+    # the deleted versions are expected gone, the row matches its events, no orphan row is reported
+    with session_factory()() as session:
+        result = verify_log(session, include_objects=True, workers=1)
+    assert [p for p in result.problems if p.object_id in mine or (p.detail and rid in p.detail)] == []
+    with session_factory()() as session, session.begin():
+        report = sweep_orphans(session, remove=False)
+    assert not [f for f in report.rows_without_objects if f["object_type"] == "redaction"]
+
+    # a copy made after the case closed (its render holds it) loses the hold at the next sweep, then goes
+    later = _ready(client, investigator, clip)
+    report = sweep_retention(session_factory())
+    assert later in report.released and later not in report.deleted
+    time.sleep(seconds + 1)
+    report = sweep_retention(session_factory())
+    assert later in report.deleted
+    assert [e.action for e in _events(later, "retention.hold_released")] == ["retention.hold_released"]
+    assert len(_events(later, "retention.deleted")) == 2
+    with session_factory()() as session:
+        result = verify_log(session, include_objects=True, workers=1)
+    assert [p for p in result.problems if p.object_id in {later, rid}] == []

@@ -1,5 +1,6 @@
 """Disclosure in a real browser: the case unit's supervisor shares a case with a prosecutor from the case page;
-the prosecutor lands on the cases shared with them, makes a package of the case's clip, acknowledges its receipt;
+the prosecutor lands on the cases shared with them, makes a package holding a redacted copy of the case's clip in
+its place (chosen beside the clip), acknowledges its receipt;
 the supervisor revokes the grant and the case leaves the prosecutor's list. Pages in Vietnamese and English, on a
 desktop and a phone: no ids in the visible text, no horizontal overflow.
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +70,28 @@ def _user(service: LiveService, email: str, full_name: str, role: str, unit_id: 
     service.post("/api/v1/users", service.admin_headers, body | ({"unit_id": unit_id} if unit_id else {}))
 
 
+def _rendered_copy(service: LiveService, headers: dict[str, str], clip_id: str) -> dict[str, str]:
+    """A redacted copy of the clip made by the service's own worker: detection, a hand-drawn box, the render."""
+    with service.api() as http:
+        rid = http.post(f"/api/v1/clips/{clip_id}/redactions", headers=headers, json={"style": "blur"}).json()["id"]
+
+        def until(status: str) -> dict[str, str]:
+            deadline = time.monotonic() + 180
+            while True:
+                record: dict[str, str] = http.get(f"/api/v1/redactions/{rid}", headers=headers).json()
+                if record["status"] == status:
+                    return record
+                assert record["status"] != "failed" and time.monotonic() < deadline, record["status"]
+                time.sleep(0.5)
+
+        found = until("review")
+        frame = {"t": 0.0, "x": 0, "y": 0, "w": int(found["width"]) // 3, "h": int(found["height"]) // 3}
+        box = {"source": "manual", "keyframes": [frame, {**frame, "t": 3.0}]}
+        assert http.put(f"/api/v1/redactions/{rid}/boxes", headers=headers, json={"tracks": [box]}).status_code == 200
+        assert http.post(f"/api/v1/redactions/{rid}/render", headers=headers).status_code == 202
+        return until("ready")
+
+
 def test_share_package_acknowledge_and_revoke_in_the_browser(
     service: LiveService, browser: Browser, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -95,6 +119,8 @@ def test_share_package_acknowledge_and_revoke_in_the_browser(
     assert "Nguyễn Thị Kiểm Sát" in boss.locator("table").inner_text()
     _check_and_shoot(boss, "disclosure-grants-vi-desktop")
 
+    copy = _rendered_copy(service, case.investigator, case.cameras[0].clip["id"])
+
     prosecutor = browser.new_page(viewport=DESKTOP)
     _sign_in(prosecutor, service.base, prosecutor_email, "/disclosure")
     assert case.case_number in prosecutor.locator("table").inner_text()
@@ -102,8 +128,17 @@ def test_share_package_acknowledge_and_revoke_in_the_browser(
     prosecutor.get_by_role("link", name=case.case_number).click()
     prosecutor.wait_for_url(re.compile(r"/disclosure/cases/"))
     assert "Cửa trước tiệm vàng" in prosecutor.locator("#package-form").inner_text()
+    # beside the clip: the clip as recorded (chosen by default) or its redacted copy
+    choice = prosecutor.locator("#package-form select[name=redaction_ids]")
+    assert choice.input_value() == ""
+    assert "Bản che mặt: Làm mờ trong ô" in choice.inner_text()
+    choice.select_option(copy["id"])
+    _check_and_shoot(prosecutor, "disclosure-choose-vi-desktop")
     prosecutor.click("#package-form button[type=submit]")
     prosecutor.wait_for_selector("article.package")
+    package = prosecutor.locator("article.package").inner_text()
+    assert "-redacted.mp4" in package and "Bản che mặt" in package and copy["sha256"] in package
+    assert "Tạo từ đoạn trích có SHA-256" in package and copy["parent_sha256"] in package
     prosecutor.fill("form.ack-form input[name=name]", "Nguyễn Thị Kiểm Sát")
     prosecutor.click("form.ack-form button[type=submit]")
     prosecutor.wait_for_selector("article.package p.status")
@@ -118,6 +153,9 @@ def test_share_package_acknowledge_and_revoke_in_the_browser(
     prosecutor.get_by_role("link", name=case.case_number).click()
     prosecutor.wait_for_url(re.compile(r"/disclosure/cases/"))
     assert "Receipt acknowledged by" in prosecutor.locator("article.package").inner_text()
+    package = prosecutor.locator("article.package").inner_text()
+    assert "Redacted copy" in package and "Made from the clip with SHA-256" in package
+    assert "The clip as recorded" in prosecutor.locator("#package-form").inner_text()
     _check_and_shoot(prosecutor, "disclosure-case-en-phone")
     prosecutor.set_viewport_size(DESKTOP)
     _check_and_shoot(prosecutor, "disclosure-case-en-desktop")
@@ -133,6 +171,9 @@ def test_share_package_acknowledge_and_revoke_in_the_browser(
     (workdir / "receipt.pdf").write_bytes(pdf.content)
     text = subprocess.run(["pdftotext", str(workdir / "receipt.pdf"), "-"], capture_output=True, text=True).stdout
     assert "BIÊN NHẬN BÀN GIAO CHỨNG CỨ" in text and case.case_number in text
+    for value in (copy["sha256"], copy["parent_sha256"], copy["mask_sha256"]):
+        assert value[:32] in text and value[32:] in text, value
+    assert "Redacted copy of a clip" in text
     if SHOTS:
         subprocess.run(
             ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(workdir / "receipt.pdf")]
