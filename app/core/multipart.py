@@ -11,8 +11,8 @@ with the parts sent. CRC32 is ISA-L's, some twenty times faster than zlib's and 
 
 The minio SDK (used for everything else in `storage.py`) offers no public call for a single part. An SDK that
 does (boto3) costs every API process about 20 MB for its S3 model, so these six calls are made here directly:
-the signature is the published SigV4 algorithm, the requests go through urllib3 (already loaded by minio), and
-a part is sent as the pieces it was received in (no join into one buffer).
+the requests are signed by the minio SDK's own SigV4 signer (`minio.signer`), go through urllib3 (which minio
+loads already), and a part is sent as the pieces it was received in (no join into one buffer).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import hmac
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,10 +27,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
 import urllib3
+from minio.credentials.credentials import Credentials
+from minio.signer import sign_v4_s3
+from minio.time import to_amz_date
 
 try:
     from isal.isal_zlib import crc32
@@ -104,10 +106,6 @@ def composite_crc32(part_crcs: Sequence[int]) -> str:
     return f"{_b64(crc32(b''.join(c.to_bytes(4, 'big') for c in part_crcs)))}-{len(part_crcs)}"
 
 
-def _hmac(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()
-
-
 def _quote(text: str) -> str:
     return quote(text, safe="-_.~")
 
@@ -120,40 +118,27 @@ class S3Http:
     ) -> None:
         self.host = endpoint
         self.base = f"{'https' if secure else 'http'}://{endpoint}"
-        self.access_key = access_key
-        self.secret_key = secret_key
+        self.credentials = Credentials(access_key, secret_key)
         self.region = region or "us-east-1"
         self.http = urllib3.PoolManager(
             maxsize=pool, timeout=urllib3.Timeout(connect=10, read=300), retries=urllib3.Retry(total=0)
         )
 
-    def _signed(
-        self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], payload_hash: str
-    ) -> dict[str, str]:
-        """`headers` with SigV4's: every header given is signed, with the host and the payload hash."""
+    def _signed(self, method: str, url: str, headers: Mapping[str, str], payload_hash: str) -> dict[str, str]:
+        """`headers` with SigV4's (minio's signer): every header given is signed, with the host and payload hash."""
         now = datetime.now(UTC)
-        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-        signed = {k.lower(): " ".join(str(v).split()) for k, v in headers.items()}
-        signed |= {"host": self.host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
-        names = sorted(signed)
-        canonical = "\n".join(
-            [
-                method,
-                quote(path, safe="/-_.~"),
-                "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query.items())),
-                "".join(f"{n}:{signed[n]}\n" for n in names),
-                ";".join(names),
-                payload_hash,
-            ]
+        signed: dict[str, str | list[str] | tuple[str]] = {k.lower(): str(v) for k, v in headers.items()}
+        signed |= {"host": self.host, "x-amz-content-sha256": payload_hash, "x-amz-date": to_amz_date(now)}
+        result = sign_v4_s3(
+            method=method,
+            url=urlsplit(url),
+            region=self.region,
+            headers=signed,
+            credentials=self.credentials,
+            content_sha256=payload_hash,
+            date=now,
         )
-        scope = f"{day}/{self.region}/s3/aws4_request"
-        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        key = _hmac(f"AWS4{self.secret_key}".encode(), day)
-        for part in (self.region, "s3", "aws4_request"):
-            key = _hmac(key, part)
-        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        auth = f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, SignedHeaders={';'.join(names)}, "
-        return {**signed, "authorization": auth + f"Signature={signature}"}
+        return {k: str(v) for k, v in result.items()}
 
     def request(
         self,
@@ -175,7 +160,8 @@ class S3Http:
         given["content-length"] = str(size)
         url = self.base + quote(path, safe="/-_.~")
         if query:
-            url += "?" + "&".join(f"{_quote(k)}={_quote(v)}" if v else _quote(k) for k, v in query.items())
+            # every parameter as `name=value` (`uploads=` too): the form the signature's canonical query takes
+            url += "?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query.items()))
         for attempt in range(1, ATTEMPTS + 1):
             sent: bytes | Iterable[bytes] = body if isinstance(body, bytes) else iter([p for p in body if p])
             try:
@@ -183,7 +169,7 @@ class S3Http:
                     method,
                     url,
                     body=sent,
-                    headers=self._signed(method, path, query, given, payload_hash),
+                    headers=self._signed(method, url, given, payload_hash),
                     preload_content=True,
                     redirect=False,
                 )
