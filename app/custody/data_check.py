@@ -91,8 +91,10 @@ def _differences(
 
 
 def _stream(session: Session, statement: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
-    connection = session.connection().execution_options(stream_results=True, yield_per=STREAM_ROWS)
-    yield from connection.execute(text(statement), params or {})
+    # Options for this statement only: Connection.execution_options() changes the session's connection in
+    # place, and every later statement of the session (an INSERT of a custody event) would go to a cursor.
+    streamed = text(statement).execution_options(stream_results=True, yield_per=STREAM_ROWS)
+    yield from session.connection().execute(streamed, params or {})
 
 
 def _canonical_sql(column: str, data_type: str) -> str:

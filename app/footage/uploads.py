@@ -201,9 +201,21 @@ def create(
     return _state(upload)
 
 
-def offset(actor: Actor | None, upload_id: UUID) -> UploadState:
+def offset(actor: Actor | None, upload_id: UUID, client_address: str | None = None) -> UploadState:
+    """The upload's offset. An upload whose every byte arrived but whose completion did not finish (the last
+    PATCH failed after its bytes were saved, or is still completing) is completed here first: a client that
+    reads the full length takes the upload as done, so that must only be said once its original exists."""
     with read_session() as session:
-        return _state(_holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id))
+        upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
+    if upload.completed_at is not None or upload.offset < upload.length:
+        return _state(upload)
+    with _appending(upload_id):  # busy while a PATCH completes it: 423, and the client asks again
+        with read_session() as session:
+            upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
+        if upload.completed_at is not None:
+            return _state(upload)
+        completing = _completing_actor(upload, actor, client_address)
+        return _state(upload, _complete(upload, completing, _read_tail(upload.id)))
 
 
 def terminate(actor: Actor | None, upload_id: UUID) -> None:

@@ -102,9 +102,13 @@ async def create_upload(
 
 
 @router.head("/{upload_id}", responses=TUS_RESPONSES)
-async def upload_offset(upload_id: UUID, actor: MaybeActor, tus_resumable: TusHeader = None) -> Response:
+async def upload_offset(
+    upload_id: UUID, request: Request, actor: MaybeActor, tus_resumable: TusHeader = None
+) -> Response:
+    """The upload's offset; an upload whose bytes all arrived is completed into its original before it is
+    reported whole (423 while another request completes it)."""
     check_tus(tus_resumable)
-    state = await run_in_threadpool(uploads.offset, actor, upload_id)
+    state = await run_in_threadpool(uploads.offset, actor, upload_id, client_address(request))
     return Response(status_code=200, headers=_headers(state))
 
 

@@ -22,6 +22,9 @@ from app.cli import cli
 from app.core.config import get_settings, override_settings
 from app.core.db import dispose_engine, session_factory
 from app.core.storage import get_storage
+from app.custody.models import CustodyEvent
+from app.custody.service import append_event
+from app.custody.verify import verify_log
 from app.footage.cutting import make_clip
 from app.footage.models import Clip, Original
 from tests.custody.conftest import tamper
@@ -93,6 +96,21 @@ def test_an_untouched_database_verifies_with_its_rows_and_locks(
     assert code == 0 and problems == []
     ok, problems = _api_problems(client)
     assert ok and problems == []
+
+
+def test_a_session_that_verified_the_data_goes_on_writing_events(
+    own_app: tuple[Engine, TestClient], tmp_path: Path
+) -> None:
+    """The data comparison streams its rows; the session it ran in must still take plain statements (a custody
+    event appended after a verification, as the orphan sweep does after one)."""
+    _, client = own_app
+    _evidence(client, tmp_path)
+    with session_factory()() as session:
+        assert verify_log(session, include_objects=True).ok
+        append_event(session, actor="system:test", action="test.after_verification", reason="written after a check")
+        session.commit()
+        logged = session.scalar(select(CustodyEvent.seq).where(CustodyEvent.action == "test.after_verification"))
+    assert logged is not None
 
 
 def test_each_edited_column_is_named_by_the_cli_and_the_api(own_app: tuple[Engine, TestClient], tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from app.core.db import dispose_engine, session_factory
 from app.core.sha256state import ResumableSha256
 from app.core.storage import MIN_PART_SIZE, get_storage
 from app.custody.models import CustodyEvent
+from app.footage import uploads
 from app.footage.models import Original
 from app.footage.upload_models import ResumableUpload, UploadedPart
 from app.footage.uploads import sweep_expired
@@ -190,6 +192,56 @@ def test_pieces_resume_after_a_restart_and_complete_into_an_original(configured:
     with session_factory()() as session:
         actions = set(session.scalars(select(CustodyEvent.action).where(CustodyEvent.object_id == stored.id)))
     assert {"original.received", "original.hash_verified", "original.probed", "original.locked"} <= actions
+
+
+class _SavedBody:
+    """A PATCH body whose bytes all arrive (the part of a PATCH that saves them, before it completes)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.ended, self.overflowed = data, False, False
+
+    def read(self, wanted: int) -> list[bytes]:
+        piece, self.data = self.data[:wanted], self.data[wanted:]
+        self.ended = not self.data
+        return [piece] if piece else []
+
+
+def test_an_upload_whose_completion_did_not_finish_is_completed_before_it_is_reported_whole(
+    client: TestClient, recording: Path
+) -> None:
+    """Every byte saved but the completion cut off (its PATCH failed, or is still running): a HEAD must not
+    answer the full length while no original exists, since a tus client then takes the upload as done."""
+    _, owner, request_id, t0 = approved_request(client)
+    data = recording.read_bytes()
+    created = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording))
+    url = created.headers["Location"]
+    upload_id = uuid.UUID(url.rsplit("/", 1)[1])
+    with session_factory()() as session:
+        upload = session.get(ResumableUpload, upload_id)
+        assert upload is not None
+        session.expunge(upload)
+    uploads._stream(upload, len(data), cast(Any, _SavedBody(data)))
+    with session_factory()() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Original).where(Original.request_id == uuid.UUID(request_id))
+            )
+            == 0
+        )
+
+    answer = head(client, url, owner.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Upload-Offset"] == str(len(data))
+    assert answer.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
+    with session_factory()() as session:
+        stored = session.scalars(select(Original).where(Original.request_id == uuid.UUID(request_id))).one()
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert pending_parts(request_id) == []
+    # asked again, the upload is complete and its original is not made twice
+    assert head(client, url, owner.headers).headers["Upload-Offset"] == str(len(data))
+    with session_factory()() as session:
+        count = select(func.count()).select_from(Original).where(Original.request_id == uuid.UUID(request_id))
+        assert session.scalar(count) == 1
 
 
 def test_owner_link_uploads_with_the_token_in_metadata(client: TestClient, recording: Path) -> None:
