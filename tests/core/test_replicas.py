@@ -31,6 +31,7 @@ from app.custody.verify import verify_log
 from app.footage.cutting import TEMP_PREFIX
 from app.footage.models import Clip
 from app.footage.orphans import sweep_orphans
+from app.footage.preview_models import Preview
 from tests.factories import PASSWORD, give_consent, make_camera, make_owner, make_unit, make_user
 from tests.services import wait_until_ready
 
@@ -252,6 +253,17 @@ def test_two_api_replicas_and_two_workers_share_everything_but_their_process(
         stack.callback(override_settings, signing_key_path=previous_key)
         with session_factory()() as session:
             assert session.scalar(select(func.count()).select_from(Clip).where(Clip.request_id == request_id)) == 1
+        # the clip's poster and strip follow it (a job of their own): their objects are stored before their rows
+        # commit, so the orphan check waits for the rows rather than judge a job in flight
+        deadline = time.monotonic() + 240
+        previews = select(func.count()).select_from(Preview).join(Clip, Clip.id == Preview.clip_id)
+        while True:
+            with session_factory()() as session:
+                if session.scalar(previews.where(Clip.request_id == request_id)):
+                    break
+            assert time.monotonic() < deadline, "the clip's previews were not made"
+            time.sleep(1)
+        with session_factory()() as session:
             result = verify_log(session, include_objects=True)
             assert result.ok, result.problems
             orphans = sweep_orphans(session, grace=timedelta(0), remove=False)
