@@ -253,21 +253,33 @@ def packet_span(
     options: dict[str, str] | None = None,
     format: str | None = None,  # noqa: A002
 ) -> tuple[float, float]:
-    """(first presentation time, end of the last frame) of the video stream, in seconds, from the packets."""
+    """(first presentation time, end of the last frame) of the video stream, in seconds, from the packets.
+
+    The first time is that of the first frame a decoder shows: the first keyframe's, or an earlier-shown frame
+    decoded after it. Frames shown before the first keyframe are not counted: after a cut they are the leading
+    pictures of an open GOP (HEVC RASL, open-GOP B-frames), which reference the GOP cut away and are dropped."""
     import av
 
     with av.open(str(path), format=format, options=options or {}) as container:
         stream = container.streams.video[0]
         tb = stream.time_base
+        keyframe: float | None = None
         first: float | None = None
+        earliest: float | None = None  # of any packet: a stream whose container marks no keyframe
         last_end = 0.0
         for packet in container.demux(stream):
             if packet.pts is None or tb is None:
                 continue
             start = float(packet.pts * tb)
             end = start + float((packet.duration or 0) * tb)
-            first = start if first is None else min(first, start)
             last_end = max(last_end, end)
+            earliest = start if earliest is None else min(earliest, start)
+            if keyframe is None and not packet.is_keyframe:
+                continue  # nothing before the first keyframe decodes
+            keyframe = start if keyframe is None else keyframe
+            if start >= keyframe:
+                first = start if first is None else min(first, start)
+        first = earliest if first is None else first
         if first is None:
             raise MediaError("the clip holds no timed video packet")
         return first, last_end

@@ -19,6 +19,7 @@ import av
 import httpx
 from fastapi.testclient import TestClient
 
+from app.core import media
 from app.core.db import session_factory
 from app.footage.cutting import make_clip
 from tests.factories import Account
@@ -152,3 +153,42 @@ def test_a_clip_across_two_files_starts_at_zero(client: TestClient, tmp_path: Pa
     actual_start, _ = _within_a_gop(read, t0)
     assert actual_start == t0 + timedelta(seconds=4)
     _true_time_follows(local, actual_start, base)
+
+
+def test_an_hevc_clip_with_open_gops_starts_at_its_key_frame(client: TestClient, tmp_path: Path) -> None:
+    """HEVC with open GOPs (x265's default): the pictures shown just before each key frame (RASL) reference the
+    GOP before it, so after a cut they cannot be decoded and are dropped. The clip's time 0 is its key frame, the
+    first frame anyone sees, and the true time of every frame still follows."""
+    investigator, owner, request_id, t0 = approved_request(client)
+    numbered = true_time_video(tmp_path / "numbered.mp4", FIRST_FRAME, 20)
+    path = tmp_path / "export.ts"
+    media.run_ffmpeg(
+        [
+            "-i",
+            str(numbered),
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            f"keyint={2 * FPS}:open-gop=1:bframes=3:b-adapt=0:scenecut=0:log-level=error",
+        ]
+        + ["-f", "mpegts", "-y", str(path)]
+    )
+    sent = client.put(
+        f"/api/v1/requests/{request_id}/original",
+        content=path.read_bytes(),
+        headers={
+            **owner.headers,
+            "X-Filename": path.name,
+            "X-Recording-Start": t0.astimezone(VN).replace(tzinfo=None).isoformat(),
+            "X-Clock-Offset-Seconds": "0",
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["media"]["video_codec"] == "hevc"
+    read, local = _clip_file(client, investigator, request_id, tmp_path)
+    assert read["first_pts_s"] == 0
+    with av.open(str(local)) as container:
+        first_shown = next(container.decode(video=0))
+        assert first_shown.time == 0.0 and first_shown.key_frame
+    actual_start, _ = _within_a_gop(read, t0)
+    _true_time_follows(local, actual_start, t0 - timedelta(seconds=FIRST_FRAME / FPS))
