@@ -13,8 +13,8 @@ from uuid import UUID
 
 from minio.error import S3Error
 from sqlalchemy import select
-from urllib3.exceptions import HTTPError
 from sqlalchemy.orm import Session, sessionmaker
+from urllib3.exceptions import HTTPError
 
 from app.core import clock, media
 from app.core.storage import StorageError
