@@ -7,58 +7,24 @@ told, in the app and by email, so nobody waits on "footage received" for a clip 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
-from minio.error import S3Error
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from urllib3.exceptions import HTTPError
 
-from app.core import clock, media
-from app.core.storage import StorageError
+from app.core import clock
 from app.custody.service import append_event
 from app.extractions import alerts
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
+from app.footage.failures import problem_of, technical_words, wait_after
 from app.notifications.staff_models import StaffAlertKind
 
 log = logging.getLogger(__name__)
 
 ACTOR = "system:clip-job"
 TELL_AFTER = 3  # failures before the investigators are told
-LONGEST_WAIT = timedelta(hours=6)
-# What the words must not carry: URLs (a presigned one is a credential), file paths, hosts and addresses.
-_HIDDEN = re.compile(
-    r"[a-z][a-z0-9+.-]*://\S+"  # a URL
-    r"|(?<![\w.])/[^\s'\"]+"  # a path
-    r"|host=(?:'[^']*'|\"[^\"]*\"|\S+)"  # urllib3's host='…'
-    r"|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b",  # an IPv4 address
-    re.IGNORECASE,
-)
-
-
-def problem_of(exc: BaseException) -> str:
-    """What kind of problem stopped the cut: the recording itself, evidence storage, or the service."""
-    if isinstance(exc, media.MediaError):
-        return "media"
-    if isinstance(exc, StorageError | S3Error | HTTPError | ConnectionError):
-        return "storage"  # the service's own storage errors, and the S3 client's and its connection's
-    return "internal"
-
-
-def technical_words(exc: BaseException) -> str:
-    """The failure's own words for the custody log, without file paths or URLs (which may carry credentials)."""
-    text = _HIDDEN.sub("…", str(exc) or type(exc).__name__)
-    return text if len(text) <= 500 else text[:497] + "…"
-
-
-def wait_after(failures: int) -> timedelta:
-    """How long the sweep leaves a request after its `failures`-th failure: doubling from one minute."""
-    if failures <= 0:
-        return timedelta(0)
-    return min(timedelta(minutes=2 ** min(failures - 1, 16)), LONGEST_WAIT)
 
 
 def next_try(request: ExtractionRequest) -> datetime | None:

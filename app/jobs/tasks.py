@@ -114,9 +114,13 @@ def make_playback_copy(original_id: str) -> str | None:
     """The MP4 playback copy (stream copy) of an original a browser cannot play as it came (idempotent)."""
     from uuid import UUID
 
-    from app.footage.playable import make_copy
+    from app.footage.playable import make_copy, record_failure
 
-    copy = make_copy(session_factory(), UUID(original_id))
+    try:
+        copy = make_copy(session_factory(), UUID(original_id))
+    except Exception as exc:
+        record_failure(session_factory(), UUID(original_id), exc)
+        raise
     return str(copy.id) if copy else None
 
 

@@ -22,7 +22,7 @@ from app.core.config import get_settings, override_settings
 from app.core.db import session_factory
 from app.custody.models import CustodyEvent
 from app.extractions.models import ExtractionRequest
-from app.footage import clip_failures
+from app.footage import clip_failures, failures
 from app.jobs import tasks
 from app.notifications import service as outbox
 from app.notifications import staff
@@ -57,9 +57,10 @@ def _due(request_id: str) -> bool:
         return uuid.UUID(request_id) in clip_failures.due(session)
 
 
-def _look(client: TestClient, request_id: str) -> None:
-    """The request page with the notice, in a real browser at desk and phone size in both languages: no
-    horizontal overflow; kept as screenshots when SCREENSHOTS_DIR is set."""
+def look(client: TestClient, url: str, selector: str, name: str) -> None:
+    """The page at `url` (signed in as the client is) in a real browser at desk and phone size in both languages:
+    `selector` is visible, no horizontal overflow; kept as screenshots `name-<size>-<lang>.png` when
+    SCREENSHOTS_DIR is set."""
     from playwright.sync_api import sync_playwright
 
     from tests.web.browser import CHROMIUM, DESKTOP, PHONE
@@ -71,16 +72,16 @@ def _look(client: TestClient, request_id: str) -> None:
         try:
             for language in ("vi", "en"):
                 client.cookies.set("lang", language)
-                html = client.get(f"/requests/{request_id}").text
+                html = client.get(url).text
                 html = html.replace('<link rel="stylesheet" href="/static/css/app.css">', f"<style>{css}</style>")
                 for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
                     page = browser.new_page(viewport=viewport)
                     page.set_content(html)
-                    assert page.locator("#clip-problem").is_visible()
+                    assert page.locator(selector).is_visible()
                     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
                     if shots:
-                        page.locator("#clip-problem").scroll_into_view_if_needed()
-                        page.screenshot(path=str(Path(shots) / f"request-clip-problem-{size}-{language}.png"))
+                        page.locator(selector).scroll_into_view_if_needed()
+                        page.screenshot(path=str(Path(shots) / f"{name}-{size}-{language}.png"))
                     page.close()
         finally:
             browser.close()
@@ -107,11 +108,11 @@ def test_a_clip_that_cannot_be_cut_waits_longer_each_time_and_its_investigators_
     clock.set_clock(frozen)
     try:
         with storage_unreachable():
-            for failures, wait_minutes in ((1, 1), (2, 2), (3, 4)):
+            for count, wait_minutes in ((1, 1), (2, 2), (3, 4)):
                 assert _due(request_id)
                 tasks.sweep_clips(0)
                 row = _request(request_id)
-                assert (row.status, row.clip_failures, row.clip_problem) == ("footage_received", failures, "storage")
+                assert (row.status, row.clip_failures, row.clip_problem) == ("footage_received", count, "storage")
                 assert not _due(request_id), "tried again before its wait"
                 frozen.advance(minutes=wait_minutes - 0.5)
                 assert not _due(request_id)
@@ -123,7 +124,7 @@ def test_a_clip_that_cannot_be_cut_waits_longer_each_time_and_its_investigators_
         assert "Số lần thử không thành công: 3" in vi and "Asia/Ho_Chi_Minh" in vi, vi
         en = _notice(client, request_id, "en")
         assert "Evidence storage was unavailable." in en and "Failed tries so far: 3" in en, en
-        _look(client, request_id)
+        look(client, f"/requests/{request_id}", "#clip-problem", "request-clip-problem")
         for shown in (vi, en):
             assert "127.0.0.1" not in shown and "http" not in shown and "/tmp" not in shown
 
@@ -163,9 +164,9 @@ def test_a_clip_that_cannot_be_cut_waits_longer_each_time_and_its_investigators_
 def test_the_technical_words_keep_no_path_or_address() -> None:
     from app.core.media import MediaError
 
-    words = clip_failures.technical_words(
+    words = failures.technical_words(
         MediaError("ffmpeg: /tmp/footage-clip-1/cut.mkv: Invalid data; http://127.0.0.1:8333/evidence/x?X-Amz=1")
     )
     assert "/tmp" not in words and "127.0.0.1" not in words and "Invalid data" in words
-    assert clip_failures.problem_of(MediaError("x")) == "media"
-    assert clip_failures.problem_of(RuntimeError("x")) == "internal"
+    assert failures.problem_of(MediaError("x")) == "media"
+    assert failures.problem_of(RuntimeError("x")) == "internal"
