@@ -29,7 +29,7 @@ from app.footage.schemas import OriginalReceived
 from app.registry import service as registry
 from app.web import i18n
 from app.web.forms import FormError, form_action, local_to_utc, stated_reason
-from app.web.owner import owner_context
+from app.web.owner import export_context, owner_context
 from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -82,6 +82,8 @@ def _render_request(
     request: Request, session: Session, actor: Actor, request_id: UUID, *, status: int = 200, **extra: Any
 ) -> Response:
     context = owner_context(session, request, request_id, actor) | {"to_local": _datetime_local_value}
+    # an export in several files, as on the link page: what the server holds, and the files' order once whole
+    context |= export_context(session, request_id, context["req"])
     return render(request, "owner_request.html", {**context, **extra}, status)
 
 
