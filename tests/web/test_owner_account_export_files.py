@@ -180,7 +180,7 @@ def test_two_segments_dropped_reloaded_resumed_and_completed_on_the_account_page
     second_patches = [at for method, u, at, _ in after if method == "PATCH" and u == patched[1]]
     assert second_patches and second_patches[0] >= CHUNK, after  # goes on from the server's offset
     assert page.locator("#upload-form").get_attribute("data-resumed") == "1"
-    assert all(u.startswith(f"{service.base}/owner/uploads/") for _, u, _, _ in sent if "/uploads" in u), sent
+    assert all(u.startswith(f"{service.base}/owner/uploads") for _, u, _, _ in sent if "/uploads" in u), sent
     assert _detail(service, investigator, request_id)["status"] == "approved", "not complete before it is said"
 
     answers: list[int] = []
@@ -237,8 +237,21 @@ def test_two_files_handed_over_on_the_account_page_in_english_on_a_desktop(
     expect(page.locator("#recording-start")).to_be_visible()  # one file so far: the one-step form
     page.locator("#upload-file").set_input_files(str(second))  # "add more": the list grows
     expect(page.locator("#upload-list li")).to_have_count(2)
+    refused: list[str] = []  # any tus request or completion the server refused, to say why if the page stalls
+    page.on(
+        "response",
+        lambda r: (
+            refused.append(f"{r.request.method} {r.url} {r.status}") if "/owner/" in r.url and r.status >= 400 else None
+        ),
+    )
     page.locator("#upload-form button[type=submit]").click()
-    page.get_by_role("button", name="All files sent").click(timeout=120_000)
+    finish = page.get_by_role("button", name="All files sent")
+    try:
+        expect(finish).to_be_enabled(timeout=180_000)
+    except AssertionError as stalled:
+        raise AssertionError(f"{page.locator('#upload-list').inner_text()!r} {refused}") from stalled
+    expect(page.locator("#upload-list li.done")).to_have_count(2)
+    finish.click()
     order = page.locator("#upload-order")
     expect(order).to_contain_text("Thank you: the police received 2 files", timeout=30_000)
     expect(order.locator(".junction-gap")).to_contain_text(
