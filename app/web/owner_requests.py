@@ -94,6 +94,7 @@ def _render_request(
 
 
 EXPORT_COMPLETE = re.compile(r"export complete: (\d+) files?\b")  # the reason segments.complete records
+CUT = re.compile(r"\bcut by stream copy\b")  # the clip job's reasons (footage/cutting.py)
 
 
 def history_reason(reason: str | None, locale: str) -> str:
@@ -103,6 +104,8 @@ def history_reason(reason: str | None, locale: str) -> str:
     if whole:
         gettext = i18n.translations(locale).gettext
         return str(gettext("all %(n)s files of the recording handed over")) % {"n": whole.group(1)}
+    if CUT.search(reason or ""):  # how the clip was joined is for the police's record, not the owner
+        return reason_words("clip cut by stream copy", locale)
     return reason_words(reason, locale)
 
 

@@ -134,3 +134,14 @@ def _originals(request_id: str) -> int:
     with session_factory()() as session:
         query = select(func.count()).select_from(Original).where(Original.request_id == uuid.UUID(request_id))
         return int(session.scalar(query) or 0)
+
+
+def test_the_history_words_the_systems_reasons_for_the_owner() -> None:
+    from app.web.owner_requests import history_reason
+
+    joined = "clip cut by stream copy across 2 files, joined by the concat demuxer"
+    assert history_reason("export complete: 2 files, 1 gap(s) between them", "vi") == "đã giao đủ 2 tệp ghi hình"
+    assert history_reason(joined, "en") == "clip cut by stream copy (not re-encoded)"
+    assert "stream copy" not in history_reason(joined, "vi")
+    assert "consent" not in history_reason(f"auto_approve consent {uuid.uuid4()}", "vi")
+    assert history_reason("Không muốn cung cấp", "vi") == "Không muốn cung cấp"
