@@ -268,3 +268,30 @@ def test_two_files_handed_over_on_the_account_page_in_english_on_a_desktop(
     phone.context.close()
     assert len(_detail(service, investigator, request_id)["originals"]) == 2
     context.close()
+
+
+def test_without_tus_the_account_page_sends_one_file_by_put(
+    service: LiveService, browser: Browser, tmp_path: Path
+) -> None:
+    """A browser without the tus client (here: its script does not load) keeps the one streamed PUT."""
+    request_id, email, investigator = _owner_account(service)
+    window_start = datetime.fromisoformat(_detail(service, investigator, request_id)["window_start"])
+    only = segment(tmp_path, window_start - timedelta(seconds=1), 8)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
+    page = context.new_page()
+    page.route(
+        "**/static/vendor/tus.min.js", lambda route: route.fulfill(status=200, body="", content_type="text/javascript")
+    )
+    _sign_in(page, service.base, email)
+    methods: list[str] = []
+    page.on(
+        "request", lambda r: methods.append(f"{r.method} {r.url}") if "/owner/" in r.url and r.method != "GET" else None
+    )
+    page.goto(f"{service.base}/owner/requests/{request_id}")
+    page.locator("#upload-file").set_input_files(str(only))
+    page.locator("#upload-form button[type=submit]").click()
+    expect(page.locator("#upload-result")).to_have_text("Đã tải lên xong. Xin cảm ơn.", timeout=120_000)
+    assert methods == [f"PUT {service.base}/owner/requests/{request_id}/original"], methods
+    detail = _detail(service, investigator, request_id)
+    assert [o["sha256"] for o in detail["originals"]] == [hashlib.sha256(only.read_bytes()).hexdigest()]
+    context.close()
