@@ -1,8 +1,9 @@
 """A clip that cannot be cut: the footage arrived, but cutting failed (a recording ffmpeg cannot cut by stream copy,
-evidence storage down, an internal error). Each failure is counted on the request and recorded in custody with its
-technical words (paths and addresses removed); the job is then tried again less and less often (1, 2, 4 … minutes,
-at most every 6 hours) instead of every minute for ever; and at the third failure the request's investigators are
-told, in the app and by email, so nobody waits on "footage received" for a clip that is not coming."""
+evidence storage down, an internal error). Each failure is counted on the request and recorded in custody (its
+kind as the reason, its technical words in the details, paths and addresses removed); the job is then tried again
+less and less often (1, 2, 4 … minutes, at most every 6 hours) instead of every minute for ever; and at the third
+failure the request's investigators are told, in the app and by email, so nobody waits on "footage received" for
+a clip that is not coming."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from app.custody.service import append_event
 from app.extractions import alerts
 from app.extractions.models import ExtractionRequest
 from app.extractions.states import RequestStatus
-from app.footage.failures import problem_of, technical_words, wait_after
+from app.footage.failures import CLIP_REASONS, problem_of, technical_words, wait_after
 from app.notifications.staff_models import StaffAlertKind
 
 log = logging.getLogger(__name__)
 
-ACTOR = "system:clip-job"
+ACTOR = "system:clipper"
 TELL_AFTER = 3  # failures before the investigators are told
 
 
@@ -69,10 +70,15 @@ def record(factory: sessionmaker[Session], request_id: UUID, exc: BaseException)
             object_type="request",
             object_id=request.id,
             case_id=request.case_id,
-            reason=words,
+            reason=CLIP_REASONS[problem],
             where={"component": "worker", "task": "clips.make"},
             outcome="failed",
-            details={"problem": problem, "failures": request.clip_failures, "next_try": next_try(request)},
+            details={
+                "problem": problem,
+                "failures": request.clip_failures,
+                "next_try": next_try(request),
+                "technical": words,
+            },
         )
         if request.clip_failures == TELL_AFTER:
             alerts.tell(session, request, StaffAlertKind.clip_failed, extra={"problem": problem})

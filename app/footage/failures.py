@@ -16,6 +16,18 @@ from app.core.storage import StorageError
 
 LONGEST_WAIT = timedelta(hours=6)
 PROBLEMS = ("media", "storage", "internal")
+# The reason each job's custody event gives, by kind of problem (worded for readers in app/reports/names.py);
+# the failure's own words go in the event's details.
+CLIP_REASONS = {
+    "media": "the clip could not be cut: the recording could not be cut by stream copy",
+    "storage": "the clip could not be cut: evidence storage was unavailable",
+    "internal": "the clip could not be cut: an internal error",
+}
+COPY_REASONS = {
+    "media": "the playback copy could not be made: the recording could not be copied by stream copy",
+    "storage": "the playback copy could not be made: evidence storage was unavailable",
+    "internal": "the playback copy could not be made: an internal error",
+}
 # What the words must not carry: URLs, file paths, hosts and addresses.
 _HIDDEN = re.compile(
     r"[a-z][a-z0-9+.-]*://\S+"  # a URL
@@ -36,7 +48,7 @@ def problem_of(exc: BaseException) -> str:
 
 
 def technical_words(exc: BaseException) -> str:
-    """The failure's own words for the custody log, without file paths, URLs or addresses."""
+    """The failure's own words for the custody event's details, without file paths, URLs or addresses."""
     text = _HIDDEN.sub("…", str(exc) or type(exc).__name__)
     return text if len(text) <= 500 else text[:497] + "…"
 

@@ -264,8 +264,8 @@ def originals_without_copies(session: Session, limit: int = 50, now: datetime | 
 
 
 def record_failure(factory: sessionmaker[Session], original_id: UUID, exc: BaseException) -> int:
-    """Count a failed attempt at the original's playback copy and record it in custody with the failure's own
-    words (paths and addresses removed); returns the failures so far."""
+    """Count a failed attempt at the original's playback copy and record it in custody (its kind as the reason,
+    the failure's own words in the details, paths and addresses removed); returns the failures so far."""
     problem, words = failures.problem_of(exc), failures.technical_words(exc)
     now = clock.now()
     with factory() as session, session.begin():
@@ -292,10 +292,15 @@ def record_failure(factory: sessionmaker[Session], original_id: UUID, exc: BaseE
             sha256=original.sha256,
             version_id=original.version_id,
             case_id=case_of(session, original),
-            reason=words,
+            reason=failures.COPY_REASONS[problem],
             where={"component": "worker", "task": PLAYABLE_TASK},
             outcome="failed",
-            details={"problem": problem, "failures": counted, "next_try": now + failures.wait_after(counted)},
+            details={
+                "problem": problem,
+                "failures": counted,
+                "next_try": now + failures.wait_after(counted),
+                "technical": words,
+            },
         )
     log.warning("playback copy of original %s failed (%d so far, %s): %s", original_id, counted, problem, words)
     return counted

@@ -47,6 +47,10 @@ SYSTEM_PARTS = {
     "orphan-sweep": N_("system:orphan-sweep"),
     "import-cameras": N_("system:import-cameras"),
     "demo": N_("system:demo"),
+    "playable": N_("system:playable"),
+    "previews": N_("system:previews"),
+    "redaction": N_("system:redaction"),
+    "redaction-sweep": N_("system:redaction-sweep"),
 }
 SYSTEM = N_("system:service")
 
@@ -73,6 +77,9 @@ ACTION_LABELS = (
     N_("submission_clip.made"),
     N_("submission_clip.download_link_issued"),
     N_("appeal.original_made"),
+    # background jobs that failed on evidence (app/footage/failures.py)
+    N_("clip.failed"),
+    N_("playback_copy.failed"),
 )
 # Objects of the log named by their kind alone (no name of their own in a report).
 OBJECT_KINDS = (N_("appeal_submission"), N_("appeal"))
@@ -89,6 +96,40 @@ SYSTEM_REASONS = (
     N_("an evidence row whose object version is missing from storage"),
     N_("playback in the player"),
     N_("case timeline"),
+)
+# A failed background job's reason, by kind of problem (app/footage/failures.py REASONS).
+FAILURE_REASONS = (
+    N_("the clip could not be cut: the recording could not be cut by stream copy"),
+    N_("the clip could not be cut: evidence storage was unavailable"),
+    N_("the clip could not be cut: an internal error"),
+    N_("the playback copy could not be made: the recording could not be copied by stream copy"),
+    N_("the playback copy could not be made: evidence storage was unavailable"),
+    N_("the playback copy could not be made: an internal error"),
+)
+# Reasons the system writes with numbers or names in them, worded in other languages piece by piece (English
+# readers see them as written): an export in several files made whole, and how its clip was cut.
+EXPORT_COMPLETE = re.compile(
+    r"export complete: (?P<n>\d+) files?(?:, (?P<gaps>\d+) gap\(s\) between them)?"
+    r"(?:, (?P<overlaps>\d+) overlap\(s\))?(?:; (?P<waiting>\d+) kept for conversion)?$"
+)
+EXPORT_PIECES = (
+    ("n", N_("export complete: %(n)s files")),
+    ("gaps", N_(", %(n)s gap(s) between them")),
+    ("overlaps", N_(", %(n)s overlap(s)")),
+    ("waiting", N_("; %(n)s kept for conversion")),
+)
+CUT_ACROSS = re.compile(r"clip cut by stream copy across (?P<n>\d+) files, joined by the concat demuxer$")
+CUT_ACROSS_WORDS = N_("clip cut by stream copy across %(n)s files, joined by the concat demuxer")
+CUT_APART = re.compile(r"the files differ in (?P<what>[a-z ,]+): one clip per file, each cut by stream copy$")
+CUT_APART_WORDS = N_("the files differ in %(what)s: one clip per file, each cut by stream copy")
+# what two files of an export may differ in (app/footage/cutting.py joinable)
+FILE_PARAMETERS = (
+    N_("container"),
+    N_("video codec"),
+    N_("width"),
+    N_("height"),
+    N_("frame rate"),
+    N_("audio codec"),
 )
 AUTO_APPROVED = N_("approved automatically under the owner's standing consent")
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -114,7 +155,25 @@ def reason_words(reason: str | None, locale: str = "vi") -> str:
         return ""
     if reason.startswith("auto_approve consent"):
         return translate(locale, AUTO_APPROVED)
+    if locale != "en":
+        worded = _numbered_reason(reason, locale)
+        if worded is not None:
+            return worded
     return UUID_PATTERN.sub("…", translate(locale, reason))
+
+
+def _numbered_reason(reason: str, locale: str) -> str | None:
+    """The system's reasons with numbers or names in them, in `locale`; None for any other reason."""
+    if found := EXPORT_COMPLETE.match(reason):
+        return "".join(
+            translate(locale, words) % {"n": found.group(key)} for key, words in EXPORT_PIECES if found.group(key)
+        )
+    if found := CUT_ACROSS.match(reason):
+        return translate(locale, CUT_ACROSS_WORDS) % {"n": found.group("n")}
+    if found := CUT_APART.match(reason):
+        names = ", ".join(translate(locale, name) for name in found.group("what").split(", "))
+        return translate(locale, CUT_APART_WORDS) % {"what": names}
+    return None
 
 
 def offset_words(moment: datetime, zone: str) -> str:

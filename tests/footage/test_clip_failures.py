@@ -145,7 +145,7 @@ def test_a_clip_that_cannot_be_cut_waits_longer_each_time_and_its_investigators_
             )
         assert [e.details["failures"] for e in failed] == [1, 2, 3]
         assert all(e.details["problem"] == "storage" and e.outcome == "failed" for e in failed)
-        assert all("127.0.0.1" not in (e.reason or "") and "://" not in (e.reason or "") for e in failed)
+        assert all("127.0.0.1" not in e.details["technical"] and "://" not in e.details["technical"] for e in failed)
         assert [n.user_id for n in told] == [investigator.id], "told once, at the third failure"
         assert told[0].params["problem"] == "storage"
         assert staff.text_of(told[0], "vi").startswith("Không cắt được đoạn trích")
@@ -170,3 +170,27 @@ def test_the_technical_words_keep_no_path_or_address() -> None:
     assert "/tmp" not in words and "127.0.0.1" not in words and "Invalid data" in words
     assert failures.problem_of(MediaError("x")) == "media"
     assert failures.problem_of(RuntimeError("x")) == "internal"
+
+
+def test_the_system_reasons_with_numbers_are_worded_in_vietnamese() -> None:
+    from app.reports.names import reason_words
+
+    assert reason_words("export complete: 3 files, 1 gap(s) between them, 2 overlap(s)", "vi") == (
+        "đã nhận đủ bản xuất: 3 tệp, 1 khoảng trống giữa các tệp, 2 đoạn chồng lấn"
+    )
+    assert reason_words("export complete: 2 files; 1 kept for conversion", "vi") == (
+        "đã nhận đủ bản xuất: 2 tệp; 1 tệp giữ lại chờ chuyển đổi"
+    )
+    assert reason_words("clip cut by stream copy across 2 files, joined by the concat demuxer", "vi") == (
+        "đoạn trích được cắt bằng sao chép luồng từ 2 tệp, nối bằng bộ ghép concat"
+    )
+    assert (
+        reason_words("the files differ in frame rate, video codec: one clip per file, each cut by stream copy", "vi")
+        == "các tệp khác nhau về số khung hình/giây, mã hóa video: mỗi tệp một đoạn trích, cắt bằng sao chép luồng"
+    )
+    assert reason_words("the clip could not be cut: evidence storage was unavailable", "vi") == (
+        "không cắt được đoạn trích: kho lưu trữ chứng cứ không hoạt động"
+    )
+    # English readers read them as written
+    written = "export complete: 1 file, 1 gap(s) between them"
+    assert reason_words(written, "en") == written

@@ -85,7 +85,7 @@ def test_a_playback_copy_that_fails_waits_longer_each_time_and_the_page_says_so(
             )
         assert [e.details["failures"] for e in failed] == [1, 2, 3]
         assert all(e.details["problem"] == "storage" and e.case_id is not None for e in failed)
-        assert all("127.0.0.1" not in (e.reason or "") and "://" not in (e.reason or "") for e in failed)
+        assert all("127.0.0.1" not in e.details["technical"] and "://" not in e.details["technical"] for e in failed)
 
         # storage is back: the copy is made, the count goes, the page plays it
         assert tasks.make_playback_copy(str(original_id)) is not None
