@@ -285,6 +285,47 @@ def packet_span(
         return first, last_end
 
 
+AVFMT_SEEK_TO_PTS = 0x4000000  # the demuxer seeks by presentation time (MP4): ffmpeg then seeks exactly
+FFMPEG_DTS_SEEK_MARGIN = 3 * 1_000_000 // 23  # how much earlier ffmpeg seeks by decode time when frames reorder
+
+
+def cut_key_frame(
+    source: str | Path,
+    offset_s: float,
+    *,
+    concat_inpoint: bool = False,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> float | None:
+    """The presentation time of the key frame a stream-copy cut from `offset_s` will start at, read from the
+    source's index before cutting (no frame is decoded): the key frame at or before the point ffmpeg seeks to.
+
+    As `ffmpeg -ss offset_s -i source -c copy -copyts -start_at_zero` seeks (the offset counts from the file's
+    start time, and a demuxer that seeks by decode time is asked 3/23 s earlier when frames reorder), the time is
+    an offset from the file's start; as the concat demuxer seeks to an `inpoint` (`concat_inpoint`), it is the
+    file's own timestamp. None when the source cannot be read so: the caller then measures instead of predicting."""
+    import av
+
+    try:
+        with av.open(str(source), format=format, options=options or {}, timeout=30) as container:
+            video = container.streams.video[0]
+            tb = video.time_base
+            if tb is None:
+                return None
+            base = 0 if concat_inpoint or container.start_time is None else container.start_time
+            target = round(offset_s * av.time_base) + base
+            reorders = any(v.codec_context.has_b_frames for v in container.streams.video)
+            if reorders and not concat_inpoint and not container.format.flags & AVFMT_SEEK_TO_PTS:
+                target -= FFMPEG_DTS_SEEK_MARGIN
+            container.seek(target, backward=True, any_frame=False)
+            for packet in container.demux(video):
+                if packet.pts is not None and packet.is_keyframe:
+                    return float(packet.pts * tb) - base / av.time_base
+    except (av.FFmpegError, OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 class _SourceBytes:
     """Ranged reads of a local file or an HTTP(S) URL (a presigned GET), and its size: how the truncation checks
     read a container's framing without downloading the file."""
