@@ -285,6 +285,21 @@ def packet_span(
         return first, last_end
 
 
+def hidden_video_packets(path: Path) -> int:
+    """How many video packets an MP4's edit list hides from a player (0 for other containers). A stream copy
+    whose video was shifted to before 0 keeps those packets in the file, but the edit list that starts the
+    presentation at 0 hides them, so the clip would seem to start at 0 though it starts later in the source."""
+    import av
+
+    def count(options: dict[str, str]) -> int:
+        with av.open(str(path), options=options) as container:
+            return sum(1 for p in container.demux(container.streams.video[0]) if p.pts is not None)
+
+    if path.suffix.lower() not in {".mp4", ".mov", ".m4v"}:
+        return 0
+    return count({"ignore_editlist": "1"}) - count({})
+
+
 AVFMT_SEEK_TO_PTS = 0x4000000  # the demuxer seeks by presentation time (MP4): ffmpeg then seeks exactly
 FFMPEG_DTS_SEEK_MARGIN = 3 * 1_000_000 // 23  # how much earlier ffmpeg seeks by decode time when frames reorder
 

@@ -131,22 +131,31 @@ def cut_from_zero(
     """Run the stream-copy cut `args` (its input and cut options, no output) into `output`, a clip whose first
     video frame is at media time 0. `key_s` is the time of the key frame the cut is predicted to start at, on the
     time line the cut writes (`ts_offset`, when given, is that time line's `-output_ts_offset`): one pass then
-    writes the clip shifted back by it, and its first frame is measured at 0. When it is not (no prediction, or
-    ffmpeg started elsewhere), the cut is written with those times into `kept` and shifted by a second stream copy
-    (`zero_based`), as measured. Returns the commands that made the clip (arguments), the first frame's time and
-    the end of the last frame on the cut's time line, and the first frame's media time in the clip (0)."""
+    writes the clip shifted back by it, and its first frame is measured at 0 with no video hidden before it (an
+    MP4's edit list hides video shifted below 0: ffmpeg started at an earlier key frame). When it is not (no
+    prediction, ffmpeg started elsewhere, anything unexpected), the cut is written with those times into `kept`
+    and shifted by a second stream copy (`zero_based`), as measured; the first attempt is discarded. Returns the
+    commands that made the clip (arguments), the first frame's time and the end of the last frame on the cut's
+    time line, and the first frame's media time in the clip (0)."""
     if key_s is not None:
         once = [*args, "-output_ts_offset", f"{(ts_offset or 0.0) - key_s:.6f}", "-avoid_negative_ts", "disabled"]
         once += [*faststart(output.suffix), "-y", str(output)]
         try:
             media.run_ffmpeg(once)
             start, last_end = media.packet_span(output)
-        except media.MediaError as exc:
+            hidden = media.hidden_video_packets(output)
+        except Exception as exc:  # noqa: BLE001 - anything unexpected: the two passes measure instead
             log.warning("the one-pass cut failed (%s): cutting in two passes", exc)
         else:
-            if abs(start) <= 0.002:
+            if abs(start) <= 0.002 and not hidden:
                 return [once], key_s + start, key_s + last_end, start
-            log.warning("the cut starts at %.3f s, not at the key frame predicted at %.3f s: two passes", start, key_s)
+            log.warning(
+                "the cut starts at %.3f s (%d video packets before it hidden), not at the key frame predicted at "
+                "%.3f s: cutting in two passes",
+                start,
+                hidden,
+                key_s,
+            )
         output.unlink(missing_ok=True)
     shown = [] if ts_offset is None else ["-output_ts_offset", f"{ts_offset:.3f}"]
     args = [*args, *shown, "-y", str(kept)]
