@@ -4,14 +4,17 @@ True time → recorder time (add the recorder's clock offset) → offset into th
 at the first frame). MP4 and Matroska originals are cut directly; MPEG-TS, AVI, raw H.264, Dahua DHAV and
 (IMKH) program streams are first remuxed (stream copy, no re-encoding) into a container with an exact timestamp
 index, because seeking in them with -c copy lands imprecisely. That remux is a working copy, not kept: the clip's
-recorded commands name it, so the clip can be remade from the original the same way. The actual first and last
-frame times are read back from the cut, which keeps the original's timestamps (`-copyts`).
+recorded commands name it, so the clip can be remade from the original the same way. The cut keeps the
+original's timestamps (`-copyts`) less one known shift, so the actual first and last frame times are read back
+from it.
 
-The clip itself starts at zero: its first video frame is at media time 0 (a last stream-copy pass shifts every
-timestamp back by that frame's offset, `-output_ts_offset`). A browser measures a video's duration from zero, so a
-clip whose timestamps began at the window's offset in the recording could not be sought to its end. The true time
-of a clip's frame at media time t is then `actual_start + t`; the clip records its first frame's media time
-(`first_pts_s`, 0) so that clips cut before, which kept the original's offsets (NULL there), are still read right.
+The clip itself starts at zero: its first video frame is at media time 0. The key frame a stream-copy cut starts at
+is read from the source's index before cutting, and the cutting pass shifts every timestamp back by its offset
+(`-output_ts_offset`); a cut measured not to start there is shifted by a second stream-copy pass instead
+(`cut_from_zero`). A browser measures a video's duration from zero, so a clip whose timestamps began at the
+window's offset in the recording could not be sought to its end. The true time of a clip's frame at media time t
+is then `actual_start + t`; the clip records its first frame's media time (`first_pts_s`, 0) so that clips cut
+before, which kept the original's offsets (NULL there), are still read right.
 """
 
 from __future__ import annotations
@@ -472,9 +475,11 @@ def _cut_across(
     version for MP4/Matroska, else a stream-copy remux of the downloaded file) from its in point to its out point,
     stream copy, into one clip. The first piece starts at the key frame at or before its in point (the demuxer
     passes those packets on); each later piece starts at its file's start. Timestamps are kept (`-copyts`) and
-    offset by the first in point, so the clip's times are the first file's offsets; each later file begins where
-    the one before ends (out point − in point). Returns the clip and the true time each parent's part covers
-    (a join is the cut point between two files; the clip's first and last frame times are read back)."""
+    offset by the first in point, so the cut's times are the first file's offsets (each later file begins where
+    the one before ends: out point − in point), less that key frame's time, read from the first file's index
+    beforehand, so the clip starts at 0 in the same pass (`cut_from_zero`). Returns the clip and the true time
+    each parent's part covers (a join is the cut point between two files; the clip's first and last frame times
+    are read back)."""
     commands: list[list[str]] = []
     lines: list[str] = []
     shown: list[str] = []
