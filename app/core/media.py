@@ -258,21 +258,42 @@ def packet_span(
     The first time is that of the first frame a decoder shows: the first keyframe's, or an earlier-shown frame
     decoded after it. Frames shown before the first keyframe are not counted: after a cut they are the leading
     pictures of an open GOP (HEVC RASL, open-GOP B-frames), which reference the GOP cut away and are dropped."""
+    first, last_end, _ = _video_span(path, options=options, format=format)
+    return first, last_end
+
+
+def clip_span(path: Path) -> tuple[float, float, int]:
+    """`packet_span` of a clip just cut, and how many of its video packets an MP4's edit list hides from a player
+    (0 for other containers). A stream copy whose video was shifted to before 0 keeps those packets in the file,
+    but the edit list that starts the presentation at 0 hides them: the clip would seem to start at 0 though its
+    first key frame is earlier. The file's sample count (its header) against the packets read tells."""
+    return _video_span(path)
+
+
+def _video_span(
+    path: Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> tuple[float, float, int]:
     import av
 
     with av.open(str(path), format=format, options=options or {}) as container:
         stream = container.streams.video[0]
         tb = stream.time_base
-        keyframe: float | None = None
-        first: float | None = None
-        earliest: float | None = None  # of any packet: a stream whose container marks no keyframe
-        last_end = 0.0
+        # in the stream's time base (whole ticks) while reading: seconds once, at the end
+        keyframe: int | None = None
+        first: int | None = None
+        earliest: int | None = None  # of any packet: a stream whose container marks no keyframe
+        last_end: int | None = None
+        read = 0
         for packet in container.demux(stream):
-            if packet.pts is None or tb is None:
+            start = packet.pts
+            if start is None or tb is None:
                 continue
-            start = float(packet.pts * tb)
-            end = start + float((packet.duration or 0) * tb)
-            last_end = max(last_end, end)
+            read += 1
+            end = start + (packet.duration or 0)
+            last_end = end if last_end is None else max(last_end, end)
             earliest = start if earliest is None else min(earliest, start)
             if keyframe is None and not packet.is_keyframe:
                 continue  # nothing before the first keyframe decodes
@@ -280,24 +301,11 @@ def packet_span(
             if start >= keyframe:
                 first = start if first is None else min(first, start)
         first = earliest if first is None else first
-        if first is None:
+        if first is None or tb is None:
             raise MediaError("the clip holds no timed video packet")
-        return first, last_end
-
-
-def hidden_video_packets(path: Path) -> int:
-    """How many video packets an MP4's edit list hides from a player (0 for other containers). A stream copy
-    whose video was shifted to before 0 keeps those packets in the file, but the edit list that starts the
-    presentation at 0 hides them, so the clip would seem to start at 0 though it starts later in the source."""
-    import av
-
-    def count(options: dict[str, str]) -> int:
-        with av.open(str(path), options=options) as container:
-            return sum(1 for p in container.demux(container.streams.video[0]) if p.pts is not None)
-
-    if path.suffix.lower() not in {".mp4", ".mov", ".m4v"}:
-        return 0
-    return count({"ignore_editlist": "1"}) - count({})
+        indexed = "mov" in container.format.name.split(",") and stream.frames > 0
+        hidden = max(0, stream.frames - read) if indexed else 0
+        return float(first * tb), max(0.0, float((last_end or 0) * tb)), hidden
 
 
 AVFMT_SEEK_TO_PTS = 0x4000000  # the demuxer seeks by presentation time (MP4): ffmpeg then seeks exactly

@@ -145,8 +145,7 @@ def cut_from_zero(
         once += [*faststart(output.suffix), "-y", str(output)]
         try:
             media.run_ffmpeg(once)
-            start, last_end = media.packet_span(output)
-            hidden = media.hidden_video_packets(output)
+            start, last_end, hidden = media.clip_span(output)
         except Exception as exc:  # noqa: BLE001 - anything unexpected: the two passes measure instead
             log.warning("the one-pass cut failed (%s): cutting in two passes", exc)
         else:
