@@ -284,6 +284,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/owner/requests/{request_id}/approve"): page(),
     ("POST", "/owner/requests/{request_id}/deny"): page(),
     ("PUT", "/owner/requests/{request_id}/original"): page(),
+    # the account page's export in several files: tus behind the session cookie and the CSRF header, then "complete"
+    ("POST", "/owner/uploads"): page(),
+    ("PATCH", "/owner/uploads/{upload_id}"): page(),
+    ("DELETE", "/owner/uploads/{upload_id}"): page(),
+    ("POST", "/owner/requests/{request_id}/originals/complete"): page(),
     ("GET", "/owner/cameras"): page(),
     ("POST", "/owner/consents"): page(),
     ("POST", "/owner/consents/{consent_id}/withdraw"): page(),

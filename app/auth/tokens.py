@@ -8,16 +8,29 @@ request already loads the user (role, unit, owner) — comparing the token's `ve
 from __future__ import annotations
 
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from uuid import UUID
 
-import jwt
-
 from app.core import clock
 from app.core.config import get_settings
 from app.core.service_secret import load_service_secret
+
+# PyJWT imports cryptography (some 7 MB resident with its library) when it is installed, for the RSA, EC and EdDSA
+# algorithms; these tokens are HS256 only (hmac and hashlib). When nothing has loaded cryptography yet, PyJWT is
+# imported as if it were absent, so an API process that signs nothing else does not carry it. HS256 is the same
+# code in PyJWT either way, and cryptography can still be imported afterwards by whatever needs it (TOTP
+# secrets, custody signatures); PyJWT then simply offers no asymmetric algorithms, which nothing here asks for.
+_without_cryptography = "cryptography" not in sys.modules and "jwt" not in sys.modules
+if _without_cryptography:
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # makes `import cryptography` fail here
+try:
+    import jwt
+finally:
+    if _without_cryptography:
+        del sys.modules["cryptography"]
 
 ALGORITHM = "HS256"
 _secret: str | None = None

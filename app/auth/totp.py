@@ -13,12 +13,15 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken
 from pwdlib import PasswordHash
 
 from app.auth import tokens
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 ISSUER = "Footage tracker"
 RECOVERY_CODES = 10
@@ -29,6 +32,8 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a sheet
 
 
 def _fernet() -> Fernet:
+    from cryptography.fernet import Fernet  # only the few requests that touch a second factor need it
+
     key = hmac.new(tokens.token_secret().encode(), b"totp-secret", hashlib.sha256).digest()
     return Fernet(base64.urlsafe_b64encode(key))
 
@@ -42,6 +47,8 @@ def seal(secret: str) -> str:
 
 
 def unseal(sealed: str) -> str | None:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet().decrypt(sealed.encode()).decode()
     except InvalidToken:

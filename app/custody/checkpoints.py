@@ -25,12 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -40,6 +37,11 @@ from app.core.db import Base
 from app.custody import notes
 from app.custody.entry import format_time
 from app.custody.service import log_head
+
+# cryptography (some 6 MB resident with its library) is imported where the key is used, so an API process that
+# has signed or verified nothing does not carry it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 CHECKPOINT_FORMAT = "footage-custody-checkpoint/v1"
 CHECKPOINT_TASK = "custody.checkpoint"  # the periodic signing, by the name it is queued under
@@ -74,16 +76,22 @@ class SigningKey:
 
     @property
     def public_raw(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     @property
     def public_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         pem = self.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         return pem.decode("ascii")
 
 
 def key_id_of(public: Ed25519PublicKey) -> str:
     """Hex SHA-256 of the raw 32-byte public key."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()
 
@@ -94,6 +102,9 @@ def _create_key_file(path: Path) -> None:
     The key is written to a private temporary file and hard-linked into place, so a concurrent reader
     never sees half a key and two processes starting together end up with the same one.
     """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -112,6 +123,9 @@ def _create_key_file(path: Path) -> None:
 
 
 def _load_key(path: Path) -> SigningKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     if not path.exists():
         _create_key_file(path)
     private = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -192,6 +206,8 @@ def verify_checkpoint(checkpoint: CustodyCheckpoint, public: Ed25519PublicKey | 
     public = public or signing_key().public
     if checkpoint.key_id != key_id_of(public):
         return False
+    from cryptography.exceptions import InvalidSignature
+
     message = checkpoint_message(checkpoint.tree_size, checkpoint.root_hash, checkpoint.issued_at, checkpoint.key_id)
     try:
         public.verify(checkpoint.signature, message)

@@ -21,9 +21,12 @@ import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+# cryptography (some 6 MB resident with its library) is imported where a key is used: the API process loads
+# this module at start, and only the routes that sign or verify a checkpoint need it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 SIG_ED25519 = 0x01
 SIG_COSIGNATURE = 0x04
@@ -58,6 +61,8 @@ class VerifierKey:
 
     @property
     def public(self) -> Ed25519PublicKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         return Ed25519PublicKey.from_public_bytes(self.public_raw)
 
     def __str__(self) -> str:
@@ -158,6 +163,8 @@ def sign_body(body: str, name: str, private: Ed25519PrivateKey) -> SignatureLine
 def verify_body(body: str, line: SignatureLine, key: VerifierKey) -> bool:
     if key.sig_type != SIG_ED25519 or line.name != key.name or line.key_id != key.key_id or len(line.blob) != 68:
         return False
+    from cryptography.exceptions import InvalidSignature
+
     try:
         key.public.verify(line.blob[4:], body.encode("utf-8"))
     except InvalidSignature:
@@ -185,6 +192,8 @@ def verify_cosignature(body: str, line: SignatureLine, key: VerifierKey) -> int 
     (timestamp,) = struct.unpack(">Q", line.blob[4:12])
     if timestamp >= 2**63:
         return None
+    from cryptography.exceptions import InvalidSignature
+
     try:
         key.public.verify(line.blob[12:], cosignature_message(body, timestamp))
     except InvalidSignature:

@@ -52,6 +52,11 @@ class ExtractionRequest(Base):
     link_reminded_at: Mapped[datetime | None]
     # How the investigator judged the footage on closing: useful, not_useful or no_footage (closed requests only).
     close_result: Mapped[str | None] = mapped_column(Text)
+    # The clip job's failures while the footage waits to be cut (app/footage/clip_failures.py): how many, when the
+    # last one was, and what kind of problem it was (media, storage or internal).
+    clip_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    clip_failed_at: Mapped[datetime | None]
+    clip_problem: Mapped[str | None] = mapped_column(Text)
 
     history: Mapped[list[RequestTransition]] = relationship(
         order_by="RequestTransition.at, RequestTransition.id", lazy="selectin", viewonly=True
@@ -75,6 +80,9 @@ class ExtractionRequest(Base):
         CheckConstraint("priority IN ('low','normal','high','urgent')", name="priority_known"),
         CheckConstraint(
             "close_result IS NULL OR close_result IN ('useful','not_useful','no_footage')", name="close_result_known"
+        ),
+        CheckConstraint(
+            "clip_problem IS NULL OR clip_problem IN ('media','storage','internal')", name="clip_problem_known"
         ),
         Index("ix_extraction_requests_status_deadline", "status", "overwrite_deadline"),
     )

@@ -16,20 +16,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.permissions import system_actor
 from app.core import clock, media
 from app.core.storage import RetentionMode, get_storage
 from app.custody.service import append_event
-from app.footage import viewing
+from app.footage import failures, viewing
 from app.footage.models import Original
-from app.footage.playable_models import PlaybackCopy
+from app.footage.playable_models import PlaybackCopy, PlaybackCopyAttempt
 from app.footage.service import case_of
 
 log = logging.getLogger(__name__)
@@ -186,6 +188,7 @@ def make_copy(factory: sessionmaker[Session], original_id: UUID) -> PlaybackCopy
         raced = session.scalar(select(PlaybackCopy).where(PlaybackCopy.original_id == original_id))
         if raced is not None:  # another run recorded one first; ours stays for the orphan sweep to report
             return raced
+        session.execute(delete(PlaybackCopyAttempt).where(PlaybackCopyAttempt.original_id == original.id))
         append_event(
             session,
             actor=actor.label,
@@ -230,12 +233,16 @@ def make_copy(factory: sessionmaker[Session], original_id: UUID) -> PlaybackCopy
     return row
 
 
-def originals_without_copies(session: Session, limit: int = 50) -> list[UUID]:
-    """Originals that want a playback copy and have none (their job was lost, or they came before copies)."""
+def originals_without_copies(session: Session, limit: int = 50, now: datetime | None = None) -> list[UUID]:
+    """Originals that want a playback copy and have none (their job was lost, or they came before copies), but not
+    those whose last failed attempt is too recent (failures.wait_after); never failed first, then the fewest
+    failures: originals that keep failing do not hold back the others."""
+    now = now or clock.now()
     have = select(PlaybackCopy.original_id)
     container, codec = Original.media.op("->>")("container"), Original.media.op("->>")("video_codec")
     rows = session.execute(
-        select(Original.id, Original.media)
+        select(Original.id, Original.media, PlaybackCopyAttempt.failures, PlaybackCopyAttempt.failed_at)
+        .outerjoin(PlaybackCopyAttempt, PlaybackCopyAttempt.original_id == Original.id)
         .where(
             Original.deleted_at.is_(None),
             Original.needs_conversion.is_(False),
@@ -243,10 +250,12 @@ def originals_without_copies(session: Session, limit: int = 50) -> list[UUID]:
             codec.in_(viewing.PLAYABLE_CODECS),
             container.not_in(viewing.PLAYABLE_CONTAINERS),
         )
-        .order_by(Original.received_at)
+        .order_by(func.coalesce(PlaybackCopyAttempt.failures, 0), Original.received_at)
     )
     waiting: list[UUID] = []
-    for original_id, probed in rows:
+    for original_id, probed, failed, failed_at in rows:
+        if failed and failed_at + failures.wait_after(failed) > now:
+            continue
         if wants_media(probed):
             waiting.append(original_id)
             if len(waiting) >= limit:
@@ -254,8 +263,46 @@ def originals_without_copies(session: Session, limit: int = 50) -> list[UUID]:
     return waiting
 
 
+def record_failure(factory: sessionmaker[Session], original_id: UUID, exc: BaseException) -> int:
+    """Count a failed attempt at the original's playback copy and record it in custody with the failure's own
+    words (paths and addresses removed); returns the failures so far."""
+    problem, words = failures.problem_of(exc), failures.technical_words(exc)
+    now = clock.now()
+    with factory() as session, session.begin():
+        original = session.get(Original, original_id)
+        if original is None:
+            return 0
+        counted = session.scalar(
+            insert(PlaybackCopyAttempt)
+            .values(original_id=original_id, failures=1, failed_at=now, problem=problem)
+            .on_conflict_do_update(
+                index_elements=[PlaybackCopyAttempt.original_id],
+                set_={"failures": PlaybackCopyAttempt.failures + 1, "failed_at": now, "problem": problem},
+            )
+            .returning(PlaybackCopyAttempt.failures)
+        )
+        assert counted is not None
+        counted = int(counted)
+        append_event(
+            session,
+            actor=system_actor("playable").label,
+            action="playback_copy.failed",
+            object_type="original",
+            object_id=original.id,
+            sha256=original.sha256,
+            version_id=original.version_id,
+            case_id=case_of(session, original),
+            reason=words,
+            where={"component": "worker", "task": PLAYABLE_TASK},
+            outcome="failed",
+            details={"problem": problem, "failures": counted, "next_try": now + failures.wait_after(counted)},
+        )
+    log.warning("playback copy of original %s failed (%d so far, %s): %s", original_id, counted, problem, words)
+    return counted
+
+
 def sweep(factory: sessionmaker[Session]) -> int:
-    """Make the playback copies still missing; an original that fails is logged and tried at the next sweep."""
+    """Make the playback copies still missing; an original that fails is recorded and waits longer each time."""
     with factory() as session:
         waiting = originals_without_copies(session)
     made = 0
@@ -263,6 +310,6 @@ def sweep(factory: sessionmaker[Session]) -> int:
         try:
             if make_copy(factory, original_id):
                 made += 1
-        except Exception:  # noqa: BLE001 - one original's failure does not stop the others
-            log.exception("playback copy of original %s failed; the next sweep tries again", original_id)
+        except Exception as exc:  # noqa: BLE001 - one original's failure does not stop the others
+            record_failure(factory, original_id, exc)
     return made

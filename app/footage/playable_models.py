@@ -45,3 +45,25 @@ class PlaybackCopy(Base):
         CheckConstraint("length(sha256) = 64 AND length(parent_sha256) = 64", name="hashes_hex"),
         CheckConstraint("size > 0", name="sane"),
     )
+
+
+# A playback copy that failed this many times is said on the player page to be missing (the sweep still tries).
+COPY_FAILURES_SHOWN = 3
+
+
+class PlaybackCopyAttempt(Base):
+    """The failed attempts at an original's playback copy: how many, the last one's time and kind of problem (the
+    words are in its custody event). The sweep waits longer after each (app/footage/failures.py); the row goes
+    once the copy is made."""
+
+    __tablename__ = "playback_copy_attempts"
+
+    original_id: Mapped[UUID] = mapped_column(ForeignKey("originals.id"), primary_key=True)
+    failures: Mapped[int]
+    failed_at: Mapped[datetime]
+    problem: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("failures > 0", name="failures_positive"),
+        CheckConstraint("problem IN ('media','storage','internal')", name="problem_known"),
+    )

@@ -57,7 +57,9 @@ TUS_RESPONSES: dict[int | str, dict[str, Any]] = {
 MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def _headers(state: UploadState | None = None) -> dict[str, str]:
+def tus_headers(state: UploadState | None = None) -> dict[str, str]:
+    """The tus headers of an answer: the version, and the upload's offset, length, expiry and, once the last bytes
+    are in, its original (shared with the owner account page's upload routes)."""
     headers = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
     if state is not None:
         headers["Upload-Offset"] = str(state.offset)
@@ -98,7 +100,7 @@ async def create_upload(
     state = await run_in_threadpool(
         uploads.begin, actor, upload_metadata or "", upload_length, client_address(request), request.url.path
     )
-    return Response(status_code=201, headers={**_headers(state), "Location": f"{router.prefix}/{state.id}"})
+    return Response(status_code=201, headers={**tus_headers(state), "Location": f"{router.prefix}/{state.id}"})
 
 
 @router.head("/{upload_id}", responses=TUS_RESPONSES)
@@ -109,7 +111,7 @@ async def upload_offset(
     reported whole (423 while another request completes it)."""
     check_tus(tus_resumable)
     state = await run_in_threadpool(uploads.offset, actor, upload_id, client_address(request))
-    return Response(status_code=200, headers=_headers(state))
+    return Response(status_code=200, headers=tus_headers(state))
 
 
 @router.patch("/{upload_id}", status_code=204, responses=TUS_RESPONSES)
@@ -135,11 +137,11 @@ async def append_to_upload(
         request.stream(),
         client_address(request),
     )
-    return Response(status_code=204, headers=_headers(state))
+    return Response(status_code=204, headers=tus_headers(state))
 
 
 @router.delete("/{upload_id}", status_code=204, responses=TUS_RESPONSES)
 async def terminate_upload(upload_id: UUID, actor: MaybeActor, tus_resumable: TusHeader = None) -> Response:
     check_tus(tus_resumable)
     await run_in_threadpool(uploads.terminate, actor, upload_id)
-    return Response(status_code=204, headers=_headers())
+    return Response(status_code=204, headers=tus_headers())

@@ -26,10 +26,11 @@ from app.core.config import get_settings
 from app.core.errors import Gone, NotFound, RuleViolation
 from app.core.storage import get_storage
 from app.custody.service import append_event
+from app.footage import failures
 from app.footage.delivery import USES, mark_delivered
 from app.footage.link_models import EvidenceLink
 from app.footage.models import Clip, Original
-from app.footage.playable_models import PlaybackCopy
+from app.footage.playable_models import COPY_FAILURES_SHOWN, PlaybackCopy, PlaybackCopyAttempt
 from app.footage.service import case_of, get_clip, get_original
 
 Kind = Literal["original", "clip"]
@@ -253,8 +254,16 @@ class Player:
     playback_copy: PlaybackCopy | None  # the stream-copied MP4 played in place of an original
     codec_unplayable: bool  # the video codec itself is one a browser cannot decode (no copy can help)
     copy_coming: bool  # an original whose container alone does not play: its playback copy is not made yet
+    # of an original whose copy is coming: how many attempts at it failed, and when the sweep tries again
+    copy_failures: int
+    copy_next_try: datetime | None
     request_id: UUID | None  # None for an appeal's original and its clips: they belong to the case alone
     case_id: UUID | None
+
+    @property
+    def copy_failed(self) -> bool:
+        """The copy is still missing after several failed tries: the page says so instead of "being made"."""
+        return self.copy_coming and self.copy_failures >= COPY_FAILURES_SHOWN
 
 
 PLAYABLE_CONTAINERS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mp4", "mkv")
@@ -303,6 +312,7 @@ def open_player(
     may_fetch(actor, kind, object_id)
     seconds = get_settings().download_link_minutes * 60
     copy = playback_copy_of(session, item) if isinstance(item, Original) else None
+    attempt = session.get(PlaybackCopyAttempt, item.id) if isinstance(item, Original) and copy is None else None
     link, token = _new_link(session, actor, kind, item, purpose, seconds, copy)
     record_view(
         session,
@@ -346,6 +356,8 @@ def open_player(
         and not item.needs_conversion
         and codec_playable(codec)
         and not container_playable(container),
+        copy_failures=attempt.failures if attempt is not None else 0,
+        copy_next_try=attempt.failed_at + failures.wait_after(attempt.failures) if attempt is not None else None,
         request_id=item.request_id,
         case_id=link.case_id,
     )

@@ -60,33 +60,33 @@ def make_clip(request_id: str) -> str | None:
     """Cut the clip of a request whose footage arrived (idempotent: a retry finds the clip already made)."""
     from uuid import UUID
 
+    from app.footage import clip_failures
     from app.footage.cutting import make_clip as cut_clip
 
-    clip = cut_clip(session_factory(), UUID(request_id))
+    try:
+        clip = cut_clip(session_factory(), UUID(request_id))
+    except Exception as exc:
+        clip_failures.record(session_factory(), UUID(request_id), exc)
+        raise
     return str(clip.id) if clip else None
 
 
 @queue.periodic(cron="* * * * *", periodic_id="sweep-clips")
 @queue.task(name=CLIP_SWEEP_TASK, queueing_lock=CLIP_SWEEP_TASK)
 def sweep_clips(timestamp: int) -> int:
-    """Make clips for requests whose footage arrived but whose clip job was lost (crash, queue unreachable)."""
-    from sqlalchemy import select
-
-    from app.extractions.models import ExtractionRequest
-    from app.extractions.states import RequestStatus
+    """Make clips for requests whose footage arrived but whose clip job was lost (crash, queue unreachable) or
+    failed: a failed one waits longer after each failure (app/footage/clip_failures.py)."""
+    from app.footage import clip_failures
     from app.footage.cutting import make_clip as cut_clip
 
     with read_session() as session:
-        waiting = list(
-            session.scalars(
-                select(ExtractionRequest.id).where(ExtractionRequest.status == RequestStatus.footage_received)
-            )
-        )
+        waiting = clip_failures.due(session)
     for request_id in waiting:
         try:
             cut_clip(session_factory(), request_id)
-        except Exception:
+        except Exception as exc:
             log.exception("clip for request %s failed; it will be retried", request_id)
+            clip_failures.record(session_factory(), request_id, exc)
     return len(waiting)
 
 
@@ -114,9 +114,13 @@ def make_playback_copy(original_id: str) -> str | None:
     """The MP4 playback copy (stream copy) of an original a browser cannot play as it came (idempotent)."""
     from uuid import UUID
 
-    from app.footage.playable import make_copy
+    from app.footage.playable import make_copy, record_failure
 
-    copy = make_copy(session_factory(), UUID(original_id))
+    try:
+        copy = make_copy(session_factory(), UUID(original_id))
+    except Exception as exc:
+        record_failure(session_factory(), UUID(original_id), exc)
+        raise
     return str(copy.id) if copy else None
 
 

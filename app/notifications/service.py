@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import jinja2
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +28,9 @@ from app.notifications import bridge
 from app.notifications.email import DeliveryError, send_email
 from app.notifications.models import Channel, DeliveryAttempt, Notification, OutboxStatus
 from app.notifications.webhook import send_webhook
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,8 @@ def _placeholder(index: int) -> str:
 
 @cache
 def _fernet(key: bytes) -> Fernet:
+    from cryptography.fernet import Fernet  # only messages carrying a one-time link need it
+
     return Fernet(key)
 
 
@@ -190,6 +194,8 @@ def _seal(notification: Notification) -> None:
 def _opened(notification: Notification) -> str:
     """The body as it is sent: placeholders filled with the decrypted secrets (a row written before secrets were
     sealed holds them in clear, and its body needs nothing)."""
+    from cryptography.fernet import InvalidToken
+
     body = notification.body
     for index, sealed in enumerate(notification.secrets):
         try:

@@ -26,6 +26,7 @@ class StaffAlertKind(enum.StrEnum):
     link_expired_unanswered = "link_expired_unanswered"
     deadline_at_risk = "deadline_at_risk"
     appeal_submission = "appeal_submission"  # a resident sent footage to an appeal of the unit's case
+    clip_failed = "clip_failed"  # the footage arrived but the clip could not be cut, several times over
 
 
 # Raised by the periodic check, once per request and recipient (a unique index holds it to once).

@@ -1,6 +1,7 @@
 """A request's page for its unit: the camera, its owner and address by name, the status refreshing itself, the
-history by name, the clips; and what the investigator can do next: cancel, send the owner a new link or show
-it as a QR code, close, or ask again after footage that missed the window."""
+history by name, the clips, why a clip is late when it could not be cut; and what the investigator can do next:
+cancel, send the owner a new link or show it as a QR code, close, or ask again after footage that missed the
+window."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from app.auth.permissions import Actor, may
 from app.core.db import SessionDep
 from app.extractions import filing
 from app.extractions import service as extractions
+from app.extractions.models import ExtractionRequest
 from app.extractions.states import CLOSABLE, IN_OWNERS_HANDS, TERMINAL, RequestStatus
-from app.footage import previews, viewing
+from app.footage import clip_failures, previews, viewing
 from app.footage import service as footage
 from app.notifications import staff
 from app.reports.names import load_names, reason_words
@@ -68,6 +70,15 @@ def _render_request(
         for step in detail["history"]
     ]
     current = RequestStatus(detail["status"])
+    clip_problem = None
+    if current == RequestStatus.footage_received:
+        row = session.get(ExtractionRequest, request_id)  # the detail above checked the reader may see it
+        if row is not None and row.clip_failures:
+            clip_problem = {
+                "kind": row.clip_problem,
+                "failures": row.clip_failures,
+                "next_try": clip_failures.next_try(row),
+            }
     covered = covered_range(detail) if current == RequestStatus.footage_mismatch else None
     context = {
         "req": detail,
@@ -80,6 +91,7 @@ def _render_request(
         "may_link": current in IN_OWNERS_HANDS,
         "may_close": current in CLOSABLE,
         "mismatch": current == RequestStatus.footage_mismatch,
+        "clip_problem": clip_problem,
         "covered": {"start": _wall(covered[0], zone), "end": _wall(covered[1], zone)} if covered else None,
         "asked": {"start": _wall(detail["window_start"], zone), "end": _wall(detail["window_end"], zone)},
         "window_value": {

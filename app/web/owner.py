@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -102,6 +103,16 @@ def export_order(detail: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]] | N
     }
 
 
+def export_context(session: Session, request_id: UUID, detail: dict[str, Any]) -> dict[str, Any]:
+    """An export in several files, for the upload form of the owner pages (link and account): the files already
+    received and the uploads begun, as the server knows them, and the files' order once the export is whole."""
+    return {
+        "export_parts": segments.waiting_export(session, request_id, detail["status"]),
+        "unfinished": [u for u in uploads.unfinished(session, request_id) if u.offset < u.length],
+        "export_order": export_order(detail),
+    }
+
+
 def _page(request: Request, session: SessionDep, actor: Actor, token: str, **extra: object) -> Response:
     assert actor.link_request_id is not None
     link = session.get(OwnerLink, actor.link_id)
@@ -109,12 +120,7 @@ def _page(request: Request, session: SessionDep, actor: Actor, token: str, **ext
     context |= {"token": token, "link_expires_at": link.expires_at if link else None}
     # the clock step: the latest reading, and true time for the page's ticking clock
     context |= {"latest_clock_check": latest_check(session, actor.link_request_id), "server_now": clock.now()}
-    # an export in several files: the files already received and the uploads begun, as the server knows them
-    context |= {
-        "export_parts": segments.waiting_export(session, actor.link_request_id, context["req"]["status"]),
-        "unfinished": [u for u in uploads.unfinished(session, actor.link_request_id) if u.offset < u.length],
-        "export_order": export_order(context["req"]),
-    }
+    context |= export_context(session, actor.link_request_id, context["req"])
     return render(request, "respond.html", {**context, **extra}, status=422 if "error" in extra else 200)
 
 

@@ -6,6 +6,7 @@ streamed); the browser signs in with the session cookie, so the upload carries t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -27,9 +28,10 @@ from app.footage import ingest_flow
 from app.footage.router import UploadHeadersDep
 from app.footage.schemas import OriginalReceived
 from app.registry import service as registry
+from app.reports.names import reason_words
 from app.web import i18n
 from app.web.forms import FormError, form_action, local_to_utc, stated_reason
-from app.web.owner import owner_context
+from app.web.owner import export_context, owner_context
 from app.web.pages import WebActor, check_csrf, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -81,8 +83,30 @@ def my_requests(request: Request, session: SessionDep, actor: OwnerActor) -> Res
 def _render_request(
     request: Request, session: Session, actor: Actor, request_id: UUID, *, status: int = 200, **extra: Any
 ) -> Response:
-    context = owner_context(session, request, request_id, actor) | {"to_local": _datetime_local_value}
+    locale = locale_of(request)
+    context = owner_context(session, request, request_id, actor) | {
+        "to_local": _datetime_local_value,
+        "why": lambda reason: history_reason(reason, locale),
+    }
+    # an export in several files, as on the link page: what the server holds, and the files' order once whole
+    context |= export_context(session, request_id, context["req"])
     return render(request, "owner_request.html", {**context, **extra}, status)
+
+
+EXPORT_COMPLETE = re.compile(r"export complete: (\d+) files?\b")  # the reason segments.complete records
+CUT = re.compile(r"\bcut by stream copy\b")  # the clip job's reasons (footage/cutting.py)
+
+
+def history_reason(reason: str | None, locale: str) -> str:
+    """A step's reason as the owner reads it: the system's own reasons in the page's language and without ids
+    (the export's order is worded on the page), a person's as written."""
+    whole = EXPORT_COMPLETE.match(reason or "")
+    if whole:
+        gettext = i18n.translations(locale).gettext
+        return str(gettext("all %(n)s files of the recording handed over")) % {"n": whole.group(1)}
+    if CUT.search(reason or ""):  # how the clip was joined is for the police's record, not the owner
+        return reason_words("clip cut by stream copy", locale)
+    return reason_words(reason, locale)
 
 
 def _datetime_local_value(value: datetime, tz_name: str) -> str:

@@ -144,6 +144,7 @@ def install(app: FastAPI) -> None:
         owner,
         owner_registry,
         owner_requests,
+        owner_uploads,
         player,
         redaction_pages,
         staff_pages,
@@ -158,6 +159,7 @@ def install(app: FastAPI) -> None:
     app.include_router(investigator_requests.router)
     app.include_router(owner.router)
     app.include_router(owner_requests.router)
+    app.include_router(owner_uploads.router)
     app.include_router(owner_registry.router)
     app.include_router(auditor.router)
     app.include_router(player.router)

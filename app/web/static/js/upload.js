@@ -1,9 +1,11 @@
 // Owner upload: sends the recorder export with a progress bar; times are camera-local.
-// On the owner link page (data-tus) the file goes by the tus protocol in chunks of one S3 part: a dropped
+// On the owner pages (data-tus) the file goes by the tus protocol in chunks of one S3 part: a dropped
 // connection is retried by the client from the server's offset, and after a page reload choosing the same file
 // again picks the upload up where it stopped (its URL is kept in localStorage under the file's fingerprint).
-// Elsewhere (the signed-in owner page, behind the session cookie) it is one streamed PUT.
-// The link page also takes an export the recorder split into several files: they are listed (name, size,
+// The link page names its token in the upload's metadata (data-token); the signed-in owner's account page names
+// the request (data-request) and sends its CSRF token (data-csrf) with every tus request and the completion.
+// Where tus is not supported it is one streamed PUT.
+// Both pages also take an export the recorder split into several files: they are listed (name, size,
 // progress), sent one after the other by tus as files of one export (`export_part`), each resuming as above, and
 // "All files sent" declares the export whole; the server's answer (the files' order on the real timeline, gaps
 // and overlaps) is shown in the camera's time. One file alone keeps the one-step upload.
@@ -54,6 +56,11 @@
     vendor_format: "X-Vendor-Format"
   };
 
+  // Pages behind the session cookie send the form's CSRF token with each request (the one-time link needs none).
+  function csrfHeaders(form) {
+    return form.dataset.csrf ? { "X-CSRF-Token": form.dataset.csrf } : {};
+  }
+
   function tusError(form, error) {
     var response = error && error.originalResponse;
     return response ? problemDetail(response.getBody(), String(response.getStatus())) : form.dataset.network;
@@ -62,7 +69,9 @@
   // One file by tus; `part` marks it as one file of an export in several. Callbacks: progress(loaded, total),
   // done(), fail(detail).
   function tusSend(form, file, fields, part, progress, done, fail) {
-    var metadata = { token: form.dataset.token, filename: file.name };
+    // the account page names its request; the link page its token
+    var metadata = form.dataset.request ? { request_id: form.dataset.request } : { token: form.dataset.token };
+    metadata.filename = file.name;
     Object.keys(fields).forEach(function (key) { metadata[key] = fields[key]; });
     if (part) metadata.export_part = "true";
     var upload = new window.tus.Upload(file, {
@@ -71,6 +80,7 @@
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
       removeFingerprintOnSuccess: true,
       metadata: metadata,
+      headers: csrfHeaders(form),
       onProgress: progress,
       onSuccess: done,
       onError: function (error) { fail(tusError(form, error)); }
@@ -119,7 +129,7 @@
     xhr.send(file);
   }
 
-  // -- an export in several files (the owner link page) ----------------------------------------------------------
+  // -- an export in several files (the owner pages) ---------------------------------------------------------------
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, key) {
       return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
@@ -384,7 +394,9 @@
     this.completeButton.disabled = true;
     result.textContent = this.msg("Completing");
     result.className = "";
-    fetch(this.form.dataset.complete, { method: "POST", headers: { Accept: "application/json" }, credentials: "same-origin" })
+    var headers = csrfHeaders(this.form);
+    headers.Accept = "application/json";
+    fetch(this.form.dataset.complete, { method: "POST", headers: headers, credentials: "same-origin" })
       .then(function (response) {
         return response.text().then(function (text) { return { ok: response.ok, status: response.status, text: text }; });
       })
