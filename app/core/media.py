@@ -258,21 +258,42 @@ def packet_span(
     The first time is that of the first frame a decoder shows: the first keyframe's, or an earlier-shown frame
     decoded after it. Frames shown before the first keyframe are not counted: after a cut they are the leading
     pictures of an open GOP (HEVC RASL, open-GOP B-frames), which reference the GOP cut away and are dropped."""
+    first, last_end, _ = _video_span(path, options=options, format=format)
+    return first, last_end
+
+
+def clip_span(path: Path) -> tuple[float, float, int]:
+    """`packet_span` of a clip just cut, and how many of its video packets an MP4's edit list hides from a player
+    (0 for other containers). A stream copy whose video was shifted to before 0 keeps those packets in the file,
+    but the edit list that starts the presentation at 0 hides them: the clip would seem to start at 0 though its
+    first key frame is earlier. The file's sample count (its header) against the packets read tells."""
+    return _video_span(path)
+
+
+def _video_span(
+    path: Path,
+    *,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> tuple[float, float, int]:
     import av
 
     with av.open(str(path), format=format, options=options or {}) as container:
         stream = container.streams.video[0]
         tb = stream.time_base
-        keyframe: float | None = None
-        first: float | None = None
-        earliest: float | None = None  # of any packet: a stream whose container marks no keyframe
-        last_end = 0.0
+        # in the stream's time base (whole ticks) while reading: seconds once, at the end
+        keyframe: int | None = None
+        first: int | None = None
+        earliest: int | None = None  # of any packet: a stream whose container marks no keyframe
+        last_end: int | None = None
+        read = 0
         for packet in container.demux(stream):
-            if packet.pts is None or tb is None:
+            start = packet.pts
+            if start is None or tb is None:
                 continue
-            start = float(packet.pts * tb)
-            end = start + float((packet.duration or 0) * tb)
-            last_end = max(last_end, end)
+            read += 1
+            end = start + (packet.duration or 0)
+            last_end = end if last_end is None else max(last_end, end)
             earliest = start if earliest is None else min(earliest, start)
             if keyframe is None and not packet.is_keyframe:
                 continue  # nothing before the first keyframe decodes
@@ -280,9 +301,52 @@ def packet_span(
             if start >= keyframe:
                 first = start if first is None else min(first, start)
         first = earliest if first is None else first
-        if first is None:
+        if first is None or tb is None:
             raise MediaError("the clip holds no timed video packet")
-        return first, last_end
+        indexed = "mov" in container.format.name.split(",") and stream.frames > 0
+        hidden = max(0, stream.frames - read) if indexed else 0
+        return float(first * tb), max(0.0, float((last_end or 0) * tb)), hidden
+
+
+AVFMT_SEEK_TO_PTS = 0x4000000  # the demuxer seeks by presentation time (MP4): ffmpeg then seeks exactly
+FFMPEG_DTS_SEEK_MARGIN = 3 * 1_000_000 // 23  # how much earlier ffmpeg seeks by decode time when frames reorder
+
+
+def cut_key_frame(
+    source: str | Path,
+    offset_s: float,
+    *,
+    concat_inpoint: bool = False,
+    options: dict[str, str] | None = None,
+    format: str | None = None,  # noqa: A002
+) -> float | None:
+    """The presentation time of the key frame a stream-copy cut from `offset_s` will start at, read from the
+    source's index before cutting (no frame is decoded): the key frame at or before the point ffmpeg seeks to.
+
+    As `ffmpeg -ss offset_s -i source -c copy -copyts -start_at_zero` seeks (the offset counts from the file's
+    start time, and a demuxer that seeks by decode time is asked 3/23 s earlier when frames reorder), the time is
+    an offset from the file's start; as the concat demuxer seeks to an `inpoint` (`concat_inpoint`), it is the
+    file's own timestamp. None when the source cannot be read so: the caller then measures instead of predicting."""
+    import av
+
+    try:
+        with av.open(str(source), format=format, options=options or {}, timeout=30) as container:
+            video = container.streams.video[0]
+            tb = video.time_base
+            if tb is None:
+                return None
+            base = 0 if concat_inpoint or container.start_time is None else container.start_time
+            target = round(offset_s * av.time_base) + base
+            reorders = any(v.codec_context.has_b_frames for v in container.streams.video)
+            if reorders and not concat_inpoint and not container.format.flags & AVFMT_SEEK_TO_PTS:
+                target -= FFMPEG_DTS_SEEK_MARGIN
+            container.seek(target, backward=True, any_frame=False)
+            for packet in container.demux(video):
+                if packet.pts is not None and packet.is_keyframe:
+                    return float(packet.pts * tb) - base / av.time_base
+    except (av.FFmpegError, OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 class _SourceBytes:

@@ -4,14 +4,17 @@ True time → recorder time (add the recorder's clock offset) → offset into th
 at the first frame). MP4 and Matroska originals are cut directly; MPEG-TS, AVI, raw H.264, Dahua DHAV and
 (IMKH) program streams are first remuxed (stream copy, no re-encoding) into a container with an exact timestamp
 index, because seeking in them with -c copy lands imprecisely. That remux is a working copy, not kept: the clip's
-recorded commands name it, so the clip can be remade from the original the same way. The actual first and last
-frame times are read back from the cut, which keeps the original's timestamps (`-copyts`).
+recorded commands name it, so the clip can be remade from the original the same way. The cut keeps the
+original's timestamps (`-copyts`) less one known shift, so the actual first and last frame times are read back
+from it.
 
-The clip itself starts at zero: its first video frame is at media time 0 (a last stream-copy pass shifts every
-timestamp back by that frame's offset, `-output_ts_offset`). A browser measures a video's duration from zero, so a
-clip whose timestamps began at the window's offset in the recording could not be sought to its end. The true time
-of a clip's frame at media time t is then `actual_start + t`; the clip records its first frame's media time
-(`first_pts_s`, 0) so that clips cut before, which kept the original's offsets (NULL there), are still read right.
+The clip itself starts at zero: its first video frame is at media time 0. The key frame a stream-copy cut starts at
+is read from the source's index before cutting, and the cutting pass shifts every timestamp back by its offset
+(`-output_ts_offset`); a cut measured not to start there is shifted by a second stream-copy pass instead
+(`cut_from_zero`). A browser measures a video's duration from zero, so a clip whose timestamps began at the
+window's offset in the recording could not be sought to its end. The true time of a clip's frame at media time t
+is then `actual_start + t`; the clip records its first frame's media time (`first_pts_s`, 0) so that clips cut
+before, which kept the original's offsets (NULL there), are still read right.
 """
 
 from __future__ import annotations
@@ -125,11 +128,58 @@ def zero_based(cut_file: Path, output: Path, first_s: float) -> tuple[list[str],
     return args, start
 
 
+def cut_from_zero(
+    args: list[str], kept: Path, output: Path, key_s: float | None, *, ts_offset: float | None = None
+) -> tuple[list[list[str]], float, float, float]:
+    """Run the stream-copy cut `args` (its input and cut options, no output) into `output`, a clip whose first
+    video frame is at media time 0. `key_s` is the time of the key frame the cut is predicted to start at, on the
+    time line the cut writes (`ts_offset`, when given, is that time line's `-output_ts_offset`): one pass then
+    writes the clip shifted back by it, and its first frame is measured at 0 with no video hidden before it (an
+    MP4's edit list hides video shifted below 0: ffmpeg started at an earlier key frame). When it is not (no
+    prediction, ffmpeg started elsewhere, anything unexpected), the cut is written with those times into `kept`
+    and shifted by a second stream copy (`zero_based`), as measured; the first attempt is discarded. Returns the
+    commands that made the clip (arguments), the first frame's time and the end of the last frame on the cut's
+    time line, and the first frame's media time in the clip (0)."""
+    if key_s is not None:
+        once = [*args, "-output_ts_offset", f"{(ts_offset or 0.0) - key_s:.6f}", "-avoid_negative_ts", "disabled"]
+        once += [*faststart(output.suffix), "-y", str(output)]
+        try:
+            media.run_ffmpeg(once)
+            start, last_end, hidden = media.clip_span(output)
+        except Exception as exc:  # noqa: BLE001 - anything unexpected: the two passes measure instead
+            log.warning("the one-pass cut failed (%s): cutting in two passes", exc)
+        else:
+            if abs(start) <= 0.002 and not hidden:
+                return [once], key_s + start, key_s + last_end, start
+            log.warning(
+                "the cut starts at %.3f s (%d video packets before it hidden), not at the key frame predicted at "
+                "%.3f s: cutting in two passes",
+                start,
+                hidden,
+                key_s,
+            )
+        output.unlink(missing_ok=True)
+    shown = [] if ts_offset is None else ["-output_ts_offset", f"{ts_offset:.3f}"]
+    args = [*args, *shown, "-y", str(kept)]
+    media.run_ffmpeg(args)
+    first, last_end = media.packet_span(kept)
+    shift, start = zero_based(kept, output, first)
+    return [args, shift], first, last_end, start
+
+
 def cut(
-    source: Path | str, original: Original, plan: Plan, workdir: Path, *, source_label: str | None = None
+    source: Path | str,
+    original: Original,
+    plan: Plan,
+    workdir: Path,
+    *,
+    source_label: str | None = None,
+    key_s: float | None = None,
 ) -> CutResult:
     """Run the stream-copy cut (remuxing first where seeking would be imprecise). `source` is a local copy or a
-    presigned URL; `source_label` names it in the recorded commands (a URL's signature is a credential)."""
+    presigned URL; `source_label` names it in the recorded commands (a URL's signature is a credential). The key
+    frame the cut starts at is read from the source's index first (`key_s` gives it instead), so that the one
+    cutting pass writes the clip from media time 0; a cut that does not start where predicted is made in two."""
     container = str(original.media.get("container") or "")
     commands: list[list[str]] = []
     fmt, options = demuxer(original)
@@ -145,29 +195,15 @@ def cut(
         args = media.remux_args(str(source), str(seekable), fmt, options)
         media.run_ffmpeg(args)
         commands.append(recorded(args))
-    kept = workdir / f"cut{ext}"  # the window with the source's own timestamps: its offsets are read from it
+    kept = workdir / f"cut{ext}"  # the window with the source's own timestamps, when the cut takes two passes
     output = workdir / f"clip{ext}"
-    args = [
-        "-ss",
-        f"{plan.offset_start_s:.3f}",
-        "-i",
-        str(seekable),
-        "-to",
-        f"{plan.offset_end_s:.3f}",
-        "-map",
-        "0",
-        "-c",
-        "copy",
-        "-copyts",
-        "-start_at_zero",
-        "-y",
-        str(kept),
-    ]
-    media.run_ffmpeg(args)
-    commands.append(recorded(args))
-    first, last_end = media.packet_span(kept)
-    shift, start = zero_based(kept, output, first)
-    commands.append(["ffmpeg", *shift])
+    start_at = f"{plan.offset_start_s:.3f}"
+    args = ["-ss", start_at, "-i", str(seekable), "-to", f"{plan.offset_end_s:.3f}", "-map", "0", "-c", "copy"]
+    args += ["-copyts", "-start_at_zero"]
+    if key_s is None:
+        key_s = media.cut_key_frame(seekable, float(start_at))
+    run, first, last_end, start = cut_from_zero(args, kept, output, key_s)
+    commands += [recorded(a) for a in run]
     return CutResult(output, commands, first, last_end, ext.lstrip("."), start)
 
 
@@ -438,13 +474,16 @@ def _cut_across(
     version for MP4/Matroska, else a stream-copy remux of the downloaded file) from its in point to its out point,
     stream copy, into one clip. The first piece starts at the key frame at or before its in point (the demuxer
     passes those packets on); each later piece starts at its file's start. Timestamps are kept (`-copyts`) and
-    offset by the first in point, so the clip's times are the first file's offsets; each later file begins where
-    the one before ends (out point − in point). Returns the clip and the true time each parent's part covers
-    (a join is the cut point between two files; the clip's first and last frame times are read back)."""
+    offset by the first in point, so the cut's times are the first file's offsets (each later file begins where
+    the one before ends: out point − in point), less that key frame's time, read from the first file's index
+    beforehand, so the clip starts at 0 in the same pass (`cut_from_zero`). Returns the clip and the true time
+    each parent's part covers (a join is the cut point between two files; the clip's first and last frame times
+    are read back)."""
     commands: list[list[str]] = []
     lines: list[str] = []
     shown: list[str] = []
     inpoints: list[float] = []
+    sources: list[Path | str] = []
     for index, (original, piece) in enumerate(zip(parents, pieces, strict=True)):
         piecedir = workdir / f"part{index}"
         piecedir.mkdir()
@@ -459,6 +498,7 @@ def _cut_across(
             source, label = remuxed, f"{label} remuxed ({remuxed.name})"
         inpoint = piece.offset_start_s if index == 0 else 0.0
         inpoints.append(inpoint)
+        sources.append(source)
         points = ([f"inpoint {inpoint:.3f}"] if inpoint > 0 else []) + [f"outpoint {piece.offset_end_s:.3f}"]
         lines += [f"file '{source}'", *points]
         shown += [f"file '{label}'", *points]
@@ -470,14 +510,13 @@ def _cut_across(
     kept = workdir / f"cut{container}"
     output = workdir / f"clip{container}"
     args = ["-protocol_whitelist", "file,http,https,tcp,tls,crypto", "-f", "concat", "-safe", "0"]
-    args += ["-i", str(listing), "-map", "0", "-c", "copy", "-copyts", "-output_ts_offset", f"{inpoints[0]:.3f}"]
-    args += ["-y", str(kept)]
-    media.run_ffmpeg(args)
+    args += ["-i", str(listing), "-map", "0", "-c", "copy", "-copyts"]
+    # the first file is read from the key frame at or before its in point (from its start when it has none)
+    inpoint = float(f"{inpoints[0]:.3f}")  # as the listing gives it
+    key = media.cut_key_frame(sources[0], inpoint, concat_inpoint=inpoints[0] > 0)
+    run, first, last_end, start_pts = cut_from_zero(args, kept, output, key, ts_offset=inpoint)
     commands.append(["printf", "'%s\\n'", *(f'"{line}"' for line in shown), ">", listing.name])
-    commands.append(["ffmpeg", *(listing.name if a == str(listing) else a for a in args)])
-    first, last_end = media.packet_span(kept)
-    shift, start_pts = zero_based(kept, output, first)
-    commands.append(["ffmpeg", *shift])
+    commands += [["ffmpeg", *(listing.name if a == str(listing) else a for a in made)] for made in run]
     # where each file's part begins on the clip's time line
     begins, at = [], inpoints[0]
     for inpoint, piece in zip(inpoints, pieces, strict=True):

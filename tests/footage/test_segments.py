@@ -134,10 +134,10 @@ def test_two_segments_one_clip_across_the_boundary(client: TestClient, tmp_path:
     assert ws - GOP <= actual_start <= ws + SLACK
     assert we - SLACK <= actual_end <= we + GOP
     # one ffmpeg pass over both versions (the concat demuxer with in and out points), named without a signature,
-    # then the stream copy that moves the clip's first frame to media time 0
+    # which also moves the clip's first frame (the key frame before the in point) to media time 0
     ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
-    assert len(ffmpeg_runs) == 2 and "-f concat" in ffmpeg_runs[0] and "-c copy" in ffmpeg_runs[0]
-    assert "-output_ts_offset -" in ffmpeg_runs[1] and "-c copy" in ffmpeg_runs[1]
+    assert len(ffmpeg_runs) == 1 and "-f concat" in ffmpeg_runs[0] and "-c copy" in ffmpeg_runs[0]
+    assert "-output_ts_offset " in ffmpeg_runs[0] and "-avoid_negative_ts disabled" in ffmpeg_runs[0]
     listing = next(c for c in read["command"] if c.startswith("printf "))
     assert (
         listing.count("versionId=") == 2
@@ -188,11 +188,11 @@ def test_three_named_ts_segments_window_across_both_boundaries(client: TestClien
     assert ws - GOP <= actual_start <= ws + SLACK
     assert we - SLACK <= actual_end <= we + GOP
     assert read["shortfall"]["gaps_s"] < 0.6
-    # TS seeks imprecisely: each file is remuxed by stream copy, then one concat pass cuts across all three, and a
-    # last stream copy moves the clip's first frame to media time 0
+    # TS seeks imprecisely: each file is remuxed by stream copy, then one concat pass cuts across all three and
+    # moves the clip's first frame to media time 0
     ffmpeg_runs = [c for c in read["command"] if c.startswith("ffmpeg ")]
-    assert len(ffmpeg_runs) == 5 and sum("-f concat" in c for c in ffmpeg_runs) == 1
-    assert "-output_ts_offset -" in ffmpeg_runs[-1]
+    assert len(ffmpeg_runs) == 4 and sum("-f concat" in c for c in ffmpeg_runs) == 1
+    assert "-f concat" in ffmpeg_runs[-1] and "-output_ts_offset " in ffmpeg_runs[-1]
     # the clip holds the three parts: the window, the first file's key frame before it, and the frames B-frame
     # reordering carries past the last out point (the demuxer stops on decoding times)
     duration = _clip_duration(client, investigator, read, tmp_path)
