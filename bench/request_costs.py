@@ -115,6 +115,7 @@ def main() -> None:
             s3_secure=False,
             data_dir=work / "data",
             admin_password=ADMIN_PASSWORD,
+            totp_required_roles=[],  # the bench signs the admin in by password alone, as bench/harness.py does
         )
         dispose_engine()
         storage.reset_storage()
