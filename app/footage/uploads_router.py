@@ -126,6 +126,14 @@ async def append_to_upload(
     """Append the body at `Upload-Offset` (409 unless it is the upload's offset); the last bytes make the
     original, whose id and SHA-256 come back in `Upload-Original-Id` and `Upload-Original-SHA256`."""
     check_tus(tus_resumable)
+    return await append_body(actor, upload_id, request, upload_offset, content_type)
+
+
+async def append_body(
+    actor: Actor | None, upload_id: UUID, request: Request, upload_offset: int, content_type: str | None
+) -> Response:
+    """A tus PATCH: its body appended at `Upload-Offset`, answered 204 with the upload's headers (the API's route
+    and the owner account page's share it)."""
     if (content_type or "").split(";")[0].strip().lower() != OFFSET_STREAM:
         raise NotAnOffsetStream(f"send the bytes as Content-Type: {OFFSET_STREAM}")
     declared = request.headers.get("content-length")

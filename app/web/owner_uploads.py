@@ -20,7 +20,7 @@ from app.core.db import SessionDep, write_session
 from app.core.errors import RuleViolation
 from app.core.responses import validated_json
 from app.footage import detail, segments, uploads
-from app.footage.uploads_router import OFFSET_STREAM, NotAnOffsetStream, TusHeader, check_tus, tus_headers
+from app.footage.uploads_router import TusHeader, append_body, check_tus, tus_headers
 from app.web.owner_requests import OwnerActor, upload_csrf
 
 PREFIX = "/owner/uploads"
@@ -76,18 +76,7 @@ async def append_to_upload(
     `Upload-Original-Id` and `Upload-Original-SHA256`)."""
     session.close()  # the body may take long: hold no database connection meanwhile
     check_tus(tus_resumable)
-    if (content_type or "").split(";")[0].strip().lower() != OFFSET_STREAM:
-        raise NotAnOffsetStream(f"send the bytes as Content-Type: {OFFSET_STREAM}")
-    declared = request.headers.get("content-length")
-    state = await uploads.append(
-        actor,
-        upload_id,
-        upload_offset,
-        int(declared) if declared is not None and declared.isdigit() else None,
-        request.stream(),
-        client_address(request),
-    )
-    return Response(status_code=204, headers=tus_headers(state))
+    return await append_body(actor, upload_id, request, upload_offset, content_type)
 
 
 @router.delete(PREFIX + "/{upload_id}", status_code=204)
