@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.web.browser import DESKTOP, PHONE, LiveService, second_step
 from tests.web.test_clock_check_page import HCM, approved_request_link, browser, service, shot
-from tests.web.test_owner_export_files import CHUNK, segment
+from tests.web.test_owner_export_files import CHUNK, cut_the_second_file, segment
 
 __all__ = ["browser", "service"]  # the module-scoped fixtures of the clock page test
 PASSWORD = "an owner account export password"
@@ -123,22 +123,7 @@ def test_two_segments_dropped_reloaded_resumed_and_completed_on_the_account_page
             else None
         ),
     )
-    patched: list[str] = []  # the uploads in the order their first PATCH left
-    dropped: list[int] = []
-
-    def drop(route: Route, request: Request) -> None:
-        if request.method == "PATCH":
-            if request.url not in patched:
-                patched.append(request.url)
-            at = int(request.headers.get("upload-offset", "-1"))
-            # the second file: every try past its first chunk is cut, until the reload
-            if len(patched) > 1 and request.url == patched[1] and at >= CHUNK:
-                dropped.append(at)
-                route.abort("connectionreset")
-                return
-        route.continue_()
-
-    page.route("**/owner/uploads/**", drop)
+    patched, dropped = cut_the_second_file(page, "**/owner/uploads/**")
     page.locator("#upload-file").set_input_files(files)
     rows = page.locator("#upload-list li")
     expect(rows).to_have_count(2)

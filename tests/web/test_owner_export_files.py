@@ -75,6 +75,27 @@ def _local(moment: datetime) -> str:
     return f"{moment.astimezone(HCM):%H:%M:%S}"
 
 
+def cut_the_second_file(page: Page, pattern: str) -> tuple[list[str], list[int]]:
+    """Route the uploads under `pattern` so that every PATCH of the second file past its first chunk is cut (until
+    the test unroutes it); returns the upload URLs in the order their first PATCH left, and the offsets cut."""
+    patched: list[str] = []
+    dropped: list[int] = []
+
+    def drop(route: Route, request: Request) -> None:
+        if request.method == "PATCH":
+            if request.url not in patched:
+                patched.append(request.url)
+            at = int(request.headers.get("upload-offset", "-1"))
+            if len(patched) > 1 and request.url == patched[1] and at >= CHUNK:
+                dropped.append(at)
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route(pattern, drop)
+    return patched, dropped
+
+
 def test_three_segments_dropped_reloaded_resumed_and_completed_on_a_phone_in_vietnamese(
     service: LiveService, browser: Browser, tmp_path: Path
 ) -> None:
@@ -101,22 +122,7 @@ def test_three_segments_dropped_reloaded_resumed_and_completed_on_a_phone_in_vie
             else None
         ),
     )
-    patched: list[str] = []  # the uploads in the order their first PATCH left
-    dropped: list[int] = []
-
-    def drop(route: Route, request: Request) -> None:
-        if request.method == "PATCH":
-            if request.url not in patched:
-                patched.append(request.url)
-            at = int(request.headers.get("upload-offset", "-1"))
-            # the second file: every try past its first chunk is cut, until the reload
-            if len(patched) > 1 and request.url == patched[1] and at >= CHUNK:
-                dropped.append(at)
-                route.abort("connectionreset")
-                return
-        route.continue_()
-
-    page.route("**/api/v1/uploads/**", drop)
+    patched, dropped = cut_the_second_file(page, "**/api/v1/uploads/**")
     page.locator("#upload-file").set_input_files(files)
     rows = page.locator("#upload-list li")
     expect(rows).to_have_count(3)
