@@ -17,7 +17,7 @@ from app.core.db import Base
 class ResumableUpload(Base):
     """One upload: where its bytes go (an S3 multipart upload), how far it is, and the SHA-256 state of the
     bytes taken so far. `offset` counts only bytes that are safe: in a sent part or in `tail` (the bytes after
-    the last part, under one part in size, kept here until the next request completes a part)."""
+    the last part, under one part in size, kept as `UploadTailSlice` rows until a request completes a part)."""
 
     __tablename__ = "resumable_uploads"
 
@@ -34,9 +34,6 @@ class ResumableUpload(Base):
     object_key: Mapped[str] = mapped_column(Text)
     multipart_id: Mapped[str] = mapped_column(Text)
     sha256_state: Mapped[bytes] = mapped_column(LargeBinary)
-    # Deferred: only the request that goes on with the upload reads it, in slices (`uploads._read_tail`), so no
-    # other load of the row carries up to a part's worth of bytes.
-    tail: Mapped[bytes] = mapped_column(LargeBinary, default=b"", deferred=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     completed_at: Mapped[datetime | None]  # the original is recorded; the row stays until it expires
@@ -58,6 +55,18 @@ class UploadedPart(Base):
     etag: Mapped[str] = mapped_column(Text)
     crc32: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class UploadTailSlice(Base):
+    """A slice of an upload's tail (the bytes after its last sent part), in order of `seq`. A row per slice,
+    so keeping a tail writes each byte once and taking it up reads each byte once (one bytea value grown by
+    appending would be rewritten whole at every append)."""
+
+    __tablename__ = "resumable_upload_tail"
+
+    upload_id: Mapped[UUID] = mapped_column(ForeignKey("resumable_uploads.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class UploadClaim(Base):

@@ -19,14 +19,14 @@ import dataclasses
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import LargeBinary, delete, func, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -54,12 +54,12 @@ from app.core.storage import StorageError, get_storage, part_size_for
 from app.footage import ingest_flow
 from app.footage.ingest_flow import UploadHeaders
 from app.footage.receive import Received
-from app.footage.upload_models import ResumableUpload, UploadedPart
+from app.footage.upload_models import ResumableUpload, UploadedPart, UploadTailSlice
 
 log = logging.getLogger(__name__)
 PARTS_IN_FLIGHT = 2
-# The tail is written and read in slices of this size: a slice at a time in the database driver's buffers, not
-# the whole tail (up to a part) joined, escaped and parsed in several copies.
+# The tail is written and read in slices of this size, a row each: a slice at a time in the database driver's
+# buffers, not the whole tail (up to a part) joined, escaped and parsed in several copies.
 TAIL_SLICE = 256 * 1024
 EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an export in several
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
@@ -188,7 +188,6 @@ def create(
         object_key=prepared.key,
         multipart_id=multipart_id,
         sha256_state=ResumableSha256().state(),
-        tail=b"",
         created_at=now,
         expires_at=now + _expiry(),
     )
@@ -340,15 +339,15 @@ def _append(
 
 
 def _read_tail(upload_id: UUID) -> list[bytes]:
-    """The stored tail, in slices of TAIL_SLICE bytes (one query each)."""
+    """The stored tail, a slice (one row, one query) at a time."""
     pieces: list[bytes] = []
     with read_session() as session:
-        size = session.scalar(select(func.octet_length(ResumableUpload.tail)).where(ResumableUpload.id == upload_id))
-        for start in range(0, int(size or 0), TAIL_SLICE):
+        numbers = session.scalars(
+            select(UploadTailSlice.seq).where(UploadTailSlice.upload_id == upload_id).order_by(UploadTailSlice.seq)
+        ).all()
+        for seq in numbers:
             piece = session.scalar(
-                select(func.substring(ResumableUpload.tail, start + 1, TAIL_SLICE)).where(
-                    ResumableUpload.id == upload_id
-                )
+                select(UploadTailSlice.data).where(UploadTailSlice.upload_id == upload_id, UploadTailSlice.seq == seq)
             )
             pieces.append(bytes(piece or b""))
     return pieces
@@ -369,8 +368,14 @@ def _slices(pieces: Sequence[bytes]) -> Iterator[bytes]:
 
 
 def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[ResumableUpload, list[bytes]]:
-    """Send whole parts as they fill; save the offset and hash state after each acknowledged part, and the tail
-    (and its hash) when the body ends, however it ends. Returns the upload and its tail, as pieces."""
+    """Send whole parts as they fill; record each acknowledged part (the offset it reaches, the hash state
+    there) in order, and the tail (and its hash) when the body ends, however it ends. Returns the upload and
+    its tail, as pieces.
+
+    This thread only reads the body and hashes it: a part is sent and recorded by the pool while the next one
+    is read, so the body keeps flowing while S3 and PostgreSQL answer. A part is recorded only after the part
+    before it, so the stored offset never passes a part that was not acknowledged; memory holds the part being
+    read and at most PARTS_IN_FLIGHT sent."""
     storage = get_storage()
     part_size = part_size_for(get_settings().max_upload_bytes)
     hasher = ResumableSha256.resume(upload.sha256_state)
@@ -381,45 +386,39 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[
     number = int(numbered or 0)
     buffer = _read_tail(upload.id)
     buffered, position, remaining = sum(len(p) for p in buffer), upload.offset, content_length
-    in_flight: deque[tuple[Future[SentPart], int, bytes]] = deque()
-    failure: Exception | None = None
 
-    def settle(wait_for: int) -> None:
-        # Save acknowledged parts in order, until no more than `wait_for` remain in flight.
-        nonlocal failure
-        while in_flight and (len(in_flight) > wait_for or in_flight[0][0].done()):
-            job, after, state = in_flight.popleft()
-            try:
-                part = job.result()
-            except Exception as exc:  # noqa: BLE001 - the first failure is reported after the rest settle
-                failure = failure or exc
-                continue
-            if failure is None:
-                _save(upload.id, after, state, (), part)
+    def send_and_record(
+        number: int, pieces: list[bytes], after: int, state: bytes, before: Future[None] | None
+    ) -> None:
+        part = storage.put_part(upload.object_key, upload.multipart_id, number, pieces)
+        del pieces[:]  # sent: the bytes go now, not when the slowest part before this one is recorded
+        if before is not None:
+            before.result()  # recorded first; if it failed, this part is not recorded (its exception is)
+        _save(upload.id, after, state, (), part)
 
+    sending: deque[Future[None]] = deque()
+    last: Future[None] | None = None
     with ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="tus-part") as pool:
-        while remaining > 0 and failure is None:
+        while remaining > 0:
             pieces = body.read(min(part_size - buffered, remaining))
             got = sum(len(p) for p in pieces)
             hasher.update_all(pieces)
             buffer.extend(pieces)
             buffered, position, remaining = buffered + got, position + got, remaining - got
             if buffered == part_size:
+                while sending and (len(sending) >= PARTS_IN_FLIGHT or sending[0].done()):
+                    wait([sending.popleft()])
+                if last is not None and last.done() and last.exception() is not None:
+                    break  # a part was refused: read no more; the client resumes from the recorded offset
                 number += 1
-                in_flight.append(
-                    (
-                        pool.submit(storage.put_part, upload.object_key, upload.multipart_id, number, buffer),
-                        position,
-                        hasher.state(),
-                    )
-                )
+                last = pool.submit(send_and_record, number, buffer, position, hasher.state(), last)
+                sending.append(last)
                 buffer, buffered = [], 0
-                settle(PARTS_IN_FLIGHT - 1)
             if body.ended:
                 break
-        settle(0)
+    failure = last.exception() if last is not None else None
     if failure is not None:
-        log.warning("a part of upload %s was refused: %s", upload.id, failure)
+        log.warning("a part of upload %s was refused or not recorded: %s", upload.id, failure)
         raise ServiceUnavailable("evidence storage refused a part; the upload keeps what was acknowledged, resume it")
     if body.overflowed:
         log.warning("upload %s: body longer than its Content-Length; the excess was ignored", upload.id)
@@ -439,14 +438,11 @@ def _save(upload_id: UUID, position: int, state: bytes, tail: Sequence[bytes], p
         session.execute(
             update(ResumableUpload)
             .where(ResumableUpload.id == upload_id)
-            .values(offset=position, sha256_state=state, tail=b"", expires_at=clock.now() + _expiry())
+            .values(offset=position, sha256_state=state, expires_at=clock.now() + _expiry())
         )
-        for piece in _slices(tail):
-            session.execute(
-                update(ResumableUpload)
-                .where(ResumableUpload.id == upload_id)
-                .values(tail=ResumableUpload.tail.op("||")(literal(piece, LargeBinary)))
-            )
+        session.execute(delete(UploadTailSlice).where(UploadTailSlice.upload_id == upload_id))
+        for seq, piece in enumerate(_slices(tail)):
+            session.execute(insert(UploadTailSlice).values(upload_id=upload_id, seq=seq, data=piece))
 
 
 # -- completion -----------------------------------------------------------------------------------
@@ -515,8 +511,9 @@ def _complete(upload: ResumableUpload, actor: Actor, tail: Sequence[bytes]) -> d
         session.execute(
             update(ResumableUpload)
             .where(ResumableUpload.id == upload.id)
-            .values(completed_at=clock.now(), tail=b"", expires_at=clock.now() + _expiry())
+            .values(completed_at=clock.now(), expires_at=clock.now() + _expiry())
         )
+        session.execute(delete(UploadTailSlice).where(UploadTailSlice.upload_id == upload.id))
     return original
 
 

@@ -3,10 +3,13 @@ once the same server is back the retried upload succeeds — without restarting 
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -16,7 +19,9 @@ from app.core.config import get_settings, override_settings
 from app.core.db import dispose_engine, session_factory
 from app.custody.models import CustodyEvent
 from app.footage.models import Original
+from app.footage.upload_models import UploadedPart
 from tests.footage.test_footage import approved_request
+from tests.hardening.live import live_service
 from tests.services import fresh_database
 
 MIB = 1024 * 1024
@@ -138,3 +143,74 @@ def _upload_through_an_s3_outage(client: TestClient, own_s3: list[embedded.Embed
     assert [(o.object_name, o.version_id) for o in versions] == [
         (f"originals/{request_id}/{retried.json()['id']}/big.mp4", retried.json()["version_id"])
     ]
+
+
+def test_s3_stopped_during_a_resumable_upload_keeps_the_parts_acknowledged_in_order(
+    isolated: list[embedded.EmbeddedS3], tmp_path: Path
+) -> None:
+    """Parts are sent while the next is read: when S3 goes in the middle of a PATCH, the upload's offset is
+    exactly the parts recorded (numbered 1..n without a hole, none recorded after a refused one), and the
+    client resumes from it once S3 is back; the original is the whole file. Over real HTTP, so the body
+    really streams while parts are sent."""
+    from app.main import create_app
+    from tests.footage.test_tus import TUS, create, patch
+
+    with TestClient(create_app()) as client:
+        _, owner, request_id, t0 = approved_request(client)
+        data = _big_video(tmp_path)
+        created = create(
+            client, len(data), owner.headers, request_id=request_id, filename="big.mp4", recording_start=t0.isoformat()
+        )
+        assert created.status_code == 201, created.text
+    url = created.headers["Location"]
+    upload_id = uuid.UUID(url.rstrip("/").rsplit("/", 1)[-1])
+    server = isolated[0]
+
+    def recorded_parts() -> list[tuple[int, int]]:
+        with session_factory()() as session:
+            rows = session.execute(
+                select(UploadedPart.number, UploadedPart.size)
+                .where(UploadedPart.upload_id == upload_id)
+                .order_by(UploadedPart.number)
+            )
+            return [(number, size) for number, size in rows]
+
+    class Dropped(Exception):
+        pass
+
+    def body_that_outlives_s3() -> Iterator[bytes]:
+        for start in range(0, len(data), MIB):
+            if start == 16 * MIB:  # three parts read: once one is recorded, S3 goes and so does the connection
+                for _ in range(300):
+                    if recorded_parts():
+                        break
+                    time.sleep(0.1)
+                server.stop()
+                raise Dropped
+            yield data[start : start + MIB]
+
+    with live_service() as base, httpx.Client(base_url=base, timeout=120) as http:
+        headers = {**TUS, **owner.headers, "Content-Type": "application/offset+octet-stream"}
+        with pytest.raises(Dropped):
+            http.patch(
+                url,
+                content=body_that_outlives_s3(),
+                headers={**headers, "Upload-Offset": "0", "Content-Length": str(len(data))},
+            )
+        # The dropped request settles what was acknowledged before the next one may go on (423 until then).
+        for _ in range(600):
+            offset = int(http.head(url, headers=headers).headers["Upload-Offset"])
+            probe = http.patch(url, content=b"", headers={**headers, "Upload-Offset": str(offset)})
+            if probe.status_code == 204:
+                break
+            time.sleep(0.1)
+        assert probe.status_code == 204, probe.text
+    parts = recorded_parts()
+    assert parts and [number for number, _ in parts] == list(range(1, len(parts) + 1))
+    assert offset == sum(size for _, size in parts) < 16 * MIB
+
+    isolated.append(embedded.start_seaweedfs(server.data_dir, ports=server.ports))
+    with TestClient(create_app()) as client:
+        done = patch(client, url, offset, data[offset:], owner.headers)
+    assert done.status_code == 204, done.text
+    assert done.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
