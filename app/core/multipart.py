@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
@@ -44,6 +45,7 @@ S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 UNSIGNED = "UNSIGNED-PAYLOAD"
 ATTEMPTS = 3  # a request that fails to connect or gets a 5xx is sent again, twice at most
 RETRIED_STATUS = frozenset({500, 502, 503, 504})
+SPOOL_CHUNK = 1024 * 1024  # a spooled part is sent through a reused buffer of this size
 
 
 class PartSource(Protocol):
@@ -88,6 +90,51 @@ class PendingUpload:
     key: str
     upload_id: str
     initiated: datetime | None
+
+
+class SpooledPart:
+    """A part's bytes in an anonymous temporary file (gone when closed, or when the process ends), with their
+    size and CRC32 taken as they are written. A part waiting for S3 then costs the operating system's file
+    cache, not the process's memory, so several can be in flight while the next is received; it is sent
+    (and sent again, on a retry) from the file through one reused buffer."""
+
+    def __init__(self) -> None:
+        # the file lives as long as the part, across threads; `close` ends it
+        self._file = tempfile.TemporaryFile(prefix="footage-part-")  # noqa: SIM115
+        self.size = 0
+        self.crc32 = 0
+
+    def write(self, pieces: Iterable[bytes]) -> None:
+        for piece in pieces:
+            self._file.write(piece)
+            self.size += len(piece)
+            self.crc32 = crc32(piece, self.crc32)
+
+    def chunks(self) -> Iterator[memoryview]:
+        """The bytes from the start, a buffer at a time (each valid until the next is asked for)."""
+        self._file.flush()
+        self._file.seek(0)
+        buffer = bytearray(SPOOL_CHUNK)
+        view = memoryview(buffer)
+        while read := self._file.readinto(buffer):
+            yield view[:read]
+
+    def slices(self, size: int) -> Iterator[bytes]:
+        """The bytes read back in slices of `size`, one at a time (for what is kept elsewhere, such as the
+        tail of an upload)."""
+        self._file.flush()
+        self._file.seek(0)
+        while piece := self._file.read(size):
+            yield piece
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SpooledPart:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def crc32_of(pieces: Sequence[bytes]) -> int:
@@ -147,14 +194,16 @@ class S3Http:
         *,
         query: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        body: bytes | Sequence[bytes] = b"",
+        body: bytes | Sequence[bytes] | SpooledPart = b"",
     ) -> urllib3.BaseHTTPResponse:
         """One request, sent again on a failed connection or a 5xx; an S3 error raises `S3Refused`. A body given
-        as pieces is streamed as they are (with its Content-Length, unsigned), never joined."""
+        as pieces, or spooled, is streamed as it is (with its Content-Length, unsigned), never joined."""
         query = dict(query or {})
         given = dict(headers or {})
         if isinstance(body, bytes):
             payload_hash, size = hashlib.sha256(body).hexdigest(), len(body)
+        elif isinstance(body, SpooledPart):
+            payload_hash, size = UNSIGNED, body.size
         else:
             payload_hash, size = UNSIGNED, sum(len(p) for p in body)
         given["content-length"] = str(size)
@@ -163,7 +212,13 @@ class S3Http:
             # every parameter as `name=value` (`uploads=` too): the form the signature's canonical query takes
             url += "?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query.items()))
         for attempt in range(1, ATTEMPTS + 1):
-            sent: bytes | Iterable[bytes] = body if isinstance(body, bytes) else iter([p for p in body if p])
+            sent: bytes | Iterable[bytes]
+            if isinstance(body, bytes):
+                sent = body
+            elif isinstance(body, SpooledPart):
+                sent = cast(Iterable[bytes], body.chunks())  # urllib3 sends any buffer; a view copies nothing
+            else:
+                sent = iter([p for p in body if p])
             try:
                 response = self.http.request(
                     method,
@@ -241,8 +296,9 @@ class Writer:
             raise S3Refused("NoUploadId", "the server started no multipart upload", got.status)
         return upload_id
 
-    def send_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes]) -> SentPart:
-        crc = crc32_of(pieces)
+    def send_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes] | SpooledPart) -> SentPart:
+        crc = pieces.crc32 if isinstance(pieces, SpooledPart) else crc32_of(pieces)
+        size = pieces.size if isinstance(pieces, SpooledPart) else sum(len(p) for p in pieces)
         got = self.client.request(
             "PUT",
             self._path(key),
@@ -250,7 +306,7 @@ class Writer:
             headers={"x-amz-checksum-crc32": _b64(crc)},
             body=pieces,
         )
-        return SentPart(number, _etag(got), crc, sum(len(p) for p in pieces))
+        return SentPart(number, _etag(got), crc, size)
 
     def finish(self, key: str, upload_id: str, parts: Sequence[SentPart]) -> Written:
         """Complete the upload from its parts, and check the object's composite checksum against them."""

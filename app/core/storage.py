@@ -21,7 +21,16 @@ from minio.error import S3Error
 from minio.retention import Retention
 
 from app.core.config import Settings, get_settings
-from app.core.multipart import ChecksumMismatch, PartSource, PendingUpload, S3Http, S3Refused, SentPart, Writer
+from app.core.multipart import (
+    ChecksumMismatch,
+    PartSource,
+    PendingUpload,
+    S3Http,
+    S3Refused,
+    SentPart,
+    SpooledPart,
+    Writer,
+)
 
 RetentionMode = Literal["COMPLIANCE", "GOVERNANCE"]
 Headers = dict[str, str | list[str] | tuple[str]]
@@ -219,7 +228,7 @@ class Storage:
         with self._multipart(f"the start of an upload to {key}"):
             return self.writer.start(key, "application/octet-stream", _metadata(metadata))
 
-    def put_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes]) -> SentPart:
+    def put_part(self, key: str, upload_id: str, number: int, pieces: Sequence[bytes] | SpooledPart) -> SentPart:
         """Send part `number` (all but the last at least MIN_PART_SIZE), checked by the server's CRC32."""
         with self._multipart(f"part {number} of {key}"):
             return self.writer.send_part(key, upload_id, number, pieces)

@@ -18,7 +18,7 @@ import binascii
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +48,7 @@ from app.core.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
-from app.core.multipart import SentPart
+from app.core.multipart import SentPart, SpooledPart
 from app.core.sha256state import ResumableSha256
 from app.core.storage import StorageError, get_storage, part_size_for
 from app.footage import ingest_flow
@@ -57,7 +57,11 @@ from app.footage.receive import Received
 from app.footage.upload_models import ResumableUpload, UploadedPart, UploadTailSlice
 
 log = logging.getLogger(__name__)
-PARTS_IN_FLIGHT = 2
+PARTS_IN_FLIGHT = 3  # parts being sent (and recorded) while the next is received; spooled, not in memory
+BODY_PIECE = 1024 * 1024  # the body is taken from the connection this much at a time
+# A resumable upload's parts: this size (fewer requests to S3 and fewer records than S3's 5 MiB least), or
+# larger when the largest upload accepted needs it to fit S3's 10,000 parts.
+UPLOAD_PART_SIZE = 8 * 1024 * 1024
 # The tail is written and read in slices of this size, a row each: a slice at a time in the database driver's
 # buffers, not the whole tail (up to a part) joined, escaped and parsed in several copies.
 TAIL_SLICE = 256 * 1024
@@ -214,7 +218,8 @@ def offset(actor: Actor | None, upload_id: UUID, client_address: str | None = No
         if upload.completed_at is not None:
             return _state(upload)
         completing = _completing_actor(upload, actor, client_address)
-        return _state(upload, _complete(upload, completing, _read_tail(upload.id)))
+        with _read_tail(upload.id) as tail:
+            return _state(upload, _complete(upload, completing, tail))
 
 
 def terminate(actor: Actor | None, upload_id: UUID) -> None:
@@ -332,15 +337,16 @@ def _append(
                 "Content-Length", f"the upload takes {upload.length - upload.offset} more bytes, not {content_length}"
             )
         upload, tail = _stream(upload, content_length, body)
-        if upload.offset < upload.length:
-            return _state(upload)
-        completing = _completing_actor(upload, actor, client_address)
-        return _state(upload, _complete(upload, completing, tail))
+        with tail:
+            if upload.offset < upload.length:
+                return _state(upload)
+            completing = _completing_actor(upload, actor, client_address)
+            return _state(upload, _complete(upload, completing, tail))
 
 
-def _read_tail(upload_id: UUID) -> list[bytes]:
-    """The stored tail, a slice (one row, one query) at a time."""
-    pieces: list[bytes] = []
+def _read_tail(upload_id: UUID) -> SpooledPart:
+    """The stored tail, spooled a slice (one row, one query) at a time."""
+    tail = SpooledPart()
     with read_session() as session:
         numbers = session.scalars(
             select(UploadTailSlice.seq).where(UploadTailSlice.upload_id == upload_id).order_by(UploadTailSlice.seq)
@@ -349,85 +355,78 @@ def _read_tail(upload_id: UUID) -> list[bytes]:
             piece = session.scalar(
                 select(UploadTailSlice.data).where(UploadTailSlice.upload_id == upload_id, UploadTailSlice.seq == seq)
             )
-            pieces.append(bytes(piece or b""))
-    return pieces
+            tail.write([bytes(piece or b"")])
+    return tail
 
 
-def _slices(pieces: Sequence[bytes]) -> Iterator[bytes]:
-    """`pieces` regrouped into slices of about TAIL_SLICE bytes (each joined from a few body chunks)."""
-    group: list[bytes] = []
-    held = 0
-    for piece in pieces:
-        group.append(piece)
-        held += len(piece)
-        if held >= TAIL_SLICE:
-            yield b"".join(group)
-            group, held = [], 0
-    if group:
-        yield b"".join(group)
-
-
-def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[ResumableUpload, list[bytes]]:
+def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[ResumableUpload, SpooledPart]:
     """Send whole parts as they fill; record each acknowledged part (the offset it reaches, the hash state
     there) in order, and the tail (and its hash) when the body ends, however it ends. Returns the upload and
-    its tail, as pieces.
+    its tail, spooled (the caller closes it).
 
-    This thread only reads the body and hashes it: a part is sent and recorded by the pool while the next one
-    is read, so the body keeps flowing while S3 and PostgreSQL answer. A part is recorded only after the part
-    before it, so the stored offset never passes a part that was not acknowledged; memory holds the part being
-    read and at most PARTS_IN_FLIGHT sent."""
+    This thread only takes the body in, hashes it and spools it: a part is sent and recorded by the pool while
+    the next one is received, so the body keeps flowing while S3 and PostgreSQL answer. A part is recorded
+    only after the part before it, so the stored offset never passes a part that was not acknowledged. Parts
+    wait in temporary files, not in memory, which holds a piece of the body at a time."""
     storage = get_storage()
-    part_size = part_size_for(get_settings().max_upload_bytes)
+    part_size = max(UPLOAD_PART_SIZE, part_size_for(get_settings().max_upload_bytes))
     hasher = ResumableSha256.resume(upload.sha256_state)
     with read_session() as session:
         numbered = session.scalar(
             select(func.coalesce(func.max(UploadedPart.number), 0)).where(UploadedPart.upload_id == upload.id)
         )
     number = int(numbered or 0)
-    buffer = _read_tail(upload.id)
-    buffered, position, remaining = sum(len(p) for p in buffer), upload.offset, content_length
+    part = _read_tail(upload.id)  # the tail kept by the request before: the first part's beginning
+    position, remaining = upload.offset, content_length
 
-    def send_and_record(
-        number: int, pieces: list[bytes], after: int, state: bytes, before: Future[None] | None
-    ) -> None:
-        part = storage.put_part(upload.object_key, upload.multipart_id, number, pieces)
-        del pieces[:]  # sent: the bytes go now, not when the slowest part before this one is recorded
+    def send_and_record(number: int, part: SpooledPart, after: int, state: bytes, before: Future[None] | None) -> None:
+        try:
+            sent = storage.put_part(upload.object_key, upload.multipart_id, number, part)
+        finally:
+            part.close()
         if before is not None:
             before.result()  # recorded first; if it failed, this part is not recorded (its exception is)
-        _save(upload.id, after, state, (), part)
+        _save(upload.id, after, state, (), sent)
 
     sending: deque[Future[None]] = deque()
     last: Future[None] | None = None
-    with ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="tus-part") as pool:
-        while remaining > 0:
-            pieces = body.read(min(part_size - buffered, remaining))
-            got = sum(len(p) for p in pieces)
-            hasher.update_all(pieces)
-            buffer.extend(pieces)
-            buffered, position, remaining = buffered + got, position + got, remaining - got
-            if buffered == part_size:
-                while sending and (len(sending) >= PARTS_IN_FLIGHT or sending[0].done()):
-                    wait([sending.popleft()])
-                if last is not None and last.done() and last.exception() is not None:
-                    break  # a part was refused: read no more; the client resumes from the recorded offset
-                number += 1
-                last = pool.submit(send_and_record, number, buffer, position, hasher.state(), last)
-                sending.append(last)
-                buffer, buffered = [], 0
-            if body.ended:
-                break
-    failure = last.exception() if last is not None else None
-    if failure is not None:
-        log.warning("a part of upload %s was refused or not recorded: %s", upload.id, failure)
-        raise ServiceUnavailable("evidence storage refused a part; the upload keeps what was acknowledged, resume it")
-    if body.overflowed:
-        log.warning("upload %s: body longer than its Content-Length; the excess was ignored", upload.id)
-    _save(upload.id, position, hasher.state(), buffer, None)
+    try:
+        with ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="tus-part") as pool:
+            while remaining > 0:
+                pieces = body.read(min(BODY_PIECE, part_size - part.size, remaining))
+                got = sum(len(p) for p in pieces)
+                hasher.update_all(pieces)
+                part.write(pieces)
+                del pieces
+                position, remaining = position + got, remaining - got
+                if part.size == part_size:
+                    while sending and (len(sending) >= PARTS_IN_FLIGHT or sending[0].done()):
+                        wait([sending.popleft()])
+                    if last is not None and last.done() and last.exception() is not None:
+                        break  # a part was refused: take no more; the client resumes from the recorded offset
+                    number += 1
+                    last = pool.submit(send_and_record, number, part, position, hasher.state(), last)
+                    sending.append(last)
+                    part = SpooledPart()
+                if body.ended:
+                    break
+        failure = last.exception() if last is not None else None
+        if failure is not None:
+            log.warning("a part of upload %s was refused or not recorded: %s", upload.id, failure)
+            raise ServiceUnavailable(
+                "evidence storage refused a part; the upload keeps what was acknowledged, resume it"
+            )
+        if body.overflowed:
+            log.warning("upload %s: body longer than its Content-Length; the excess was ignored", upload.id)
+        _save(upload.id, position, hasher.state(), part.slices(TAIL_SLICE), None)
+    except BaseException:
+        part.close()
+        raise
     upload.offset, upload.sha256_state = position, hasher.state()
-    return upload, buffer
+    return upload, part
 
 
-def _save(upload_id: UUID, position: int, state: bytes, tail: Sequence[bytes], part: SentPart | None) -> None:
+def _save(upload_id: UUID, position: int, state: bytes, tail: Iterable[bytes], part: SentPart | None) -> None:
     """Record progress in one transaction: the part just acknowledged (if any), the offset it reaches, the
     hash state at that offset, the tail beyond the parts (written a slice at a time); and push the expiry on."""
     with write_session() as session:
@@ -441,7 +440,7 @@ def _save(upload_id: UUID, position: int, state: bytes, tail: Sequence[bytes], p
             .values(offset=position, sha256_state=state, expires_at=clock.now() + _expiry())
         )
         session.execute(delete(UploadTailSlice).where(UploadTailSlice.upload_id == upload_id))
-        for seq, piece in enumerate(_slices(tail)):
+        for seq, piece in enumerate(tail):
             session.execute(insert(UploadTailSlice).values(upload_id=upload_id, seq=seq, data=piece))
 
 
@@ -460,7 +459,7 @@ def _completing_actor(upload: ResumableUpload, actor: Actor | None, client_addre
     return Actor(kind=ActorKind.link, link_id=link.id, link_request_id=link.request_id, client_address=client_address)
 
 
-def _complete(upload: ResumableUpload, actor: Actor, tail: Sequence[bytes]) -> dict[str, Any]:
+def _complete(upload: ResumableUpload, actor: Actor, tail: SpooledPart) -> dict[str, Any]:
     """Check the PUT's rules again, join the parts into one object version, and hand it to the ingest path
     (verify the client's hash, probe, lock, record with custody) exactly as a streamed PUT."""
     stated = dict(upload.upload_headers)
@@ -482,13 +481,13 @@ def _complete(upload: ResumableUpload, actor: Actor, tail: Sequence[bytes]) -> d
                 select(UploadedPart).where(UploadedPart.upload_id == upload.id).order_by(UploadedPart.number)
             )
         ]
-    received_size = sum(p.size for p in parts) + sum(len(p) for p in tail)
+    received_size = sum(p.size for p in parts) + tail.size
     if received_size != upload.length:
         raise Conflict(f"the parts hold {received_size} of {upload.length} bytes; the upload cannot complete")
     inspector = media.Inspector()
     try:
         try:
-            if any(tail):
+            if tail.size:
                 parts.append(storage.put_part(upload.object_key, upload.multipart_id, len(parts) + 1, tail))
             stored = storage.finish_multipart(upload.object_key, upload.multipart_id, parts)
         except StorageError as exc:

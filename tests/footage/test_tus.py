@@ -20,12 +20,12 @@ from app.auth import links
 from app.core import clock, media, storage
 from app.core.db import dispose_engine, session_factory
 from app.core.sha256state import ResumableSha256
-from app.core.storage import MIN_PART_SIZE, get_storage
+from app.core.storage import get_storage
 from app.custody.models import CustodyEvent
 from app.footage import uploads
 from app.footage.models import Original
 from app.footage.upload_models import ResumableUpload, UploadedPart
-from app.footage.uploads import sweep_expired
+from app.footage.uploads import UPLOAD_PART_SIZE, sweep_expired
 from tests.factories import Account
 from tests.footage.test_footage import approved_request
 
@@ -41,7 +41,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-f",
             "lavfi",
             "-i",
-            "testsrc2=size=640x480:rate=25:duration=20",
+            "testsrc2=size=640x480:rate=25:duration=32",
             "-c:v",
             "libx264",
             "-preset",
@@ -60,7 +60,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(path),
         ]  # fmt: skip
     )
-    assert path.stat().st_size > 2 * MIN_PART_SIZE
+    assert path.stat().st_size > 2 * UPLOAD_PART_SIZE
     return path
 
 
@@ -144,7 +144,7 @@ def _first_requests(client: TestClient, owner: Account, request_id: str, t0: dat
     assert head(client, url, owner.headers).headers["Upload-Offset"] == "0"
 
     # A piece that fills one part and leaves a tail; then a small piece that stays in the tail.
-    first = MIN_PART_SIZE + 123_457
+    first = UPLOAD_PART_SIZE + 123_457
     answer = patch(client, url, 0, data[:first], owner.headers)
     assert answer.status_code == 204, answer.text
     assert answer.headers["Upload-Offset"] == str(first)
@@ -163,7 +163,7 @@ def test_pieces_resume_after_a_restart_and_complete_into_an_original(configured:
         url = _first_requests(client, owner, request_id, t0, recording)
     data = recording.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    second = MIN_PART_SIZE + 123_457 + 1000  # where the first requests left it
+    second = UPLOAD_PART_SIZE + 123_457 + 1000  # where the first requests left it
 
     # The service restarts: new engine, new S3 clients, new app; the upload goes on from the database.
     dispose_engine()
@@ -171,7 +171,7 @@ def test_pieces_resume_after_a_restart_and_complete_into_an_original(configured:
     with TestClient(create_app()) as restarted:
         offset = int(head(restarted, url, owner.headers).headers["Upload-Offset"])
         assert offset == second
-        middle = offset + MIN_PART_SIZE + 5
+        middle = offset + UPLOAD_PART_SIZE + 5
         assert patch(restarted, url, offset, data[offset:middle], owner.headers).status_code == 204
         done = patch(restarted, url, middle, data[middle:], owner.headers)
         assert done.status_code == 204, done.text
@@ -220,7 +220,7 @@ def test_an_upload_whose_completion_did_not_finish_is_completed_before_it_is_rep
         upload = session.get(ResumableUpload, upload_id)
         assert upload is not None
         session.expunge(upload)
-    uploads._stream(upload, len(data), cast(Any, _SavedBody(data)))
+    uploads._stream(upload, len(data), cast(Any, _SavedBody(data)))[1].close()
     with session_factory()() as session:
         assert (
             session.scalar(
@@ -278,7 +278,7 @@ def test_who_may_upload_is_checked_at_creation_and_at_completion(client: TestCli
     assert head(client, url, other_owner.headers).status_code == 404
     assert head(client, url, {}).status_code == 404
     assert patch(client, url, 0, data[:100], other_owner.headers).status_code == 404
-    assert patch(client, url, 0, data[: MIN_PART_SIZE + 1], owner.headers).status_code == 204
+    assert patch(client, url, 0, data[: UPLOAD_PART_SIZE + 1], owner.headers).status_code == 204
 
     # The request stops accepting footage before the last bytes arrive: the completion is refused and the
     # upload is discarded with its parts.
@@ -286,7 +286,7 @@ def test_who_may_upload_is_checked_at_creation_and_at_completion(client: TestCli
         f"/api/v1/requests/{request_id}/cancel", headers=investigator.headers, json={"reason": "camera withdrawn"}
     )
     assert cancelled.status_code == 200, cancelled.text
-    refused = patch(client, url, MIN_PART_SIZE + 1, data[MIN_PART_SIZE + 1 :], owner.headers)
+    refused = patch(client, url, UPLOAD_PART_SIZE + 1, data[UPLOAD_PART_SIZE + 1 :], owner.headers)
     assert refused.status_code == 409, refused.text
     assert upload_rows(request_id) == 0
     assert pending_parts(request_id) == []
@@ -322,7 +322,7 @@ def test_an_unfinished_upload_is_swept_after_its_expiry(client: TestClient, reco
     _, owner, request_id, t0 = approved_request(client)
     data = recording.read_bytes()
     url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording)).headers["Location"]
-    assert patch(client, url, 0, data[: MIN_PART_SIZE + 10], owner.headers).status_code == 204
+    assert patch(client, url, 0, data[: UPLOAD_PART_SIZE + 10], owner.headers).status_code == 204
     upload_id = uuid.UUID(url.rsplit("/", 1)[1])
     with session_factory()() as session:
         assert (
@@ -349,7 +349,7 @@ def test_termination_aborts_the_parts(client: TestClient, recording: Path) -> No
     _, owner, request_id, t0 = approved_request(client)
     data = recording.read_bytes()
     url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording)).headers["Location"]
-    assert patch(client, url, 0, data[: MIN_PART_SIZE + 10], owner.headers).status_code == 204
+    assert patch(client, url, 0, data[: UPLOAD_PART_SIZE + 10], owner.headers).status_code == 204
     assert client.delete(url, headers={**TUS, **owner.headers}).status_code == 204
     assert upload_rows(request_id) == 0
     assert pending_parts(request_id) == []

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.core.db import session_factory
-from app.core.storage import MIN_PART_SIZE
 from app.footage.models import Original
+from app.footage.uploads import UPLOAD_PART_SIZE
 from tests.factories import Account
 from tests.footage.test_footage import approved_request
 from tests.footage.test_tus import metadata, pending_parts, upload_rows
@@ -57,8 +57,8 @@ def _signed_in(client: TestClient, owner: Account) -> None:
 def test_two_files_by_tus_on_the_account_page_then_complete(client: TestClient, tmp_path: Path) -> None:
     investigator, owner, request_id, t0 = approved_request(client)
     first = segment(tmp_path, t0 + timedelta(seconds=4), 6)
-    second = segment(tmp_path, t0 + timedelta(seconds=10), 8, bitrate="8M")
-    assert second.stat().st_size > MIN_PART_SIZE
+    second = segment(tmp_path, t0 + timedelta(seconds=10), 16, bitrate="8M")
+    assert second.stat().st_size > UPLOAD_PART_SIZE
     _signed_in(client, owner)
     csrf = _page_csrf(client, request_id)
     originals = {}
@@ -69,7 +69,7 @@ def test_two_files_by_tus_on_the_account_page_then_complete(client: TestClient, 
         url = made.headers["Location"]
         assert re.fullmatch(r"/owner/uploads/[0-9a-f-]{36}", url), url
         # a piece, then the offset as a resuming client asks for it, then the rest
-        piece = min(len(data) - 1, MIN_PART_SIZE + 1)
+        piece = min(len(data) - 1, UPLOAD_PART_SIZE + 1)
         assert _patch(client, url, 0, data[:piece], csrf).status_code == 204
         offset = client.head(url, headers={**TUS, "X-CSRF-Token": csrf})
         assert offset.status_code == 200 and offset.headers["Upload-Offset"] == str(piece)
