@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -60,6 +61,7 @@ def main() -> None:
     finally:
         drop_database(url)
         s3.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the S3 data and generated recordings: gigabytes per run
     sys.exit(1 if failed else 0)
 
 

@@ -173,6 +173,7 @@ def main() -> None:
         api.wait(30)
         drop_database(db)
         s3.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the S3 data and generated recordings: gigabytes per run
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -191,6 +192,7 @@ def main() -> None:
             api.wait(30)
         drop_database(url)
         s3.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the S3 data and generated recordings: gigabytes per run
     print(json.dumps(results, indent=2))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -165,6 +166,7 @@ def main() -> None:
         dispose_engine()
         drop_database(database)
         s3.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the S3 data and generated recordings: gigabytes per run
 
 
 if __name__ == "__main__":

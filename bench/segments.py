@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -240,6 +241,7 @@ def main() -> None:
         dispose_engine()
         drop_database(db)
         s3.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the S3 data and generated recordings: gigabytes per run
     print(json.dumps(results, indent=2))
 
 
