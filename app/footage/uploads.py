@@ -347,15 +347,21 @@ def _append(
 def _read_tail(upload_id: UUID) -> SpooledPart:
     """The stored tail, spooled a slice (one row, one query) at a time."""
     tail = SpooledPart()
-    with read_session() as session:
-        numbers = session.scalars(
-            select(UploadTailSlice.seq).where(UploadTailSlice.upload_id == upload_id).order_by(UploadTailSlice.seq)
-        ).all()
-        for seq in numbers:
-            piece = session.scalar(
-                select(UploadTailSlice.data).where(UploadTailSlice.upload_id == upload_id, UploadTailSlice.seq == seq)
-            )
-            tail.write([bytes(piece or b"")])
+    try:
+        with read_session() as session:
+            numbers = session.scalars(
+                select(UploadTailSlice.seq).where(UploadTailSlice.upload_id == upload_id).order_by(UploadTailSlice.seq)
+            ).all()
+            for seq in numbers:
+                piece = session.scalar(
+                    select(UploadTailSlice.data).where(
+                        UploadTailSlice.upload_id == upload_id, UploadTailSlice.seq == seq
+                    )
+                )
+                tail.write([bytes(piece or b"")])
+    except BaseException:
+        tail.close()
+        raise
     return tail
 
 
