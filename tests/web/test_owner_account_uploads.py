@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from app.core.db import session_factory
 from app.footage.models import Original
 from app.footage.uploads import UPLOAD_PART_SIZE
+from app.reports.names import size_words
 from tests.factories import Account
 from tests.footage.test_footage import approved_request
 from tests.footage.test_tus import metadata, pending_parts, upload_rows
@@ -91,6 +92,8 @@ def test_two_files_by_tus_on_the_account_page_then_complete(client: TestClient, 
     assert again.status_code == 200  # idempotent
     page = client.get(f"/owner/requests/{request_id}").text
     assert 'id="export-order"' in page and first.name in page and second.name in page
+    # sizes in words with the exact count, as on the link page (the test client's pages are in Vietnamese)
+    assert size_words(second.stat().st_size, "vi") in page and "MiB (" in page
     detail = client.get(f"/api/v1/requests/{request_id}", headers=investigator.headers).json()
     assert detail["status"] != "approved" and {o["sha256"] for o in detail["originals"]} == set(originals.values())
 
