@@ -440,7 +440,9 @@ async def _story(built: Built, cameras: dict[str, UUID], incident: datetime, pas
             at=(19.81290, 105.78010),
         )
     with write_session() as session:  # the unanswered request whose 3-day recorder has overwritten the window
-        expire_unanswered(session, now=clock.now() + timedelta(days=1, hours=12))
+        # The incident is one to two days back (20:12 local, two days ago), so its 3-day deadline falls within
+        # the next two days whatever the hour the demo is built at.
+        expire_unanswered(session, now=clock.now() + timedelta(days=2, hours=1))
         state = session.scalar(
             select(ExtractionRequest.status).where(ExtractionRequest.camera_id == cameras["expired"])
         )
