@@ -43,5 +43,5 @@ def pin_mmap_threshold(threshold: int = LARGE_BUFFER_BYTES) -> bool:
     mallopt(M_ARENA_MAX, 2)
     done = bool(mallopt(M_MMAP_THRESHOLD, threshold)) and bool(mallopt(M_TRIM_THRESHOLD, max(TRIM_BYTES, threshold)))
     if not done:
-        log.warning("mallopt(M_MMAP_THRESHOLD) was refused; large buffers may stay resident after use")
+        log.warning("mallopt was refused; body chunks may cost fresh pages and freed memory stay resident")
     return done
