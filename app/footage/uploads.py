@@ -69,6 +69,12 @@ EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an 
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
 
+def part_size() -> int:
+    """The size of a resumable upload's parts: a client that sends requests of a multiple of it ends each on a
+    part boundary, so no tail is kept in the database between its requests (the owner pages' tus client does)."""
+    return max(UPLOAD_PART_SIZE, part_size_for(get_settings().max_upload_bytes))
+
+
 class UploadBusy(DomainError):
     """Another request is appending to this upload (a client's retry while the dropped one winds down)."""
 
@@ -375,7 +381,7 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[
     only after the part before it, so the stored offset never passes a part that was not acknowledged. Parts
     wait in temporary files, not in memory, which holds a piece of the body at a time."""
     storage = get_storage()
-    part_size = max(UPLOAD_PART_SIZE, part_size_for(get_settings().max_upload_bytes))
+    full = part_size()
     hasher = ResumableSha256.resume(upload.sha256_state)
     with read_session() as session:
         numbered = session.scalar(
@@ -399,13 +405,13 @@ def _stream(upload: ResumableUpload, content_length: int, body: _Body) -> tuple[
     try:
         with ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="tus-part") as pool:
             while remaining > 0:
-                pieces = body.read(min(BODY_PIECE, part_size - part.size, remaining))
+                pieces = body.read(min(BODY_PIECE, full - part.size, remaining))
                 got = sum(len(p) for p in pieces)
                 hasher.update_all(pieces)
                 part.write(pieces)
                 del pieces
                 position, remaining = position + got, remaining - got
-                if part.size == part_size:
+                if part.size == full:
                     while sending and (len(sending) >= PARTS_IN_FLIGHT or sending[0].done()):
                         wait([sending.popleft()])
                     if last is not None and last.done() and last.exception() is not None:

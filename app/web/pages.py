@@ -20,6 +20,7 @@ from app.core import phones
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.core.errors import DomainError
+from app.footage.uploads import part_size
 from app.notifications import staff
 from app.web import i18n
 
@@ -40,6 +41,7 @@ def templates_for(locale: str) -> Jinja2Templates:
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["phone"] = phones.display  # stored in E.164, shown as people write it
+    env.globals["upload_part_bytes"] = part_size  # the tus client's request size: whole parts, no tail kept
     return Jinja2Templates(env=env)
 
 

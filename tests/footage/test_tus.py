@@ -24,7 +24,7 @@ from app.core.storage import get_storage
 from app.custody.models import CustodyEvent
 from app.footage import uploads
 from app.footage.models import Original
-from app.footage.upload_models import ResumableUpload, UploadedPart
+from app.footage.upload_models import ResumableUpload, UploadedPart, UploadTailSlice
 from app.footage.uploads import UPLOAD_PART_SIZE, sweep_expired
 from tests.factories import Account
 from tests.footage.test_footage import approved_request
@@ -260,6 +260,30 @@ def test_owner_link_uploads_with_the_token_in_metadata(client: TestClient, recor
     assert done.status_code == 204, done.text
     assert done.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
     assert create(client, len(data), {}, token="x" * 43, **meta).status_code == 404  # an unknown link
+
+
+def tail_rows(upload_id: uuid.UUID) -> int:
+    with session_factory()() as session:
+        query = select(func.count()).select_from(UploadTailSlice).where(UploadTailSlice.upload_id == upload_id)
+        return int(session.scalar(query) or 0)
+
+
+def test_requests_of_the_part_size_keep_no_tail_between_them(client: TestClient, recording: Path) -> None:
+    """The owner pages' client sends requests of `part_size()`: each ends on a part boundary, so each is
+    acknowledged whole by S3 and nothing of it waits in the database for the next request."""
+    _, owner, request_id, t0 = approved_request(client)
+    data = recording.read_bytes()
+    size = uploads.part_size()
+    url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording)).headers["Location"]
+    upload_id = uuid.UUID(url.rsplit("/", 1)[1])
+    for number in (1, 2):
+        at = (number - 1) * size
+        assert patch(client, url, at, data[at : at + size], owner.headers).status_code == 204
+        assert (part_rows(upload_id), tail_rows(upload_id)) == (number, 0)
+    assert patch(client, url, 2 * size, data[2 * size : 2 * size + 10], owner.headers).status_code == 204
+    assert (part_rows(upload_id), tail_rows(upload_id)) == (2, 1)  # a request off the boundary leaves a tail
+    done = patch(client, url, 2 * size + 10, data[2 * size + 10 :], owner.headers)
+    assert done.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_who_may_upload_is_checked_at_creation_and_at_completion(client: TestClient, recording: Path) -> None:

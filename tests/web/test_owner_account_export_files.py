@@ -102,7 +102,7 @@ def test_two_segments_dropped_reloaded_resumed_and_completed_on_the_account_page
     window_start = datetime.fromisoformat(_detail(service, investigator, request_id)["window_start"])
     a_start, b_start = window_start - timedelta(seconds=2), window_start + timedelta(seconds=13)  # a 3 s gap
     first = segment(tmp_path, a_start, 12)
-    second = segment(tmp_path, b_start, 10, bitrate="12M")  # more than one chunk: it stops half-way
+    second = segment(tmp_path, b_start, 10, "20M", "1280x720")  # more than one chunk: it stops half-way
     assert second.stat().st_size > CHUNK + 1024 * 1024, second.stat().st_size
     files = [str(first), str(second)]
     digests = {hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}

@@ -18,14 +18,15 @@ from typing import Any
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from app.core import media
+from app.footage.uploads import UPLOAD_PART_SIZE
 from tests.web.browser import DESKTOP, PHONE, LiveService
 from tests.web.test_clock_check_page import HCM, approved_request_link, browser, service, shot
 
 __all__ = ["browser", "service"]  # the module-scoped fixtures of the clock page test
-CHUNK = 5 * 1024 * 1024  # upload.js's chunk: one S3 part
+CHUNK = UPLOAD_PART_SIZE  # upload.js's chunk, given by the page: one S3 part of the server's (default limit)
 
 
-def segment(directory: Path, start: datetime, seconds: int, bitrate: str = "1M") -> Path:
+def segment(directory: Path, start: datetime, seconds: int, bitrate: str = "1M", size: str = "640x480") -> Path:
     """A recorder-style segment: H.264 in MP4 named as Hikvision names it (channel, camera-local start)."""
     path = directory / f"ch01_{start.astimezone(HCM):%Y%m%d%H%M%S}.mp4"
     media.run_ffmpeg(
@@ -33,7 +34,7 @@ def segment(directory: Path, start: datetime, seconds: int, bitrate: str = "1M")
             "-f",
             "lavfi",
             "-i",
-            f"testsrc2=size=640x480:rate=25:duration={seconds}",
+            f"testsrc2=size={size}:rate=25:duration={seconds}",
             "-c:v",
             "libx264",
             "-preset",
@@ -104,7 +105,7 @@ def test_three_segments_dropped_reloaded_resumed_and_completed_on_a_phone_in_vie
     # the true timeline: A, a 3 s gap, B, a 2 s overlap with C
     a_start, b_start, c_start = (window_start + timedelta(seconds=s) for s in (-2, 13, 21))
     first = segment(tmp_path, a_start, 12)
-    second = segment(tmp_path, b_start, 10, bitrate="12M")  # more than one chunk: it stops half-way
+    second = segment(tmp_path, b_start, 10, "20M", "1280x720")  # more than one chunk: it stops half-way
     third = segment(tmp_path, c_start, 12)
     assert second.stat().st_size > CHUNK + 1024 * 1024, second.stat().st_size
     files = [str(first), str(second), str(third)]

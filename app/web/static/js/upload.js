@@ -11,7 +11,9 @@
 // and overlaps) is shown in the camera's time. One file alone keeps the one-step upload.
 (function () {
   "use strict";
-  var CHUNK = 5 * 1024 * 1024; // one S3 part per request: each acknowledged request is kept by the server
+  // One S3 part of the server's (data-chunk) per request: each request ends on a part boundary, so what it
+  // brought is acknowledged whole and nothing waits in the server's database for the next request.
+  var DEFAULT_CHUNK = 8 * 1024 * 1024;
 
   function show(form, bar, percent, result, loaded, total) {
     // 100 % only once the server has stored and checked the file (succeeded), not when the last byte left.
@@ -76,7 +78,7 @@
     if (part) metadata.export_part = "true";
     var upload = new window.tus.Upload(file, {
       endpoint: form.dataset.tus,
-      chunkSize: CHUNK,
+      chunkSize: parseInt(form.dataset.chunk, 10) || DEFAULT_CHUNK,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
       removeFingerprintOnSuccess: true,
       metadata: metadata,
