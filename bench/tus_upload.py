@@ -69,7 +69,7 @@ def tus_upload(http: httpx.Client, auth: dict[str, str], path: Path, meta: dict[
     stops = [size * (n + 1) // (cuts + 1) for n in range(cuts)]
     offset = 0
     while True:
-        stop = stops.pop(0) if stops else None
+        stop = stops[0] if stops else None
         headers = {
             **TUS,
             **auth,
@@ -80,28 +80,17 @@ def tus_upload(http: httpx.Client, auth: dict[str, str], path: Path, meta: dict[
         try:
             done = http.patch(url, content=body(path, offset, stop), headers=headers)
         except Cut:
-            pass  # the connection is gone: ask the server where it stands, as a tus client does
+            stops.pop(0)  # the connection is gone: ask the server where it stands, as a tus client does
         else:
-            assert done.status_code == 204, done.text
-            return dict(done.headers)
-        for _ in range(600):
-            answer = http.head(url, headers={**TUS, **auth})
-            if answer.status_code == 200:
-                break
+            if done.status_code == 204:
+                return dict(done.headers)
+            # refused (423: a request is still appending; 409: not the offset): ask again after a pause
+            assert done.status_code in (409, 423), done.text
             time.sleep(0.05)
-        # The server settles the cut request (acknowledged parts, the tail) before it lets the next one in.
-        for _ in range(600):
-            probe = http.patch(
-                url,
-                content=b"",
-                headers={**TUS, **auth, "Upload-Offset": answer.headers["Upload-Offset"],
-                         "Content-Type": "application/offset+octet-stream", "Content-Length": "0"},
-            )  # fmt: skip
-            if probe.status_code == 204:
-                break
-            time.sleep(0.05)
-            answer = http.head(url, headers={**TUS, **auth})
-        offset = int(probe.headers["Upload-Offset"])
+        # The server answers once the cut request has settled (its acknowledged parts and tail recorded).
+        answer = http.head(url, headers={**TUS, **auth})
+        assert answer.status_code == 200, answer.text
+        offset = int(answer.headers["Upload-Offset"])
 
 
 class RssPeak(threading.Thread):

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -65,6 +66,11 @@ UPLOAD_PART_SIZE = 8 * 1024 * 1024
 # The tail is written and read in slices of this size, a row each: a slice at a time in the database driver's
 # buffers, not the whole tail (up to a part) joined, escaped and parsed in several copies.
 TAIL_SLICE = 256 * 1024
+# How long a request waits for another still appending to the same upload: a dropped request settles (its parts
+# in flight acknowledged and recorded, its tail kept) in well under a second; a client's HEAD after a drop then
+# learns the settled offset and its next PATCH fits, instead of a refusal and a retry seconds later.
+SETTLE_WAIT_MS = 3000
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_not_available: the wait ran out
 EXPORT_PART = "export_part"  # kept beside the recorder headers: one file of an export in several
 UPLOAD_SWEEP_TASK = "footage.sweep_uploads"  # the periodic sweep of expired uploads, run by the worker
 
@@ -105,8 +111,18 @@ def _holder_checked(upload: ResumableUpload | None, actor: Actor | None, upload_
     return upload
 
 
-def _state(upload: ResumableUpload, original: dict[str, Any] | None = None) -> UploadState:
-    return UploadState(upload.id, upload.length, upload.offset, upload.expires_at, original)
+def _state(
+    upload: ResumableUpload, original: dict[str, Any] | None = None, expires_at: datetime | None = None
+) -> UploadState:
+    return UploadState(upload.id, upload.length, upload.offset, expires_at or upload.expires_at, original)
+
+
+def _push_expiry(upload_id: UUID) -> datetime:
+    """An upload a client is still busy with expires a full period after its last request."""
+    expires_at = clock.now() + _expiry()
+    with write_session() as session:
+        session.execute(update(ResumableUpload).where(ResumableUpload.id == upload_id).values(expires_at=expires_at))
+    return expires_at
 
 
 # -- creation -------------------------------------------------------------------------------------
@@ -211,26 +227,36 @@ def create(
 
 
 def offset(actor: Actor | None, upload_id: UUID, client_address: str | None = None) -> UploadState:
-    """The upload's offset. An upload whose every byte arrived but whose completion did not finish (the last
-    PATCH failed after its bytes were saved, or is still completing) is completed here first: a client that
-    reads the full length takes the upload as done, so that must only be said once its original exists."""
+    """The upload's offset, once a request still appending to it has settled (a dropped one recording its last
+    parts), so a client resuming after a drop is told where the bytes really end and its next PATCH fits; while a
+    live request goes on appending past `SETTLE_WAIT_MS`, the offset it has reached so far. An upload whose every
+    byte arrived but whose completion did not finish (the last PATCH failed after its bytes were saved, or is
+    still completing) is completed here first: a client that reads the full length takes the upload as done, so
+    that must only be said once its original exists (423 while another request completes it)."""
     with read_session() as session:
         upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
-    if upload.completed_at is not None or upload.offset < upload.length:
+    if upload.completed_at is not None:
         return _state(upload)
-    with _appending(upload_id):  # busy while a PATCH completes it: 423, and the client asks again
+    try:
+        with _appending(upload_id, SETTLE_WAIT_MS):
+            with read_session() as session:
+                upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
+            if upload.completed_at is not None or upload.offset < upload.length:
+                return _state(upload)
+            completing = _completing_actor(upload, actor, client_address)
+            with _read_tail(upload.id) as tail:
+                return _state(upload, _complete(upload, completing, tail))
+    except UploadBusy:
         with read_session() as session:
             upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
-        if upload.completed_at is not None:
-            return _state(upload)
-        completing = _completing_actor(upload, actor, client_address)
-        with _read_tail(upload.id) as tail:
-            return _state(upload, _complete(upload, completing, tail))
+        if upload.completed_at is not None or upload.offset < upload.length:
+            return _state(upload)  # another request is appending: the offset it has recorded so far
+        raise
 
 
 def terminate(actor: Actor | None, upload_id: UUID) -> None:
     """Abandon an unfinished upload: its parts are dropped with the multipart upload, and its row deleted."""
-    with _appending(upload_id):
+    with _appending(upload_id, SETTLE_WAIT_MS):
         with read_session() as session:
             upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
             if upload.completed_at is not None:
@@ -247,13 +273,14 @@ def _discard(upload: ResumableUpload) -> None:
 
 # -- appending ------------------------------------------------------------------------------------
 @contextmanager
-def _appending(upload_id: UUID) -> Iterator[None]:
+def _appending(upload_id: UUID, wait_ms: int = 0) -> Iterator[None]:
     """One writer per upload, across processes: a session-level advisory lock, which PostgreSQL also drops
-    with the connection if this process dies."""
+    with the connection if this process dies. With `wait_ms`, a request waits that long for the one holding it
+    (a dropped request winding down takes a fraction of a second) before it is told the upload is busy."""
     key = int.from_bytes(upload_id.bytes[:8], "big", signed=True)
     connection: Connection = get_engine().connect()
     try:
-        if not connection.execute(select(func.pg_try_advisory_lock(key))).scalar():
+        if not _lock(connection, key, wait_ms):
             raise UploadBusy("another request is appending to this upload; ask for its offset and retry")
         connection.commit()
         try:
@@ -263,6 +290,20 @@ def _appending(upload_id: UUID) -> Iterator[None]:
             connection.commit()
     finally:
         connection.close()
+
+
+def _lock(connection: Connection, key: int, wait_ms: int) -> bool:
+    if wait_ms <= 0:
+        return bool(connection.execute(select(func.pg_try_advisory_lock(key))).scalar())
+    connection.execute(select(func.set_config("lock_timeout", f"{wait_ms}ms", True)))  # this transaction only
+    try:
+        connection.execute(select(func.pg_advisory_lock(key)))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        connection.rollback()
+        return False
+    return True
 
 
 class _Body:
@@ -328,7 +369,7 @@ def _append(
 ) -> UploadState:
     if content_length is None:
         raise RuleViolation("Content-Length", "state the length of the bytes sent")
-    with _appending(upload_id):
+    with _appending(upload_id, SETTLE_WAIT_MS):
         with read_session() as session:
             upload = _holder_checked(session.get(ResumableUpload, upload_id), actor, upload_id)
         if upload.completed_at is not None:
@@ -342,6 +383,8 @@ def _append(
             raise RuleViolation(
                 "Content-Length", f"the upload takes {upload.length - upload.offset} more bytes, not {content_length}"
             )
+        if content_length == 0 and upload.offset < upload.length:
+            return _state(upload, expires_at=_push_expiry(upload.id))  # nothing to add: the tail stays as it is
         upload, tail = _stream(upload, content_length, body)
         with tail:
             if upload.offset < upload.length:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from typing import Any, cast
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.auth import links
 from app.core import clock, media, storage
@@ -268,6 +269,65 @@ def tail_rows(upload_id: uuid.UUID) -> int:
         return int(session.scalar(query) or 0)
 
 
+def tail_versions(upload_id: uuid.UUID) -> list[tuple[int, str]]:
+    """The tail rows with their row versions (`xmin` changes whenever a row is written again)."""
+    with session_factory()() as session:
+        rows = session.execute(
+            text("SELECT seq, xmin::text FROM resumable_upload_tail WHERE upload_id = :id ORDER BY seq"),
+            {"id": upload_id},
+        )
+        return [(seq, version) for seq, version in rows]
+
+
+def test_a_head_after_a_drop_answers_once_the_dropped_request_has_settled(
+    client: TestClient, recording: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client resuming after a drop asks for the offset while the dropped request still records what it
+    received: the answer waits for it, so it is the settled offset and the next PATCH fits. A request that keeps
+    the upload longer than the wait (a live one) does not hold the answer: its offset so far comes back."""
+    _, owner, request_id, t0 = approved_request(client)
+    data = recording.read_bytes()
+    url = create(client, len(data), owner.headers, **recorder_meta(request_id, t0, recording)).headers["Location"]
+    upload_id = uuid.UUID(url.rsplit("/", 1)[1])
+    first = UPLOAD_PART_SIZE + 100
+    assert patch(client, url, 0, data[:first], owner.headers).status_code == 204
+    settled = first + 5000
+    hasher = ResumableSha256()
+    hasher.update(data[:settled])
+    holding, release = threading.Event(), threading.Event()
+
+    def dropped_request_settling(hold_s: float) -> None:
+        with uploads._appending(upload_id):
+            holding.set()
+            release.wait(hold_s)
+            # what the dropped request received after its last part: recorded as its tail, then the lock goes
+            uploads._save(upload_id, settled, hasher.state(), [data[UPLOAD_PART_SIZE:settled]], None)
+
+    settling = threading.Thread(target=dropped_request_settling, args=(0.5,))
+    settling.start()
+    assert holding.wait(10)
+    answer = head(client, url, owner.headers)
+    settling.join()
+    assert answer.status_code == 200 and answer.headers["Upload-Offset"] == str(settled)
+
+    monkeypatch.setattr(uploads, "SETTLE_WAIT_MS", 200)
+    holding.clear()
+    live = threading.Thread(target=dropped_request_settling, args=(30,))
+    live.start()
+    try:
+        assert holding.wait(10)
+        answer = head(client, url, owner.headers)
+        assert answer.status_code == 200 and answer.headers["Upload-Offset"] == str(settled)  # not held
+        busy = patch(client, url, settled, data[settled : settled + 10], owner.headers)
+        assert busy.status_code == 423, busy.text
+    finally:
+        release.set()
+        live.join()
+    done = patch(client, url, settled, data[settled:], owner.headers)
+    assert done.status_code == 204, done.text
+    assert done.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
+
+
 def test_requests_of_the_part_size_keep_no_tail_between_them(client: TestClient, recording: Path) -> None:
     """The owner pages' client sends requests of `part_size()`: each ends on a part boundary, so each is
     acknowledged whole by S3 and nothing of it waits in the database for the next request."""
@@ -282,6 +342,11 @@ def test_requests_of_the_part_size_keep_no_tail_between_them(client: TestClient,
         assert (part_rows(upload_id), tail_rows(upload_id)) == (number, 0)
     assert patch(client, url, 2 * size, data[2 * size : 2 * size + 10], owner.headers).status_code == 204
     assert (part_rows(upload_id), tail_rows(upload_id)) == (2, 1)  # a request off the boundary leaves a tail
+    # A request that brings nothing (a client checking in) leaves the tail rows as they are: no rewrite.
+    before = tail_versions(upload_id)
+    empty = patch(client, url, 2 * size + 10, b"", owner.headers)
+    assert empty.status_code == 204 and empty.headers["Upload-Offset"] == str(2 * size + 10)
+    assert tail_versions(upload_id) == before
     done = patch(client, url, 2 * size + 10, data[2 * size + 10 :], owner.headers)
     assert done.headers["Upload-Original-SHA256"] == hashlib.sha256(data).hexdigest()
 
