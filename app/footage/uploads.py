@@ -111,10 +111,8 @@ def _holder_checked(upload: ResumableUpload | None, actor: Actor | None, upload_
     return upload
 
 
-def _state(
-    upload: ResumableUpload, original: dict[str, Any] | None = None, expires_at: datetime | None = None
-) -> UploadState:
-    return UploadState(upload.id, upload.length, upload.offset, expires_at or upload.expires_at, original)
+def _state(upload: ResumableUpload, original: dict[str, Any] | None = None) -> UploadState:
+    return UploadState(upload.id, upload.length, upload.offset, upload.expires_at, original)
 
 
 def _push_expiry(upload_id: UUID) -> datetime:
@@ -384,7 +382,8 @@ def _append(
                 "Content-Length", f"the upload takes {upload.length - upload.offset} more bytes, not {content_length}"
             )
         if content_length == 0 and upload.offset < upload.length:
-            return _state(upload, expires_at=_push_expiry(upload.id))  # nothing to add: the tail stays as it is
+            upload.expires_at = _push_expiry(upload.id)  # nothing to add: the tail stays as it is
+            return _state(upload)
         upload, tail = _stream(upload, content_length, body)
         with tail:
             if upload.offset < upload.length:
